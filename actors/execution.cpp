@@ -1,0 +1,272 @@
+// The execution actor.
+#include "actors/execution.hpp"
+
+#include <boost/json.hpp>
+
+#include "actors/persistence.hpp"
+#include "analysis/classifier.hpp"
+#include "common/clock.hpp"
+#include "common/hash.hpp"
+#include "common/logging.hpp"
+#include "messages/status.hpp"
+#include "providers/error_class.hpp"
+
+namespace beacon {
+namespace {
+
+using self_ptr = caf::stateful_actor<execution_state>*;
+
+logging::cell_ids ids(const cell_task& t) {
+  return {t.job_id, t.question_id, t.model_id, t.region};
+}
+
+void persist(self_ptr self);
+
+void finish(self_ptr self, std::string st, std::string code, std::string message,
+            const provider_reply* reply) {
+  auto& s = self->state;
+  auto& o = s.outcome;
+  o.cell_id = s.task.cell_id;
+  o.status = std::move(st);
+  o.attempts = s.attempts;
+  o.retry_history = boost::json::serialize(s.history);
+  o.started_us = s.started_us;
+  o.completed_us = now_us();
+  o.duration_ms = s.started_us > 0 ? std::max<int64_t>(0, (o.completed_us - s.started_us) / 1000) : 0;
+  o.error_code = std::move(code);
+  o.error_message = std::move(message);
+  if (reply) {
+    o.provider_id = reply->provider_id;
+    o.provider_region = reply->provider_region;
+  }
+  if (o.status != status::completed) {
+    o.classification = "technical_failure";
+    o.is_technical_error = true;
+    logging::event("cell_failed")
+        .cell(ids(s.task))
+        .field("status", o.status)
+        .field("error_code", o.error_code)
+        .field("error_message", o.error_message)
+        .field("attempts", o.attempts)
+        .field("provider_id", o.provider_id)
+        .warn();
+  }
+  persist(self);
+}
+
+void succeed(self_ptr self, const provider_reply& r) {
+  auto& s = self->state;
+  auto c = analysis::classify(r.text);
+  boost::json::object out;
+  out["response"] = r.text;
+  out["provider"] = r.provider_id;
+  out["metadata"] = {{"model", r.model_served},
+                     {"region", r.provider_region},
+                     {"latency_ms", r.latency_us / 1000.0},
+                     {"classification_reason", c.reason}};
+  auto& o = s.outcome;
+  o.output_json = boost::json::serialize(out);
+  o.classification = c.label;
+  o.is_substantive = c.substantive();
+  o.is_content_refusal = c.refusal();
+  o.is_technical_error = c.technical();
+  o.response_length = c.length;
+  finish(self, std::string(status::completed), "", "", &r);
+  logging::event("cell_completed")
+      .cell(ids(s.task))
+      .field("provider_id", r.provider_id)
+      .field("classification", c.label)
+      .field("attempts", s.attempts)
+      .debug();
+}
+
+void attempt(self_ptr self);
+
+void failed_attempt(self_ptr self, const provider_reply& r) {
+  auto& s = self->state;
+  s.history.push_back({{"attempt", s.attempts},
+                       {"at", format_rfc3339(now_us())},
+                       {"class", r.error_class},
+                       {"message", r.error_message},
+                       {"http_status", r.http_status},
+                       {"provider_id", r.provider_id}});
+  bool budget_left = s.attempts < 1 + s.task.max_retries;
+  if (error_class::is_transient(r.error_class) && budget_left) {
+    auto delay = backoff_delay(s.settings.retry_base, s.settings.retry_cap, s.attempts,
+                               static_cast<uint64_t>(s.task.cell_id));
+    logging::event("attempt_failed")
+        .cell(ids(s.task))
+        .field("error_code", r.error_class)
+        .field("error_message", r.error_message)
+        .field("attempt", s.attempts)
+        .field("retry_in_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())
+        .info();
+    self->delayed_send(self, delay, atom::retry::value);
+    return;
+  }
+  auto st = r.error_class == error_class::timeout ? status::timeout : status::failed;
+  auto message = r.error_message;
+  if (!budget_left) message += " (after " + std::to_string(s.attempts) + " attempts)";
+  finish(self, std::string(st), r.error_class, message, &r);
+}
+
+void attempt(self_ptr self) {
+  auto& s = self->state;
+  ++s.attempts;
+  ++s.calls_here;
+  self->request(s.settings.registry, s.settings.storage_timeout, atom::route::value, s.task.region,
+                s.task.model_id)
+      .then(
+          [=](provider_actor provider, std::string provider_id, std::string provider_region) {
+            auto& s = self->state;
+            if (!provider) {
+              provider_reply r;
+              r.error_class = error_class::no_provider;
+              r.error_message = "no provider serves model " + s.task.model_id + " in region " +
+                                s.task.region;
+              --s.attempts;  // nothing was called
+              finish(self, std::string(status::failed), r.error_class, r.error_message, &r);
+              return;
+            }
+            provider_request req{s.task.job_id, s.task.question_id, s.task.model_id,
+                                 s.task.region, s.task.run, s.attempts, s.task.prompt,
+                                 s.task.system_prompt};
+            auto timeout = s.task.attempt_timeout;
+            self->request(provider, timeout, atom::complete::value, std::move(req))
+                .then([=](provider_reply& r) {
+                        if (r.ok) {
+                          succeed(self, r);
+                        } else {
+                          failed_attempt(self, r);
+                        }
+                      },
+                      [=](caf::error& err) {
+                        provider_reply r;
+                        r.provider_id = provider_id;
+                        r.provider_region = provider_region;
+                        if (err == caf::sec::request_timeout) {
+                          r.error_class = error_class::timeout;
+                          r.error_message =
+                              "no answer within " +
+                              std::to_string(
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(timeout)
+                                      .count()) +
+                              " ms";
+                        } else {
+                          r.error_class = error_class::provider_error;
+                          r.error_message = "provider unavailable: " + self->system().render(err);
+                        }
+                        failed_attempt(self, r);
+                      });
+          },
+          [=](caf::error& err) {
+            provider_reply r;
+            r.error_class = error_class::provider_error;
+            r.error_message = "provider registry unavailable: " + self->system().render(err);
+            failed_attempt(self, r);
+          });
+}
+
+void claim(self_ptr self) {
+  auto& s = self->state;
+  auto store = current_persistence(self->system());
+  s.started_us = now_us();
+  self->request(store, s.settings.storage_timeout, atom::claim::value,
+                cell_claim{s.task.cell_id, s.started_us})
+      .then(
+          [=](const claim_result& r) {
+            auto& s = self->state;
+            if (!r.granted) {
+              logging::event("cell_already_terminal").cell(ids(s.task)).debug();
+              self->quit();
+              return;
+            }
+            s.storage_failures = 0;
+            s.attempts = std::max(r.attempts, s.task.prior_attempts);
+            attempt(self);
+          },
+          [=](caf::error& err) {
+            auto& s = self->state;
+            ++s.storage_failures;
+            logging::event("claim_failed")
+                .cell(ids(s.task))
+                .field("error", self->system().render(err))
+                .warn();
+            self->delayed_send(self,
+                               backoff_delay(s.settings.retry_base, s.settings.retry_cap,
+                                             s.storage_failures, s.task.cell_id),
+                               atom::run::value);
+          });
+}
+
+void persist(self_ptr self) {
+  auto& s = self->state;
+  auto store = current_persistence(self->system());
+  self->request(store, s.settings.storage_timeout, atom::record::value, s.outcome)
+      .then([=](bool) { self->quit(); },
+            [=](caf::error& err) {
+              auto& s = self->state;
+              ++s.storage_failures;
+              logging::event("persist_failed")
+                  .cell(ids(s.task))
+                  .field("error", self->system().render(err))
+                  .field("failures", s.storage_failures)
+                  .warn();
+              // Storage refused this outcome's data: record why instead of the data.
+              if (err == caf::sec::invalid_argument && s.outcome.error_code != "storage_rejected") {
+                s.outcome.status = status::failed;
+                s.outcome.error_code = "storage_rejected";
+                s.outcome.error_message = self->system().render(err);
+                s.outcome.output_json.clear();
+                s.outcome.classification = "technical_failure";
+                s.outcome.is_substantive = s.outcome.is_content_refusal = false;
+                s.outcome.is_technical_error = true;
+              }
+              self->delayed_send(self,
+                                 backoff_delay(s.settings.retry_base, s.settings.retry_cap,
+                                               s.storage_failures, s.task.cell_id),
+                                 atom::persist::value);
+            });
+}
+
+}  // namespace
+
+caf::timespan backoff_delay(caf::timespan base, caf::timespan cap, int32_t attempt, uint64_t seed) {
+  auto ceiling = base;
+  for (int32_t i = 1; i < attempt && ceiling < cap; ++i) ceiling *= 2;
+  ceiling = std::min(ceiling, cap);
+  double u = unit_interval(mix64(seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(attempt)));
+  return caf::timespan{static_cast<caf::timespan::rep>(u * static_cast<double>(ceiling.count()))};
+}
+
+caf::behavior execution(caf::stateful_actor<execution_state>* self, cell_task task,
+                        execution_settings settings, std::optional<cell_outcome> preset) {
+  auto& s = self->state;
+  s.task = std::move(task);
+  s.settings = std::move(settings);
+  s.preset = std::move(preset);
+  self->set_exception_handler([](std::exception_ptr& ep) -> caf::error {
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      return caf::make_error(caf::sec::runtime_error, e.what());
+    } catch (...) {
+      return caf::make_error(caf::sec::runtime_error, "unknown exception");
+    }
+  });
+  return {
+      [=](atom::run) {
+        auto& s = self->state;
+        if (s.preset) {
+          s.outcome = *s.preset;
+          persist(self);
+        } else {
+          claim(self);
+        }
+      },
+      [=](atom::retry) { attempt(self); },
+      [=](atom::persist) { persist(self); },
+  };
+}
+
+}  // namespace beacon

@@ -1,0 +1,46 @@
+// The EXECUTION actor: runs one cell. Claims the cell (marks it running; a terminal cell is never
+// run again), routes it to a provider of its own region, calls it with a per-attempt timeout,
+// retries transient failures with exponential backoff and full jitter within max_retries,
+// classifies the answer and persists the terminal outcome. It exits normally only once the
+// outcome is committed (or the claim was denied because the cell is already terminal), so its
+// parent may count a normal exit as "cell terminal and durable".
+//
+// Messages: (run) start or re-claim; (retry) a backoff elapsed; (persist) re-send the outcome.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <optional>
+
+#include "caf/all.hpp"
+#include "messages/interfaces.hpp"
+
+namespace beacon {
+
+struct execution_settings {
+  provider_registry_actor registry;
+  caf::timespan retry_base = std::chrono::milliseconds(250);
+  caf::timespan retry_cap = std::chrono::seconds(5);
+  caf::timespan storage_timeout = std::chrono::seconds(10);
+};
+
+struct execution_state {
+  cell_task task;
+  execution_settings settings;
+  std::optional<cell_outcome> preset;  // report-only mode: persist this outcome
+  int32_t attempts = 0;                // provider calls, including ones recorded before
+  int32_t calls_here = 0;              // provider calls made by this actor
+  int32_t storage_failures = 0;
+  int64_t started_us = 0;
+  boost::json::array history;  // {attempt, at, class, message, http_status} per failed attempt
+  cell_outcome outcome;
+  static inline const char* name = "execution";
+};
+
+caf::behavior execution(caf::stateful_actor<execution_state>* self, cell_task task,
+                        execution_settings settings, std::optional<cell_outcome> preset);
+
+// Full-jitter exponential backoff: uniform in [0, min(cap, base * 2^(attempt-1))], drawn
+// deterministically from (seed, attempt).
+caf::timespan backoff_delay(caf::timespan base, caf::timespan cap, int32_t attempt, uint64_t seed);
+
+}  // namespace beacon

@@ -1,0 +1,85 @@
+// The job manager actor.
+#include "actors/job_manager.hpp"
+
+#include "actors/persistence.hpp"
+#include "common/logging.hpp"
+
+namespace beacon {
+namespace {
+
+using self_ptr = job_manager_actor::stateful_pointer<job_manager_state>;
+
+bool start_job(self_ptr self, const std::string& job_id) {
+  auto& s = self->state;
+  if (s.jobs.count(job_id)) return false;
+  auto sup = self->spawn<caf::monitored>(job_supervisor, job_id, s.settings);
+  s.jobs.emplace(job_id, sup);
+  s.job_of.emplace(sup.address(), job_id);
+  caf::anon_send(sup, atom::run::value);
+  return true;
+}
+
+}  // namespace
+
+job_manager_state::~job_manager_state() {
+  for (auto& kv : jobs) caf::anon_send_exit(kv.second, caf::exit_reason::kill);
+}
+
+job_manager_actor::behavior_type job_manager(
+    job_manager_actor::stateful_pointer<job_manager_state> self, supervisor_settings settings) {
+  self->state.settings = std::move(settings);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& s = self->state;
+    auto it = s.job_of.find(dm.source);
+    if (it == s.job_of.end()) return;
+    auto job_id = it->second;
+    s.job_of.erase(it);
+    s.jobs.erase(job_id);
+    if (!dm.reason) {
+      s.restarts.erase(job_id);
+      return;
+    }
+    auto n = ++s.restarts[job_id];
+    auto reason = self->system().render(dm.reason);
+    if (n > s.max_restarts) {
+      // Left as it is in storage: the next node start resumes it.
+      logging::event("supervisor_gave_up").job(job_id).field("reason", reason).field("restarts", n).error();
+      return;
+    }
+    logging::event("supervisor_restart").job(job_id).field("reason", reason).field("restarts", n).warn();
+    self->delayed_send(self, s.settings.restart_backoff * (1 << std::min(n, 6)),
+                       atom::restart::value, job_id);
+  });
+  return {
+      [=](atom::start, const std::string& job_id) { return start_job(self, job_id); },
+      [=](atom::cancel, const std::string& job_id) {
+        auto it = self->state.jobs.find(job_id);
+        if (it == self->state.jobs.end()) return false;
+        caf::anon_send(it->second, atom::cancel::value);
+        return true;
+      },
+      [=](atom::resume) -> caf::result<int32_t> {
+        auto rp = self->make_response_promise<int32_t>();
+        auto store = current_persistence(self->system());
+        self->request(store, self->state.settings.batch.execution.storage_timeout,
+                      atom::resumable::value)
+            .then(
+                [=](const std::vector<std::string>& ids) mutable {
+                  int32_t n = 0;
+                  for (auto& id : ids) n += start_job(self, id) ? 1 : 0;
+                  if (n > 0) logging::event("jobs_resumed").field("jobs", n).info();
+                  rp.deliver(n);
+                },
+                [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [=](atom::get) {
+        std::vector<std::string> ids;
+        for (auto& kv : self->state.jobs) ids.push_back(kv.first);
+        return ids;
+      },
+      [=](atom::restart, const std::string& job_id) { start_job(self, job_id); },
+  };
+}
+
+}  // namespace beacon

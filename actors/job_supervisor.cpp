@@ -1,0 +1,193 @@
+// The job supervisor actor.
+#include "actors/job_supervisor.hpp"
+
+#include "actors/persistence.hpp"
+#include "common/clock.hpp"
+#include "common/logging.hpp"
+#include "messages/status.hpp"
+
+namespace beacon {
+namespace {
+
+using self_ptr = caf::stateful_actor<job_supervisor_state>*;
+
+void finalize(self_ptr self, bool cancelled) {
+  auto& s = self->state;
+  auto store = current_persistence(self->system());
+  self->request(store, s.settings.batch.execution.storage_timeout, atom::finish::value, s.job_id,
+                cancelled)
+      .then(
+          [=](const job_verdict& v) {
+            logging::event("job_finished")
+                .job(self->state.job_id)
+                .field("status", v.status)
+                .field("reason", v.reason)
+                .info();
+            self->quit();
+          },
+          [=](caf::error& err) {
+            // The job manager restarts us; we resume from storage and finish what is open.
+            logging::event("job_finish_failed")
+                .job(self->state.job_id)
+                .field("error", self->system().render(err))
+                .warn();
+            self->quit(std::move(err));
+          });
+}
+
+void launch_batch(self_ptr self, int32_t qi) {
+  auto& s = self->state;
+  auto settings = s.settings.batch;
+  settings.max_in_flight = std::max(1, s.settings.max_in_flight_per_job / std::max(1, s.settings.pipeline));
+  settings.attempt_timeout = std::chrono::duration_cast<caf::timespan>(s.spec.provider_timeout);
+  auto b = self->spawn<caf::monitored>(question_batch, s.job_id, s.spec.questions[qi], qi, settings);
+  s.batches.emplace(b.address(), std::make_pair(b, qi));
+  s.started_order.push_back(qi);
+  self->send(b, atom::run::value);
+}
+
+void advance(self_ptr self) {
+  auto& s = self->state;
+  if (s.ending) return;
+  while (static_cast<int32_t>(s.batches.size()) < s.settings.pipeline && !s.todo.empty()) {
+    auto qi = s.todo.front();
+    s.todo.pop_front();
+    launch_batch(self, qi);
+  }
+  if (s.batches.empty() && s.todo.empty()) finalize(self, false);
+}
+
+// Ends the job early: every open cell gets `cell_status`, then the verdict.
+void end_job(self_ptr self, bool cancelled, std::string cell_status, std::string code,
+             std::string message) {
+  auto& s = self->state;
+  s.ending = true;
+  for (auto& kv : s.batches) self->send(kv.second.first, atom::cancel::value);
+  s.batches.clear();
+  s.todo.clear();
+  auto store = current_persistence(self->system());
+  self->request(store, s.settings.batch.execution.storage_timeout, atom::abort::value, s.job_id,
+                cell_status, code, message)
+      .then(
+          [=](int32_t n) {
+            logging::event("job_ending")
+                .job(self->state.job_id)
+                .field("cells_ended", n)
+                .field("error_code", code)
+                .field("error_message", message)
+                .info();
+            finalize(self, cancelled);
+          },
+          [=](caf::error& err) { self->quit(std::move(err)); });
+}
+
+void on_batch_down(self_ptr self, caf::down_msg& dm) {
+  auto& s = self->state;
+  auto it = s.batches.find(dm.source);
+  if (it == s.batches.end()) return;
+  auto qi = it->second.second;
+  s.batches.erase(it);
+  if (dm.reason) {
+    auto n = ++s.batch_crashes[qi];
+    auto reason = self->system().render(dm.reason);
+    logging::event("batch_crashed")
+        .job(s.job_id)
+        .field("question_id", s.spec.questions[qi].id)
+        .field("reason", reason)
+        .field("crashes", n)
+        .warn();
+    if (n > s.settings.batch_restarts) {
+      end_job(self, false, std::string(status::failed), "actor_crashed",
+              "the batch of question " + s.spec.questions[qi].id + " crashed " +
+                  std::to_string(n) + " times; last reason: " + reason);
+      return;
+    }
+    self->delayed_send(self, s.settings.restart_backoff * n, atom::restart::value, qi);
+    return;
+  }
+  advance(self);
+}
+
+void begin(self_ptr self, const job_snapshot& snap) {
+  auto& s = self->state;
+  if (snap.status.empty()) {
+    self->quit(caf::make_error(caf::sec::invalid_argument, "job " + s.job_id + " not found"));
+    return;
+  }
+  if (status::is_terminal_job(snap.status)) {
+    self->quit();
+    return;
+  }
+  auto parsed = parse_job_spec(snap.spec_json);
+  if (auto* err = std::get_if<spec_error>(&parsed)) {
+    end_job(self, false, std::string(status::failed), "invalid_spec",
+            "the stored spec no longer parses: " + err->message);
+    return;
+  }
+  s.spec = std::get<job_spec>(std::move(parsed));
+  s.started = true;
+  for (size_t qi = 0; qi < snap.open_cells_per_question.size(); ++qi)
+    if (snap.open_cells_per_question[qi] > 0) s.todo.push_back(static_cast<int32_t>(qi));
+  auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(s.spec.timeout);
+  auto elapsed = std::chrono::microseconds(snap.started_us > 0 ? now_us() - snap.started_us : 0);
+  auto left = std::max(timeout - elapsed, std::chrono::microseconds(0));
+  logging::event("job_started")
+      .job(s.job_id)
+      .field("questions", s.spec.questions.size())
+      .field("questions_open", s.todo.size())
+      .field("cells", s.spec.total_cells())
+      .field("timeout_left_ms", left.count() / 1000)
+      .info();
+  self->delayed_send(self, left, atom::deadline::value);
+  advance(self);
+}
+
+}  // namespace
+
+job_supervisor_state::~job_supervisor_state() {
+  for (auto& kv : batches) caf::anon_send_exit(kv.second.first, caf::exit_reason::kill);
+}
+
+caf::behavior job_supervisor(caf::stateful_actor<job_supervisor_state>* self, std::string job_id,
+                             supervisor_settings settings) {
+  self->state.job_id = std::move(job_id);
+  self->state.settings = std::move(settings);
+  self->set_down_handler([=](caf::down_msg& dm) { on_batch_down(self, dm); });
+  return {
+      [=](atom::run) {
+        auto& s = self->state;
+        if (s.started) return;
+        auto store = current_persistence(self->system());
+        self->request(store, s.settings.batch.execution.storage_timeout, atom::start::value,
+                      s.job_id)
+            .then([=](const job_snapshot& snap) { begin(self, snap); },
+                  [=](caf::error& err) {
+                    logging::event("job_start_failed")
+                        .job(self->state.job_id)
+                        .field("error", self->system().render(err))
+                        .warn();
+                    self->delayed_send(self, self->state.settings.restart_backoff,
+                                       atom::run::value);
+                  });
+      },
+      [=](atom::restart, int32_t qi) {
+        if (!self->state.ending) launch_batch(self, qi);
+      },
+      [=](atom::cancel) {
+        if (self->state.ending) return;
+        end_job(self, true, std::string(status::cancelled), "cancelled",
+                "the job was cancelled before this cell finished");
+      },
+      [=](atom::deadline) {
+        auto& s = self->state;
+        if (s.ending) return;
+        end_job(self, false, std::string(status::timeout), "job_timeout",
+                "the job exceeded its timeout of " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(s.spec.timeout)
+                                       .count()) +
+                    " s before this cell finished");
+      },
+  };
+}
+
+}  // namespace beacon

@@ -1,0 +1,45 @@
+// The JOB SUPERVISOR actor: runs one job. Marks it running, reads what is left from storage,
+// runs its questions in order as question batches (one at a time by default, or `pipeline` at
+// once), restarts a crashed batch (which resumes from storage), enforces the job's timeout
+// (counted from its start, not from its admission), handles cancellation, and finally asks
+// persistence for the verdict: completed or failed by min_success_rate / min_regions, or
+// cancelled. It exits normally only after the verdict is committed.
+//
+// Messages: (run) start or resume; (cancel) cancel the job; (deadline) the timeout fired;
+// (restart, int32 question index) respawn a crashed batch.
+#pragma once
+
+#include <deque>
+#include <unordered_map>
+
+#include "actors/question_batch.hpp"
+#include "messages/job_spec.hpp"
+
+namespace beacon {
+
+struct supervisor_settings {
+  int32_t pipeline = 1;                // questions run at once
+  int32_t max_in_flight_per_job = 64;  // cells in flight, shared by the running batches
+  int32_t batch_restarts = 3;
+  caf::timespan restart_backoff = std::chrono::milliseconds(200);
+  batch_settings batch;
+};
+
+struct job_supervisor_state {
+  std::string job_id;
+  supervisor_settings settings;
+  job_spec spec;
+  std::deque<int32_t> todo;  // question indexes with open cells, in order
+  std::unordered_map<caf::actor_addr, std::pair<caf::actor, int32_t>> batches;
+  std::unordered_map<int32_t, int32_t> batch_crashes;
+  std::vector<int32_t> started_order;  // question indexes in the order their batches started
+  bool started = false;
+  bool ending = false;  // cancel or deadline in progress
+  ~job_supervisor_state();
+  static inline const char* name = "job_supervisor";
+};
+
+caf::behavior job_supervisor(caf::stateful_actor<job_supervisor_state>* self, std::string job_id,
+                             supervisor_settings settings);
+
+}  // namespace beacon

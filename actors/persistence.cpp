@@ -1,0 +1,258 @@
+// The persistence actor.
+#include "actors/persistence.hpp"
+
+#include <pqxx/pqxx>
+#include <pqxx/transaction>
+
+#include "caf/all.hpp"
+#include "common/logging.hpp"
+#include "storage/cell_writer.hpp"
+#include "storage/job_store.hpp"
+
+namespace beacon {
+namespace {
+
+using self_ptr = persistence_actor::stateful_pointer<persistence_state>;
+
+bool is_connection_loss(const std::exception& e) {
+  return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+         dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
+}
+
+pqxx::connection& connection(self_ptr self) {
+  auto& st = self->state;
+  if (!st.conn || !st.conn->is_open()) {
+    st.conn.reset();
+    st.conn = std::make_unique<pqxx::connection>(st.opts.database_url);
+  }
+  return *st.conn;
+}
+
+// Runs `fn` in a transaction, re-opening a lost connection once. Other errors propagate.
+template <class Fn>
+auto with_tx(self_ptr self, Fn&& fn) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      pqxx::work tx{connection(self)};
+      auto result = fn(tx);
+      tx.commit();
+      return result;
+    } catch (const std::exception& e) {
+      if (!is_connection_loss(e) || attempt > 0) throw;
+      self->state.conn.reset();
+    }
+  }
+}
+
+caf::error storage_error(const std::exception& e) {
+  return caf::make_error(is_connection_loss(e) ? caf::sec::runtime_error
+                                               : caf::sec::invalid_argument,
+                         std::string("storage: ") + e.what());
+}
+
+void publish(self_ptr self, const std::vector<storage::cell_transition>& transitions) {
+  auto deltas = storage::progress_deltas(transitions);
+  if (!deltas.empty() && self->state.opts.hub)
+    self->send(self->state.opts.hub, atom::update::value, std::move(deltas));
+}
+
+// Writes the given items in one transaction and answers their requesters.
+void write_batch(self_ptr self, std::vector<persistence_state::pending_claim>& claims,
+                 std::vector<persistence_state::pending_outcome>& outcomes) {
+  std::vector<cell_claim> claim_rows;
+  for (auto& c : claims) claim_rows.push_back(c.claim);
+  std::vector<cell_outcome> outcome_rows;
+  for (auto& o : outcomes) outcome_rows.push_back(o.outcome);
+  std::vector<storage::cell_transition> transitions;
+  std::unordered_set<int64_t> written;
+  std::unordered_map<int64_t, int32_t> granted;
+  with_tx(self, [&](pqxx::work& tx) {
+    transitions.clear();
+    // Outcomes before claims: a claim must see the latest terminal state.
+    written = storage::record_outcomes(tx, outcome_rows, transitions);
+    granted = storage::claim_cells(tx, claim_rows, transitions);
+    storage::apply_counters(tx, transitions);
+    return 0;
+  });
+  for (auto& o : outcomes)
+    for (auto& rp : o.replies) rp.deliver(written.count(o.outcome.cell_id) > 0);
+  for (auto& c : claims) {
+    auto it = granted.find(c.claim.cell_id);
+    claim_result r{it != granted.end(), it != granted.end() ? it->second : 0};
+    for (auto& rp : c.replies) rp.deliver(r);
+  }
+  publish(self, transitions);
+}
+
+void flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.claims.empty() && st.outcomes.empty()) return;
+  auto claims = std::move(st.claims);
+  auto outcomes = std::move(st.outcomes);
+  st.claims.clear();
+  st.outcomes.clear();
+  st.claim_at.clear();
+  st.outcome_at.clear();
+  ++st.flushes;
+  try {
+    write_batch(self, claims, outcomes);
+  } catch (const std::exception& e) {
+    if (is_connection_loss(e)) {
+      // Keep everything and try again shortly; nothing was acknowledged.
+      logging::event("storage_unavailable").field("error", e.what()).warn();
+      st.conn.reset();
+      for (auto& c : claims) {
+        st.claim_at[c.claim.cell_id] = st.claims.size();
+        st.claims.push_back(std::move(c));
+      }
+      for (auto& o : outcomes) {
+        st.outcome_at[o.outcome.cell_id] = st.outcomes.size();
+        st.outcomes.push_back(std::move(o));
+      }
+      if (!st.flush_queued) {
+        st.flush_queued = true;
+        self->delayed_send(self, st.opts.reconnect_delay, atom::flush::value);
+      }
+      return;
+    }
+    // A statement failed on the data: write the items one by one so only the bad one fails.
+    if (claims.size() + outcomes.size() == 1) {
+      auto err = storage_error(e);
+      logging::event("storage_rejected").field("error", e.what()).error();
+      for (auto& c : claims)
+        for (auto& rp : c.replies) rp.deliver(err);
+      for (auto& o : outcomes)
+        for (auto& rp : o.replies) rp.deliver(err);
+      return;
+    }
+    for (auto& c : claims) {
+      st.claim_at[c.claim.cell_id] = 0;
+      st.claims = {std::move(c)};
+      flush(self);
+    }
+    for (auto& o : outcomes) {
+      st.outcome_at[o.outcome.cell_id] = 0;
+      st.outcomes = {std::move(o)};
+      flush(self);
+    }
+  }
+}
+
+void schedule_flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.claims.size() + st.outcomes.size() >= st.opts.batch_max) {
+    flush(self);
+  } else if (!st.flush_queued) {
+    st.flush_queued = true;
+    self->send(self, atom::flush::value);
+  }
+}
+
+// Runs a read or job-level write after the buffered items, mapping failures to errors.
+template <class Fn>
+auto job_operation(self_ptr self, Fn&& fn)
+    -> caf::expected<decltype(fn(std::declval<pqxx::work&>()))> {
+  flush(self);
+  try {
+    return with_tx(self, std::forward<Fn>(fn));
+  } catch (const std::exception& e) {
+    logging::event("storage_operation_failed").field("error", e.what()).warn();
+    return storage_error(e);
+  }
+}
+
+}  // namespace
+
+persistence_state::~persistence_state() {
+  auto err = caf::make_error(caf::sec::request_receiver_down, "persistence stopped before commit");
+  for (auto& c : claims)
+    for (auto& rp : c.replies)
+      if (rp.pending()) rp.deliver(err);
+  for (auto& o : outcomes)
+    for (auto& rp : o.replies)
+      if (rp.pending()) rp.deliver(err);
+}
+
+persistence_actor current_persistence(caf::actor_system& sys) {
+  return sys.registry().get<persistence_actor>(persistence_key);
+}
+
+persistence_actor::behavior_type persistence(
+    persistence_actor::stateful_pointer<persistence_state> self, persistence_options opts) {
+  self->state.opts = std::move(opts);
+  return {
+      [=](atom::claim, const cell_claim& c) {
+        auto& st = self->state;
+        auto rp = self->make_response_promise<claim_result>();
+        auto it = st.claim_at.find(c.cell_id);
+        if (it != st.claim_at.end()) {
+          st.claims[it->second].replies.push_back(rp);
+        } else {
+          st.claim_at.emplace(c.cell_id, st.claims.size());
+          st.claims.push_back({c, {rp}});
+        }
+        schedule_flush(self);
+        return rp;
+      },
+      [=](atom::record, const cell_outcome& o) {
+        auto& st = self->state;
+        auto rp = self->make_response_promise<bool>();
+        auto it = st.outcome_at.find(o.cell_id);
+        if (it != st.outcome_at.end()) {
+          st.outcomes[it->second].replies.push_back(rp);
+        } else {
+          st.outcome_at.emplace(o.cell_id, st.outcomes.size());
+          st.outcomes.push_back({o, {rp}});
+        }
+        schedule_flush(self);
+        return rp;
+      },
+      [=](atom::flush) {
+        self->state.flush_queued = false;
+        flush(self);
+      },
+      [=](atom::load, const std::string& job_id,
+          int32_t question_index) -> caf::result<std::vector<cell_row>> {
+        return job_operation(
+            self, [&](pqxx::work& tx) { return storage::load_cells(tx, job_id, question_index); });
+      },
+      [=](atom::start, const std::string& job_id) -> caf::result<job_snapshot> {
+        job_progress progress;
+        auto result = job_operation(self, [&](pqxx::work& tx) {
+          progress = job_progress{};
+          return storage::start_job(tx, job_id, progress);
+        });
+        if (!progress.status.empty() && self->state.opts.hub) {
+          auto st = progress.status;
+          self->send(self->state.opts.hub, atom::seed::value, std::move(progress));
+          self->send(self->state.opts.hub, atom::job_state::value, job_id, st, std::string());
+        }
+        return result;
+      },
+      [=](atom::abort, const std::string& job_id, const std::string& cell_status,
+          const std::string& code, const std::string& message) -> caf::result<int32_t> {
+        std::vector<storage::cell_transition> transitions;
+        auto result = job_operation(self, [&](pqxx::work& tx) {
+          transitions.clear();
+          auto n = storage::abort_open_cells(tx, job_id, cell_status, code, message, transitions);
+          storage::apply_counters(tx, transitions);
+          return n;
+        });
+        publish(self, transitions);
+        return result;
+      },
+      [=](atom::finish, const std::string& job_id, bool cancelled) -> caf::result<job_verdict> {
+        auto result = job_operation(
+            self, [&](pqxx::work& tx) { return storage::finish_job(tx, job_id, cancelled); });
+        if (result && self->state.opts.hub)
+          self->send(self->state.opts.hub, atom::job_state::value, job_id, result->status,
+                     result->reason);
+        return result;
+      },
+      [=](atom::resumable) -> caf::result<std::vector<std::string>> {
+        return job_operation(self, [&](pqxx::work& tx) { return storage::resumable_jobs(tx); });
+      },
+  };
+}
+
+}  // namespace beacon

@@ -1,0 +1,45 @@
+// The QUESTION BATCH actor: runs the open cells of one question of a job with at most
+// max_in_flight execution actors alive at once. Loads its cells from storage (so a restarted
+// batch never re-runs a terminal cell), monitors each execution actor, re-runs a cell whose actor
+// crashed (within crash_retries) or records it failed with error_code actor_crashed, and exits
+// normally once every cell is terminal and durable. Its children die with it.
+//
+// Messages: (run) load and start; (cancel) stop all cells now and exit.
+#pragma once
+
+#include <deque>
+#include <unordered_map>
+
+#include "actors/execution.hpp"
+#include "messages/job_spec.hpp"
+
+namespace beacon {
+
+struct batch_settings {
+  int32_t max_in_flight = 64;
+  int32_t crash_retries = 2;
+  caf::timespan attempt_timeout = std::chrono::minutes(5);
+  execution_settings execution;
+};
+
+struct question_batch_state {
+  std::string job_id;
+  question q;
+  int32_t question_index = 0;
+  batch_settings settings;
+  std::vector<cell_row> cells;  // the open cells
+  size_t next = 0;              // next cell in `cells` never started
+  std::deque<size_t> rerun;     // cells whose actor crashed, to start again first
+  size_t done = 0;              // cells terminal and durable
+  std::unordered_map<caf::actor_addr, std::pair<caf::actor, size_t>> in_flight;
+  std::unordered_map<size_t, int32_t> crashes;
+  size_t peak_in_flight = 0;
+  bool loaded = false;
+  ~question_batch_state();
+  static inline const char* name = "question_batch";
+};
+
+caf::behavior question_batch(caf::stateful_actor<question_batch_state>* self, std::string job_id,
+                             question q, int32_t question_index, batch_settings settings);
+
+}  // namespace beacon

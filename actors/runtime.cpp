@@ -1,0 +1,44 @@
+// Runtime assembly.
+#include "actors/runtime.hpp"
+
+#include "actors/progress_hub.hpp"
+
+namespace beacon {
+
+std::vector<sim_deployment> default_sim_deployments() {
+  std::vector<std::string> models = {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"};
+  return {{"sim-us", "US", models}, {"sim-eu", "EU", models}, {"sim-asia", "ASIA", models}};
+}
+
+runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
+  runtime rt;
+  rt.hub = sys.spawn(progress_hub);
+  persistence_guard_options guard;
+  guard.persistence.database_url = opts.database_url;
+  guard.persistence.batch_max = opts.persistence_batch_max;
+  guard.persistence.hub = rt.hub;
+  guard.detached = opts.detached_persistence;
+  rt.persistence_guard = sys.spawn(persistence_guard, guard);
+  std::vector<provider_entry> entries;
+  for (auto& d : opts.sim_deployments) {
+    auto p = sys.spawn(sim_provider, d.id, d.region, opts.sim, opts.sim_log);
+    rt.providers.push_back(p);
+    entries.push_back({d.id, d.region, d.models, p});
+  }
+  rt.registry = sys.spawn(provider_registry, entries);
+  auto settings = opts.supervisor;
+  settings.batch.execution.registry = rt.registry;
+  rt.manager = sys.spawn(job_manager, settings);
+  return rt;
+}
+
+void runtime::shutdown() {
+  auto reason = caf::exit_reason::user_shutdown;
+  if (manager) caf::anon_send_exit(manager, reason);
+  if (registry) caf::anon_send_exit(registry, reason);
+  for (auto& p : providers) caf::anon_send_exit(p, reason);
+  if (hub) caf::anon_send_exit(hub, reason);
+  if (persistence_guard) caf::anon_send_exit(persistence_guard, reason);
+}
+
+}  // namespace beacon

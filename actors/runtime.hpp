@@ -1,0 +1,50 @@
+// Spawns the node's long-lived actors (persistence guard, progress hub, providers, provider
+// registry, job manager) into an actor system; used by the node and by the actor tests.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/job_manager.hpp"
+#include "actors/persistence_guard.hpp"
+#include "actors/provider_registry.hpp"
+#include "actors/sim_provider.hpp"
+
+namespace beacon {
+
+// One simulated deployment: a provider id in one region serving some models.
+struct sim_deployment {
+  std::string id;
+  std::string region;
+  std::vector<std::string> models;
+};
+
+// The embedded default: sim-us, sim-eu, sim-asia, each serving llama3.2-1b, mistral-7b and
+// qwen2.5-1.5b.
+std::vector<sim_deployment> default_sim_deployments();
+
+struct runtime_options {
+  std::string database_url;
+  bool detached_persistence = true;
+  size_t persistence_batch_max = 4096;
+  supervisor_settings supervisor;  // its execution.registry is filled in by spawn_runtime
+  sim::settings sim;
+  std::vector<sim_deployment> sim_deployments = default_sim_deployments();
+  std::shared_ptr<sim_call_log> sim_log = std::make_shared<sim_call_log>();
+};
+
+struct runtime {
+  caf::actor persistence_guard;
+  progress_hub_actor hub;
+  provider_registry_actor registry;
+  std::vector<provider_actor> providers;
+  job_manager_actor manager;
+
+  // Asks every actor to stop (user_shutdown); the caller then awaits the system.
+  void shutdown();
+};
+
+runtime spawn_runtime(caf::actor_system& sys, runtime_options opts);
+
+}  // namespace beacon

@@ -1,0 +1,90 @@
+// The sim provider actor.
+#include "actors/sim_provider.hpp"
+
+#include "caf/all.hpp"
+
+namespace beacon {
+
+namespace {
+std::string cell_key(const std::string& job, const std::string& q, const std::string& m,
+                     const std::string& r, int32_t run) {
+  return job + '\x1f' + q + '\x1f' + m + '\x1f' + r + '\x1f' + std::to_string(run);
+}
+}  // namespace
+
+void sim_call_log::record(const provider_request& r) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  ++calls_[cell_key(r.job_id, r.question_id, r.model_id, r.region, r.run)];
+  ++total_;
+}
+
+int sim_call_log::calls_for(const std::string& job_id, const std::string& question_id,
+                            const std::string& model_id, const std::string& region,
+                            int32_t run) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto it = calls_.find(cell_key(job_id, question_id, model_id, region, run));
+  return it == calls_.end() ? 0 : it->second;
+}
+
+int64_t sim_call_log::total() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return total_;
+}
+
+void sim_call_log::note_in_flight(size_t n) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  peak_in_flight_ = std::max(peak_in_flight_, n);
+}
+
+size_t sim_call_log::peak_in_flight() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return peak_in_flight_;
+}
+
+provider_actor::behavior_type sim_provider(provider_actor::stateful_pointer<sim_provider_state> self,
+                                           std::string provider_id, std::string region,
+                                           sim::settings settings,
+                                           std::shared_ptr<sim_call_log> log) {
+  auto& st = self->state;
+  st.provider_id = std::move(provider_id);
+  st.region = std::move(region);
+  st.settings = settings;
+  st.log = log ? std::move(log) : std::make_shared<sim_call_log>();
+  return {
+      [=](atom::complete, const provider_request& req) -> caf::result<provider_reply> {
+        auto& st = self->state;
+        st.log->record(req);
+        auto d = sim::decide(st.settings, req, st.region);
+        provider_reply reply;
+        reply.provider_id = st.provider_id;
+        reply.provider_region = st.region;
+        reply.model_served = req.model_id;
+        reply.latency_us = d.latency.count();
+        reply.http_status = d.http_status;
+        if (d.what == sim::kind::answer) {
+          reply.ok = true;
+          reply.text = std::move(d.text);
+        } else {
+          reply.error_class = d.error_class;
+          reply.error_message = d.error_message;
+        }
+        auto rp = self->make_response_promise<provider_reply>();
+        if (d.what == sim::kind::hang) return rp;  // never answered: the caller's timeout fires
+        if (d.latency.count() == 0) return reply;
+        auto token = st.next_token++;
+        st.waiting.emplace(token, std::make_pair(rp, std::move(reply)));
+        st.log->note_in_flight(st.waiting.size());
+        self->delayed_send(self, d.latency, atom::deliver::value, token);
+        return rp;
+      },
+      [=](atom::deliver, uint64_t token) {
+        auto& waiting = self->state.waiting;
+        auto it = waiting.find(token);
+        if (it == waiting.end()) return;
+        it->second.first.deliver(std::move(it->second.second));
+        waiting.erase(it);
+      },
+  };
+}
+
+}  // namespace beacon

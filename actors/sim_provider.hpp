@@ -1,0 +1,51 @@
+// The SIM PROVIDER: an in-process provider deployment of one region (no network), answering
+// with providers/sim_model.hpp after its simulated latency; counts every call it receives.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "messages/interfaces.hpp"
+#include "providers/sim_model.hpp"
+
+namespace beacon {
+
+// Calls received by sim providers, shared across nodes of one process so tests can count them.
+class sim_call_log {
+ public:
+  void record(const provider_request& r);
+  // Calls received for one cell (job, question, model, region, run), over all attempts.
+  int calls_for(const std::string& job_id, const std::string& question_id,
+                const std::string& model_id, const std::string& region, int32_t run) const;
+  int64_t total() const;
+  void note_in_flight(size_t n);
+  size_t peak_in_flight() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, int> calls_;
+  int64_t total_ = 0;
+  size_t peak_in_flight_ = 0;
+};
+
+struct sim_provider_state {
+  std::string provider_id;
+  std::string region;
+  sim::settings settings;
+  std::shared_ptr<sim_call_log> log;
+  uint64_t next_token = 0;
+  std::unordered_map<uint64_t, std::pair<caf::typed_response_promise<provider_reply>,
+                                         provider_reply>>
+      waiting;  // answers held back for their simulated latency
+  static inline const char* name = "sim_provider";
+};
+
+provider_actor::behavior_type sim_provider(provider_actor::stateful_pointer<sim_provider_state> self,
+                                           std::string provider_id, std::string region,
+                                           sim::settings settings,
+                                           std::shared_ptr<sim_call_log> log);
+
+}  // namespace beacon

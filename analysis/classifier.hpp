@@ -1,0 +1,22 @@
+// Per-answer classification: substantive, content refusal, deflection or technical failure.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace beacon::analysis {
+
+struct classification {
+  std::string label;   // substantive | content_refusal | deflection | technical_failure
+  std::string reason;  // the rule or phrase that decided it
+  int32_t length = 0;  // characters (bytes of UTF-8) of the answer
+  bool substantive() const { return label == "substantive"; }
+  bool refusal() const { return label == "content_refusal"; }
+  bool technical() const { return label == "technical_failure"; }
+};
+
+// Classifies a provider's answer text. An empty or whitespace-only answer is a technical failure;
+// refusal phrases win over deflection phrases; anything else that answers is substantive.
+classification classify(std::string_view answer);
+
+}  // namespace beacon::analysis

@@ -1,0 +1,29 @@
+// Admission of a submitted JobSpec: validate, store the job and all its cells in one
+// transaction, and answer with the status code and JSON body the REST API returns.
+#pragma once
+
+#include <map>
+#include <pqxx/connection>
+#include <string>
+#include <string_view>
+
+#include "messages/job_spec.hpp"
+
+namespace beacon {
+
+struct admission_settings {
+  spec_limits limits;
+  int32_t max_retries = 3;
+};
+
+struct admission_result {
+  unsigned status = 0;  // 202 accepted, 400 invalid, 409 duplicate, 503 storage down
+  std::string body;     // JSON
+  std::string job_id;   // set when accepted
+};
+
+// Nothing is stored unless the spec is valid and the job id is new.
+admission_result admit(pqxx::connection& conn, std::string_view body,
+                       const admission_settings& settings);
+
+}  // namespace beacon

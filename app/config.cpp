@@ -1,0 +1,158 @@
+// Configuration keys and their sources.
+#include "app/config.hpp"
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace beacon {
+namespace {
+
+template <class T>
+T parse_number(const std::string& name, const std::string& text) {
+  std::istringstream in(text);
+  T value{};
+  in >> value;
+  if (in.fail() || !in.eof())
+    throw std::invalid_argument(name + ": '" + text + "' is not a valid number");
+  return value;
+}
+
+template <class T>
+config_key number_key(std::string name, std::string help, T node_config::*member, T min, T max) {
+  std::string env = "BEACON_";
+  for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return {name, env, std::move(help),
+          [name, member, min, max](node_config& cfg, const std::string& text) {
+            auto v = parse_number<T>(name, text);
+            if (v < min || v > max)
+              throw std::invalid_argument(name + ": " + text + " is outside " +
+                                          std::to_string(min) + ".." + std::to_string(max));
+            cfg.*member = v;
+          },
+          [member](const node_config& cfg) { return std::to_string(cfg.*member); }};
+}
+
+config_key string_key(std::string name, std::string help, std::string node_config::*member) {
+  std::string env = "BEACON_";
+  for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return {name, env, std::move(help),
+          [member](node_config& cfg, const std::string& text) { cfg.*member = text; },
+          [member](const node_config& cfg) { return cfg.*member; }};
+}
+
+}  // namespace
+
+const std::vector<config_key>& config_keys() {
+  static const std::vector<config_key> keys = {
+      string_key("database-url",
+                 "PostgreSQL connection string or URL; empty runs a private cluster under "
+                 "state-dir (also read from DATABASE_URL)",
+                 &node_config::database_url),
+      string_key("state-dir", "directory for the embedded PostgreSQL cluster and node state",
+                 &node_config::state_dir),
+      string_key("http-host", "address the REST API listens on", &node_config::http_host),
+      number_key<int32_t>("http-port", "port of the REST API (0 picks a free one)",
+                          &node_config::http_port, 0, 65535),
+      string_key("log-format", "json (one JSON object per line) or human",
+                 &node_config::log_format),
+      string_key("log-level", "trace, debug, info, warn, error or off", &node_config::log_level),
+      number_key<int32_t>("threads", "actor scheduler threads (0: one per core)",
+                          &node_config::threads, 0, 256),
+      number_key<int32_t>("http-workers", "threads serving REST handlers (they may block on SQL)",
+                          &node_config::http_workers, 1, 256),
+      number_key<int64_t>("max-body-bytes", "largest accepted request body",
+                          &node_config::max_body_bytes, 1024, 1ll << 30),
+      number_key<int64_t>("max-cells-per-job", "largest accepted job (questions x models x "
+                          "regions x runs)",
+                          &node_config::max_cells_per_job, 1, 100'000'000),
+      number_key<int32_t>("pipeline-questions",
+                          "questions of a job run at once (1: one batch at a time, as the "
+                          "original did to protect serverless providers)",
+                          &node_config::pipeline_questions, 1, 10'000),
+      number_key<int32_t>("max-in-flight-per-job", "cells of one job running at once",
+                          &node_config::max_in_flight_per_job, 1, 1'000'000),
+      number_key<int32_t>("max-retries", "extra attempts per cell after a transient failure",
+                          &node_config::max_retries, 0, 100),
+      number_key<int32_t>("retry-base-ms", "first backoff ceiling (full jitter, doubling)",
+                          &node_config::retry_base_ms, 0, 3'600'000),
+      number_key<int32_t>("retry-cap-ms", "largest backoff ceiling", &node_config::retry_cap_ms, 0,
+                          3'600'000),
+      number_key<int32_t>("batch-restarts", "restarts of a crashed question batch before the "
+                          "job fails",
+                          &node_config::batch_restarts, 0, 1000),
+      number_key<int64_t>("persistence-batch-max", "largest number of cell writes per transaction",
+                          &node_config::persistence_batch_max, 1, 1'000'000),
+      number_key<double>("sim-latency-ms", "median latency of the sim provider (0: instant)",
+                         &node_config::sim_latency_ms, 0, 3'600'000),
+      number_key<double>("sim-latency-sigma", "log-normal spread of the sim latency",
+                         &node_config::sim_latency_sigma, 0, 5),
+      number_key<double>("sim-error-rate", "share of sim attempts failing with a transient 503",
+                         &node_config::sim_error_rate, 0, 1),
+      number_key<double>("sim-timeout-rate", "share of sim attempts that never answer",
+                         &node_config::sim_timeout_rate, 0, 1),
+      number_key<int64_t>("sim-seed", "seed of the sim's latency and faults",
+                          &node_config::sim_seed, 0, INT64_MAX),
+  };
+  return keys;
+}
+
+void config_loader::add_options(CLI::App& app) {
+  app.add_option("--config", config_file_, "JSON file of configuration keys")
+      ->check(CLI::ExistingFile);
+  for (auto& k : config_keys()) {
+    auto* opt = app.add_option_function<std::string>(
+        "--" + k.name, [this, name = k.name](const std::string& v) { flags_[name] = v; },
+        k.help + " [env " + k.env + "]");
+    opt->type_name("VALUE");
+  }
+}
+
+node_config config_loader::load() const {
+  node_config cfg;
+  auto find = [](const std::string& name) -> const config_key& {
+    for (auto& k : config_keys())
+      if (k.name == name) return k;
+    throw std::invalid_argument("unknown configuration key '" + name + "'");
+  };
+  if (!config_file_.empty()) {
+    std::ifstream in(config_file_);
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::json::error_code ec;
+    auto doc = boost::json::parse(text.str(), ec);
+    if (ec || !doc.is_object())
+      throw std::invalid_argument(config_file_ + ": not a JSON object of configuration keys");
+    for (auto& kv : doc.as_object()) {
+      std::string name(kv.key());
+      auto& v = kv.value();
+      std::string value = v.is_string() ? std::string(v.as_string()) : boost::json::serialize(v);
+      try {
+        find(name).set(cfg, value);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(config_file_ + ": " + e.what());
+      }
+    }
+  }
+  if (const char* url = std::getenv("DATABASE_URL"); url && *url) cfg.database_url = url;
+  for (auto& k : config_keys())
+    if (const char* v = std::getenv(k.env.c_str()); v && *v) {
+      try {
+        k.set(cfg, v);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(k.env + ": " + e.what());
+      }
+    }
+  for (auto& [name, value] : flags_) find(name).set(cfg, value);
+  return cfg;
+}
+
+std::string config_json(const node_config& cfg) {
+  boost::json::object out;
+  for (auto& k : config_keys()) out[k.name] = k.get(cfg);
+  return boost::json::serialize(out);
+}
+
+}  // namespace beacon

@@ -1,0 +1,66 @@
+// Node configuration: defaults, then a JSON config file, then BEACON_* environment variables,
+// then command-line flags (later sources win). Every key is listed by `beacon config --help`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace beacon {
+
+struct node_config {
+  std::string database_url;  // empty: the embedded PostgreSQL under state_dir
+  std::string state_dir = ".beacon";
+  std::string http_host = "127.0.0.1";
+  int32_t http_port = 8787;
+  std::string log_format = "json";
+  std::string log_level = "info";
+  int32_t threads = 0;  // CAF scheduler threads; 0 = one per core
+  int32_t http_workers = 4;
+  int64_t max_body_bytes = 1 << 20;
+  int64_t max_cells_per_job = 2'000'000;
+  int32_t pipeline_questions = 1;
+  int32_t max_in_flight_per_job = 64;
+  int32_t max_retries = 3;
+  int32_t retry_base_ms = 250;
+  int32_t retry_cap_ms = 5000;
+  int32_t batch_restarts = 3;
+  int64_t persistence_batch_max = 4096;
+  double sim_latency_ms = 40;
+  double sim_latency_sigma = 0.5;
+  double sim_error_rate = 0;
+  double sim_timeout_rate = 0;
+  int64_t sim_seed = 42;
+};
+
+// One configuration key: its flag/JSON name, environment variable, help and how to set it.
+struct config_key {
+  std::string name;  // e.g. "http-port"; JSON key and --flag
+  std::string env;   // e.g. "BEACON_HTTP_PORT"
+  std::string help;
+  std::function<void(node_config&, const std::string&)> set;  // throws std::invalid_argument
+  std::function<std::string(const node_config&)> get;
+};
+
+const std::vector<config_key>& config_keys();
+
+// Collects flag values during CLI parsing and applies file, environment and flags in order.
+class config_loader {
+ public:
+  // Registers --config and one flag per key on `app`.
+  void add_options(CLI::App& app);
+  // Builds the effective configuration; throws std::invalid_argument naming the bad source.
+  node_config load() const;
+
+ private:
+  std::string config_file_;
+  std::map<std::string, std::string> flags_;
+};
+
+// The effective configuration as a JSON object (for `beacon config`).
+std::string config_json(const node_config& cfg);
+
+}  // namespace beacon

@@ -1,0 +1,182 @@
+// The demo: live progress in the terminal and a summary read back from PostgreSQL.
+#include "app/demo.hpp"
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "app/node.hpp"
+#include "app/signals.hpp"
+#include "messages/status.hpp"
+
+namespace beacon {
+namespace {
+
+constexpr size_t completed_i = status::cell_index(status::completed);
+constexpr size_t running_i = status::cell_index(status::running);
+
+std::string bar(int32_t done, int32_t total, int width = 24) {
+  int filled = total > 0 ? static_cast<int>(static_cast<int64_t>(done) * width / total) : 0;
+  return std::string(filled, '#') + std::string(width - filled, '-');
+}
+
+int32_t failures(const question_progress& q) {
+  return q.counts[status::cell_index(status::failed)] +
+         q.counts[status::cell_index(status::timeout)] +
+         q.counts[status::cell_index(status::cancelled)];
+}
+
+// One line per question: a bar, completed/total, running and failed cells.
+std::vector<std::string> progress_lines(const job_progress& p) {
+  std::vector<std::string> lines;
+  for (auto& q : p.questions) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "  %-20s [%s] %3d/%-3d running %-3d failed %d",
+                  q.question_id.c_str(),
+                  bar(q.counts[completed_i] + failures(q), q.total()).c_str(),
+                  q.counts[completed_i], q.total(), q.counts[running_i], failures(q));
+    lines.push_back(buf);
+  }
+  return lines;
+}
+
+// Redraws in place on a terminal; elsewhere prints a line whenever a question changes.
+class progress_view {
+ public:
+  void show(const job_progress& p) {
+    auto lines = progress_lines(p);
+    if (tty_) {
+      if (drawn_ > 0) std::printf("\033[%zuA", drawn_);
+      for (auto& l : lines) std::printf("\r%s\033[K\n", l.c_str());
+      drawn_ = lines.size();
+    } else {
+      for (size_t i = 0; i < lines.size(); ++i)
+        if (i >= last_.size() || last_[i] != lines[i]) std::printf("%s\n", lines[i].c_str());
+      last_ = lines;
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  bool tty_ = isatty(STDOUT_FILENO) != 0;
+  size_t drawn_ = 0;
+  std::vector<std::string> last_;
+};
+
+void print_summary(node& n, const std::string& job_id) {
+  auto conn = n.pool().acquire();
+  pqxx::work tx{*conn};
+  auto job = tx.exec_params1("SELECT status, coalesce(error, ''), total_cells, completed_cells FROM jobs WHERE id = $1", job_id);
+  std::printf("\nJob %s: %s (%d of %d cells completed)\n", job_id.c_str(),
+              job[0].as<std::string>().c_str(), job[3].as<int>(), job[2].as<int>());
+  if (!job[1].as<std::string>().empty()) std::printf("  reason: %s\n", job[1].c_str());
+  std::printf("\nPer region              completed  refused  deflected  failed  providers\n");
+  for (auto row : tx.exec_params(
+           "SELECT e.region, count(*) FILTER (WHERE e.status = 'completed'),"
+           " count(*) FILTER (WHERE e.response_classification = 'content_refusal'),"
+           " count(*) FILTER (WHERE e.response_classification = 'deflection'),"
+           " count(*) FILTER (WHERE e.status <> 'completed'),"
+           " array_to_string(r.provider_ids, ',')"
+           " FROM executions e JOIN region_results r ON r.job_id = e.job_id AND r.region = e.region"
+           " WHERE e.job_id = $1 GROUP BY e.region, r.provider_ids ORDER BY e.region",
+           job_id))
+    std::printf("  %-20s %9d %8d %10d %7d  %s\n", row[0].c_str(), row[1].as<int>(),
+                row[2].as<int>(), row[3].as<int>(), row[4].as<int>(), row[5].c_str());
+  std::printf("\nPer question: regions that refused or deflected\n");
+  std::map<int, std::pair<std::string, std::vector<std::string>>> findings;
+  for (auto row : tx.exec_params(
+           "SELECT question_index, question_id, region,"
+           " string_agg(model_id, ', ' ORDER BY model_id) FILTER (WHERE response_classification = 'content_refusal'),"
+           " string_agg(model_id, ', ' ORDER BY model_id) FILTER (WHERE response_classification = 'deflection')"
+           " FROM executions WHERE job_id = $1 GROUP BY 1, 2, 3 ORDER BY 1, 3",
+           job_id)) {
+    auto& f = findings[row[0].as<int>()];
+    f.first = row[1].as<std::string>();
+    std::string what;
+    if (!row[3].is_null()) what += "refused (" + row[3].as<std::string>() + ")";
+    if (!row[4].is_null())
+      what += std::string(what.empty() ? "" : ", ") + "deflected (" + row[4].as<std::string>() + ")";
+    if (!what.empty()) f.second.push_back(row[2].as<std::string>() + " " + what);
+  }
+  for (auto& [qi, f] : findings) {
+    std::string line;
+    for (auto& w : f.second) line += (line.empty() ? "" : "; ") + w;
+    std::printf("  %-20s %s\n", f.first.c_str(), line.empty() ? "answered in every region" : line.c_str());
+  }
+  tx.commit();
+}
+
+}  // namespace
+
+std::string demo_job_spec(const std::string& job_id) {
+  boost::json::array questions, models{"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"};
+  for (auto& q : builtin_questions()) questions.push_back(boost::json::value(q.id));
+  boost::json::object spec{
+      {"id", job_id},
+      {"version", "v1"},
+      {"benchmark",
+       {{"name", "multi-model-bias-detection"},
+        {"container", {{"image", "ghcr.io/project-beacon/bias-detection"}, {"tag", "latest"}}},
+        {"input", {{"type", "prompt"}, {"data", {{"prompt", "math_basic"}}}, {"hash", "sha256:demo"}}}}},
+      {"constraints",
+       {{"regions", {"US", "EU", "ASIA"}},
+        {"min_regions", 2},
+        {"min_success_rate", 0.67},
+        {"timeout", 600000000000LL},
+        {"provider_timeout", 120000000000LL}}},
+      {"metadata", {{"created_by", "beacon demo"}, {"multi_model", true}, {"models", models}}},
+      {"questions", questions},
+      {"runs", 1}};
+  return boost::json::serialize(spec);
+}
+
+int run_demo(const node_config& cfg, bool keep_serving) {
+  auto c = cfg;
+  if (!keep_serving) c.http_port = 0;
+  node n{c};
+  n.start(true);
+  auto job_id = "bias-detection-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                       std::chrono::system_clock::now().time_since_epoch())
+                                                       .count());
+  auto admitted = n.submit(demo_job_spec(job_id));
+  if (admitted.status != 202) {
+    std::fprintf(stderr, "the demo job was refused: %s\n", admitted.body.c_str());
+    return 1;
+  }
+  std::printf("beacon demo: job %s, 8 questions x 3 models x 3 regions = 72 cells on the sim provider\n",
+              job_id.c_str());
+  std::printf("REST: http://%s:%u/api/v1/jobs/%s?include=executions\n\n", c.http_host.c_str(),
+              n.http_port(), job_id.c_str());
+  progress_view view;
+  job_progress p;
+  auto t0 = std::chrono::steady_clock::now();
+  while (true) {
+    p = n.progress(job_id);
+    if (!p.questions.empty()) view.show(p);
+    if (status::is_terminal_job(p.status)) break;
+    if (signals::termination_requested()) {
+      std::printf("\ninterrupted; the job resumes on the next start of the node\n");
+      return 130;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("\nfinished in %.2f s: %s\n", secs, p.reason.c_str());
+  print_summary(n, job_id);
+  std::printf("\nThe database is kept in %s/postgres (connect: psql \"%s\")\n", c.state_dir.c_str(),
+              n.database_url().c_str());
+  if (keep_serving) {
+    std::printf("Serving REST on http://%s:%u until Ctrl-C\n", c.http_host.c_str(), n.http_port());
+    std::fflush(stdout);
+    signals::wait_for_termination();
+  }
+  return p.status == status::job_completed ? 0 : 1;
+}
+
+}  // namespace beacon

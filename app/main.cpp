@@ -1,0 +1,73 @@
+// beacon: the command line of the runner (serve, demo, migrate, config).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <pqxx/pqxx>
+
+#include "app/config.hpp"
+#include "app/demo.hpp"
+#include "app/node.hpp"
+#include "app/signals.hpp"
+#include "common/logging.hpp"
+#include "storage/migrations.hpp"
+
+namespace {
+
+int run_serve(const beacon::node_config& cfg) {
+  beacon::node n{cfg};
+  n.start(true);
+  std::fprintf(stderr, "beacon node serving REST on http://%s:%u (Ctrl-C stops)\n",
+               cfg.http_host.c_str(), n.http_port());
+  beacon::signals::wait_for_termination();
+  beacon::logging::event("node_stopping").info();
+  n.stop();
+  return 0;
+}
+
+int run_migrate(const beacon::node_config& cfg) {
+  if (cfg.database_url.empty()) {
+    beacon::node n{cfg};  // the embedded cluster: starting the node migrates it
+    n.start(false);
+    return 0;
+  }
+  pqxx::connection conn{cfg.database_url};
+  for (auto& m : beacon::storage::apply_migrations(conn, beacon::storage::embedded_migrations()))
+    std::printf("applied %s\n", m.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  beacon::signals::block_termination();
+  CLI::App app{"beacon: runs LLM bias-detection jobs (questions x models x regions) on an actor runtime"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  beacon::config_loader loader;
+  loader.add_options(app);
+  bool keep_serving = false;
+  auto* serve = app.add_subcommand("serve", "run the long-lived node: REST API, job runtime, resume of unfinished jobs");
+  auto* demo = app.add_subcommand("demo", "run the main job (72 cells on the sim provider) with live progress");
+  demo->add_flag("--serve", keep_serving, "keep the node serving REST after the job");
+  auto* migrate = app.add_subcommand("migrate", "apply the database migrations and exit");
+  auto* config = app.add_subcommand("config", "print the effective configuration as JSON");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    auto cfg = loader.load();
+    auto level = beacon::logging::parse_level(cfg.log_level);
+    // The demo talks to a person on stdout; its logs stay quiet unless asked for.
+    if (demo->parsed() && !std::getenv("BEACON_LOG_LEVEL") && cfg.log_level == "info")
+      level = spdlog::level::warn;
+    beacon::logging::init(beacon::logging::parse_format(cfg.log_format), level);
+    if (serve->parsed()) return run_serve(cfg);
+    if (demo->parsed()) return beacon::run_demo(cfg, keep_serving);
+    if (migrate->parsed()) return run_migrate(cfg);
+    if (config->parsed()) {
+      std::printf("%s\n", beacon::config_json(cfg).c_str());
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "beacon: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

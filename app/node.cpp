@@ -1,0 +1,132 @@
+// The node.
+#include "app/node.hpp"
+
+#include <filesystem>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "caf/all.hpp"
+#include "common/logging.hpp"
+#include "http/routes.hpp"
+#include "storage/migrations.hpp"
+
+namespace beacon {
+
+runtime_options runtime_options_from(const node_config& cfg) {
+  runtime_options o;
+  o.persistence_batch_max = static_cast<size_t>(cfg.persistence_batch_max);
+  auto& sup = o.supervisor;
+  sup.pipeline = cfg.pipeline_questions;
+  sup.max_in_flight_per_job = cfg.max_in_flight_per_job;
+  sup.batch_restarts = cfg.batch_restarts;
+  sup.batch.execution.retry_base = std::chrono::milliseconds(cfg.retry_base_ms);
+  sup.batch.execution.retry_cap = std::chrono::milliseconds(cfg.retry_cap_ms);
+  o.sim.latency_ms = cfg.sim_latency_ms;
+  o.sim.latency_sigma = cfg.sim_latency_sigma;
+  o.sim.error_rate = cfg.sim_error_rate;
+  o.sim.timeout_rate = cfg.sim_timeout_rate;
+  o.sim.seed = static_cast<uint64_t>(cfg.sim_seed);
+  return o;
+}
+
+node::node(node_config cfg, std::shared_ptr<sim_call_log> sim_log)
+    : cfg_(std::move(cfg)), sim_log_(sim_log ? std::move(sim_log) : std::make_shared<sim_call_log>()) {}
+
+node::~node() {
+  try {
+    stop();
+  } catch (const std::exception& e) {
+    logging::event("node_stop_failed").field("error", e.what()).error();
+  }
+}
+
+void node::start(bool serve_http) {
+  if (running_) return;
+  if (cfg_.database_url.empty()) {
+    storage::embedded_postgres_options pg;
+    pg.dir = std::filesystem::path(cfg_.state_dir) / "postgres";
+    pg_ = std::make_unique<storage::embedded_postgres>(pg);
+    pg_->start();
+    db_url_ = pg_->connection_string();
+    logging::event("database_started").field("mode", "embedded").field("dir", pg.dir.string()).info();
+  } else {
+    db_url_ = cfg_.database_url;
+  }
+  {
+    pqxx::connection conn{db_url_};
+    auto applied = storage::apply_migrations(conn, storage::embedded_migrations());
+    for (auto& m : applied) logging::event("migration_applied").field("name", m).info();
+  }
+  caf_cfg_ = std::make_unique<caf::actor_system_config>();
+  auto threads = cfg_.threads > 0 ? static_cast<size_t>(cfg_.threads)
+                                  : std::max(2u, std::thread::hardware_concurrency());
+  caf_cfg_->set("scheduler.max-threads", threads);
+  sys_ = std::make_unique<caf::actor_system>(*caf_cfg_);
+  auto opts = runtime_options_from(cfg_);
+  opts.database_url = db_url_;
+  opts.sim_log = sim_log_;
+  rt_ = spawn_runtime(*sys_, opts);
+  pool_ = std::make_unique<storage::connection_pool>(db_url_, cfg_.http_workers + 2);
+  running_ = true;
+  {
+    caf::scoped_actor self{*sys_};
+    self->request(rt_.manager, std::chrono::seconds(30), atom::resume::value)
+        .receive([](int32_t) {},
+                 [&](caf::error& e) {
+                   logging::event("resume_failed").field("error", sys_->render(e)).error();
+                 });
+  }
+  if (serve_http) {
+    http::route_context ctx;
+    ctx.pool = pool_.get();
+    ctx.system = sys_.get();
+    ctx.manager = rt_.manager;
+    ctx.admission.limits.max_cells = cfg_.max_cells_per_job;
+    ctx.admission.max_retries = cfg_.max_retries;
+    http_ = std::make_unique<http::server>(http::make_routes(ctx),
+                                           static_cast<size_t>(cfg_.http_workers),
+                                           static_cast<size_t>(cfg_.max_body_bytes));
+    http_port_ = http_->listen(cfg_.http_host, static_cast<uint16_t>(cfg_.http_port));
+    logging::event("http_listening").field("host", cfg_.http_host).field("port", http_port_).info();
+  }
+}
+
+void node::stop() {
+  if (http_) {
+    http_->stop();
+    http_.reset();
+  }
+  if (sys_) {
+    rt_.shutdown();
+    rt_ = runtime{};
+    sys_->await_all_actors_done();
+    sys_.reset();
+    caf_cfg_.reset();
+  }
+  pool_.reset();
+  if (pg_) {
+    pg_->stop();
+    pg_.reset();
+  }
+  running_ = false;
+}
+
+admission_result node::submit(std::string_view body) {
+  admission_settings settings;
+  settings.limits.max_cells = cfg_.max_cells_per_job;
+  settings.max_retries = cfg_.max_retries;
+  auto conn = pool_->acquire();
+  auto result = admit(*conn, body, settings);
+  if (result.status == 202) caf::anon_send(rt_.manager, atom::start::value, result.job_id);
+  return result;
+}
+
+job_progress node::progress(const std::string& job_id) {
+  job_progress out;
+  caf::scoped_actor self{*sys_};
+  self->request(rt_.hub, std::chrono::seconds(5), atom::get::value, job_id)
+      .receive([&](job_progress& p) { out = std::move(p); }, [](caf::error&) {});
+  return out;
+}
+
+}  // namespace beacon

@@ -1,0 +1,61 @@
+// A service node: its database (a URL, or the embedded cluster under the state directory), the
+// migrations, the actor system with the runtime actors, and optionally the REST server.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "actors/runtime.hpp"
+#include "app/admission.hpp"
+#include "app/config.hpp"
+#include "http/server.hpp"
+#include "storage/connection_pool.hpp"
+#include "storage/embedded_postgres.hpp"
+
+namespace beacon {
+
+// Runtime settings of the actor tree derived from the configuration.
+runtime_options runtime_options_from(const node_config& cfg);
+
+class node {
+ public:
+  // `sim_log` lets callers (tests, benchmarks) count sim provider calls across node restarts.
+  explicit node(node_config cfg, std::shared_ptr<sim_call_log> sim_log = nullptr);
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  // Starts the database, applies migrations, spawns the actors, resumes unfinished jobs and,
+  // with `serve_http`, listens for REST. Throws with a message a person can act on.
+  void start(bool serve_http);
+  // Stops REST and every actor (work not yet committed is left for the next start), then the
+  // embedded database. Idempotent.
+  void stop();
+
+  // Validates and stores a JobSpec, then starts it: the path of POST /api/v1/jobs.
+  admission_result submit(std::string_view body);
+  // Live progress of a job from the progress hub (empty status when unknown).
+  job_progress progress(const std::string& job_id);
+
+  const node_config& config() const { return cfg_; }
+  const std::string& database_url() const { return db_url_; }
+  storage::connection_pool& pool() { return *pool_; }
+  caf::actor_system& system() { return *sys_; }
+  runtime& actors() { return rt_; }
+  uint16_t http_port() const { return http_port_; }
+
+ private:
+  node_config cfg_;
+  std::shared_ptr<sim_call_log> sim_log_;
+  std::unique_ptr<storage::embedded_postgres> pg_;
+  std::string db_url_;
+  std::unique_ptr<caf::actor_system_config> caf_cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  runtime rt_;
+  std::unique_ptr<storage::connection_pool> pool_;
+  std::unique_ptr<http::server> http_;
+  uint16_t http_port_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace beacon

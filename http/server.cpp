@@ -1,0 +1,170 @@
+// The Beast server: sessions read with a parser capped at max_body_bytes.
+#include "http/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <optional>
+#include <thread>
+
+#include "http/error_json.hpp"
+#include "common/logging.hpp"
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace beacon::http {
+
+struct server::impl {
+  handler handle;
+  size_t max_body;
+  asio::io_context ioc{1};
+  asio::thread_pool workers;
+  std::optional<tcp::acceptor> acceptor;
+  std::thread io_thread;
+  bool stopped = false;
+
+  impl(handler h, size_t n, size_t max_body_bytes)
+      : handle(std::move(h)), max_body(max_body_bytes), workers(n) {}
+
+  void accept();
+};
+
+namespace {
+
+request convert(const bhttp::request<bhttp::string_body>& req) {
+  request out;
+  out.method = std::string(req.method_string());
+  out.target = std::string(req.target());
+  out.body = req.body();
+  for (auto& f : req) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(f.value());
+  }
+  if (auto it = out.headers.find("content-type"); it != out.headers.end())
+    out.content_type = it->second;
+  auto parsed = boost::urls::parse_origin_form(out.target);
+  if (parsed) {
+    out.path = parsed->path();
+    for (auto p : parsed->params()) out.query[p.key] = p.has_value ? p.value : "";
+  } else {
+    out.path = out.target;
+  }
+  return out;
+}
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(tcp::socket socket, server::impl* srv)
+      : stream_(std::move(socket)), srv_(srv) {}
+
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(srv_->max_body);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(std::chrono::seconds(60));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+ private:
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset)
+      return close();
+    if (ec == bhttp::error::body_limit)
+      return write({413,
+                    error_json("the request body exceeds " + std::to_string(srv_->max_body) +
+                                   " bytes",
+                               "body_too_large")},
+                   false);
+    if (ec)
+      return write({400, error_json("malformed HTTP request: " + ec.message(), "bad_request")},
+                   false);
+    auto req = parser_->release();
+    bool keep_alive = req.keep_alive();
+    asio::post(srv_->workers, [self = shared_from_this(), req = std::move(req), keep_alive] {
+      response res;
+      try {
+        res = self->srv_->handle(convert(req));
+      } catch (const std::exception& e) {
+        logging::event("http_handler_failed").field("target", std::string(req.target())).field("error", e.what()).error();
+        res = {500, error_json(std::string("internal error: ") + e.what(), "internal_error")};
+      }
+      asio::post(self->stream_.get_executor(),
+                 [self, res = std::move(res), keep_alive] { self->write(res, keep_alive); });
+    });
+  }
+
+  void write(const response& r, bool keep_alive) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->result(r.status);
+    res->version(11);
+    res->set(bhttp::field::server, "beacon-runner");
+    res->set(bhttp::field::content_type, r.content_type);
+    res->keep_alive(keep_alive);
+    res->body() = r.body;
+    res->prepare_payload();
+    bhttp::async_write(stream_, *res,
+                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                         if (ec || !keep_alive) return self->close();
+                         self->read();
+                       });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  server::impl* srv_;  // outlives every session: stop() joins the I/O thread
+};
+
+}  // namespace
+
+void server::impl::accept() {
+  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (!ec) std::make_shared<session>(std::move(socket), this)->read();
+    if (acceptor && acceptor->is_open()) accept();
+  });
+}
+
+server::server(handler h, size_t workers, size_t max_body_bytes)
+    : impl_(std::make_unique<impl>(std::move(h), workers, max_body_bytes)) {}
+
+server::~server() { stop(); }
+
+uint16_t server::listen(const std::string& host, uint16_t port) {
+  tcp::endpoint ep{asio::ip::make_address(host), port};
+  impl_->acceptor.emplace(impl_->ioc);
+  impl_->acceptor->open(ep.protocol());
+  impl_->acceptor->set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor->bind(ep);
+  impl_->acceptor->listen(asio::socket_base::max_listen_connections);
+  auto bound = impl_->acceptor->local_endpoint().port();
+  impl_->accept();
+  impl_->io_thread = std::thread([i = impl_.get()] { i->ioc.run(); });
+  return bound;
+}
+
+void server::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  asio::post(impl_->ioc, [i = impl_.get()] {
+    beast::error_code ec;
+    if (i->acceptor) i->acceptor->close(ec);
+  });
+  impl_->workers.join();
+  impl_->ioc.stop();
+  if (impl_->io_thread.joinable()) impl_->io_thread.join();
+}
+
+}  // namespace beacon::http

@@ -1,0 +1,49 @@
+// An asynchronous HTTP/1.1 server on Boost.Beast: one I/O thread accepts and parses, handlers run
+// on a worker pool (they may block on SQL or actor replies), replies go back to the I/O thread.
+// Keep-alive, a body size cap (413) and JSON errors for malformed requests (400).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace beacon::http {
+
+struct request {
+  std::string method;
+  std::string target;
+  std::string path;  // decoded, without the query
+  std::map<std::string, std::string> query;
+  std::string content_type;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+struct response {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+using handler = std::function<response(const request&)>;
+
+class server {
+ public:
+  server(handler h, size_t workers, size_t max_body_bytes);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and starts serving; returns the bound port (useful with port 0). Throws on failure.
+  uint16_t listen(const std::string& host, uint16_t port);
+  void stop();
+
+  struct impl;  // defined in server.cpp
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace beacon::http

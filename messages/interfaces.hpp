@@ -1,0 +1,73 @@
+// Typed interfaces of the long-lived actors: the one header to grep for who accepts what.
+// The per-job tree (job_supervisor, question_batch, execution) speaks the atoms documented in
+// actors/*.hpp and is reached only through the JOB MANAGER.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "caf/typed_actor.hpp"
+#include "caf/replies_to.hpp"
+#include "messages/atoms.hpp"
+#include "messages/types.hpp"
+
+namespace beacon {
+
+// The PERSISTENCE actor: the only writer of execution rows and of the job, cross-region and
+// region counters, which it updates in the same transaction. Replies only after commit.
+using persistence_actor = caf::typed_actor<
+    // Mark a cell running; denied when the cell is already terminal.
+    caf::replies_to<atom::claim, cell_claim>::with<claim_result>,
+    // Write a terminal outcome; true when applied, false when the cell was already terminal.
+    caf::replies_to<atom::record, cell_outcome>::with<bool>,
+    // Load the cells of one question of a job (job id, question index).
+    caf::replies_to<atom::load, std::string, int32_t>::with<std::vector<cell_row>>,
+    // Mark a job running (idempotent), seed live progress and return what is left to run.
+    caf::replies_to<atom::start, std::string>::with<job_snapshot>,
+    // End every open cell of a job: (job id, cell status, error code, message) -> cells ended.
+    caf::replies_to<atom::abort, std::string, std::string, std::string, std::string>::with<int32_t>,
+    // Decide and write the final job status: (job id, cancelled) -> verdict.
+    caf::replies_to<atom::finish, std::string, bool>::with<job_verdict>,
+    // Jobs that a starting node must resume (queued or running).
+    caf::replies_to<atom::resumable>::with<std::vector<std::string>>,
+    // Internal: write the buffered claims and outcomes now.
+    caf::reacts_to<atom::flush>>;
+
+// The PROGRESS HUB: per-job counters for fast status reads, fed by persistence after commit.
+using progress_hub_actor = caf::typed_actor<
+    caf::reacts_to<atom::seed, job_progress>,
+    caf::reacts_to<atom::update, std::vector<progress_delta>>,
+    // (job id, status, reason)
+    caf::reacts_to<atom::job_state, std::string, std::string, std::string>,
+    // An unknown job yields an empty status.
+    caf::replies_to<atom::get, std::string>::with<job_progress>>;
+
+// A PROVIDER: one configured endpoint (or the in-process sim) serving some models in one region.
+using provider_actor = caf::typed_actor<
+    caf::replies_to<atom::complete, provider_request>::with<provider_reply>,
+    // Internal: a simulated latency elapsed for the call with this token.
+    caf::reacts_to<atom::deliver, uint64_t>>;
+
+// The PROVIDER REGISTRY: routes (region, model) to a provider registered in that region only.
+// Replies (provider, provider id, provider region); an invalid handle means no provider.
+using provider_registry_actor = caf::typed_actor<
+    caf::replies_to<atom::route, std::string, std::string>::with<provider_actor, std::string,
+                                                                 std::string>>;
+
+// The JOB MANAGER: owns one job supervisor per running job and restarts crashed ones.
+using job_manager_actor = caf::typed_actor<
+    // Start (or resume) a job already admitted to storage; false when it is already running.
+    caf::replies_to<atom::start, std::string>::with<bool>,
+    // Cancel a running job; false when this node is not running it.
+    caf::replies_to<atom::cancel, std::string>::with<bool>,
+    // Resume every queued or running job from storage; replies how many were started.
+    caf::replies_to<atom::resume>::with<int32_t>,
+    // The ids of the jobs this node is running.
+    caf::replies_to<atom::get>::with<std::vector<std::string>>,
+    // Internal: restart the supervisor of a job after its backoff.
+    caf::reacts_to<atom::restart, std::string>>;
+
+// The actor registry key under which the current persistence actor is found after restarts.
+inline const caf::atom_value persistence_key = caf::atom("persist");
+
+}  // namespace beacon

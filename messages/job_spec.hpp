@@ -1,0 +1,63 @@
+// The Beacon v1 JobSpec: parsing, validation and the defaults the original runner applied.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace beacon {
+
+struct question {
+  std::string id;
+  std::string prompt;
+};
+
+struct job_spec {
+  std::string id;
+  std::vector<question> questions;
+  std::vector<std::string> models;
+  std::vector<std::string> regions;  // canonical region codes (US, EU, ASIA, ...)
+  int32_t runs = 1;
+  double min_success_rate = 0.67;
+  int32_t min_regions = 1;
+  std::chrono::nanoseconds timeout = std::chrono::minutes(10);
+  std::chrono::nanoseconds provider_timeout = std::chrono::minutes(5);
+  std::string json;  // the spec as stored: the submitted JSON with its id filled in
+
+  int64_t total_cells() const {
+    return static_cast<int64_t>(questions.size()) * static_cast<int64_t>(models.size()) *
+           static_cast<int64_t>(regions.size()) * runs;
+  }
+};
+
+// Why a spec was refused: the offending field (dotted path) and a sentence about it.
+struct spec_error {
+  std::string field;
+  std::string message;
+};
+
+struct spec_limits {
+  int64_t max_cells = 2'000'000;
+  size_t max_list = 10'000;  // entries in questions / models / regions
+  int32_t max_runs = 1000;
+};
+
+// Parses and validates a JobSpec body. Never throws on bad input.
+std::variant<job_spec, spec_error> parse_job_spec(std::string_view body,
+                                                  const spec_limits& limits = {});
+
+// Maps region aliases of the original system to one vocabulary: us, us-east, usa, na -> US;
+// eu, europe, eu-west -> EU; asia, apac, asia-pacific, ap -> ASIA; anything else upper-cased.
+std::string canonical_region(std::string_view region);
+
+// The prompt for a question id: the built-in prompt of the original's 8 questions, or the id
+// itself (the original sends an unknown id as the literal prompt).
+std::string prompt_for(std::string_view question_id);
+
+// The built-in questions of the original system, in their published order.
+const std::vector<question>& builtin_questions();
+
+}  // namespace beacon

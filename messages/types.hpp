@@ -1,0 +1,213 @@
+// Message structs exchanged between actors. All are inspectable (CAF 0.17 inspect signature).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/meta/type_name.hpp"
+#include "caf/timespan.hpp"
+
+namespace beacon {
+
+// One cell row as the runtime needs it to run the cell (loaded per question).
+struct cell_row {
+  int64_t id = 0;
+  std::string model_id;
+  std::string region;
+  int32_t run = 0;
+  std::string status;
+  int32_t attempts = 0;
+  int32_t max_retries = 0;
+  std::string system_prompt;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cell_row& x) {
+  return f(caf::meta::type_name("cell_row"), x.id, x.model_id, x.region, x.run, x.status,
+           x.attempts, x.max_retries, x.system_prompt);
+}
+
+// Everything an execution actor needs to run one cell.
+struct cell_task {
+  int64_t cell_id = 0;
+  std::string job_id;
+  std::string question_id;
+  int32_t question_index = 0;
+  std::string prompt;
+  std::string model_id;
+  std::string region;
+  int32_t run = 0;
+  std::string system_prompt;
+  int32_t prior_attempts = 0;  // provider calls already recorded for this cell
+  int32_t max_retries = 0;     // extra attempts after the first
+  caf::timespan attempt_timeout{};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cell_task& x) {
+  return f(caf::meta::type_name("cell_task"), x.cell_id, x.job_id, x.question_id,
+           x.question_index, x.prompt, x.model_id, x.region, x.run, x.system_prompt,
+           x.prior_attempts, x.max_retries, x.attempt_timeout);
+}
+
+// A request to mark a cell running; granted only while the cell is not terminal.
+struct cell_claim {
+  int64_t cell_id = 0;
+  int64_t started_us = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cell_claim& x) {
+  return f(caf::meta::type_name("cell_claim"), x.cell_id, x.started_us);
+}
+
+// The answer to a claim, sent after the claim is committed.
+struct claim_result {
+  bool granted = false;
+  int32_t attempts = 0;  // provider calls recorded before this claim
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, claim_result& x) {
+  return f(caf::meta::type_name("claim_result"), x.granted, x.attempts);
+}
+
+// The terminal outcome of one cell, written once by persistence.
+struct cell_outcome {
+  int64_t cell_id = 0;
+  std::string status;  // completed | failed | timeout | cancelled
+  std::string provider_id;
+  std::string provider_region;
+  int32_t attempts = 0;
+  std::string retry_history;  // JSON array
+  int64_t started_us = 0;
+  int64_t completed_us = 0;
+  int64_t duration_ms = 0;
+  std::string output_json;  // JSON object, empty when there is none
+  std::string error_code;
+  std::string error_message;
+  std::string classification = "unknown";
+  bool is_substantive = false;
+  bool is_content_refusal = false;
+  bool is_technical_error = false;
+  int32_t response_length = -1;  // -1: no response
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cell_outcome& x) {
+  return f(caf::meta::type_name("cell_outcome"), x.cell_id, x.status, x.provider_id,
+           x.provider_region, x.attempts, x.retry_history, x.started_us, x.completed_us,
+           x.duration_ms, x.output_json, x.error_code, x.error_message, x.classification,
+           x.is_substantive, x.is_content_refusal, x.is_technical_error, x.response_length);
+}
+
+// A provider call for one attempt of one cell.
+struct provider_request {
+  std::string job_id;
+  std::string question_id;
+  std::string model_id;
+  std::string region;
+  int32_t run = 0;
+  int32_t attempt = 0;
+  std::string prompt;
+  std::string system_prompt;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, provider_request& x) {
+  return f(caf::meta::type_name("provider_request"), x.job_id, x.question_id, x.model_id,
+           x.region, x.run, x.attempt, x.prompt, x.system_prompt);
+}
+
+// A provider's answer or failure for one attempt. error_class uses the vocabulary of
+// providers/error_class.hpp; failures travel as values so their details are kept.
+struct provider_reply {
+  bool ok = false;
+  std::string text;
+  std::string error_class;
+  std::string error_message;
+  int32_t http_status = 0;
+  std::string provider_id;
+  std::string provider_region;
+  std::string model_served;
+  int64_t latency_us = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
+  return f(caf::meta::type_name("provider_reply"), x.ok, x.text, x.error_class, x.error_message,
+           x.http_status, x.provider_id, x.provider_region, x.model_served, x.latency_us);
+}
+
+// What a job supervisor needs to (re)start a job, read from storage.
+struct job_snapshot {
+  std::string job_id;
+  std::string status;
+  std::string spec_json;
+  int64_t started_us = 0;
+  std::vector<int32_t> open_cells_per_question;  // pending + running, by question index
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_snapshot& x) {
+  return f(caf::meta::type_name("job_snapshot"), x.job_id, x.status, x.spec_json, x.started_us,
+           x.open_cells_per_question);
+}
+
+// A job's final status and why.
+struct job_verdict {
+  std::string status;
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_verdict& x) {
+  return f(caf::meta::type_name("job_verdict"), x.status, x.reason);
+}
+
+// Committed cell transitions of one question, for live progress.
+struct progress_delta {
+  std::string job_id;
+  int32_t question_index = 0;
+  std::string from;
+  std::string to;
+  int32_t count = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, progress_delta& x) {
+  return f(caf::meta::type_name("progress_delta"), x.job_id, x.question_index, x.from, x.to,
+           x.count);
+}
+
+// Cell counts of one question by status (status::cell_all order).
+struct question_progress {
+  std::string question_id;
+  std::vector<int32_t> counts = std::vector<int32_t>(6, 0);
+  int32_t total() const {
+    int32_t t = 0;
+    for (auto c : counts) t += c;
+    return t;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, question_progress& x) {
+  return f(caf::meta::type_name("question_progress"), x.question_id, x.counts);
+}
+
+// Live progress of one job.
+struct job_progress {
+  std::string job_id;
+  std::string status;
+  std::string reason;
+  std::vector<question_progress> questions;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_progress& x) {
+  return f(caf::meta::type_name("job_progress"), x.job_id, x.status, x.reason, x.questions);
+}
+
+}  // namespace beacon

@@ -1,0 +1,40 @@
+// The simulated provider's behaviour as pure functions: deterministic, region-dependent answers
+// per (region, model, question, run), a seeded latency distribution and seeded fault rates.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "messages/types.hpp"
+
+namespace beacon::sim {
+
+struct settings {
+  double latency_ms = 40;      // median latency of an answer; 0 answers at once
+  double latency_sigma = 0.5;  // log-normal spread
+  double error_rate = 0;       // share of attempts answered with a transient 503
+  double timeout_rate = 0;     // share of attempts that never answer
+  uint64_t seed = 42;
+};
+
+enum class kind { answer, error, hang };
+
+struct decision {
+  kind what = kind::answer;
+  std::string text;
+  std::string error_class;
+  std::string error_message;
+  int32_t http_status = 200;
+  std::chrono::microseconds latency{0};
+};
+
+// What the sim deployment in `region` does with one attempt.
+decision decide(const settings& s, const provider_request& req, std::string_view region);
+
+// The answer text of a model deployed in `region`; deterministic.
+std::string answer(std::string_view region, std::string_view model, std::string_view question_id,
+                   std::string_view prompt, int32_t run);
+
+}  // namespace beacon::sim

@@ -1,0 +1,222 @@
+// The SQL of the persistence actor. Every UPDATE joins an "old" CTE that locks the still-open
+// rows, so the returned old status is exact and terminal rows are never touched.
+#include "storage/cell_writer.hpp"
+
+#include <map>
+#include <pqxx/pqxx>
+#include <set>
+#include <tuple>
+
+#include "messages/status.hpp"
+#include "storage/pg_arrays.hpp"
+
+namespace beacon::storage {
+namespace {
+
+constexpr const char* claim_sql = R"sql(
+WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS v(id, started_us)),
+old AS (SELECT e.id, e.status FROM executions e JOIN v ON v.id = e.id
+        WHERE e.status IN ('pending', 'running') FOR UPDATE OF e)
+UPDATE executions e
+   SET status = 'running', started_at = to_timestamp(v.started_us::float8 / 1e6), updated_at = now()
+  FROM v JOIN old ON old.id = v.id
+ WHERE e.id = v.id
+RETURNING e.id, e.job_id, e.region, e.question_index, old.status, e.attempts)sql";
+
+constexpr const char* outcome_sql = R"sql(
+WITH v AS (
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
+                       $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
+                       $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[])
+    AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
+         completed_us, duration_ms, output_data, error_code, error_message, classification,
+         substantive, refusal, technical, response_length)),
+old AS (SELECT e.id, e.status FROM executions e JOIN v ON v.id = e.id
+        WHERE e.status IN ('pending', 'running') FOR UPDATE OF e)
+UPDATE executions e
+   SET status = v.status, provider_id = v.provider_id, provider_region = v.provider_region,
+       attempts = v.attempts, retry_history = v.retry_history::jsonb,
+       started_at = CASE WHEN v.started_us > 0 THEN to_timestamp(v.started_us::float8 / 1e6)
+                         ELSE e.started_at END,
+       completed_at = to_timestamp(v.completed_us::float8 / 1e6), duration_ms = v.duration_ms,
+       output_data = v.output_data::jsonb, error_code = v.error_code,
+       error_message = v.error_message, response_classification = v.classification,
+       is_substantive = v.substantive, is_content_refusal = v.refusal,
+       is_technical_error = v.technical, response_length = NULLIF(v.response_length, -1),
+       updated_at = now()
+  FROM v JOIN old ON old.id = v.id
+ WHERE e.id = v.id
+RETURNING e.id, e.job_id, e.region, e.question_index, old.status, e.status,
+          coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''))sql";
+
+constexpr const char* abort_sql = R"sql(
+WITH old AS (SELECT id, status FROM executions
+              WHERE job_id = $1 AND status IN ('pending', 'running') FOR UPDATE)
+UPDATE executions e
+   SET status = $2, error_code = $3, error_message = $4, completed_at = now(),
+       duration_ms = CASE WHEN e.started_at IS NULL THEN NULL
+                          ELSE greatest(0, (extract(epoch FROM now() - e.started_at) * 1000)::bigint) END,
+       updated_at = now()
+  FROM old
+ WHERE e.id = old.id
+RETURNING e.id, e.job_id, e.region, e.question_index, old.status, e.status)sql";
+
+constexpr const char* region_counter_sql = R"sql(
+UPDATE region_results
+   SET pending_cells = pending_cells + $3, running_cells = running_cells + $4,
+       completed_cells = completed_cells + $5, failed_cells = failed_cells + $6,
+       timeout_cells = timeout_cells + $7, cancelled_cells = cancelled_cells + $8,
+       status = beacon_rollup_status(pending_cells + $3, running_cells + $4, completed_cells + $5,
+                                     failed_cells + $6, timeout_cells + $7, cancelled_cells + $8),
+       provider_ids = CASE WHEN $9::text[] <@ provider_ids THEN provider_ids
+                      ELSE ARRAY(SELECT DISTINCT x FROM unnest(provider_ids || $9::text[]) x ORDER BY x) END,
+       latest_error = coalesce(NULLIF($10, ''), latest_error),
+       started_at = coalesce(started_at, now()),
+       completed_at = CASE WHEN pending_cells + $3 + running_cells + $4 = 0 THEN now() END,
+       duration_ms = CASE WHEN pending_cells + $3 + running_cells + $4 = 0 THEN
+                       greatest(0, (extract(epoch FROM now() - coalesce(started_at, now())) * 1000)::bigint) END,
+       updated_at = now()
+ WHERE job_id = $1 AND region = $2)sql";
+
+constexpr const char* cross_region_counter_sql = R"sql(
+UPDATE cross_region_executions
+   SET pending_cells = pending_cells + $2, running_cells = running_cells + $3,
+       completed_cells = completed_cells + $4, failed_cells = failed_cells + $5,
+       timeout_cells = timeout_cells + $6, cancelled_cells = cancelled_cells + $7,
+       provider_ids = CASE WHEN $8::text[] <@ provider_ids THEN provider_ids
+                      ELSE ARRAY(SELECT DISTINCT x FROM unnest(provider_ids || $8::text[]) x ORDER BY x) END,
+       latest_error = coalesce(NULLIF($9, ''), latest_error),
+       updated_at = now()
+ WHERE job_id = $1)sql";
+
+constexpr const char* job_counter_sql = R"sql(
+UPDATE jobs
+   SET pending_cells = pending_cells + $2, running_cells = running_cells + $3,
+       completed_cells = completed_cells + $4, failed_cells = failed_cells + $5,
+       timeout_cells = timeout_cells + $6, cancelled_cells = cancelled_cells + $7,
+       updated_at = now()
+ WHERE id = $1)sql";
+
+cell_transition transition_from(const pqxx::row& row, const std::string& to) {
+  return {row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<int32_t>(),
+          row[4].as<std::string>(), to, "", ""};
+}
+
+// Counter deltas of one group (a region of a job, or a job).
+struct group_delta {
+  int64_t d[status::cell_count] = {};
+  std::set<std::string> providers;
+  std::string latest_error;
+};
+
+}  // namespace
+
+std::unordered_map<int64_t, int32_t> claim_cells(pqxx::work& tx,
+                                                 const std::vector<cell_claim>& claims,
+                                                 std::vector<cell_transition>& out) {
+  std::unordered_map<int64_t, int32_t> granted;
+  if (claims.empty()) return granted;
+  std::vector<int64_t> ids, started;
+  for (auto& c : claims) {
+    ids.push_back(c.cell_id);
+    started.push_back(c.started_us);
+  }
+  for (auto row : tx.exec_params(claim_sql, int_array(ids), int_array(started))) {
+    granted.emplace(row[0].as<int64_t>(), row[5].as<int32_t>());
+    out.push_back(transition_from(row, std::string(status::running)));
+  }
+  return granted;
+}
+
+std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
+                                            const std::vector<cell_outcome>& outcomes,
+                                            std::vector<cell_transition>& out) {
+  std::unordered_set<int64_t> written;
+  if (outcomes.empty()) return written;
+  std::vector<int64_t> ids, attempts, started, completed, duration, length;
+  std::vector<std::string> st, provider, provider_region, history, output, code, message, cls;
+  std::vector<bool> substantive, refusal, technical;
+  for (auto& o : outcomes) {
+    ids.push_back(o.cell_id);
+    st.push_back(o.status);
+    provider.push_back(o.provider_id);
+    provider_region.push_back(o.provider_region);
+    attempts.push_back(o.attempts);
+    history.push_back(o.retry_history.empty() ? "[]" : o.retry_history);
+    started.push_back(o.started_us);
+    completed.push_back(o.completed_us);
+    duration.push_back(o.duration_ms);
+    output.push_back(o.output_json);
+    code.push_back(o.error_code);
+    message.push_back(o.error_message);
+    cls.push_back(o.classification);
+    substantive.push_back(o.is_substantive);
+    refusal.push_back(o.is_content_refusal);
+    technical.push_back(o.is_technical_error);
+    length.push_back(o.response_length);
+  }
+  auto rows = tx.exec_params(
+      outcome_sql, int_array(ids), text_array(st), text_array_empty_null(provider),
+      text_array_empty_null(provider_region), int_array(attempts), text_array(history),
+      int_array(started), int_array(completed), int_array(duration), text_array_empty_null(output),
+      text_array_empty_null(code), text_array_empty_null(message), text_array(cls),
+      bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length));
+  for (auto row : rows) {
+    written.insert(row[0].as<int64_t>());
+    auto t = transition_from(row, row[5].as<std::string>());
+    t.provider_id = row[6].as<std::string>();
+    t.error = row[7].as<std::string>();
+    out.push_back(std::move(t));
+  }
+  return written;
+}
+
+int32_t abort_open_cells(pqxx::work& tx, const std::string& job_id, const std::string& st,
+                         const std::string& error_code, const std::string& message,
+                         std::vector<cell_transition>& out) {
+  auto rows = tx.exec_params(abort_sql, job_id, st, error_code, message);
+  for (auto row : rows) {
+    auto t = transition_from(row, st);
+    t.error = error_code + ": " + message;
+    out.push_back(std::move(t));
+  }
+  return static_cast<int32_t>(rows.size());
+}
+
+void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transitions) {
+  std::map<std::pair<std::string, std::string>, group_delta> regions;
+  std::map<std::string, group_delta> jobs;
+  for (auto& t : transitions) {
+    auto from = status::cell_index(t.from), to = status::cell_index(t.to);
+    if (from == to || from == status::cell_count || to == status::cell_count) continue;
+    for (auto* g : {&regions[{t.job_id, t.region}], &jobs[t.job_id]}) {
+      --g->d[from];
+      ++g->d[to];
+      if (!t.provider_id.empty()) g->providers.insert(t.provider_id);
+      if (!t.error.empty()) g->latest_error = t.error;
+    }
+  }
+  auto providers = [](const group_delta& g) {
+    return text_array(std::vector<std::string>(g.providers.begin(), g.providers.end()));
+  };
+  for (auto& [key, g] : regions)
+    tx.exec_params(region_counter_sql, key.first, key.second, g.d[0], g.d[1], g.d[2], g.d[3],
+                   g.d[4], g.d[5], providers(g), g.latest_error);
+  for (auto& [job, g] : jobs) {
+    tx.exec_params(cross_region_counter_sql, job, g.d[0], g.d[1], g.d[2], g.d[3], g.d[4], g.d[5],
+                   providers(g), g.latest_error);
+    tx.exec_params(job_counter_sql, job, g.d[0], g.d[1], g.d[2], g.d[3], g.d[4], g.d[5]);
+  }
+}
+
+std::vector<progress_delta> progress_deltas(const std::vector<cell_transition>& transitions) {
+  std::map<std::tuple<std::string, int32_t, std::string, std::string>, int32_t> sums;
+  for (auto& t : transitions)
+    if (t.from != t.to) ++sums[{t.job_id, t.question_index, t.from, t.to}];
+  std::vector<progress_delta> out;
+  for (auto& [k, n] : sums)
+    out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), n});
+  return out;
+}
+
+}  // namespace beacon::storage

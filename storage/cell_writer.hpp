@@ -1,0 +1,48 @@
+// Batched cell writes for the persistence actor: claims, terminal outcomes and bulk aborts, each
+// guarded so a terminal cell is never overwritten, plus the counters they move, all on one
+// transaction supplied by the caller.
+#pragma once
+
+#include <pqxx/transaction>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "messages/types.hpp"
+
+namespace beacon::storage {
+
+// One cell's committed status change, as the counters and live progress need it.
+struct cell_transition {
+  std::string job_id;
+  std::string region;
+  int32_t question_index = 0;
+  std::string from;
+  std::string to;
+  std::string provider_id;  // empty when none
+  std::string error;        // "code: message", empty when none
+};
+
+// Marks the claimable cells running; returns the granted cells and their recorded attempts.
+std::unordered_map<int64_t, int32_t> claim_cells(pqxx::work& tx,
+                                                 const std::vector<cell_claim>& claims,
+                                                 std::vector<cell_transition>& out);
+
+// Writes terminal outcomes of cells that are not terminal yet; returns the ids written.
+std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
+                                            const std::vector<cell_outcome>& outcomes,
+                                            std::vector<cell_transition>& out);
+
+// Ends every pending or running cell of a job with `status`, `error_code` and `message`.
+int32_t abort_open_cells(pqxx::work& tx, const std::string& job_id, const std::string& status,
+                         const std::string& error_code, const std::string& message,
+                         std::vector<cell_transition>& out);
+
+// Moves the jobs, cross_region_executions and region_results counters by the transitions.
+void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transitions);
+
+// Sums transitions per (job, question, from, to) for the progress hub.
+std::vector<progress_delta> progress_deltas(const std::vector<cell_transition>& transitions);
+
+}  // namespace beacon::storage

@@ -1,0 +1,192 @@
+// The embedded PostgreSQL cluster: process management with fork/exec, dropping root privileges.
+#include "storage/embedded_postgres.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <optional>
+#include <pqxx/connection>
+#include <pqxx/nontransaction>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/hash.hpp"
+
+namespace fs = std::filesystem;
+
+namespace beacon::storage {
+namespace {
+
+// The unprivileged account that owns the cluster when we run as root.
+struct owner {
+  uid_t uid;
+  gid_t gid;
+};
+
+std::optional<owner> unprivileged_owner() {
+  if (geteuid() != 0) return std::nullopt;
+  for (const char* name : {"postgres", "nobody"}) {
+    if (auto* pw = getpwnam(name)) return owner{pw->pw_uid, pw->pw_gid};
+  }
+  throw std::runtime_error(
+      "running as root, and neither a 'postgres' nor a 'nobody' account exists to run PostgreSQL");
+}
+
+void chown_tree(const fs::path& p, const owner& o) {
+  if (::chown(p.c_str(), o.uid, o.gid) != 0)
+    throw std::runtime_error("cannot chown " + p.string());
+  if (fs::is_directory(p))
+    for (auto& e : fs::recursive_directory_iterator(p))
+      if (::lchown(e.path().c_str(), o.uid, o.gid) != 0)
+        throw std::runtime_error("cannot chown " + e.path().string());
+}
+
+std::string quote_setting(const std::string& s) { return s; }
+
+}  // namespace
+
+fs::path find_postgres_bin_dir() {
+  fs::path best;
+  int best_version = -1;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator("/usr/lib/postgresql", ec)) {
+    int v = std::atoi(e.path().filename().c_str());
+    if (v > best_version && fs::exists(e.path() / "bin" / "pg_ctl")) {
+      best_version = v;
+      best = e.path() / "bin";
+    }
+  }
+  if (best.empty())
+    throw std::runtime_error(
+        "PostgreSQL server binaries not found under /usr/lib/postgresql (install the "
+        "'postgresql' package, e.g. with scripts/install-deps.sh, or pass --database-url)");
+  return best;
+}
+
+embedded_postgres::embedded_postgres(embedded_postgres_options opts) : opts_(std::move(opts)) {
+  opts_.dir = fs::absolute(opts_.dir);
+  bin_dir_ = find_postgres_bin_dir();
+  socket_dir_ = opts_.dir / "run";
+  // Unix socket paths are limited to 107 bytes; fall back to a short directory under /tmp.
+  if ((socket_dir_ / ".s.PGSQL.5432.lock").string().size() > 100) {
+    auto tag = std::to_string(fnv1a(opts_.dir.string()) % 1000000007ull);
+    socket_dir_ = fs::path("/tmp") / ("beacon-pg-" + tag);
+  }
+}
+
+embedded_postgres::~embedded_postgres() {
+  try {
+    stop();
+  } catch (...) {
+  }
+}
+
+int embedded_postgres::run_as_owner(const std::vector<std::string>& argv,
+                                    const fs::path& log) const {
+  auto who = unprivileged_owner();
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    if (who) {
+      if (setgroups(0, nullptr) != 0 || setgid(who->gid) != 0 || setuid(who->uid) != 0) _exit(126);
+    }
+    if (chdir(opts_.dir.c_str()) != 0) _exit(126);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string embedded_postgres::log_tail() const {
+  std::ifstream in(opts_.dir / "postgres.log");
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::string out;
+  for (size_t i = lines.size() > 15 ? lines.size() - 15 : 0; i < lines.size(); ++i)
+    out += "\n  " + lines[i];
+  return out;
+}
+
+void embedded_postgres::start() {
+  if (running_) return;
+  auto who = unprivileged_owner();
+  fs::create_directories(opts_.dir);
+  fs::create_directories(socket_dir_);
+  auto data = opts_.dir / "data";
+  auto log = opts_.dir / "postgres.log";
+  // PostgreSQL must be able to reach its directory and write its log and socket.
+  ::chmod(opts_.dir.c_str(), 0755);
+  ::chmod(socket_dir_.c_str(), 0755);
+  { std::ofstream touch(log, std::ios::app); }
+  if (who) {
+    ::chown(opts_.dir.c_str(), who->uid, who->gid);
+    ::chown(socket_dir_.c_str(), who->uid, who->gid);
+    ::chown(log.c_str(), who->uid, who->gid);
+    if (fs::exists(data)) chown_tree(data, *who);
+  }
+  if (!fs::exists(data / "PG_VERSION")) {
+    std::vector<std::string> initdb = {(bin_dir_ / "initdb").string(), "-D", data.string(),
+                                       "-U", "beacon", "--auth=trust", "-E", "UTF8",
+                                       "--locale=C"};
+    if (!opts_.durable) initdb.push_back("--no-sync");
+    if (run_as_owner(initdb, log) != 0)
+      throw std::runtime_error("initdb failed for " + data.string() +
+                               (who ? " (as an unprivileged user: every parent directory must "
+                                      "be searchable by it)"
+                                    : "") +
+                               ":" + log_tail());
+  }
+  std::string server_opts = "-c listen_addresses='' -p 5432 -k " + socket_dir_.string();
+  if (!opts_.durable)
+    server_opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+  for (auto& s : opts_.settings) server_opts += " -c " + quote_setting(s);
+  auto pg_ctl = (bin_dir_ / "pg_ctl").string();
+  // Adopt a server still running on this directory (e.g. after a crash of the node).
+  if (run_as_owner({pg_ctl, "status", "-D", data.string()}, log) != 0) {
+    if (run_as_owner({pg_ctl, "start", "-D", data.string(), "-w", "-t", "60", "-l", log.string(),
+                      "-o", server_opts},
+                     log) != 0)
+      throw std::runtime_error("could not start PostgreSQL in " + data.string() + ":" +
+                               log_tail());
+  }
+  running_ = true;
+  pqxx::connection admin{connection_string("postgres")};
+  pqxx::nontransaction tx{admin};
+  auto exists = tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", opts_.database);
+  if (exists.empty()) tx.exec("CREATE DATABASE " + tx.quote_name(opts_.database));
+}
+
+void embedded_postgres::stop() {
+  if (!running_) return;
+  running_ = false;
+  auto data = opts_.dir / "data";
+  run_as_owner({(bin_dir_ / "pg_ctl").string(), "stop", "-D", data.string(), "-m", "fast", "-w"},
+               opts_.dir / "postgres.log");
+}
+
+std::string embedded_postgres::connection_string(const std::string& database) const {
+  return "host=" + socket_dir_.string() + " port=5432 user=beacon dbname=" +
+         (database.empty() ? opts_.database : database);
+}
+
+}  // namespace beacon::storage

@@ -1,0 +1,48 @@
+// A private PostgreSQL cluster under a state directory (initdb + pg_ctl from Debian's package),
+// listening only on a unix socket; run as an unprivileged user when we are root.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace beacon::storage {
+
+struct embedded_postgres_options {
+  std::filesystem::path dir;          // holds data/, run/ (socket) and postgres.log
+  bool durable = true;                // false: fsync off (tests and throw-away clusters)
+  std::string database = "beacon";    // created on first start
+  std::vector<std::string> settings;  // extra "-c name=value" server settings
+};
+
+class embedded_postgres {
+ public:
+  explicit embedded_postgres(embedded_postgres_options opts);
+  ~embedded_postgres();
+  embedded_postgres(const embedded_postgres&) = delete;
+  embedded_postgres& operator=(const embedded_postgres&) = delete;
+
+  // Initialises the cluster if needed, starts it (or adopts one already running on the
+  // directory) and creates the database. Throws std::runtime_error with the server's log tail.
+  void start();
+  // Stops the server (fast shutdown). Idempotent.
+  void stop();
+
+  // A libpq connection string for `database` (or the configured one).
+  std::string connection_string(const std::string& database = "") const;
+  const std::filesystem::path& socket_dir() const { return socket_dir_; }
+
+ private:
+  int run_as_owner(const std::vector<std::string>& argv, const std::filesystem::path& log) const;
+  std::string log_tail() const;
+
+  embedded_postgres_options opts_;
+  std::filesystem::path bin_dir_;
+  std::filesystem::path socket_dir_;
+  bool running_ = false;
+};
+
+// The directory holding initdb, pg_ctl and postgres (the newest /usr/lib/postgresql/N/bin).
+std::filesystem::path find_postgres_bin_dir();
+
+}  // namespace beacon::storage

@@ -1,0 +1,227 @@
+// Job-level SQL.
+#include "storage/job_store.hpp"
+
+#include <pqxx/pqxx>
+#include <stdexcept>
+
+#include "messages/status.hpp"
+#include "storage/pg_arrays.hpp"
+
+namespace beacon::storage {
+
+admit_result admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max_retries,
+                       const std::map<std::string, std::string>& system_prompts) {
+  pqxx::work tx{conn};
+  auto total = spec.total_cells();
+  auto inserted = tx.exec_params(
+      "INSERT INTO jobs (id, spec, total_cells, pending_cells, min_success_rate, min_regions) "
+      "VALUES ($1, $2::jsonb, $3, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+      spec.id, spec.json, total, spec.min_success_rate, spec.min_regions);
+  if (inserted.affected_rows() == 0) return admit_result::duplicate;
+  auto cross_id =
+      tx.exec_params1(
+            "INSERT INTO cross_region_executions (job_id, total_regions, total_cells, pending_cells,"
+            " min_regions_required, min_success_rate) VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
+            spec.id, static_cast<int64_t>(spec.regions.size()), total, spec.min_regions,
+            spec.min_success_rate)[0]
+          .as<std::string>();
+  int64_t per_region = total / static_cast<int64_t>(spec.regions.size());
+  tx.exec_params(
+      "INSERT INTO region_results (cross_region_execution_id, job_id, region, total_cells,"
+      " pending_cells) SELECT $1::uuid, $2, r, $3, $3 FROM unnest($4::text[]) r",
+      cross_id, spec.id, per_region, text_array(spec.regions));
+  std::vector<std::string> qids, prompts;
+  for (auto& q : spec.questions) qids.push_back(q.id);
+  for (auto& r : spec.regions) {
+    auto it = system_prompts.find(r);
+    prompts.push_back(it == system_prompts.end() ? std::string() : it->second);
+  }
+  tx.exec_params(
+      "INSERT INTO executions (job_id, cross_region_execution_id, region, model_id, question_id,"
+      " question_index, run, max_retries, system_prompt)"
+      " SELECT $1, $2::uuid, r.region, m.model, q.qid, (q.qi - 1)::int, n, $8, NULLIF(r.prompt, '')"
+      " FROM unnest($3::text[]) WITH ORDINALITY AS q(qid, qi)"
+      " CROSS JOIN unnest($4::text[]) WITH ORDINALITY AS m(model, mi)"
+      " CROSS JOIN unnest($5::text[], $6::text[]) WITH ORDINALITY AS r(region, prompt, ri)"
+      " CROSS JOIN generate_series(0, $7 - 1) AS n"
+      " ORDER BY q.qi, m.mi, r.ri, n",
+      spec.id, cross_id, text_array(qids), text_array(spec.models), text_array(spec.regions),
+      text_array(prompts), spec.runs, max_retries);
+  tx.commit();
+  return admit_result::created;
+}
+
+job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& progress) {
+  job_snapshot snap;
+  snap.job_id = job_id;
+  progress.job_id = job_id;
+  auto job = tx.exec_params(
+      "SELECT status, spec::text, coalesce(extract(epoch FROM started_at) * 1e6, 0)::bigint"
+      " FROM jobs WHERE id = $1 FOR UPDATE",
+      job_id);
+  if (job.empty()) return snap;
+  snap.status = job[0][0].as<std::string>();
+  snap.spec_json = job[0][1].as<std::string>();
+  snap.started_us = job[0][2].as<int64_t>();
+  if (snap.status == status::job_queued) {
+    auto started = tx.exec_params1(
+        "UPDATE jobs SET status = 'running', started_at = now(), updated_at = now() WHERE id = $1"
+        " RETURNING (extract(epoch FROM started_at) * 1e6)::bigint",
+        job_id);
+    tx.exec_params(
+        "UPDATE cross_region_executions SET status = 'running', started_at = now(),"
+        " updated_at = now() WHERE job_id = $1",
+        job_id);
+    snap.status = status::job_running;
+    snap.started_us = started[0].as<int64_t>();
+  }
+  progress.status = snap.status;
+  for (auto row : tx.exec_params(
+           "SELECT question_index, question_id, status, count(*)::int FROM executions"
+           " WHERE job_id = $1 GROUP BY 1, 2, 3 ORDER BY 1",
+           job_id)) {
+    auto qi = row[0].as<size_t>();
+    if (progress.questions.size() <= qi) progress.questions.resize(qi + 1);
+    if (snap.open_cells_per_question.size() <= qi) snap.open_cells_per_question.resize(qi + 1, 0);
+    auto& q = progress.questions[qi];
+    q.question_id = row[1].as<std::string>();
+    auto st = row[2].as<std::string>();
+    auto n = row[3].as<int32_t>();
+    auto idx = status::cell_index(st);
+    if (idx < status::cell_count) q.counts[idx] += n;
+    if (!status::is_terminal(st)) snap.open_cells_per_question[qi] += n;
+  }
+  return snap;
+}
+
+job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled) {
+  auto job = tx.exec_params(
+      "SELECT status, coalesce(error, ''), total_cells, pending_cells + running_cells,"
+      " completed_cells, min_success_rate, min_regions FROM jobs WHERE id = $1 FOR UPDATE",
+      job_id);
+  if (job.empty()) throw std::logic_error("job " + job_id + " does not exist");
+  auto current = job[0][0].as<std::string>();
+  if (status::is_terminal_job(current)) return {current, job[0][1].as<std::string>()};
+  auto total = job[0][2].as<int64_t>();
+  auto open = job[0][3].as<int64_t>();
+  auto completed = job[0][4].as<int64_t>();
+  auto min_rate = job[0][5].as<double>();
+  auto min_regions = job[0][6].as<int64_t>();
+  if (open > 0)
+    throw std::logic_error("job " + job_id + " still has " + std::to_string(open) +
+                           " open cells; it cannot finish yet");
+  auto regions_ok =
+      tx.exec_params1("SELECT count(*) FROM region_results WHERE job_id = $1 AND completed_cells > 0",
+                      job_id)[0]
+          .as<int64_t>();
+  double rate = total > 0 ? static_cast<double>(completed) / static_cast<double>(total) : 0.0;
+  char rate_text[32];
+  std::snprintf(rate_text, sizeof rate_text, "%.3f", rate);
+  auto summary = std::to_string(completed) + " of " + std::to_string(total) +
+                 " cells completed (success rate " + rate_text + "), " +
+                 std::to_string(regions_ok) + " region(s) with a success";
+  job_verdict v;
+  if (cancelled) {
+    v = {std::string(status::job_cancelled), "cancelled by request; " + summary};
+  } else if (rate + 1e-9 < min_rate) {
+    char min_text[32];
+    std::snprintf(min_text, sizeof min_text, "%.3f", min_rate);
+    v = {std::string(status::job_failed),
+         summary + "; below the required success rate " + min_text};
+  } else if (regions_ok < min_regions) {
+    v = {std::string(status::job_failed),
+         summary + "; " + std::to_string(min_regions) + " region(s) required"};
+  } else {
+    v = {std::string(status::job_completed), summary};
+  }
+  tx.exec_params(
+      "UPDATE jobs SET status = $2, error = CASE WHEN $2 = 'completed' THEN NULL ELSE $3 END,"
+      " completed_at = now(), updated_at = now() WHERE id = $1",
+      job_id, v.status, v.reason);
+  tx.exec_params(
+      "UPDATE cross_region_executions SET status = $2, completed_at = now(), updated_at = now(),"
+      " duration_ms = greatest(0, (extract(epoch FROM now() - coalesce(started_at, created_at)) * 1000)::bigint)"
+      " WHERE job_id = $1",
+      job_id, v.status);
+  return v;
+}
+
+std::vector<std::string> resumable_jobs(pqxx::work& tx) {
+  std::vector<std::string> out;
+  for (auto row : tx.exec(
+           "SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id"))
+    out.push_back(row[0].as<std::string>());
+  return out;
+}
+
+std::vector<cell_row> load_cells(pqxx::work& tx, const std::string& job_id,
+                                 int32_t question_index) {
+  std::vector<cell_row> out;
+  for (auto row : tx.exec_params(
+           "SELECT id, model_id, region, run, status, attempts, max_retries,"
+           " coalesce(system_prompt, '') FROM executions"
+           " WHERE job_id = $1 AND question_index = $2 ORDER BY id",
+           job_id, question_index)) {
+    out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                   row[3].as<int32_t>(), row[4].as<std::string>(), row[5].as<int32_t>(),
+                   row[6].as<int32_t>(), row[7].as<std::string>()});
+  }
+  return out;
+}
+
+namespace {
+
+constexpr const char* ts = "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'";
+
+std::string rfc3339(const std::string& column) {
+  return "to_char(" + column + " AT TIME ZONE 'UTC', " + ts + ")";
+}
+
+}  // namespace
+
+std::optional<job_view> find_job(pqxx::work& tx, const std::string& job_id) {
+  auto rows = tx.exec_params(
+      "SELECT (spec || jsonb_build_object('created_at', " + rfc3339("created_at") +
+          "))::text, status, coalesce(error, ''),"
+          " jsonb_build_object('total', total_cells, 'pending', pending_cells,"
+          " 'running', running_cells, 'completed', completed_cells, 'failed', failed_cells,"
+          " 'timeout', timeout_cells, 'cancelled', cancelled_cells,"
+          " 'started_at', " +
+          rfc3339("started_at") + ", 'completed_at', " + rfc3339("completed_at") +
+          ", 'updated_at', " + rfc3339("updated_at") + ")::text FROM jobs WHERE id = $1",
+      job_id);
+  if (rows.empty()) return std::nullopt;
+  return job_view{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
+                  rows[0][2].as<std::string>(), rows[0][3].as<std::string>()};
+}
+
+std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t limit,
+                            int64_t offset, bool full) {
+  std::string fields =
+      "'id', e.id, 'job_id', e.job_id, 'region', e.region, 'provider_id', e.provider_id,"
+      " 'provider_region', e.provider_region, 'status', e.status, 'model_id', e.model_id,"
+      " 'question_id', e.question_id, 'run', e.run,"
+      " 'response_classification', e.response_classification,"
+      " 'is_substantive', e.is_substantive, 'is_content_refusal', e.is_content_refusal,"
+      " 'is_technical_error', e.is_technical_error,"
+      " 'error_code', e.error_code, 'error_message', e.error_message,"
+      " 'started_at', " +
+      rfc3339("e.started_at") + ", 'completed_at', " + rfc3339("e.completed_at") +
+      ", 'duration_ms', e.duration_ms, 'attempts', e.attempts, 'receipt', e.receipt_data";
+  if (full)
+    fields += ", 'created_at', coalesce(" + rfc3339("e.created_at") +
+              ", ''), 'has_receipt', e.receipt_data IS NOT NULL, 'output', e.output_data,"
+              " 'system_prompt', e.system_prompt, 'response_length', e.response_length,"
+              " 'retry_count', greatest(e.attempts - 1, 0), 'max_retries', e.max_retries,"
+              " 'retry_history', e.retry_history,"
+              " 'last_retry_at', e.retry_history -> -1 -> 'at',"
+              " 'original_error', e.retry_history -> 0 -> 'message'";
+  auto sql = "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]')::text FROM ("
+             " SELECT e.id, json_build_object(" +
+             fields +
+             ") AS j FROM executions e WHERE e.job_id = $1"
+             " ORDER BY e.id DESC LIMIT $2 OFFSET $3) x";
+  return tx.exec_params1(sql, job_id, limit, offset)[0].as<std::string>();
+}
+
+}  // namespace beacon::storage

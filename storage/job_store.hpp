@@ -1,0 +1,48 @@
+// Job-level storage: admission (the job and every cell in one transaction), start, verdict,
+// resume lists, per-question cell loads and the reads behind the REST API.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <pqxx/connection>
+#include <pqxx/transaction>
+#include <string>
+#include <vector>
+
+#include "messages/job_spec.hpp"
+#include "messages/types.hpp"
+
+namespace beacon::storage {
+
+enum class admit_result { created, duplicate };
+
+// Inserts the job (queued), its cross-region row, one region_results row per region and every
+// cell as a pending execution, in one transaction. `system_prompts` maps region -> prompt.
+admit_result admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max_retries,
+                       const std::map<std::string, std::string>& system_prompts);
+
+// Marks a queued job running (idempotent) and returns what a supervisor needs; an unknown job
+// yields an empty status. Also fills `progress` with the job's counts per question.
+job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& progress);
+
+// Decides the final status from the counters (same transaction) and writes it. Throws
+// std::logic_error when cells are still open. A job already terminal keeps its verdict.
+job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled);
+
+std::vector<std::string> resumable_jobs(pqxx::work& tx);
+
+std::vector<cell_row> load_cells(pqxx::work& tx, const std::string& job_id, int32_t question_index);
+
+// REST reads. JSON is built by PostgreSQL in the original's field names.
+struct job_view {
+  std::string spec_json;  // the stored spec with created_at from the database
+  std::string status;
+  std::string error;
+  std::string counters_json;
+};
+std::optional<job_view> find_job(pqxx::work& tx, const std::string& job_id);
+// The job's executions newest first, as a JSON array; `full` adds the executions/all fields.
+std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t limit,
+                            int64_t offset, bool full);
+
+}  // namespace beacon::storage
