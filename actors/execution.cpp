@@ -8,6 +8,7 @@
 #include "common/clock.hpp"
 #include "common/hash.hpp"
 #include "common/logging.hpp"
+#include "messages/errors.hpp"
 #include "messages/status.hpp"
 #include "providers/error_class.hpp"
 
@@ -213,7 +214,7 @@ void persist(self_ptr self) {
                   .field("failures", s.storage_failures)
                   .warn();
               // Storage refused this outcome's data: record why instead of the data.
-              if (err == caf::sec::invalid_argument && s.outcome.error_code != "storage_rejected") {
+              if (is_storage_rejection(err) && s.outcome.error_code != "storage_rejected") {
                 s.outcome.status = status::failed;
                 s.outcome.error_code = "storage_rejected";
                 s.outcome.error_message = self->system().render(err);

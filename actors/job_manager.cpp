@@ -70,7 +70,14 @@ job_manager_actor::behavior_type job_manager(
                   if (n > 0) logging::event("jobs_resumed").field("jobs", n).info();
                   rp.deliver(n);
                 },
-                [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                [=](caf::error& err) mutable {
+                  // Storage restarting: retry in the background; the caller learns of it.
+                  logging::event("resume_failed").field("error", self->system().render(err)).warn();
+                  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
+                                         self->state.settings.restart_backoff * 5,
+                                         atom::resume::value);
+                  rp.deliver(std::move(err));
+                });
         return rp;
       },
       [=](atom::get) {

@@ -26,12 +26,17 @@ void finalize(self_ptr self, bool cancelled) {
             self->quit();
           },
           [=](caf::error& err) {
-            // The job manager restarts us; we resume from storage and finish what is open.
+            auto& s = self->state;
             logging::event("job_finish_failed")
-                .job(self->state.job_id)
+                .job(s.job_id)
                 .field("error", self->system().render(err))
+                .field("failures", ++s.finish_failures)
                 .warn();
-            self->quit(std::move(err));
+            // Storage may be restarting: try again; past the limit the job manager restarts
+            // us and we resume from storage, finishing whatever is still open.
+            if (s.finish_failures > 10) return self->quit(std::move(err));
+            self->delayed_send(self, s.settings.restart_backoff * s.finish_failures,
+                               atom::finish::value, cancelled);
           });
 }
 
@@ -170,6 +175,7 @@ caf::behavior job_supervisor(caf::stateful_actor<job_supervisor_state>* self, st
                                        atom::run::value);
                   });
       },
+      [=](atom::finish, bool cancelled) { finalize(self, cancelled); },
       [=](atom::restart, int32_t qi) {
         if (!self->state.ending) launch_batch(self, qi);
       },

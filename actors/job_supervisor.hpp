@@ -6,7 +6,8 @@
 // cancelled. It exits normally only after the verdict is committed.
 //
 // Messages: (run) start or resume; (cancel) cancel the job; (deadline) the timeout fired;
-// (restart, int32 question index) respawn a crashed batch.
+// (restart, int32 question index) respawn a crashed batch; (finish, bool cancelled) retry the
+// verdict after a storage failure.
 #pragma once
 
 #include <deque>
@@ -35,6 +36,7 @@ struct job_supervisor_state {
   std::vector<int32_t> started_order;  // question indexes in the order their batches started
   bool started = false;
   bool ending = false;  // cancel or deadline in progress
+  int32_t finish_failures = 0;
   ~job_supervisor_state();
   static inline const char* name = "job_supervisor";
 };

@@ -6,6 +6,7 @@
 
 #include "caf/all.hpp"
 #include "common/logging.hpp"
+#include "messages/errors.hpp"
 #include "storage/cell_writer.hpp"
 #include "storage/job_store.hpp"
 
@@ -45,9 +46,9 @@ auto with_tx(self_ptr self, Fn&& fn) {
 }
 
 caf::error storage_error(const std::exception& e) {
-  return caf::make_error(is_connection_loss(e) ? caf::sec::runtime_error
-                                               : caf::sec::invalid_argument,
-                         std::string("storage: ") + e.what());
+  return make_storage_error(is_connection_loss(e) ? storage_errc::unavailable
+                                                  : storage_errc::rejected,
+                            e.what());
 }
 
 void publish(self_ptr self, const std::vector<storage::cell_transition>& transitions) {

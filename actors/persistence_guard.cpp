@@ -21,11 +21,20 @@ persistence_guard_state::~persistence_guard_state() {
   if (current) caf::anon_send_exit(current, caf::exit_reason::user_shutdown);
 }
 
+persistence_actor spawn_first_persistence(caf::actor_system& sys,
+                                          const persistence_guard_options& opts) {
+  auto p = opts.detached ? sys.spawn<caf::detached>(persistence, opts.persistence)
+                         : sys.spawn(persistence, opts.persistence);
+  sys.registry().put(persistence_key, p);
+  return p;
+}
+
 caf::behavior persistence_guard(caf::stateful_actor<persistence_guard_state>* self,
-                                persistence_guard_options opts) {
+                                persistence_guard_options opts, persistence_actor first) {
   self->state.opts = std::move(opts);
   self->state.backoff = self->state.opts.backoff_min;
-  spawn_persistence(self);
+  self->state.current = first;
+  self->monitor(first);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source != st.current.address()) return;

@@ -23,7 +23,13 @@ struct persistence_guard_state {
   static inline const char* name = "persistence_guard";
 };
 
+// `first` is the persistence actor spawned (and registered) by spawn_first_persistence, so that
+// the registry holds it before any other actor runs.
 caf::behavior persistence_guard(caf::stateful_actor<persistence_guard_state>* self,
-                                persistence_guard_options opts);
+                                persistence_guard_options opts, persistence_actor first);
+
+// Spawns a persistence actor as configured and publishes it in the registry.
+persistence_actor spawn_first_persistence(caf::actor_system& sys,
+                                          const persistence_guard_options& opts);
 
 }  // namespace beacon

@@ -18,13 +18,14 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   guard.persistence.batch_max = opts.persistence_batch_max;
   guard.persistence.hub = rt.hub;
   guard.detached = opts.detached_persistence;
-  rt.persistence_guard = sys.spawn(persistence_guard, guard);
+  rt.persistence_guard = sys.spawn(persistence_guard, guard, spawn_first_persistence(sys, guard));
   std::vector<provider_entry> entries;
   for (auto& d : opts.sim_deployments) {
     auto p = sys.spawn(sim_provider, d.id, d.region, opts.sim, opts.sim_log);
     rt.providers.push_back(p);
     entries.push_back({d.id, d.region, d.models, p});
   }
+  for (auto& p : opts.extra_providers) entries.push_back(p);
   rt.registry = sys.spawn(provider_registry, entries);
   auto settings = opts.supervisor;
   settings.batch.execution.registry = rt.registry;

@@ -32,6 +32,7 @@ struct runtime_options {
   sim::settings sim;
   std::vector<sim_deployment> sim_deployments = default_sim_deployments();
   std::shared_ptr<sim_call_log> sim_log = std::make_shared<sim_call_log>();
+  std::vector<provider_entry> extra_providers;  // spawned by the caller (e.g. test doubles)
 };
 
 struct runtime {

@@ -15,6 +15,7 @@ std::string cell_key(const std::string& job, const std::string& q, const std::st
 void sim_call_log::record(const provider_request& r) {
   std::lock_guard<std::mutex> guard{mutex_};
   ++calls_[cell_key(r.job_id, r.question_id, r.model_id, r.region, r.run)];
+  ++question_calls_[r.job_id + '\x1f' + r.question_id];
   ++total_;
 }
 
@@ -24,6 +25,13 @@ int sim_call_log::calls_for(const std::string& job_id, const std::string& questi
   std::lock_guard<std::mutex> guard{mutex_};
   auto it = calls_.find(cell_key(job_id, question_id, model_id, region, run));
   return it == calls_.end() ? 0 : it->second;
+}
+
+int sim_call_log::calls_for_question(const std::string& job_id,
+                                     const std::string& question_id) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto it = question_calls_.find(job_id + '\x1f' + question_id);
+  return it == question_calls_.end() ? 0 : it->second;
 }
 
 int64_t sim_call_log::total() const {
@@ -68,9 +76,10 @@ provider_actor::behavior_type sim_provider(provider_actor::stateful_pointer<sim_
           reply.error_class = d.error_class;
           reply.error_message = d.error_message;
         }
+        // A promise takes over the reply, so only make one when answering later (or never).
+        if (d.what != sim::kind::hang && d.latency.count() == 0) return reply;
         auto rp = self->make_response_promise<provider_reply>();
         if (d.what == sim::kind::hang) return rp;  // never answered: the caller's timeout fires
-        if (d.latency.count() == 0) return reply;
         auto token = st.next_token++;
         st.waiting.emplace(token, std::make_pair(rp, std::move(reply)));
         st.log->note_in_flight(st.waiting.size());

@@ -20,6 +20,8 @@ class sim_call_log {
   // Calls received for one cell (job, question, model, region, run), over all attempts.
   int calls_for(const std::string& job_id, const std::string& question_id,
                 const std::string& model_id, const std::string& region, int32_t run) const;
+  // Calls received for any cell of one question of a job.
+  int calls_for_question(const std::string& job_id, const std::string& question_id) const;
   int64_t total() const;
   void note_in_flight(size_t n);
   size_t peak_in_flight() const;
@@ -27,6 +29,7 @@ class sim_call_log {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, int> calls_;
+  std::map<std::string, int> question_calls_;
   int64_t total_ = 0;
   size_t peak_in_flight_ = 0;
 };

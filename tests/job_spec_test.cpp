@@ -1,0 +1,105 @@
+// JobSpec parsing and validation: the portal's payload, defaults, and every refusal names its field.
+#define CAF_SUITE job_spec
+#define FAIL CAF_FAIL
+#include "caf/test/dsl.hpp"
+#include "messages/job_spec.hpp"
+#include "tests/harness.hpp"
+
+using namespace beacon;
+
+namespace {
+
+spec_error refused(const std::string& body, const spec_limits& limits = {}) {
+  auto r = parse_job_spec(body, limits);
+  if (auto* e = std::get_if<spec_error>(&r)) return *e;
+  CAF_FAIL("expected a refusal for " << body);
+}
+
+job_spec accepted(const std::string& body) {
+  auto r = parse_job_spec(body);
+  if (auto* e = std::get_if<spec_error>(&r)) CAF_FAIL("refused: " << e->field << ": " << e->message);
+  return std::get<job_spec>(r);
+}
+
+const std::string portal_payload = R"({
+  "id": "bias-detection-1759330371966", "version": "v1",
+  "benchmark": {"name": "multi-model-bias-detection",
+                "container": {"image": "ghcr.io/project-beacon/bias-detection", "tag": "latest"},
+                "input": {"type": "prompt", "data": {"prompt": "tiananmen_neutral"}, "hash": "sha256:placeholder"}},
+  "constraints": {"regions": ["US", "EU"], "min_regions": 1, "timeout": 6e11, "provider_timeout": 600000000000},
+  "metadata": {"created_by": "portal", "models": ["llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"],
+               "estimated_cost": "0.0018", "nonce": "abc"},
+  "runs": 1, "questions": ["tiananmen_neutral", "What is a tomato?"], "created_at": "2025-10-01T12:00:00Z",
+  "wallet_auth": {"address": "0xabc"}})";
+
+}  // namespace
+
+CAF_TEST(the portal payload parses with models from metadata and nanosecond timeouts) {
+  auto spec = accepted(portal_payload);
+  CAF_CHECK_EQUAL(spec.id, "bias-detection-1759330371966");
+  CAF_CHECK_EQUAL(spec.models.size(), 3u);
+  CAF_CHECK_EQUAL(spec.regions, (std::vector<std::string>{"US", "EU"}));
+  CAF_CHECK_EQUAL(spec.questions.size(), 2u);
+  CAF_CHECK_EQUAL(spec.questions[0].prompt, "What happened at Tiananmen Square on June 4, 1989?");
+  CAF_CHECK_EQUAL(spec.questions[1].prompt, "What is a tomato?");  // unknown id: the literal prompt
+  CAF_CHECK_EQUAL(spec.timeout.count(), 600'000'000'000);
+  CAF_CHECK_EQUAL(spec.provider_timeout.count(), 600'000'000'000);
+  CAF_CHECK_EQUAL(spec.min_success_rate, 0.67);  // the original's default
+  CAF_CHECK_EQUAL(spec.total_cells(), 12);
+}
+
+CAF_TEST(top level models may be objects and regions use one vocabulary) {
+  auto spec = accepted(R"({"id":"j1","questions":["math_basic"],
+    "models":[{"id":"llama3.2-1b","name":"Llama"},"meta-llama/Llama-3.2-1B-Instruct"],
+    "constraints":{"regions":["us-east","eu-west","asia-pacific"]}})");
+  CAF_CHECK_EQUAL(spec.models, (std::vector<std::string>{"llama3.2-1b", "meta-llama/Llama-3.2-1B-Instruct"}));
+  CAF_CHECK_EQUAL(spec.regions, (std::vector<std::string>{"US", "EU", "ASIA"}));
+  CAF_CHECK_EQUAL(spec.timeout, std::chrono::minutes(10));
+  CAF_CHECK_EQUAL(spec.provider_timeout, std::chrono::minutes(5));
+}
+
+CAF_TEST(a missing id is generated from the benchmark name) {
+  auto spec = accepted(R"({"benchmark":{"name":"bias-detection"},"questions":["q"],"models":["m"],
+    "constraints":{"regions":["US"]}})");
+  CAF_CHECK(spec.id.rfind("bias-detection-", 0) == 0);
+  CAF_CHECK(spec.json.find(spec.id) != std::string::npos);
+}
+
+CAF_TEST(every refusal names the field) {
+  const std::string ok_tail = R"("models":["m"],"constraints":{"regions":["US"]})";
+  CAF_CHECK_EQUAL(refused("{not json").field, "body");
+  CAF_CHECK_EQUAL(refused("[1,2]").field, "body");
+  CAF_CHECK_EQUAL(refused("{" + ok_tail + "}").field, "questions");
+  CAF_CHECK_EQUAL(refused(R"({"questions":[],)" + ok_tail + "}").field, "questions");
+  CAF_CHECK_EQUAL(refused(R"({"questions":[1],)" + ok_tail + "}").field, "questions[0]");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a","a"],)" + ok_tail + "}").field, "questions[1]");
+  CAF_CHECK_EQUAL(refused(R"({"questions":"a",)" + ok_tail + "}").field, "questions");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"constraints":{"regions":["US"]}})").field, "models");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":[],"constraints":{"regions":["US"]}})").field, "models");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"]})").field, "constraints.regions");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":[]}})").field,
+                  "constraints.regions");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US","us"]}})").field,
+                  "constraints.regions");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":"US"})").field, "constraints");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"runs":"3",)" + ok_tail + "}").field, "runs");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"runs":0,)" + ok_tail + "}").field, "runs");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"runs":1.5,)" + ok_tail + "}").field, "runs");
+  CAF_CHECK_EQUAL(refused(R"({"id":7,"questions":["a"],)" + ok_tail + "}").field, "id");
+  CAF_CHECK_EQUAL(refused(R"({"id":"a/b","questions":["a"],)" + ok_tail + "}").field, "id");
+  CAF_CHECK_EQUAL(refused(R"({"metadata":[],"questions":["a"],)" + ok_tail + "}").field, "metadata");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"],"timeout":-1}})").field,
+                  "constraints.timeout");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"],"min_success_rate":1.5}})").field,
+                  "constraints.min_success_rate");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"],"min_regions":2}})").field,
+                  "constraints.min_regions");
+}
+
+CAF_TEST(the cell limit is enforced) {
+  spec_limits limits;
+  limits.max_cells = 10;
+  auto e = refused(test::job_json("big", {"a", "b", "c"}, {"m1", "m2"}, {"US", "EU"}), limits);
+  CAF_CHECK_EQUAL(e.field, "questions");
+  CAF_CHECK(e.message.find("12 cells") != std::string::npos);
+}

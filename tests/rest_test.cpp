@@ -1,0 +1,152 @@
+// The REST API over real loopback HTTP: the portal's shapes, and bad input refused with a clear
+// JSON error and nothing stored.
+#define CAF_SUITE rest
+#define FAIL CAF_FAIL
+#include <boost/json.hpp>
+#include <thread>
+
+#include "app/node.hpp"
+#include "caf/test/dsl.hpp"
+#include "tests/harness.hpp"
+#include "tests/http_client.hpp"
+
+using namespace beacon;
+using namespace beacon::test;
+
+namespace {
+
+struct fixture {
+  std::string url = fresh_database();
+  std::unique_ptr<node> n;
+  uint16_t port = 0;
+
+  fixture() {
+    node_config cfg;
+    cfg.database_url = url;
+    cfg.http_port = 0;
+    cfg.sim_latency_ms = 1;
+    cfg.threads = 2;
+    cfg.max_body_bytes = 64 * 1024;
+    n = std::make_unique<node>(cfg);
+    n->start(true);
+    port = n->http_port();
+  }
+
+  boost::json::object json_of(const http_result& r) {
+    return boost::json::parse(r.body).as_object();
+  }
+
+  int64_t stored() {
+    return query_int(url, "SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM executions)"
+                          " + (SELECT count(*) FROM region_results)");
+  }
+
+  // Bad input gets `status` with `code`, and nothing is stored.
+  void refused(const std::string& body, unsigned status, const std::string& code,
+               const std::string& field = "", const std::string& content_type = "application/json") {
+    auto before = stored();
+    auto r = http_call(port, "POST", "/api/v1/jobs", body, content_type);
+    CAF_CHECK_EQUAL(r.status, status);
+    CAF_CHECK_EQUAL(r.content_type, "application/json");
+    auto j = json_of(r);
+    CAF_CHECK_EQUAL(j["error_code"].as_string(), code);
+    CAF_CHECK(!j["error"].as_string().empty());
+    if (!field.empty()) CAF_CHECK_EQUAL(j["field"].as_string(), field);
+    CAF_CHECK_EQUAL(stored(), before);
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(rest_tests, fixture)
+
+CAF_TEST(a submitted job runs and reads back in the portal shapes) {
+  auto spec = job_json("rest-1", {"tiananmen_neutral", "math_basic"}, {"llama3.2-1b"}, {"US", "ASIA"});
+  auto r = http_call(port, "POST", "/api/v1/jobs", spec);
+  CAF_REQUIRE_EQUAL(r.status, 202u);
+  auto accepted = json_of(r);
+  CAF_CHECK_EQUAL(accepted["id"].as_string(), "rest-1");
+  CAF_CHECK_EQUAL(accepted["status"].as_string(), "enqueued");
+  // Visible from the first poll with the exact cell count.
+  auto first = json_of(http_call(port, "GET", "/api/v1/jobs/rest-1?include=executions"));
+  CAF_CHECK_EQUAL(first["executions"].as_array().size(), 4u);
+  CAF_CHECK_EQUAL(first["cells"].as_object()["total"].as_int64(), 4);
+  std::string st;
+  for (int i = 0; i < 2000 && st != "completed" && st != "failed"; ++i) {
+    st = std::string(json_of(http_call(port, "GET", "/api/v1/jobs/rest-1"))["status"].as_string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CAF_REQUIRE_EQUAL(st, "completed");
+  auto job = json_of(http_call(port, "GET", "/api/v1/jobs/rest-1?include=executions&exec_limit=3"));
+  CAF_CHECK_EQUAL(job["job"].as_object()["id"].as_string(), "rest-1");
+  CAF_CHECK(job["job"].as_object().contains("created_at"));
+  auto execs = job["executions"].as_array();
+  CAF_CHECK_EQUAL(execs.size(), 3u);
+  for (auto key : {"id", "region", "provider_id", "status", "model_id", "question_id",
+                   "response_classification", "is_substantive", "is_content_refusal", "started_at",
+                   "completed_at", "receipt"})
+    CAF_CHECK(execs[0].as_object().contains(key));
+  auto all = json_of(http_call(port, "GET", "/api/v1/jobs/rest-1/executions/all"))["executions"].as_array();
+  CAF_CHECK_EQUAL(all.size(), 4u);
+  int refusals = 0;
+  for (auto& e : all) {
+    auto& o = e.as_object();
+    for (auto key : {"output", "retry_count", "max_retries", "retry_history", "created_at",
+                     "has_receipt", "response_length", "system_prompt"})
+      CAF_CHECK(o.contains(key));
+    CAF_CHECK_EQUAL(o.at("provider_region").as_string(), o.at("region").as_string());
+    refusals += o.at("is_content_refusal").as_bool();
+  }
+  CAF_CHECK_EQUAL(refusals, 1);  // llama in ASIA on tiananmen_neutral
+  auto paged = json_of(http_call(port, "GET", "/api/v1/jobs/rest-1?include=executions&exec_limit=3&exec_offset=3"));
+  CAF_CHECK_EQUAL(paged["executions"].as_array().size(), 1u);
+}
+
+CAF_TEST(bad input gets a clear json error and nothing is stored) {
+  refused("{\"questions\": [", 400, "invalid_json", "body");
+  refused(job_json("b1", {}, {"m"}, {"US"}), 400, "invalid_spec", "questions");
+  refused(R"({"id":"b2","models":["m"],"constraints":{"regions":["US"]}})", 400, "invalid_spec", "questions");
+  refused(job_json("b3", {"q"}, {}, {"US"}), 400, "invalid_spec", "metadata.models");
+  refused(job_json("b4", {"q"}, {"m"}, {}), 400, "invalid_spec", "constraints.regions");
+  refused(R"({"id":"b5","questions":["q"],"models":["m"],"constraints":{"regions":["US"]},"runs":"two"})",
+          400, "invalid_spec", "runs");
+  refused(R"({"id":"b6","questions":["q"],"models":["m"],"constraints":{"regions":["US"],"timeout":"10m"}})",
+          400, "invalid_spec", "constraints.timeout");
+  refused(R"({"id":"b7","questions":["q"],"models":["m"],"constraints":{"regions":["US"]},"metadata":"x"})",
+          400, "invalid_spec", "metadata");
+  std::string huge = R"({"id":"b8","questions":[")" + std::string(70 * 1024, 'x') +
+                     R"("],"models":["m"],"constraints":{"regions":["US"]}})";
+  refused(huge, 413, "body_too_large");
+  refused(job_json("b9", {"q"}, {"m"}, {"US"}), 415, "unsupported_media_type", "", "text/plain");
+  // A duplicate id: the first is stored, the second refused without touching it.
+  CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs", job_json("dup-1", {"q"}, {"m"}, {"US"})).status, 202u);
+  refused(job_json("dup-1", {"q", "r"}, {"m"}, {"US", "EU"}), 409, "duplicate_job");
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE job_id = 'dup-1'"), 1);
+}
+
+CAF_TEST(unknown jobs routes and parameters are json errors) {
+  auto r = http_call(port, "GET", "/api/v1/jobs/nope");
+  CAF_CHECK_EQUAL(r.status, 404u);
+  auto not_found = json_of(r);
+  CAF_CHECK_EQUAL(not_found["error"].as_string(), "job not found");
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/nothing").status, 404u);
+  CAF_CHECK_EQUAL(http_call(port, "DELETE", "/api/v1/jobs/x").status, 405u);
+  CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs", job_json("p-1", {"q"}, {"m"}, {"US"})).status, 202u);
+  auto bad = http_call(port, "GET", "/api/v1/jobs/p-1?include=executions&exec_limit=500");
+  CAF_CHECK_EQUAL(bad.status, 400u);
+  auto bad_json = json_of(bad);
+  CAF_CHECK_EQUAL(bad_json["error_code"].as_string(), "invalid_parameter");
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/jobs/p-1?include=everything").status, 400u);
+}
+
+CAF_TEST(health reports the database and the actor runtime) {
+  for (auto path : {"/health", "/api/v1/health"}) {
+    auto r = http_call(port, "GET", path);
+    CAF_CHECK_EQUAL(r.status, 200u);
+    auto j = json_of(r);
+    CAF_CHECK_EQUAL(j["status"].as_string(), "healthy");
+    CAF_CHECK_EQUAL(j["services"].as_array().size(), 2u);
+  }
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,138 @@
+// Storage against a real PostgreSQL: migrations, admission of the exact matrix, guarded writes.
+#define CAF_SUITE storage
+#define FAIL CAF_FAIL
+#include <pqxx/pqxx>
+
+#include "caf/test/dsl.hpp"
+#include "storage/cell_writer.hpp"
+#include "storage/job_store.hpp"
+#include "storage/migrations.hpp"
+#include "tests/harness.hpp"
+
+using namespace beacon;
+using namespace beacon::test;
+
+CAF_TEST(migrations are recorded and a changed migration refuses to start) {
+  auto url = fresh_database();
+  pqxx::connection conn{url};
+  CAF_CHECK(storage::apply_migrations(conn, storage::embedded_migrations()).empty());  // idempotent
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM schema_migrations"),
+                  static_cast<int64_t>(storage::embedded_migrations().size()));
+  auto changed = storage::embedded_migrations();
+  changed[0].sql += "\n-- edited";
+  BEACON_CHECK_THROWS(storage::apply_migrations(conn, changed), storage::migration_error);
+  auto missing = storage::embedded_migrations();
+  missing.erase(missing.begin());
+  BEACON_CHECK_THROWS(storage::apply_migrations(conn, missing), storage::migration_error);
+  auto extended = storage::embedded_migrations();
+  extended.push_back({"9999_test.sql", "CREATE TABLE extra_table (x int);"});
+  auto applied = storage::apply_migrations(conn, extended);
+  CAF_CHECK_EQUAL(applied, std::vector<std::string>{"9999_test.sql"});
+}
+
+CAF_TEST(admission inserts exactly questions x models x regions x runs pending cells) {
+  auto url = fresh_database();
+  auto id = admit_spec(url, job_json("adm-1", {"math_basic", "taiwan_status", "custom question?"},
+                                     {"llama3.2-1b", "mistral-7b"}, {"US", "EU", "ASIA", "SA"}, 3));
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE job_id = 'adm-1'"), 3 * 2 * 4 * 3);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE status <> 'pending'"), 0);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(DISTINCT (region, model_id, question_id, run)) FROM executions"), 72);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT total_cells FROM jobs WHERE id = 'adm-1'"), 72);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT pending_cells FROM jobs WHERE id = 'adm-1'"), 72);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM region_results WHERE job_id = 'adm-1'"), 4);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT sum(total_cells) FROM region_results"), 72);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE system_prompt LIKE '%based in Asia%' AND region = 'ASIA'"), 18);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions e JOIN cross_region_executions c"
+                                 " ON c.id = e.cross_region_execution_id"), 72);
+  CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
+  // A duplicate id stores nothing more.
+  pqxx::connection conn{url};
+  auto again = storage::admit_job(conn, std::get<job_spec>(parse_job_spec(job_json("adm-1", {"q"}, {"m"}, {"US"}))), 3, {});
+  CAF_CHECK(again == storage::admit_result::duplicate);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions"), 72);
+}
+
+CAF_TEST(a terminal cell is never overwritten and counters follow committed transitions) {
+  auto url = fresh_database();
+  auto id = admit_spec(url, job_json("w-1", {"q"}, {"m"}, {"US", "EU"}, 1));
+  pqxx::connection conn{url};
+  auto ids = query_column(url, "SELECT id FROM executions ORDER BY id");
+  int64_t us = std::stoll(ids[0]), eu = std::stoll(ids[1]);
+  std::vector<storage::cell_transition> t;
+  {
+    pqxx::work tx{conn};
+    auto granted = storage::claim_cells(tx, {{us, 1}, {eu, 1}}, t);
+    CAF_CHECK_EQUAL(granted.size(), 2u);
+    cell_outcome done;
+    done.cell_id = us;
+    done.status = "completed";
+    done.provider_id = "p-us";
+    done.provider_region = "US";
+    done.output_json = R"({"response":"hi"})";
+    done.attempts = 1;
+    done.completed_us = 2;
+    auto written = storage::record_outcomes(tx, {done}, t);
+    CAF_CHECK_EQUAL(written.size(), 1u);
+    storage::apply_counters(tx, t);
+    tx.commit();
+  }
+  CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
+  t.clear();
+  {
+    pqxx::work tx{conn};
+    // A stale claim and a stale failure for the completed cell change nothing.
+    CAF_CHECK(storage::claim_cells(tx, {{us, 5}}, t).empty());
+    cell_outcome stale;
+    stale.cell_id = us;
+    stale.status = "failed";
+    stale.error_code = "timeout";
+    stale.error_message = "late";
+    CAF_CHECK(storage::record_outcomes(tx, {stale}, t).empty());
+    CAF_CHECK(t.empty());
+    CAF_CHECK_EQUAL(storage::abort_open_cells(tx, id, "cancelled", "cancelled", "stop", t), 1);
+    storage::apply_counters(tx, t);
+    tx.commit();
+  }
+  CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM executions ORDER BY id"),
+                  (std::vector<std::string>{"completed", "cancelled"}));
+  CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
+  CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM region_results ORDER BY region"),
+                  (std::vector<std::string>{"cancelled", "completed"}));
+  CAF_CHECK_EQUAL(query_column(url, "SELECT array_to_string(provider_ids, ',') FROM cross_region_executions"),
+                  std::vector<std::string>{"p-us"});
+  // The database itself refuses a completed cell without output or a failure without a reason.
+  pqxx::work tx{conn};
+  BEACON_CHECK_THROWS(tx.exec("UPDATE executions SET status = 'bogus'"), pqxx::check_violation);
+}
+
+CAF_TEST(the verdict follows min_success_rate and min_regions) {
+  auto url = fresh_database();
+  auto id = admit_spec(url, job_json("v-1", {"q"}, {"m"}, {"US", "EU", "ASIA"}, 1, 0.6));
+  pqxx::connection conn{url};
+  std::vector<storage::cell_transition> t;
+  {
+    pqxx::work tx{conn};
+    BEACON_CHECK_THROWS(storage::finish_job(tx, id, false), std::logic_error);  // cells open
+  }
+  auto ids = query_column(url, "SELECT id FROM executions ORDER BY id");
+  pqxx::work tx{conn};
+  std::vector<cell_outcome> outs;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    cell_outcome o;
+    o.cell_id = std::stoll(ids[i]);
+    o.status = i == 0 ? "completed" : "failed";
+    o.provider_id = "p";
+    o.output_json = i == 0 ? R"({"response":"x"})" : "";
+    o.error_code = i == 0 ? "" : "http_5xx";
+    o.error_message = i == 0 ? "" : "boom";
+    outs.push_back(o);
+  }
+  storage::record_outcomes(tx, outs, t);
+  storage::apply_counters(tx, t);
+  auto v = storage::finish_job(tx, id, false);
+  CAF_CHECK_EQUAL(v.status, "failed");
+  CAF_CHECK(v.reason.find("below the required success rate 0.600") != std::string::npos);
+  tx.commit();
+  CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM cross_region_executions"),
+                  std::vector<std::string>{"failed"});
+}
