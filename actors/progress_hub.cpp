@@ -7,7 +7,8 @@
 namespace beacon {
 
 progress_hub_actor::behavior_type progress_hub(
-    progress_hub_actor::stateful_pointer<progress_hub_state> self) {
+    progress_hub_actor::stateful_pointer<progress_hub_state> self, size_t keep_finished) {
+  self->state.keep_finished = keep_finished;
   return {
       [=](atom::seed, job_progress& p) {
         auto id = p.job_id;

@@ -17,7 +17,9 @@ struct progress_hub_state {
   static inline const char* name = "progress_hub";
 };
 
+// `keep_finished`: terminal jobs kept for reads (the oldest are forgotten past it). Every
+// function-based actor takes an argument: CAF 0.17 dereferences a null tuple for none (UBSan).
 progress_hub_actor::behavior_type progress_hub(
-    progress_hub_actor::stateful_pointer<progress_hub_state> self);
+    progress_hub_actor::stateful_pointer<progress_hub_state> self, size_t keep_finished);
 
 }  // namespace beacon

@@ -12,7 +12,7 @@ std::vector<sim_deployment> default_sim_deployments() {
 
 runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   runtime rt;
-  rt.hub = sys.spawn(progress_hub);
+  rt.hub = sys.spawn(progress_hub, opts.finished_jobs_kept);
   persistence_guard_options guard;
   guard.persistence.database_url = opts.database_url;
   guard.persistence.batch_max = opts.persistence_batch_max;

@@ -28,6 +28,7 @@ struct runtime_options {
   std::string database_url;
   bool detached_persistence = true;
   size_t persistence_batch_max = 4096;
+  size_t finished_jobs_kept = 1000;  // progress of finished jobs kept in memory
   supervisor_settings supervisor;  // its execution.registry is filled in by spawn_runtime
   sim::settings sim;
   std::vector<sim_deployment> sim_deployments = default_sim_deployments();

@@ -95,6 +95,10 @@ const std::vector<config_key>& config_keys() {
                          &node_config::sim_timeout_rate, 0, 1),
       number_key<int64_t>("sim-seed", "seed of the sim's latency and faults",
                           &node_config::sim_seed, 0, INT64_MAX),
+      string_key("sim-regions", "comma-separated regions with a sim deployment (sim-<region>)",
+                 &node_config::sim_regions),
+      string_key("sim-models", "comma-separated models every sim deployment serves",
+                 &node_config::sim_models),
   };
   return keys;
 }
@@ -152,6 +156,14 @@ node_config config_loader::load() const {
 std::string config_json(const node_config& cfg) {
   boost::json::object out;
   for (auto& k : config_keys()) out[k.name] = k.get(cfg);
+  // Never print a password: user:secret@host and password=secret become ***.
+  auto url = cfg.database_url;
+  if (auto at = url.find('@'), scheme = url.find("://"); at != std::string::npos && scheme != std::string::npos)
+    if (auto colon = url.find(':', scheme + 3); colon != std::string::npos && colon < at)
+      url.replace(colon + 1, at - colon - 1, "***");
+  if (auto pw = url.find("password="); pw != std::string::npos)
+    url.replace(pw + 9, url.find(' ', pw) == std::string::npos ? std::string::npos : url.find(' ', pw) - pw - 9, "***");
+  out["database-url"] = url;
   return boost::json::serialize(out);
 }
 

@@ -34,6 +34,8 @@ struct node_config {
   double sim_error_rate = 0;
   double sim_timeout_rate = 0;
   int64_t sim_seed = 42;
+  std::string sim_regions = "US,EU,ASIA";  // one sim deployment per region ...
+  std::string sim_models = "llama3.2-1b,mistral-7b,qwen2.5-1.5b";  // ... serving these models
 };
 
 // One configuration key: its flag/JSON name, environment variable, help and how to set it.

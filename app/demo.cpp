@@ -169,8 +169,9 @@ int run_demo(const node_config& cfg, bool keep_serving) {
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("\nfinished in %.2f s: %s\n", secs, p.reason.c_str());
   print_summary(n, job_id);
-  std::printf("\nThe database is kept in %s/postgres (connect: psql \"%s\")\n", c.state_dir.c_str(),
-              n.database_url().c_str());
+  if (c.database_url.empty())
+    std::printf("\nThe database is kept in %s/postgres (connect: psql \"%s\")\n",
+                c.state_dir.c_str(), n.database_url().c_str());
   if (keep_serving) {
     std::printf("Serving REST on http://%s:%u until Ctrl-C\n", c.http_host.c_str(), n.http_port());
     std::fflush(stdout);

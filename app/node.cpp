@@ -26,6 +26,25 @@ runtime_options runtime_options_from(const node_config& cfg) {
   o.sim.error_rate = cfg.sim_error_rate;
   o.sim.timeout_rate = cfg.sim_timeout_rate;
   o.sim.seed = static_cast<uint64_t>(cfg.sim_seed);
+  auto split = [](const std::string& list) {
+    std::vector<std::string> out;
+    std::string item;
+    for (char c : list + ",") {
+      if (c != ',') {
+        if (!std::isspace(static_cast<unsigned char>(c))) item += c;
+      } else if (!item.empty()) {
+        out.push_back(std::move(item));
+        item.clear();
+      }
+    }
+    return out;
+  };
+  o.sim_deployments.clear();
+  for (auto& region : split(cfg.sim_regions)) {
+    auto id = "sim-" + region;
+    for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    o.sim_deployments.push_back({id, canonical_region(region), split(cfg.sim_models)});
+  }
   return o;
 }
 

@@ -1,1 +1,228 @@
-int main(){}
+// beacon-bench: end-to-end throughput of one large job on the sim provider with zero latency and
+// persistence on (a durable embedded PostgreSQL, or --database-url), against a baseline measured
+// in the same run: the same cell writes done the naive way (one autocommit UPDATE per claim and
+// per outcome, no actors, no batching). Prints cells/s, CPU ms per cell and peak RSS.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <thread>
+
+#include "app/node.hpp"
+#include "common/logging.hpp"
+#include "storage/embedded_postgres.hpp"
+#include "storage/migrations.hpp"
+
+using namespace beacon;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct sample {
+  double seconds = 0;
+  double cells_per_s = 0;
+  double node_cpu_ms_per_cell = 0;   // this process (actors, libpq, JSON)
+  double total_cpu_ms_per_cell = 0;  // the whole machine, PostgreSQL included
+};
+
+double process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// Busy CPU seconds of the whole machine from /proc/stat.
+double machine_cpu_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  long long user, nice, system, idle, iowait, irq, softirq, steal;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  return static_cast<double>(user + nice + system + irq + softirq + steal) / sysconf(_SC_CLK_TCK);
+}
+
+long peak_rss_mib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024;
+}
+
+std::vector<std::string> names(const std::string& prefix, int n) {
+  std::vector<std::string> out;
+  for (int i = 1; i <= n; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%02d", prefix.c_str(), i);
+    out.push_back(buf);
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+std::string spec_json(const std::string& id, const std::vector<std::string>& questions,
+                      const std::vector<std::string>& models, const std::vector<std::string>& regions,
+                      int runs) {
+  boost::json::array q, m, r;
+  for (auto& x : questions) q.push_back(boost::json::value(x));
+  for (auto& x : models) m.push_back(boost::json::value(x));
+  for (auto& x : regions) r.push_back(boost::json::value(x));
+  boost::json::object spec{{"id", id},
+                           {"questions", q},
+                           {"models", m},
+                           {"runs", runs},
+                           {"constraints", {{"regions", r}, {"timeout", 3'600'000'000'000LL}}}};
+  return boost::json::serialize(spec);
+}
+
+sample run_job(node& n, const std::string& id, const std::string& spec, int64_t cells) {
+  auto admitted = n.submit(spec);
+  if (admitted.status != 202) throw std::runtime_error("refused: " + admitted.body);
+  auto cpu0 = process_cpu_seconds();
+  auto mcpu0 = machine_cpu_seconds();
+  auto t0 = clock_type::now();
+  std::string st;
+  auto last_print = t0;
+  while (true) {
+    auto p = n.progress(id);
+    st = p.status;
+    if (st == "completed" || st == "failed" || st == "cancelled") break;
+    if (clock_type::now() - last_print > std::chrono::seconds(2)) {
+      int64_t done = 0;
+      for (auto& q : p.questions) done += q.total() - q.counts[0] - q.counts[1];
+      std::fprintf(stderr, "  ... %lld / %lld cells\n", static_cast<long long>(done),
+                   static_cast<long long>(cells));
+      last_print = clock_type::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  sample s;
+  s.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  s.cells_per_s = cells / s.seconds;
+  s.node_cpu_ms_per_cell = (process_cpu_seconds() - cpu0) * 1000 / cells;
+  s.total_cpu_ms_per_cell = (machine_cpu_seconds() - mcpu0) * 1000 / cells;
+  auto conn = n.pool().acquire();
+  pqxx::nontransaction tx{*conn};
+  auto done = tx.exec_params1("SELECT count(*) FROM executions WHERE job_id = $1 AND status = 'completed'", id)[0].as<int64_t>();
+  if (st != "completed" || done != cells)
+    throw std::runtime_error("job " + id + " ended " + st + " with " + std::to_string(done) + " completed cells");
+  return s;
+}
+
+// The naive baseline: every claim and every outcome its own autocommit UPDATE.
+sample run_baseline(node& n, const std::string& id, const std::string& spec, int64_t cells) {
+  auto conn = n.pool().acquire();
+  admission_settings settings;
+  settings.limits.max_cells = cells;
+  if (admit(*conn, spec, settings).status != 202) throw std::runtime_error("baseline admission failed");
+  pqxx::nontransaction tx{*conn};
+  std::vector<int64_t> ids;
+  for (auto row : tx.exec_params("SELECT id FROM executions WHERE job_id = $1 ORDER BY id", id))
+    ids.push_back(row[0].as<int64_t>());
+  auto cpu0 = process_cpu_seconds();
+  auto mcpu0 = machine_cpu_seconds();
+  auto t0 = clock_type::now();
+  for (auto cell : ids) {
+    tx.exec_params("UPDATE executions SET status = 'running', started_at = now() WHERE id = $1 AND status IN ('pending', 'running')", cell);
+    tx.exec_params("UPDATE executions SET status = 'completed', completed_at = now(), provider_id = 'sim', output_data = $2::jsonb, attempts = 1 WHERE id = $1 AND status IN ('pending', 'running')",
+                   cell, R"({"response":"2 + 2 = 4.","provider":"sim"})");
+  }
+  sample s;
+  s.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  s.cells_per_s = ids.size() / s.seconds;
+  s.node_cpu_ms_per_cell = (process_cpu_seconds() - cpu0) * 1000 / ids.size();
+  s.total_cpu_ms_per_cell = (machine_cpu_seconds() - mcpu0) * 1000 / ids.size();
+  return s;
+}
+
+sample median(std::vector<sample> v) {
+  std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.cells_per_s < b.cells_per_s; });
+  return v[v.size() / 2];
+}
+
+void print(const char* what, const std::vector<sample>& runs) {
+  for (auto& s : runs)
+    std::printf("  %-10s %8.2f s  %9.0f cells/s  node CPU %.4f ms/cell  machine CPU %.4f ms/cell\n",
+                what, s.seconds, s.cells_per_s, s.node_cpu_ms_per_cell, s.total_cpu_ms_per_cell);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"beacon-bench: throughput of a large job on sim (zero latency, persistence on)"};
+  int questions = 20, models = 10, regions = 10, runs = 50, repeat = 3, in_flight = 4096,
+      pipeline = 1, baseline_cells = 4000, threads = 0;
+  std::string database_url, state_dir = "bench/out/state";
+  app.add_option("--questions", questions, "questions per job")->capture_default_str();
+  app.add_option("--models", models, "models per region")->capture_default_str();
+  app.add_option("--regions", regions, "regions (one sim deployment each)")->capture_default_str();
+  app.add_option("--runs", runs, "runs per cell")->capture_default_str();
+  app.add_option("--repeat", repeat, "jobs to run; the median is reported")->capture_default_str();
+  app.add_option("--in-flight", in_flight, "max cells in flight per job")->capture_default_str();
+  app.add_option("--pipeline", pipeline, "questions run at once")->capture_default_str();
+  app.add_option("--threads", threads, "actor scheduler threads (0: one per core)")->capture_default_str();
+  app.add_option("--baseline-cells", baseline_cells, "cells of the naive baseline (0 skips it)")
+      ->capture_default_str();
+  app.add_option("--database-url", database_url, "use this PostgreSQL instead of the embedded one");
+  app.add_option("--state-dir", state_dir, "state directory of the embedded PostgreSQL")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  logging::init(logging::format::human, spdlog::level::warn);
+
+  node_config cfg;
+  cfg.database_url = database_url;
+  cfg.state_dir = state_dir;
+  cfg.sim_latency_ms = 0;
+  cfg.sim_regions = join(names("R", regions));
+  cfg.sim_models = join(names("m", models));
+  cfg.max_in_flight_per_job = in_flight;
+  cfg.pipeline_questions = pipeline;
+  cfg.threads = threads;
+  cfg.max_cells_per_job = 100'000'000;
+  cfg.log_level = "warn";
+  const int64_t cells = static_cast<int64_t>(questions) * models * regions * runs;
+  std::printf("beacon-bench: %d questions x %d models x %d regions x %d runs = %lld cells per job, "
+              "in-flight %d, pipeline %d, %u cores\n",
+              questions, models, regions, runs, static_cast<long long>(cells), in_flight, pipeline,
+              std::thread::hardware_concurrency());
+  try {
+    node n{cfg};
+    n.start(false);
+    auto stamp = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+    std::vector<sample> jobs, baselines;
+    for (int i = 0; i < repeat; ++i) {
+      auto id = "bench-" + stamp + "-" + std::to_string(i);
+      jobs.push_back(run_job(n, id, spec_json(id, names("q", questions), names("m", models), names("R", regions), runs), cells));
+      print("job", {jobs.back()});
+      if (baseline_cells > 0) {
+        auto bid = "baseline-" + stamp + "-" + std::to_string(i);
+        baselines.push_back(run_baseline(n, bid, spec_json(bid, {"q"}, {"m01"}, {"R01"}, baseline_cells), baseline_cells));
+        print("baseline", {baselines.back()});
+      }
+    }
+    auto m = median(jobs);
+    std::printf("\nmedian of %d jobs: %.0f cells/s, node CPU %.4f ms/cell, machine CPU %.4f ms/cell, "
+                "%.2f s per job\n",
+                repeat, m.cells_per_s, m.node_cpu_ms_per_cell, m.total_cpu_ms_per_cell, m.seconds);
+    if (!baselines.empty()) {
+      auto b = median(baselines);
+      std::printf("median baseline (per-cell autocommit, no actors): %.0f cells/s (runtime is %.1fx)\n",
+                  b.cells_per_s, m.cells_per_s / b.cells_per_s);
+    }
+    std::printf("peak RSS of the node process: %ld MiB\n", peak_rss_mib());
+    n.stop();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "beacon-bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
