@@ -43,14 +43,13 @@ void finish(self_ptr self, std::string st, std::string code, std::string message
   if (o.status != status::completed) {
     o.classification = "technical_failure";
     o.is_technical_error = true;
-    logging::event("cell_failed")
+    logging::warn("cell_failed")
         .cell(ids(s.task))
         .field("status", o.status)
         .field("error_code", o.error_code)
         .field("error_message", o.error_message)
         .field("attempts", o.attempts)
-        .field("provider_id", o.provider_id)
-        .warn();
+        .field("provider_id", o.provider_id);
   }
   persist(self);
 }
@@ -73,12 +72,11 @@ void succeed(self_ptr self, const provider_reply& r) {
   o.is_technical_error = c.technical();
   o.response_length = c.length;
   finish(self, std::string(status::completed), "", "", &r);
-  logging::event("cell_completed")
+  logging::debug("cell_completed")
       .cell(ids(s.task))
       .field("provider_id", r.provider_id)
       .field("classification", c.label)
-      .field("attempts", s.attempts)
-      .debug();
+      .field("attempts", s.attempts);
 }
 
 void attempt(self_ptr self);
@@ -95,13 +93,12 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
   if (error_class::is_transient(r.error_class) && budget_left) {
     auto delay = backoff_delay(s.settings.retry_base, s.settings.retry_cap, s.attempts,
                                static_cast<uint64_t>(s.task.cell_id));
-    logging::event("attempt_failed")
+    logging::info("attempt_failed")
         .cell(ids(s.task))
         .field("error_code", r.error_class)
         .field("error_message", r.error_message)
         .field("attempt", s.attempts)
-        .field("retry_in_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())
-        .info();
+        .field("retry_in_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
     self->delayed_send(self, delay, atom::retry::value);
     return;
   }
@@ -115,7 +112,8 @@ void attempt(self_ptr self) {
   auto& s = self->state;
   ++s.attempts;
   ++s.calls_here;
-  self->request(s.settings.registry, s.settings.storage_timeout, atom::route::value, s.task.region,
+  // The registry answers at once or is gone (then the request fails at once): no timer needed.
+  self->request(s.settings.registry, caf::infinite, atom::route::value, s.task.region,
                 s.task.model_id)
       .then(
           [=](provider_actor provider, std::string provider_id, std::string provider_region) {
@@ -172,13 +170,15 @@ void claim(self_ptr self) {
   auto& s = self->state;
   auto store = current_persistence(self->system());
   s.started_us = now_us();
-  self->request(store, s.settings.storage_timeout, atom::claim::value,
+  // No timer: a dead persistence answers with an error at once, and re-sending to a slow one
+  // would not make it faster (the backlog is bounded by the in-flight limit).
+  self->request(store, caf::infinite, atom::claim::value,
                 cell_claim{s.task.cell_id, s.started_us})
       .then(
           [=](const claim_result& r) {
             auto& s = self->state;
             if (!r.granted) {
-              logging::event("cell_already_terminal").cell(ids(s.task)).debug();
+              logging::debug("cell_already_terminal").cell(ids(s.task));
               self->quit();
               return;
             }
@@ -189,10 +189,9 @@ void claim(self_ptr self) {
           [=](caf::error& err) {
             auto& s = self->state;
             ++s.storage_failures;
-            logging::event("claim_failed")
+            logging::warn("claim_failed")
                 .cell(ids(s.task))
-                .field("error", self->system().render(err))
-                .warn();
+                .field("error", self->system().render(err));
             self->delayed_send(self,
                                backoff_delay(s.settings.retry_base, s.settings.retry_cap,
                                              s.storage_failures, s.task.cell_id),
@@ -203,16 +202,15 @@ void claim(self_ptr self) {
 void persist(self_ptr self) {
   auto& s = self->state;
   auto store = current_persistence(self->system());
-  self->request(store, s.settings.storage_timeout, atom::record::value, s.outcome)
+  self->request(store, caf::infinite, atom::record::value, s.outcome)
       .then([=](bool) { self->quit(); },
             [=](caf::error& err) {
               auto& s = self->state;
               ++s.storage_failures;
-              logging::event("persist_failed")
+              logging::warn("persist_failed")
                   .cell(ids(s.task))
                   .field("error", self->system().render(err))
-                  .field("failures", s.storage_failures)
-                  .warn();
+                  .field("failures", s.storage_failures);
               // Storage refused this outcome's data: record why instead of the data.
               if (is_storage_rejection(err) && s.outcome.error_code != "storage_rejected") {
                 s.outcome.status = status::failed;

@@ -43,10 +43,10 @@ job_manager_actor::behavior_type job_manager(
     auto reason = self->system().render(dm.reason);
     if (n > s.max_restarts) {
       // Left as it is in storage: the next node start resumes it.
-      logging::event("supervisor_gave_up").job(job_id).field("reason", reason).field("restarts", n).error();
+      logging::error("supervisor_gave_up").job(job_id).field("reason", reason).field("restarts", n);
       return;
     }
-    logging::event("supervisor_restart").job(job_id).field("reason", reason).field("restarts", n).warn();
+    logging::warn("supervisor_restart").job(job_id).field("reason", reason).field("restarts", n);
     self->delayed_send(self, s.settings.restart_backoff * (1 << std::min(n, 6)),
                        atom::restart::value, job_id);
   });
@@ -67,12 +67,12 @@ job_manager_actor::behavior_type job_manager(
                 [=](const std::vector<std::string>& ids) mutable {
                   int32_t n = 0;
                   for (auto& id : ids) n += start_job(self, id) ? 1 : 0;
-                  if (n > 0) logging::event("jobs_resumed").field("jobs", n).info();
+                  if (n > 0) logging::info("jobs_resumed").field("jobs", n);
                   rp.deliver(n);
                 },
                 [=](caf::error& err) mutable {
                   // Storage restarting: retry in the background; the caller learns of it.
-                  logging::event("resume_failed").field("error", self->system().render(err)).warn();
+                  logging::warn("resume_failed").field("error", self->system().render(err));
                   caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
                                          self->state.settings.restart_backoff * 5,
                                          atom::resume::value);

@@ -18,20 +18,18 @@ void finalize(self_ptr self, bool cancelled) {
                 cancelled)
       .then(
           [=](const job_verdict& v) {
-            logging::event("job_finished")
+            logging::info("job_finished")
                 .job(self->state.job_id)
                 .field("status", v.status)
-                .field("reason", v.reason)
-                .info();
+                .field("reason", v.reason);
             self->quit();
           },
           [=](caf::error& err) {
             auto& s = self->state;
-            logging::event("job_finish_failed")
+            logging::warn("job_finish_failed")
                 .job(s.job_id)
                 .field("error", self->system().render(err))
-                .field("failures", ++s.finish_failures)
-                .warn();
+                .field("failures", ++s.finish_failures);
             // Storage may be restarting: try again; past the limit the job manager restarts
             // us and we resume from storage, finishing whatever is still open.
             if (s.finish_failures > 10) return self->quit(std::move(err));
@@ -75,12 +73,11 @@ void end_job(self_ptr self, bool cancelled, std::string cell_status, std::string
                 cell_status, code, message)
       .then(
           [=](int32_t n) {
-            logging::event("job_ending")
+            logging::info("job_ending")
                 .job(self->state.job_id)
                 .field("cells_ended", n)
                 .field("error_code", code)
-                .field("error_message", message)
-                .info();
+                .field("error_message", message);
             finalize(self, cancelled);
           },
           [=](caf::error& err) { self->quit(std::move(err)); });
@@ -95,12 +92,11 @@ void on_batch_down(self_ptr self, caf::down_msg& dm) {
   if (dm.reason) {
     auto n = ++s.batch_crashes[qi];
     auto reason = self->system().render(dm.reason);
-    logging::event("batch_crashed")
+    logging::warn("batch_crashed")
         .job(s.job_id)
         .field("question_id", s.spec.questions[qi].id)
         .field("reason", reason)
-        .field("crashes", n)
-        .warn();
+        .field("crashes", n);
     if (n > s.settings.batch_restarts) {
       end_job(self, false, std::string(status::failed), "actor_crashed",
               "the batch of question " + s.spec.questions[qi].id + " crashed " +
@@ -136,13 +132,12 @@ void begin(self_ptr self, const job_snapshot& snap) {
   auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(s.spec.timeout);
   auto elapsed = std::chrono::microseconds(snap.started_us > 0 ? now_us() - snap.started_us : 0);
   auto left = std::max(timeout - elapsed, std::chrono::microseconds(0));
-  logging::event("job_started")
+  logging::info("job_started")
       .job(s.job_id)
       .field("questions", s.spec.questions.size())
       .field("questions_open", s.todo.size())
       .field("cells", s.spec.total_cells())
-      .field("timeout_left_ms", left.count() / 1000)
-      .info();
+      .field("timeout_left_ms", left.count() / 1000);
   self->delayed_send(self, left, atom::deadline::value);
   advance(self);
 }
@@ -167,10 +162,9 @@ caf::behavior job_supervisor(caf::stateful_actor<job_supervisor_state>* self, st
                       s.job_id)
             .then([=](const job_snapshot& snap) { begin(self, snap); },
                   [=](caf::error& err) {
-                    logging::event("job_start_failed")
+                    logging::warn("job_start_failed")
                         .job(self->state.job_id)
-                        .field("error", self->system().render(err))
-                        .warn();
+                        .field("error", self->system().render(err));
                     self->delayed_send(self, self->state.settings.restart_backoff,
                                        atom::run::value);
                   });

@@ -95,12 +95,13 @@ void flush(self_ptr self) {
   st.claim_at.clear();
   st.outcome_at.clear();
   ++st.flushes;
+  st.items_written += claims.size() + outcomes.size();
   try {
     write_batch(self, claims, outcomes);
   } catch (const std::exception& e) {
     if (is_connection_loss(e)) {
       // Keep everything and try again shortly; nothing was acknowledged.
-      logging::event("storage_unavailable").field("error", e.what()).warn();
+      logging::warn("storage_unavailable").field("error", e.what());
       st.conn.reset();
       for (auto& c : claims) {
         st.claim_at[c.claim.cell_id] = st.claims.size();
@@ -119,7 +120,7 @@ void flush(self_ptr self) {
     // A statement failed on the data: write the items one by one so only the bad one fails.
     if (claims.size() + outcomes.size() == 1) {
       auto err = storage_error(e);
-      logging::event("storage_rejected").field("error", e.what()).error();
+      logging::error("storage_rejected").field("error", e.what());
       for (auto& c : claims)
         for (auto& rp : c.replies) rp.deliver(err);
       for (auto& o : outcomes)
@@ -157,7 +158,7 @@ auto job_operation(self_ptr self, Fn&& fn)
   try {
     return with_tx(self, std::forward<Fn>(fn));
   } catch (const std::exception& e) {
-    logging::event("storage_operation_failed").field("error", e.what()).warn();
+    logging::warn("storage_operation_failed").field("error", e.what());
     return storage_error(e);
   }
 }
@@ -165,6 +166,7 @@ auto job_operation(self_ptr self, Fn&& fn)
 }  // namespace
 
 persistence_state::~persistence_state() {
+  logging::info("persistence_stopped").field("flushes", flushes).field("items", items_written);
   auto err = caf::make_error(caf::sec::request_receiver_down, "persistence stopped before commit");
   for (auto& c : claims)
     for (auto& rp : c.replies)
@@ -212,10 +214,11 @@ persistence_actor::behavior_type persistence(
         self->state.flush_queued = false;
         flush(self);
       },
-      [=](atom::load, const std::string& job_id,
-          int32_t question_index) -> caf::result<std::vector<cell_row>> {
-        return job_operation(
-            self, [&](pqxx::work& tx) { return storage::load_cells(tx, job_id, question_index); });
+      [=](atom::load, const std::string& job_id, int32_t question_index, int64_t after_id,
+          int32_t limit) -> caf::result<std::vector<cell_row>> {
+        return job_operation(self, [&](pqxx::work& tx) {
+          return storage::load_open_cells(tx, job_id, question_index, after_id, limit);
+        });
       },
       [=](atom::start, const std::string& job_id) -> caf::result<job_snapshot> {
         job_progress progress;

@@ -40,6 +40,7 @@ struct persistence_state {
   std::unordered_map<int64_t, size_t> outcome_at;
   bool flush_queued = false;
   uint64_t flushes = 0;
+  uint64_t items_written = 0;
 
   // Requesters whose items die with us get an error now instead of waiting for their timeout.
   ~persistence_state();

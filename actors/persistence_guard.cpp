@@ -42,12 +42,11 @@ caf::behavior persistence_guard(caf::stateful_actor<persistence_guard_state>* se
     st.current = nullptr;
     if (!dm.reason) return;
     ++st.restarts;
-    logging::event("persistence_restart")
+    logging::warn("persistence_restart")
         .field("reason", self->system().render(dm.reason))
         .field("restarts", st.restarts)
         .field("backoff_ms",
-               std::chrono::duration_cast<std::chrono::milliseconds>(st.backoff).count())
-        .warn();
+               std::chrono::duration_cast<std::chrono::milliseconds>(st.backoff).count());
     self->delayed_send(self, st.backoff, atom::restart::value);
     st.backoff = std::min(st.backoff * 2, st.opts.backoff_max);
   });

@@ -1,10 +1,12 @@
 // The QUESTION BATCH actor: runs the open cells of one question of a job with at most
-// max_in_flight execution actors alive at once. Loads its cells from storage (so a restarted
-// batch never re-runs a terminal cell), monitors each execution actor, re-runs a cell whose actor
-// crashed (within crash_retries) or records it failed with error_code actor_crashed, and exits
-// normally once every cell is terminal and durable. Its children die with it.
+// max_in_flight execution actors alive at once. It pages through the question's open cells in
+// storage (keyset by id, so memory stays bounded by the in-flight limit whatever the job size,
+// and a restarted batch never re-runs a terminal cell), monitors each execution actor, re-runs a
+// cell whose actor crashed (within crash_retries) or records it failed with error_code
+// actor_crashed, and exits normally once every cell is terminal and durable. Its children die
+// with it.
 //
-// Messages: (run) load and start; (cancel) stop all cells now and exit.
+// Messages: (run) start, or load the next page; (cancel) stop all cells now and exit.
 #pragma once
 
 #include <deque>
@@ -27,14 +29,15 @@ struct question_batch_state {
   question q;
   int32_t question_index = 0;
   batch_settings settings;
-  std::vector<cell_row> cells;  // the open cells
-  size_t next = 0;              // next cell in `cells` never started
-  std::deque<size_t> rerun;     // cells whose actor crashed, to start again first
-  size_t done = 0;              // cells terminal and durable
-  std::unordered_map<caf::actor_addr, std::pair<caf::actor, size_t>> in_flight;
-  std::unordered_map<size_t, int32_t> crashes;
+  std::deque<cell_row> ready;  // loaded, not started yet
+  std::deque<cell_row> rerun;  // their actor crashed: start again first
+  int64_t cursor = 0;          // highest cell id loaded so far
+  bool loading = false;
+  bool exhausted = false;  // every open cell has been loaded
+  size_t done = 0;         // cells terminal and durable
+  std::unordered_map<caf::actor_addr, std::pair<caf::actor, cell_row>> in_flight;
+  std::unordered_map<int64_t, int32_t> crashes;  // by cell id
   size_t peak_in_flight = 0;
-  bool loaded = false;
   ~question_batch_state();
   static inline const char* name = "question_batch";
 };

@@ -14,9 +14,10 @@ std::string cell_key(const std::string& job, const std::string& q, const std::st
 
 void sim_call_log::record(const provider_request& r) {
   std::lock_guard<std::mutex> guard{mutex_};
+  ++total_;
+  if (!per_cell_) return;
   ++calls_[cell_key(r.job_id, r.question_id, r.model_id, r.region, r.run)];
   ++question_calls_[r.job_id + '\x1f' + r.question_id];
-  ++total_;
 }
 
 int sim_call_log::calls_for(const std::string& job_id, const std::string& question_id,

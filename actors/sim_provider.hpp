@@ -14,8 +14,11 @@
 namespace beacon {
 
 // Calls received by sim providers, shared across nodes of one process so tests can count them.
+// Totals are always kept; per-cell and per-question counts only when asked for (they grow with
+// the number of cells).
 class sim_call_log {
  public:
+  explicit sim_call_log(bool per_cell = false) : per_cell_(per_cell) {}
   void record(const provider_request& r);
   // Calls received for one cell (job, question, model, region, run), over all attempts.
   int calls_for(const std::string& job_id, const std::string& question_id,
@@ -27,6 +30,7 @@ class sim_call_log {
   size_t peak_in_flight() const;
 
  private:
+  const bool per_cell_;
   mutable std::mutex mutex_;
   std::map<std::string, int> calls_;
   std::map<std::string, int> question_calls_;

@@ -17,7 +17,7 @@ admission_result admit(pqxx::connection& conn, std::string_view body,
                        const admission_settings& settings) {
   auto parsed = parse_job_spec(body, settings.limits);
   if (auto* err = std::get_if<spec_error>(&parsed)) {
-    logging::event("job_rejected").field("field", err->field).field("error", err->message).info();
+    logging::info("job_rejected").field("field", err->field).field("error", err->message);
     auto code = err->field == "body" ? "invalid_json" : "invalid_spec";
     return {400, error_json(err->message, code, {{"field", err->field}}), ""};
   }
@@ -33,14 +33,13 @@ admission_result admit(pqxx::connection& conn, std::string_view body,
     return {503, error_json(std::string("storage unavailable: ") + e.what(), "storage_unavailable"),
             ""};
   }
-  logging::event("job_admitted")
+  logging::info("job_admitted")
       .job(spec.id)
       .field("cells", spec.total_cells())
       .field("questions", spec.questions.size())
       .field("models", spec.models.size())
       .field("regions", spec.regions.size())
-      .field("runs", spec.runs)
-      .info();
+      .field("runs", spec.runs);
   boost::json::object ok{{"id", spec.id}, {"status", "enqueued"}, {"total_cells", spec.total_cells()}};
   return {202, boost::json::serialize(ok), spec.id};
 }

@@ -19,6 +19,7 @@ struct node_config {
   std::string log_format = "json";
   std::string log_level = "info";
   int32_t threads = 0;  // CAF scheduler threads; 0 = one per core
+  std::string scheduler_policy = "stealing";
   int32_t http_workers = 4;
   int64_t max_body_bytes = 1 << 20;
   int64_t max_cells_per_job = 2'000'000;

@@ -18,7 +18,7 @@ int run_serve(const beacon::node_config& cfg) {
   std::fprintf(stderr, "beacon node serving REST on http://%s:%u (Ctrl-C stops)\n",
                cfg.http_host.c_str(), n.http_port());
   beacon::signals::wait_for_termination();
-  beacon::logging::event("node_stopping").info();
+  beacon::logging::info("node_stopping");
   n.stop();
   return 0;
 }

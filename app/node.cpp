@@ -55,7 +55,7 @@ node::~node() {
   try {
     stop();
   } catch (const std::exception& e) {
-    logging::event("node_stop_failed").field("error", e.what()).error();
+    logging::error("node_stop_failed").field("error", e.what());
   }
 }
 
@@ -67,19 +67,22 @@ void node::start(bool serve_http) {
     pg_ = std::make_unique<storage::embedded_postgres>(pg);
     pg_->start();
     db_url_ = pg_->connection_string();
-    logging::event("database_started").field("mode", "embedded").field("dir", pg.dir.string()).info();
+    logging::info("database_started").field("mode", "embedded").field("dir", pg.dir.string());
   } else {
     db_url_ = cfg_.database_url;
   }
   {
     pqxx::connection conn{db_url_};
     auto applied = storage::apply_migrations(conn, storage::embedded_migrations());
-    for (auto& m : applied) logging::event("migration_applied").field("name", m).info();
+    for (auto& m : applied) logging::info("migration_applied").field("name", m);
   }
   caf_cfg_ = std::make_unique<caf::actor_system_config>();
   auto threads = cfg_.threads > 0 ? static_cast<size_t>(cfg_.threads)
                                   : std::max(2u, std::thread::hardware_concurrency());
   caf_cfg_->set("scheduler.max-threads", threads);
+  if (cfg_.scheduler_policy != "stealing" && cfg_.scheduler_policy != "sharing")
+    throw std::invalid_argument("scheduler-policy must be stealing or sharing");
+  caf_cfg_->set("scheduler.policy", caf::atom_from_string(cfg_.scheduler_policy));
   sys_ = std::make_unique<caf::actor_system>(*caf_cfg_);
   auto opts = runtime_options_from(cfg_);
   opts.database_url = db_url_;
@@ -92,7 +95,7 @@ void node::start(bool serve_http) {
     self->request(rt_.manager, std::chrono::seconds(30), atom::resume::value)
         .receive([](int32_t) {},
                  [&](caf::error& e) {
-                   logging::event("resume_failed").field("error", sys_->render(e)).error();
+                   logging::error("resume_failed").field("error", sys_->render(e));
                  });
   }
   if (serve_http) {
@@ -106,7 +109,7 @@ void node::start(bool serve_http) {
                                            static_cast<size_t>(cfg_.http_workers),
                                            static_cast<size_t>(cfg_.max_body_bytes));
     http_port_ = http_->listen(cfg_.http_host, static_cast<uint16_t>(cfg_.http_port));
-    logging::event("http_listening").field("host", cfg_.http_host).field("port", http_port_).info();
+    logging::info("http_listening").field("host", cfg_.http_host).field("port", http_port_);
   }
 }
 

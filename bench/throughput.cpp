@@ -124,6 +124,7 @@ sample run_baseline(node& n, const std::string& id, const std::string& spec, int
   auto conn = n.pool().acquire();
   admission_settings settings;
   settings.limits.max_cells = cells;
+  settings.limits.max_runs = static_cast<int32_t>(cells);
   if (admit(*conn, spec, settings).status != 202) throw std::runtime_error("baseline admission failed");
   pqxx::nontransaction tx{*conn};
   std::vector<int64_t> ids;
@@ -162,7 +163,7 @@ int main(int argc, char** argv) {
   CLI::App app{"beacon-bench: throughput of a large job on sim (zero latency, persistence on)"};
   int questions = 20, models = 10, regions = 10, runs = 50, repeat = 3, in_flight = 4096,
       pipeline = 1, baseline_cells = 4000, threads = 0;
-  std::string database_url, state_dir = "bench/out/state";
+  std::string database_url, state_dir = "bench/out/state", policy = "stealing";
   app.add_option("--questions", questions, "questions per job")->capture_default_str();
   app.add_option("--models", models, "models per region")->capture_default_str();
   app.add_option("--regions", regions, "regions (one sim deployment each)")->capture_default_str();
@@ -171,12 +172,14 @@ int main(int argc, char** argv) {
   app.add_option("--in-flight", in_flight, "max cells in flight per job")->capture_default_str();
   app.add_option("--pipeline", pipeline, "questions run at once")->capture_default_str();
   app.add_option("--threads", threads, "actor scheduler threads (0: one per core)")->capture_default_str();
+  app.add_option("--scheduler-policy", policy, "stealing or sharing")->capture_default_str();
   app.add_option("--baseline-cells", baseline_cells, "cells of the naive baseline (0 skips it)")
       ->capture_default_str();
   app.add_option("--database-url", database_url, "use this PostgreSQL instead of the embedded one");
   app.add_option("--state-dir", state_dir, "state directory of the embedded PostgreSQL")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   logging::init(logging::format::human, spdlog::level::warn);
+  if (std::getenv("BEACON_BENCH_INFO")) logging::init(logging::format::human, spdlog::level::info);
 
   node_config cfg;
   cfg.database_url = database_url;
@@ -187,6 +190,7 @@ int main(int argc, char** argv) {
   cfg.max_in_flight_per_job = in_flight;
   cfg.pipeline_questions = pipeline;
   cfg.threads = threads;
+  cfg.scheduler_policy = policy;
   cfg.max_cells_per_job = 100'000'000;
   cfg.log_level = "warn";
   const int64_t cells = static_cast<int64_t>(questions) * models * regions * runs;

@@ -57,9 +57,13 @@ spdlog::level::level_enum parse_level(std::string_view s) {
   return lvl;
 }
 
-line::line(std::string_view event) { fields_["event"] = event; }
+line::line(spdlog::level::level_enum level, std::string_view event)
+    : level_(level), active_(spdlog::default_logger_raw()->should_log(level)) {
+  if (active_) fields_["event"] = event;
+}
 
 line& line::cell(const cell_ids& ids) {
+  if (!active_) return *this;
   fields_["job_id"] = ids.job_id;
   fields_["question_id"] = ids.question_id;
   fields_["model_id"] = ids.model_id;
@@ -68,13 +72,14 @@ line& line::cell(const cell_ids& ids) {
 }
 
 line& line::job(std::string_view job_id) {
-  fields_["job_id"] = job_id;
+  if (active_) fields_["job_id"] = job_id;
   return *this;
 }
 
-void line::emit(spdlog::level::level_enum lvl) {
+line::~line() {
+  if (!active_) return;
+  auto lvl = level_;
   auto logger = spdlog::default_logger_raw();
-  if (!logger->should_log(lvl)) return;
   if (current_format == format::human) {
     logger->log(lvl, "{}{}", fields_["event"].as_string().c_str(), render_human(fields_));
     return;

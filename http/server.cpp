@@ -93,7 +93,7 @@ class session : public std::enable_shared_from_this<session> {
       try {
         res = self->srv_->handle(convert(req));
       } catch (const std::exception& e) {
-        logging::event("http_handler_failed").field("target", std::string(req.target())).field("error", e.what()).error();
+        logging::error("http_handler_failed").field("target", std::string(req.target())).field("error", e.what());
         res = {500, error_json(std::string("internal error: ") + e.what(), "internal_error")};
       }
       asio::post(self->stream_.get_executor(),

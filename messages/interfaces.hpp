@@ -20,8 +20,9 @@ using persistence_actor = caf::typed_actor<
     caf::replies_to<atom::claim, cell_claim>::with<claim_result>,
     // Write a terminal outcome; true when applied, false when the cell was already terminal.
     caf::replies_to<atom::record, cell_outcome>::with<bool>,
-    // Load the cells of one question of a job (job id, question index).
-    caf::replies_to<atom::load, std::string, int32_t>::with<std::vector<cell_row>>,
+    // A page of the open cells of one question: (job id, question index, after cell id, limit),
+    // in id order.
+    caf::replies_to<atom::load, std::string, int32_t, int64_t, int32_t>::with<std::vector<cell_row>>,
     // Mark a job running (idempotent), seed live progress and return what is left to run.
     caf::replies_to<atom::start, std::string>::with<job_snapshot>,
     // End every open cell of a job: (job id, cell status, error code, message) -> cells ended.

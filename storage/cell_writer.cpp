@@ -1,5 +1,6 @@
-// The SQL of the persistence actor. Every UPDATE joins an "old" CTE that locks the still-open
-// rows, so the returned old status is exact and terminal rows are never touched.
+// The SQL of the persistence actor. Every UPDATE touches only open rows (pending or running), so a
+// terminal row is never overwritten, and records previous_status from the row it locked, so the
+// counters move by exact transitions even under concurrent writers.
 #include "storage/cell_writer.hpp"
 
 #include <map>
@@ -14,27 +15,16 @@ namespace beacon::storage {
 namespace {
 
 constexpr const char* claim_sql = R"sql(
-WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS v(id, started_us)),
-old AS (SELECT e.id, e.status FROM executions e JOIN v ON v.id = e.id
-        WHERE e.status IN ('pending', 'running') FOR UPDATE OF e)
 UPDATE executions e
-   SET status = 'running', started_at = to_timestamp(v.started_us::float8 / 1e6), updated_at = now()
-  FROM v JOIN old ON old.id = v.id
- WHERE e.id = v.id
-RETURNING e.id, e.job_id, e.region, e.question_index, old.status, e.attempts)sql";
+   SET previous_status = e.status, status = 'running',
+       started_at = to_timestamp(v.started_us::float8 / 1e6), updated_at = now()
+  FROM unnest($1::bigint[], $2::bigint[]) AS v(id, started_us)
+ WHERE e.id = v.id AND e.status IN ('pending', 'running')
+RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.attempts)sql";
 
 constexpr const char* outcome_sql = R"sql(
-WITH v AS (
-  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
-                       $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
-                       $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[])
-    AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
-         completed_us, duration_ms, output_data, error_code, error_message, classification,
-         substantive, refusal, technical, response_length)),
-old AS (SELECT e.id, e.status FROM executions e JOIN v ON v.id = e.id
-        WHERE e.status IN ('pending', 'running') FOR UPDATE OF e)
 UPDATE executions e
-   SET status = v.status, provider_id = v.provider_id, provider_region = v.provider_region,
+   SET previous_status = e.status, status = v.status, provider_id = v.provider_id, provider_region = v.provider_region,
        attempts = v.attempts, retry_history = v.retry_history::jsonb,
        started_at = CASE WHEN v.started_us > 0 THEN to_timestamp(v.started_us::float8 / 1e6)
                          ELSE e.started_at END,
@@ -44,22 +34,25 @@ UPDATE executions e
        is_substantive = v.substantive, is_content_refusal = v.refusal,
        is_technical_error = v.technical, response_length = NULLIF(v.response_length, -1),
        updated_at = now()
-  FROM v JOIN old ON old.id = v.id
- WHERE e.id = v.id
-RETURNING e.id, e.job_id, e.region, e.question_index, old.status, e.status,
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
+              $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
+              $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[])
+    AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
+         completed_us, duration_ms, output_data, error_code, error_message, classification,
+         substantive, refusal, technical, response_length)
+ WHERE e.id = v.id AND e.status IN ('pending', 'running')
+RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''))sql";
 
 constexpr const char* abort_sql = R"sql(
-WITH old AS (SELECT id, status FROM executions
-              WHERE job_id = $1 AND status IN ('pending', 'running') FOR UPDATE)
 UPDATE executions e
-   SET status = $2, error_code = $3, error_message = $4, completed_at = now(),
+   SET previous_status = e.status, status = $2, error_code = $3, error_message = $4,
+       completed_at = now(),
        duration_ms = CASE WHEN e.started_at IS NULL THEN NULL
                           ELSE greatest(0, (extract(epoch FROM now() - e.started_at) * 1000)::bigint) END,
        updated_at = now()
-  FROM old
- WHERE e.id = old.id
-RETURNING e.id, e.job_id, e.region, e.question_index, old.status, e.status)sql";
+ WHERE e.job_id = $1 AND e.status IN ('pending', 'running')
+RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status)sql";
 
 constexpr const char* region_counter_sql = R"sql(
 UPDATE region_results

@@ -154,14 +154,15 @@ std::vector<std::string> resumable_jobs(pqxx::work& tx) {
   return out;
 }
 
-std::vector<cell_row> load_cells(pqxx::work& tx, const std::string& job_id,
-                                 int32_t question_index) {
+std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
+                                      int32_t question_index, int64_t after_id, int32_t limit) {
   std::vector<cell_row> out;
   for (auto row : tx.exec_params(
            "SELECT id, model_id, region, run, status, attempts, max_retries,"
            " coalesce(system_prompt, '') FROM executions"
-           " WHERE job_id = $1 AND question_index = $2 ORDER BY id",
-           job_id, question_index)) {
+           " WHERE job_id = $1 AND question_index = $2 AND id > $3"
+           " AND status IN ('pending', 'running') ORDER BY id LIMIT $4",
+           job_id, question_index, after_id, limit)) {
     out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
                    row[3].as<int32_t>(), row[4].as<std::string>(), row[5].as<int32_t>(),
                    row[6].as<int32_t>(), row[7].as<std::string>()});

@@ -31,7 +31,9 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
 
 std::vector<std::string> resumable_jobs(pqxx::work& tx);
 
-std::vector<cell_row> load_cells(pqxx::work& tx, const std::string& job_id, int32_t question_index);
+// Up to `limit` open (pending or running) cells of one question with an id above `after_id`.
+std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
+                                      int32_t question_index, int64_t after_id, int32_t limit);
 
 // REST reads. JSON is built by PostgreSQL in the original's field names.
 struct job_view {

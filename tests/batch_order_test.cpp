@@ -80,4 +80,25 @@ CAF_TEST(pipelining runs N questions at once and no more) {
   CAF_CHECK_EQUAL(job_status(id), "completed");
 }
 
+CAF_TEST(a batch pages through its cells and holds at most a page) {
+  auto o = options();
+  o.sim.latency_ms = 5;
+  o.supervisor.max_in_flight_per_job = 2;  // pages of 64 cells
+  boot(o);
+  auto id = admit_spec(url, job_json("page-1", {"math_basic"}, {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"},
+                                     {"US", "EU", "ASIA"}, 20));  // 180 cells: three pages
+  start(id);
+  size_t peak_ready = 0;
+  bool done = run_until([&] {
+    for (auto& b : batches_of(id))
+      peak_ready = std::max(peak_ready, deref<caf::stateful_actor<question_batch_state>>(b).state.ready.size());
+    return job_terminal(id);
+  });
+  CAF_REQUIRE(done);
+  CAF_CHECK_LESS_OR_EQUAL(peak_ready, 64u);
+  CAF_CHECK_GREATER(peak_ready, 0u);
+  CAF_CHECK_EQUAL(cells(id, "status = 'completed'"), 180);
+  CAF_CHECK_EQUAL(log->total(), 180);  // every cell called once: no page overlap
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

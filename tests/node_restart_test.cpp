@@ -42,7 +42,7 @@ struct cell_key {
 
 CAF_TEST(a node stopped mid job resumes it without duplicates or repeated calls) {
   auto url = fresh_database();
-  auto calls = std::make_shared<sim_call_log>();
+  auto calls = std::make_shared<sim_call_log>(true);
   std::vector<std::string> questions;
   for (auto& q : builtin_questions()) questions.push_back(q.id);
   auto spec = job_json("restart-1", questions, {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"},

@@ -82,7 +82,7 @@ inline provider_actor::behavior_type scripted_provider(
 
 struct runtime_fixture : test_coordinator_fixture<> {
   std::string url = fresh_database();
-  std::shared_ptr<sim_call_log> log = std::make_shared<sim_call_log>();
+  std::shared_ptr<sim_call_log> log = std::make_shared<sim_call_log>(true);
   runtime rt;
 
   // Options for deterministic runs: sim answers at once, small backoffs.
