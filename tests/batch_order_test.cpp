@@ -80,7 +80,7 @@ CAF_TEST(pipelining runs N questions at once and no more) {
   CAF_CHECK_EQUAL(job_status(id), "completed");
 }
 
-CAF_TEST(a batch pages through its cells and holds at most a page) {
+CAF_TEST(a batch pages through its cells and holds at most a page and a half) {
   auto o = options();
   o.sim.latency_ms = 5;
   o.supervisor.max_in_flight_per_job = 2;  // pages of 64 cells
@@ -95,7 +95,7 @@ CAF_TEST(a batch pages through its cells and holds at most a page) {
     return job_terminal(id);
   });
   CAF_REQUIRE(done);
-  CAF_CHECK_LESS_OR_EQUAL(peak_ready, 64u);
+  CAF_CHECK_LESS_OR_EQUAL(peak_ready, 96u);  // it fetches the next page below half a page
   CAF_CHECK_GREATER(peak_ready, 0u);
   CAF_CHECK_EQUAL(cells(id, "status = 'completed'"), 180);
   CAF_CHECK_EQUAL(log->total(), 180);  // every cell called once: no page overlap
