@@ -33,7 +33,8 @@ void finish(self_ptr self, std::string st, std::string code, std::string message
   o.retry_history = boost::json::serialize(s.history);
   o.started_us = s.started_us;
   o.completed_us = now_us();
-  o.duration_ms = s.started_us > 0 ? std::max<int64_t>(0, (o.completed_us - s.started_us) / 1000) : 0;
+  o.duration_ms =
+      s.started_us > 0 ? std::max<int64_t>(0, (o.completed_us - s.started_us) / 1000) : 0;
   o.error_code = std::move(code);
   o.error_message = std::move(message);
   if (reply) {
@@ -121,42 +122,43 @@ void attempt(self_ptr self) {
             if (!provider) {
               provider_reply r;
               r.error_class = error_class::no_provider;
-              r.error_message = "no provider serves model " + s.task.model_id + " in region " +
-                                s.task.region;
+              r.error_message =
+                  "no provider serves model " + s.task.model_id + " in region " + s.task.region;
               --s.attempts;  // nothing was called
               finish(self, std::string(status::failed), r.error_class, r.error_message, &r);
               return;
             }
-            provider_request req{s.task.job_id, s.task.question_id, s.task.model_id,
-                                 s.task.region, s.task.run, s.attempts, s.task.prompt,
-                                 s.task.system_prompt};
+            provider_request req{s.task.job_id, s.task.question_id,  s.task.model_id,
+                                 s.task.region, s.task.run,          s.attempts,
+                                 s.task.prompt, s.task.system_prompt};
             auto timeout = s.task.attempt_timeout;
             self->request(provider, timeout, atom::complete::value, std::move(req))
-                .then([=](provider_reply& r) {
-                        if (r.ok) {
-                          succeed(self, r);
-                        } else {
-                          failed_attempt(self, r);
-                        }
-                      },
-                      [=](caf::error& err) {
-                        provider_reply r;
-                        r.provider_id = provider_id;
-                        r.provider_region = provider_region;
-                        if (err == caf::sec::request_timeout) {
-                          r.error_class = error_class::timeout;
-                          r.error_message =
-                              "no answer within " +
-                              std::to_string(
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(timeout)
-                                      .count()) +
-                              " ms";
-                        } else {
-                          r.error_class = error_class::provider_error;
-                          r.error_message = "provider unavailable: " + self->system().render(err);
-                        }
+                .then(
+                    [=](provider_reply& r) {
+                      if (r.ok) {
+                        succeed(self, r);
+                      } else {
                         failed_attempt(self, r);
-                      });
+                      }
+                    },
+                    [=](caf::error& err) {
+                      provider_reply r;
+                      r.provider_id = provider_id;
+                      r.provider_region = provider_region;
+                      if (err == caf::sec::request_timeout) {
+                        r.error_class = error_class::timeout;
+                        r.error_message =
+                            "no answer within " +
+                            std::to_string(
+                                std::chrono::duration_cast<std::chrono::milliseconds>(timeout)
+                                    .count()) +
+                            " ms";
+                      } else {
+                        r.error_class = error_class::provider_error;
+                        r.error_message = "provider unavailable: " + self->system().render(err);
+                      }
+                      failed_attempt(self, r);
+                    });
           },
           [=](caf::error& err) {
             provider_reply r;
@@ -172,8 +174,7 @@ void claim(self_ptr self) {
   s.started_us = now_us();
   // No timer: a dead persistence answers with an error at once, and re-sending to a slow one
   // would not make it faster (the backlog is bounded by the in-flight limit).
-  self->request(store, caf::infinite, atom::claim::value,
-                cell_claim{s.task.cell_id, s.started_us})
+  self->request(store, caf::infinite, atom::claim::value, cell_claim{s.task.cell_id, s.started_us})
       .then(
           [=](const claim_result& r) {
             auto& s = self->state;

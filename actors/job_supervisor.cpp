@@ -41,9 +41,11 @@ void finalize(self_ptr self, bool cancelled) {
 void launch_batch(self_ptr self, int32_t qi) {
   auto& s = self->state;
   auto settings = s.settings.batch;
-  settings.max_in_flight = std::max(1, s.settings.max_in_flight_per_job / std::max(1, s.settings.pipeline));
+  settings.max_in_flight =
+      std::max(1, s.settings.max_in_flight_per_job / std::max(1, s.settings.pipeline));
   settings.attempt_timeout = std::chrono::duration_cast<caf::timespan>(s.spec.provider_timeout);
-  auto b = self->spawn<caf::monitored>(question_batch, s.job_id, s.spec.questions[qi], qi, settings);
+  auto b =
+      self->spawn<caf::monitored>(question_batch, s.job_id, s.spec.questions[qi], qi, settings);
   s.batches.emplace(b.address(), std::make_pair(b, qi));
   s.started_order.push_back(qi);
   self->send(b, atom::run::value);
@@ -99,8 +101,8 @@ void on_batch_down(self_ptr self, caf::down_msg& dm) {
         .field("crashes", n);
     if (n > s.settings.batch_restarts) {
       end_job(self, false, std::string(status::failed), "actor_crashed",
-              "the batch of question " + s.spec.questions[qi].id + " crashed " +
-                  std::to_string(n) + " times; last reason: " + reason);
+              "the batch of question " + s.spec.questions[qi].id + " crashed " + std::to_string(n) +
+                  " times; last reason: " + reason);
       return;
     }
     self->delayed_send(self, s.settings.restart_backoff * n, atom::restart::value, qi);
@@ -183,8 +185,8 @@ caf::behavior job_supervisor(caf::stateful_actor<job_supervisor_state>* self, st
         if (s.ending) return;
         end_job(self, false, std::string(status::timeout), "job_timeout",
                 "the job exceeded its timeout of " +
-                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(s.spec.timeout)
-                                       .count()) +
+                    std::to_string(
+                        std::chrono::duration_cast<std::chrono::seconds>(s.spec.timeout).count()) +
                     " s before this cell finished");
       },
   };

@@ -46,9 +46,8 @@ auto with_tx(self_ptr self, Fn&& fn) {
 }
 
 caf::error storage_error(const std::exception& e) {
-  return make_storage_error(is_connection_loss(e) ? storage_errc::unavailable
-                                                  : storage_errc::rejected,
-                            e.what());
+  return make_storage_error(
+      is_connection_loss(e) ? storage_errc::unavailable : storage_errc::rejected, e.what());
 }
 
 void publish(self_ptr self, const std::vector<storage::cell_transition>& transitions) {

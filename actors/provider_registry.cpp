@@ -13,8 +13,8 @@ provider_registry_actor::behavior_type provider_registry(
   for (auto& p : providers)
     for (auto& m : p.models) self->state.routes[{p.region, m}].push_back(p);
   return {
-      [=](atom::route, const std::string& region, const std::string& model)
-          -> std::tuple<provider_actor, std::string, std::string> {
+      [=](atom::route, const std::string& region,
+          const std::string& model) -> std::tuple<provider_actor, std::string, std::string> {
         auto& st = self->state;
         auto it = st.routes.find({region, model});
         if (it == st.routes.end() || it->second.empty()) return {provider_actor{}, "", ""};

@@ -12,13 +12,24 @@ namespace {
 
 using self_ptr = caf::stateful_actor<question_batch_state>*;
 
-int32_t page_size(self_ptr self) { return std::max(64, 2 * self->state.settings.max_in_flight); }
+int32_t page_size(self_ptr self) {
+  return std::max(64, 2 * self->state.settings.max_in_flight);
+}
 
 cell_task task_for(self_ptr self, const cell_row& c) {
   auto& s = self->state;
-  return {c.id,      s.job_id,   s.q.id,        s.question_index,
-          s.q.prompt, c.model_id, c.region,     c.run,
-          c.system_prompt, c.attempts, c.max_retries, s.settings.attempt_timeout};
+  return {c.id,
+          s.job_id,
+          s.q.id,
+          s.question_index,
+          s.q.prompt,
+          c.model_id,
+          c.region,
+          c.run,
+          c.system_prompt,
+          c.attempts,
+          c.max_retries,
+          s.settings.attempt_timeout};
 }
 
 void launch(self_ptr self, cell_row c, std::optional<cell_outcome> preset = std::nullopt) {
@@ -45,7 +56,10 @@ void fill(self_ptr self) {
   if (!s.exhausted && !s.loading && s.ready.size() < static_cast<size_t>(page_size(self) / 2))
     load_page(self);
   if (s.exhausted && !s.loading && s.ready.empty() && s.rerun.empty() && s.in_flight.empty()) {
-    logging::debug("question_done").job(s.job_id).field("question_id", s.q.id).field("cells", s.done);
+    logging::debug("question_done")
+        .job(s.job_id)
+        .field("question_id", s.q.id)
+        .field("cells", s.done);
     self->quit();
   }
 }

@@ -29,7 +29,7 @@ struct runtime_options {
   bool detached_persistence = true;
   size_t persistence_batch_max = 4096;
   size_t finished_jobs_kept = 1000;  // progress of finished jobs kept in memory
-  supervisor_settings supervisor;  // its execution.registry is filled in by spawn_runtime
+  supervisor_settings supervisor;    // its execution.registry is filled in by spawn_runtime
   sim::settings sim;
   std::vector<sim_deployment> sim_deployments = default_sim_deployments();
   std::shared_ptr<sim_call_log> sim_log = std::make_shared<sim_call_log>();

@@ -50,10 +50,9 @@ size_t sim_call_log::peak_in_flight() const {
   return peak_in_flight_;
 }
 
-provider_actor::behavior_type sim_provider(provider_actor::stateful_pointer<sim_provider_state> self,
-                                           std::string provider_id, std::string region,
-                                           sim::settings settings,
-                                           std::shared_ptr<sim_call_log> log) {
+provider_actor::behavior_type sim_provider(
+    provider_actor::stateful_pointer<sim_provider_state> self, std::string provider_id,
+    std::string region, sim::settings settings, std::shared_ptr<sim_call_log> log) {
   auto& st = self->state;
   st.provider_id = std::move(provider_id);
   st.region = std::move(region);

@@ -27,7 +27,8 @@ admission_result admit(pqxx::connection& conn, std::string_view body,
   try {
     if (storage::admit_job(conn, spec, settings.max_retries, prompts) ==
         storage::admit_result::duplicate)
-      return {409, error_json("job " + spec.id + " already exists", "duplicate_job", {{"id", spec.id}}),
+      return {409,
+              error_json("job " + spec.id + " already exists", "duplicate_job", {{"id", spec.id}}),
               ""};
   } catch (const pqxx::broken_connection& e) {
     return {503, error_json(std::string("storage unavailable: ") + e.what(), "storage_unavailable"),
@@ -40,7 +41,8 @@ admission_result admit(pqxx::connection& conn, std::string_view body,
       .field("models", spec.models.size())
       .field("regions", spec.regions.size())
       .field("runs", spec.runs);
-  boost::json::object ok{{"id", spec.id}, {"status", "enqueued"}, {"total_cells", spec.total_cells()}};
+  boost::json::object ok{
+      {"id", spec.id}, {"status", "enqueued"}, {"total_cells", spec.total_cells()}};
   return {202, boost::json::serialize(ok), spec.id};
 }
 

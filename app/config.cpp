@@ -61,14 +61,16 @@ const std::vector<config_key>& config_keys() {
       string_key("log-level", "trace, debug, info, warn, error or off", &node_config::log_level),
       number_key<int32_t>("threads", "actor scheduler threads (0: one per core)",
                           &node_config::threads, 0, 256),
-      string_key("scheduler-policy",
-                 "stealing (work stealing, polls when idle) or sharing (one queue, sleeps when idle)",
-                 &node_config::scheduler_policy),
+      string_key(
+          "scheduler-policy",
+          "stealing (work stealing, polls when idle) or sharing (one queue, sleeps when idle)",
+          &node_config::scheduler_policy),
       number_key<int32_t>("http-workers", "threads serving REST handlers (they may block on SQL)",
                           &node_config::http_workers, 1, 256),
       number_key<int64_t>("max-body-bytes", "largest accepted request body",
                           &node_config::max_body_bytes, 1024, 1ll << 30),
-      number_key<int64_t>("max-cells-per-job", "largest accepted job (questions x models x "
+      number_key<int64_t>("max-cells-per-job",
+                          "largest accepted job (questions x models x "
                           "regions x runs)",
                           &node_config::max_cells_per_job, 1, 100'000'000),
       number_key<int32_t>("pipeline-questions",
@@ -83,7 +85,8 @@ const std::vector<config_key>& config_keys() {
                           &node_config::retry_base_ms, 0, 3'600'000),
       number_key<int32_t>("retry-cap-ms", "largest backoff ceiling", &node_config::retry_cap_ms, 0,
                           3'600'000),
-      number_key<int32_t>("batch-restarts", "restarts of a crashed question batch before the "
+      number_key<int32_t>("batch-restarts",
+                          "restarts of a crashed question batch before the "
                           "job fails",
                           &node_config::batch_restarts, 0, 1000),
       number_key<int64_t>("persistence-batch-max", "largest number of cell writes per transaction",
@@ -161,11 +164,15 @@ std::string config_json(const node_config& cfg) {
   for (auto& k : config_keys()) out[k.name] = k.get(cfg);
   // Never print a password: user:secret@host and password=secret become ***.
   auto url = cfg.database_url;
-  if (auto at = url.find('@'), scheme = url.find("://"); at != std::string::npos && scheme != std::string::npos)
+  if (auto at = url.find('@'), scheme = url.find("://");
+      at != std::string::npos && scheme != std::string::npos)
     if (auto colon = url.find(':', scheme + 3); colon != std::string::npos && colon < at)
       url.replace(colon + 1, at - colon - 1, "***");
   if (auto pw = url.find("password="); pw != std::string::npos)
-    url.replace(pw + 9, url.find(' ', pw) == std::string::npos ? std::string::npos : url.find(' ', pw) - pw - 9, "***");
+    url.replace(
+        pw + 9,
+        url.find(' ', pw) == std::string::npos ? std::string::npos : url.find(' ', pw) - pw - 9,
+        "***");
   out["database-url"] = url;
   return boost::json::serialize(out);
 }

@@ -72,7 +72,9 @@ class progress_view {
 void print_summary(node& n, const std::string& job_id) {
   auto conn = n.pool().acquire();
   pqxx::work tx{*conn};
-  auto job = tx.exec_params1("SELECT status, coalesce(error, ''), total_cells, completed_cells FROM jobs WHERE id = $1", job_id);
+  auto job = tx.exec_params1(
+      "SELECT status, coalesce(error, ''), total_cells, completed_cells FROM jobs WHERE id = $1",
+      job_id);
   std::printf("\nJob %s: %s (%d of %d cells completed)\n", job_id.c_str(),
               job[0].as<std::string>().c_str(), job[3].as<int>(), job[2].as<int>());
   if (!job[1].as<std::string>().empty()) std::printf("  reason: %s\n", job[1].c_str());
@@ -90,24 +92,28 @@ void print_summary(node& n, const std::string& job_id) {
                 row[2].as<int>(), row[3].as<int>(), row[4].as<int>(), row[5].c_str());
   std::printf("\nPer question: regions that refused or deflected\n");
   std::map<int, std::pair<std::string, std::vector<std::string>>> findings;
-  for (auto row : tx.exec_params(
-           "SELECT question_index, question_id, region,"
-           " string_agg(model_id, ', ' ORDER BY model_id) FILTER (WHERE response_classification = 'content_refusal'),"
-           " string_agg(model_id, ', ' ORDER BY model_id) FILTER (WHERE response_classification = 'deflection')"
-           " FROM executions WHERE job_id = $1 GROUP BY 1, 2, 3 ORDER BY 1, 3",
-           job_id)) {
+  for (auto row :
+       tx.exec_params("SELECT question_index, question_id, region,"
+                      " string_agg(model_id, ', ' ORDER BY model_id) FILTER (WHERE "
+                      "response_classification = 'content_refusal'),"
+                      " string_agg(model_id, ', ' ORDER BY model_id) FILTER (WHERE "
+                      "response_classification = 'deflection')"
+                      " FROM executions WHERE job_id = $1 GROUP BY 1, 2, 3 ORDER BY 1, 3",
+                      job_id)) {
     auto& f = findings[row[0].as<int>()];
     f.first = row[1].as<std::string>();
     std::string what;
     if (!row[3].is_null()) what += "refused (" + row[3].as<std::string>() + ")";
     if (!row[4].is_null())
-      what += std::string(what.empty() ? "" : ", ") + "deflected (" + row[4].as<std::string>() + ")";
+      what +=
+          std::string(what.empty() ? "" : ", ") + "deflected (" + row[4].as<std::string>() + ")";
     if (!what.empty()) f.second.push_back(row[2].as<std::string>() + " " + what);
   }
   for (auto& [qi, f] : findings) {
     std::string line;
     for (auto& w : f.second) line += (line.empty() ? "" : "; ") + w;
-    std::printf("  %-20s %s\n", f.first.c_str(), line.empty() ? "answered in every region" : line.c_str());
+    std::printf("  %-20s %s\n", f.first.c_str(),
+                line.empty() ? "answered in every region" : line.c_str());
   }
   tx.commit();
 }
@@ -123,7 +129,8 @@ std::string demo_job_spec(const std::string& job_id) {
       {"benchmark",
        {{"name", "multi-model-bias-detection"},
         {"container", {{"image", "ghcr.io/project-beacon/bias-detection"}, {"tag", "latest"}}},
-        {"input", {{"type", "prompt"}, {"data", {{"prompt", "math_basic"}}}, {"hash", "sha256:demo"}}}}},
+        {"input",
+         {{"type", "prompt"}, {"data", {{"prompt", "math_basic"}}}, {"hash", "sha256:demo"}}}}},
       {"constraints",
        {{"regions", {"US", "EU", "ASIA"}},
         {"min_regions", 2},
@@ -141,16 +148,18 @@ int run_demo(const node_config& cfg, bool keep_serving) {
   if (!keep_serving) c.http_port = 0;
   node n{c};
   n.start(true);
-  auto job_id = "bias-detection-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                       std::chrono::system_clock::now().time_since_epoch())
-                                                       .count());
+  auto job_id =
+      "bias-detection-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
   auto admitted = n.submit(demo_job_spec(job_id));
   if (admitted.status != 202) {
     std::fprintf(stderr, "the demo job was refused: %s\n", admitted.body.c_str());
     return 1;
   }
-  std::printf("beacon demo: job %s, 8 questions x 3 models x 3 regions = 72 cells on the sim provider\n",
-              job_id.c_str());
+  std::printf(
+      "beacon demo: job %s, 8 questions x 3 models x 3 regions = 72 cells on the sim provider\n",
+      job_id.c_str());
   std::printf("REST: http://%s:%u/api/v1/jobs/%s?include=executions\n\n", c.http_host.c_str(),
               n.http_port(), job_id.c_str());
   progress_view view;

@@ -39,14 +39,17 @@ int run_migrate(const beacon::node_config& cfg) {
 
 int main(int argc, char** argv) {
   beacon::signals::block_termination();
-  CLI::App app{"beacon: runs LLM bias-detection jobs (questions x models x regions) on an actor runtime"};
+  CLI::App app{
+      "beacon: runs LLM bias-detection jobs (questions x models x regions) on an actor runtime"};
   app.require_subcommand(1);
   app.fallthrough();
   beacon::config_loader loader;
   loader.add_options(app);
   bool keep_serving = false;
-  auto* serve = app.add_subcommand("serve", "run the long-lived node: REST API, job runtime, resume of unfinished jobs");
-  auto* demo = app.add_subcommand("demo", "run the main job (72 cells on the sim provider) with live progress");
+  auto* serve = app.add_subcommand(
+      "serve", "run the long-lived node: REST API, job runtime, resume of unfinished jobs");
+  auto* demo = app.add_subcommand(
+      "demo", "run the main job (72 cells on the sim provider) with live progress");
   demo->add_flag("--serve", keep_serving, "keep the node serving REST after the job");
   auto* migrate = app.add_subcommand("migrate", "apply the database migrations and exit");
   auto* config = app.add_subcommand("config", "print the effective configuration as JSON");

@@ -49,7 +49,8 @@ runtime_options runtime_options_from(const node_config& cfg) {
 }
 
 node::node(node_config cfg, std::shared_ptr<sim_call_log> sim_log)
-    : cfg_(std::move(cfg)), sim_log_(sim_log ? std::move(sim_log) : std::make_shared<sim_call_log>()) {}
+    : cfg_(std::move(cfg)),
+      sim_log_(sim_log ? std::move(sim_log) : std::make_shared<sim_call_log>()) {}
 
 node::~node() {
   try {

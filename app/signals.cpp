@@ -1,9 +1,10 @@
 // Termination signals via sigwait.
 #include "app/signals.hpp"
 
+#include <pthread.h>
+
 #include <csignal>
 #include <ctime>
-#include <pthread.h>
 
 namespace beacon::signals {
 namespace {

@@ -36,7 +36,8 @@ struct sample {
 double process_cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 // Busy CPU seconds of the whole machine from /proc/stat.
@@ -71,8 +72,8 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 std::string spec_json(const std::string& id, const std::vector<std::string>& questions,
-                      const std::vector<std::string>& models, const std::vector<std::string>& regions,
-                      int runs) {
+                      const std::vector<std::string>& models,
+                      const std::vector<std::string>& regions, int runs) {
   boost::json::array q, m, r;
   for (auto& x : questions) q.push_back(boost::json::value(x));
   for (auto& x : models) m.push_back(boost::json::value(x));
@@ -113,9 +114,13 @@ sample run_job(node& n, const std::string& id, const std::string& spec, int64_t 
   s.total_cpu_ms_per_cell = (machine_cpu_seconds() - mcpu0) * 1000 / cells;
   auto conn = n.pool().acquire();
   pqxx::nontransaction tx{*conn};
-  auto done = tx.exec_params1("SELECT count(*) FROM executions WHERE job_id = $1 AND status = 'completed'", id)[0].as<int64_t>();
+  auto done =
+      tx.exec_params1("SELECT count(*) FROM executions WHERE job_id = $1 AND status = 'completed'",
+                      id)[0]
+          .as<int64_t>();
   if (st != "completed" || done != cells)
-    throw std::runtime_error("job " + id + " ended " + st + " with " + std::to_string(done) + " completed cells");
+    throw std::runtime_error("job " + id + " ended " + st + " with " + std::to_string(done) +
+                             " completed cells");
   return s;
 }
 
@@ -125,7 +130,8 @@ sample run_baseline(node& n, const std::string& id, const std::string& spec, int
   admission_settings settings;
   settings.limits.max_cells = cells;
   settings.limits.max_runs = static_cast<int32_t>(cells);
-  if (admit(*conn, spec, settings).status != 202) throw std::runtime_error("baseline admission failed");
+  if (admit(*conn, spec, settings).status != 202)
+    throw std::runtime_error("baseline admission failed");
   pqxx::nontransaction tx{*conn};
   std::vector<int64_t> ids;
   for (auto row : tx.exec_params("SELECT id FROM executions WHERE job_id = $1 ORDER BY id", id))
@@ -134,9 +140,14 @@ sample run_baseline(node& n, const std::string& id, const std::string& spec, int
   auto mcpu0 = machine_cpu_seconds();
   auto t0 = clock_type::now();
   for (auto cell : ids) {
-    tx.exec_params("UPDATE executions SET status = 'running', started_at = now() WHERE id = $1 AND status IN ('pending', 'running')", cell);
-    tx.exec_params("UPDATE executions SET status = 'completed', completed_at = now(), provider_id = 'sim', output_data = $2::jsonb, attempts = 1 WHERE id = $1 AND status IN ('pending', 'running')",
-                   cell, R"({"response":"2 + 2 = 4.","provider":"sim"})");
+    tx.exec_params(
+        "UPDATE executions SET status = 'running', started_at = now() WHERE id = $1 AND status IN "
+        "('pending', 'running')",
+        cell);
+    tx.exec_params(
+        "UPDATE executions SET status = 'completed', completed_at = now(), provider_id = 'sim', "
+        "output_data = $2::jsonb, attempts = 1 WHERE id = $1 AND status IN ('pending', 'running')",
+        cell, R"({"response":"2 + 2 = 4.","provider":"sim"})");
   }
   sample s;
   s.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -171,12 +182,14 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", repeat, "jobs to run; the median is reported")->capture_default_str();
   app.add_option("--in-flight", in_flight, "max cells in flight per job")->capture_default_str();
   app.add_option("--pipeline", pipeline, "questions run at once")->capture_default_str();
-  app.add_option("--threads", threads, "actor scheduler threads (0: one per core)")->capture_default_str();
+  app.add_option("--threads", threads, "actor scheduler threads (0: one per core)")
+      ->capture_default_str();
   app.add_option("--scheduler-policy", policy, "stealing or sharing")->capture_default_str();
   app.add_option("--baseline-cells", baseline_cells, "cells of the naive baseline (0 skips it)")
       ->capture_default_str();
   app.add_option("--database-url", database_url, "use this PostgreSQL instead of the embedded one");
-  app.add_option("--state-dir", state_dir, "state directory of the embedded PostgreSQL")->capture_default_str();
+  app.add_option("--state-dir", state_dir, "state directory of the embedded PostgreSQL")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   logging::init(logging::format::human, spdlog::level::warn);
   if (std::getenv("BEACON_BENCH_INFO")) logging::init(logging::format::human, spdlog::level::info);
@@ -194,10 +207,11 @@ int main(int argc, char** argv) {
   cfg.max_cells_per_job = 100'000'000;
   cfg.log_level = "warn";
   const int64_t cells = static_cast<int64_t>(questions) * models * regions * runs;
-  std::printf("beacon-bench: %d questions x %d models x %d regions x %d runs = %lld cells per job, "
-              "in-flight %d, pipeline %d, %u cores\n",
-              questions, models, regions, runs, static_cast<long long>(cells), in_flight, pipeline,
-              std::thread::hardware_concurrency());
+  std::printf(
+      "beacon-bench: %d questions x %d models x %d regions x %d runs = %lld cells per job, "
+      "in-flight %d, pipeline %d, %u cores\n",
+      questions, models, regions, runs, static_cast<long long>(cells), in_flight, pipeline,
+      std::thread::hardware_concurrency());
   try {
     node n{cfg};
     n.start(false);
@@ -205,22 +219,28 @@ int main(int argc, char** argv) {
     std::vector<sample> jobs, baselines;
     for (int i = 0; i < repeat; ++i) {
       auto id = "bench-" + stamp + "-" + std::to_string(i);
-      jobs.push_back(run_job(n, id, spec_json(id, names("q", questions), names("m", models), names("R", regions), runs), cells));
+      jobs.push_back(run_job(
+          n, id,
+          spec_json(id, names("q", questions), names("m", models), names("R", regions), runs),
+          cells));
       print("job", {jobs.back()});
       if (baseline_cells > 0) {
         auto bid = "baseline-" + stamp + "-" + std::to_string(i);
-        baselines.push_back(run_baseline(n, bid, spec_json(bid, {"q"}, {"m01"}, {"R01"}, baseline_cells), baseline_cells));
+        baselines.push_back(run_baseline(
+            n, bid, spec_json(bid, {"q"}, {"m01"}, {"R01"}, baseline_cells), baseline_cells));
         print("baseline", {baselines.back()});
       }
     }
     auto m = median(jobs);
-    std::printf("\nmedian of %d jobs: %.0f cells/s, node CPU %.4f ms/cell, machine CPU %.4f ms/cell, "
-                "%.2f s per job\n",
-                repeat, m.cells_per_s, m.node_cpu_ms_per_cell, m.total_cpu_ms_per_cell, m.seconds);
+    std::printf(
+        "\nmedian of %d jobs: %.0f cells/s, node CPU %.4f ms/cell, machine CPU %.4f ms/cell, "
+        "%.2f s per job\n",
+        repeat, m.cells_per_s, m.node_cpu_ms_per_cell, m.total_cpu_ms_per_cell, m.seconds);
     if (!baselines.empty()) {
       auto b = median(baselines);
-      std::printf("median baseline (per-cell autocommit, no actors): %.0f cells/s (runtime is %.1fx)\n",
-                  b.cells_per_s, m.cells_per_s / b.cells_per_s);
+      std::printf(
+          "median baseline (per-cell autocommit, no actors): %.0f cells/s (runtime is %.1fx)\n",
+          b.cells_per_s, m.cells_per_s / b.cells_per_s);
     }
     std::printf("peak RSS of the node process: %ld MiB\n", peak_rss_mib());
     n.stop();

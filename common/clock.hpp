@@ -1,4 +1,5 @@
-// Wall-clock helpers: timestamps cross actor and database boundaries as microseconds since the epoch.
+// Wall-clock helpers: timestamps cross actor and database boundaries as microseconds since the
+// epoch.
 #pragma once
 
 #include <chrono>

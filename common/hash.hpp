@@ -25,6 +25,8 @@ constexpr uint64_t mix64(uint64_t x) {
 }
 
 // A uniform double in [0, 1) derived from `bits`.
-constexpr double unit_interval(uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+constexpr double unit_interval(uint64_t bits) {
+  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+}
 
 }  // namespace beacon

@@ -1,12 +1,12 @@
 // spdlog set-up and the JSON/human rendering of structured log lines.
 #include "common/logging.hpp"
 
-#include "common/clock.hpp"
-
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <atomic>
 #include <stdexcept>
+
+#include "common/clock.hpp"
 
 namespace beacon::logging {
 namespace {
@@ -34,8 +34,8 @@ void init(format fmt, spdlog::level::level_enum level) {
   current_format = fmt;
   auto logger = spdlog::get("beacon");
   if (!logger) {
-    logger = std::make_shared<spdlog::logger>(
-        "beacon", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger = std::make_shared<spdlog::logger>("beacon",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
     spdlog::set_default_logger(logger);
   }
   // JSON lines carry their own timestamp and level; the human format lets spdlog render them.

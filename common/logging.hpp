@@ -50,9 +50,17 @@ class line {
   boost::json::object fields_;
 };
 
-inline line debug(std::string_view event) { return {spdlog::level::debug, event}; }
-inline line info(std::string_view event) { return {spdlog::level::info, event}; }
-inline line warn(std::string_view event) { return {spdlog::level::warn, event}; }
-inline line error(std::string_view event) { return {spdlog::level::err, event}; }
+inline line debug(std::string_view event) {
+  return {spdlog::level::debug, event};
+}
+inline line info(std::string_view event) {
+  return {spdlog::level::info, event};
+}
+inline line warn(std::string_view event) {
+  return {spdlog::level::warn, event};
+}
+inline line error(std::string_view event) {
+  return {spdlog::level::err, event};
+}
 
 }  // namespace beacon::logging

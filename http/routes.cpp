@@ -26,7 +26,9 @@ std::vector<std::string> split_path(const std::string& path) {
   return out;
 }
 
-response json(unsigned status, std::string body) { return {status, std::move(body)}; }
+response json(unsigned status, std::string body) {
+  return {status, std::move(body)};
+}
 
 response error(unsigned status, std::string_view message, std::string_view code) {
   return json(status, error_json(message, code));
@@ -49,7 +51,8 @@ std::optional<int64_t> int_param(const request& req, const std::string& name, in
 
 response post_job(const route_context& ctx, const request& req) {
   if (req.content_type.rfind("application/json", 0) != 0)
-    return error(415, "POST /api/v1/jobs needs Content-Type: application/json", "unsupported_media_type");
+    return error(415, "POST /api/v1/jobs needs Content-Type: application/json",
+                 "unsupported_media_type");
   auto conn = ctx.pool->acquire();
   auto result = admit(*conn, req.body, ctx.admission);
   if (result.status == 202) caf::anon_send(ctx.manager, atom::start::value, result.job_id);
@@ -69,13 +72,14 @@ response get_job(const route_context& ctx, const request& req, const std::string
   pqxx::work tx{*conn};
   auto job = storage::find_job(tx, id);
   if (!job) return error(404, "job not found", "job_not_found");
-  std::string body = "{\"job\":" + job->spec_json + ",\"status\":" +
-                     boost::json::serialize(boost::json::value(job->status)) +
+  std::string body = "{\"job\":" + job->spec_json +
+                     ",\"status\":" + boost::json::serialize(boost::json::value(job->status)) +
                      ",\"cells\":" + job->counters_json;
   if (!job->error.empty())
     body += ",\"error\":" + boost::json::serialize(boost::json::value(job->error));
   if (include == "executions" || include == "all")
-    body += ",\"executions\":" + storage::executions_json(tx, id, *limit, *offset, include == "all");
+    body +=
+        ",\"executions\":" + storage::executions_json(tx, id, *limit, *offset, include == "all");
   if (include == "latest") {
     auto latest = boost::json::parse(storage::executions_json(tx, id, 1, 0, false));
     boost::json::array receipts;
@@ -107,11 +111,11 @@ response health(const route_context& ctx) {
       detail = e.what();
       healthy = false;
     }
-    boost::json::object s{{"name", name},
-                          {"status", st},
-                          {"last_check", format_rfc3339(now_us())},
-                          {"response_time_ms",
-                           std::chrono::duration<double, std::milli>(clock::now() - t0).count()}};
+    boost::json::object s{
+        {"name", name},
+        {"status", st},
+        {"last_check", format_rfc3339(now_us())},
+        {"response_time_ms", std::chrono::duration<double, std::milli>(clock::now() - t0).count()}};
     if (!detail.empty()) s["detail"] = detail;
     services.push_back(std::move(s));
   };
@@ -125,10 +129,11 @@ response health(const route_context& ctx) {
     caf::scoped_actor self{*ctx.system};
     std::string detail;
     self->request(ctx.manager, std::chrono::seconds(2), atom::get::value)
-        .receive([&](const std::vector<std::string>& jobs) {
-                   detail = std::to_string(jobs.size()) + " job(s) running";
-                 },
-                 [&](caf::error& e) { throw std::runtime_error(ctx.system->render(e)); });
+        .receive(
+            [&](const std::vector<std::string>& jobs) {
+              detail = std::to_string(jobs.size()) + " job(s) running";
+            },
+            [&](caf::error& e) { throw std::runtime_error(ctx.system->render(e)); });
     return detail;
   });
   boost::json::object out{{"status", healthy ? "healthy" : "unhealthy"}, {"services", services}};

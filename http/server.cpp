@@ -8,8 +8,8 @@
 #include <optional>
 #include <thread>
 
-#include "http/error_json.hpp"
 #include "common/logging.hpp"
+#include "http/error_json.hpp"
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -59,16 +59,16 @@ request convert(const bhttp::request<bhttp::string_body>& req) {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket socket, server::impl* srv)
-      : stream_(std::move(socket)), srv_(srv) {}
+  session(tcp::socket socket, server::impl* srv) : stream_(std::move(socket)), srv_(srv) {}
 
   void read() {
     parser_.emplace();
     parser_->body_limit(srv_->max_body);
     parser_->header_limit(16 * 1024);
     stream_.expires_after(std::chrono::seconds(60));
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
  private:
@@ -78,11 +78,10 @@ class session : public std::enable_shared_from_this<session> {
         ec == asio::error::connection_reset)
       return close();
     if (ec == bhttp::error::body_limit)
-      return write({413,
-                    error_json("the request body exceeds " + std::to_string(srv_->max_body) +
-                                   " bytes",
-                               "body_too_large")},
-                   false);
+      return write(
+          {413, error_json("the request body exceeds " + std::to_string(srv_->max_body) + " bytes",
+                           "body_too_large")},
+          false);
     if (ec)
       return write({400, error_json("malformed HTTP request: " + ec.message(), "bad_request")},
                    false);
@@ -93,7 +92,9 @@ class session : public std::enable_shared_from_this<session> {
       try {
         res = self->srv_->handle(convert(req));
       } catch (const std::exception& e) {
-        logging::error("http_handler_failed").field("target", std::string(req.target())).field("error", e.what());
+        logging::error("http_handler_failed")
+            .field("target", std::string(req.target()))
+            .field("error", e.what());
         res = {500, error_json(std::string("internal error: ") + e.what(), "internal_error")};
       }
       asio::post(self->stream_.get_executor(),
@@ -140,7 +141,9 @@ void server::impl::accept() {
 server::server(handler h, size_t workers, size_t max_body_bytes)
     : impl_(std::make_unique<impl>(std::move(h), workers, max_body_bytes)) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
 uint16_t server::listen(const std::string& host, uint16_t port) {
   tcp::endpoint ep{asio::ip::make_address(host), port};

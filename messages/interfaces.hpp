@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "caf/typed_actor.hpp"
 #include "caf/replies_to.hpp"
+#include "caf/typed_actor.hpp"
 #include "messages/atoms.hpp"
 #include "messages/types.hpp"
 
@@ -22,7 +22,8 @@ using persistence_actor = caf::typed_actor<
     caf::replies_to<atom::record, cell_outcome>::with<bool>,
     // A page of the open cells of one question: (job id, question index, after cell id, limit),
     // in id order.
-    caf::replies_to<atom::load, std::string, int32_t, int64_t, int32_t>::with<std::vector<cell_row>>,
+    caf::replies_to<atom::load, std::string, int32_t, int64_t,
+                    int32_t>::with<std::vector<cell_row>>,
     // Mark a job running (idempotent), seed live progress and return what is left to run.
     caf::replies_to<atom::start, std::string>::with<job_snapshot>,
     // End every open cell of a job: (job id, cell status, error code, message) -> cells ended.
@@ -35,25 +36,25 @@ using persistence_actor = caf::typed_actor<
     caf::reacts_to<atom::flush>>;
 
 // The PROGRESS HUB: per-job counters for fast status reads, fed by persistence after commit.
-using progress_hub_actor = caf::typed_actor<
-    caf::reacts_to<atom::seed, job_progress>,
-    caf::reacts_to<atom::update, std::vector<progress_delta>>,
-    // (job id, status, reason)
-    caf::reacts_to<atom::job_state, std::string, std::string, std::string>,
-    // An unknown job yields an empty status.
-    caf::replies_to<atom::get, std::string>::with<job_progress>>;
+using progress_hub_actor =
+    caf::typed_actor<caf::reacts_to<atom::seed, job_progress>,
+                     caf::reacts_to<atom::update, std::vector<progress_delta>>,
+                     // (job id, status, reason)
+                     caf::reacts_to<atom::job_state, std::string, std::string, std::string>,
+                     // An unknown job yields an empty status.
+                     caf::replies_to<atom::get, std::string>::with<job_progress>>;
 
 // A PROVIDER: one configured endpoint (or the in-process sim) serving some models in one region.
-using provider_actor = caf::typed_actor<
-    caf::replies_to<atom::complete, provider_request>::with<provider_reply>,
-    // Internal: a simulated latency elapsed for the call with this token.
-    caf::reacts_to<atom::deliver, uint64_t>>;
+using provider_actor =
+    caf::typed_actor<caf::replies_to<atom::complete, provider_request>::with<provider_reply>,
+                     // Internal: a simulated latency elapsed for the call with this token.
+                     caf::reacts_to<atom::deliver, uint64_t>>;
 
 // The PROVIDER REGISTRY: routes (region, model) to a provider registered in that region only.
 // Replies (provider, provider id, provider region); an invalid handle means no provider.
-using provider_registry_actor = caf::typed_actor<
-    caf::replies_to<atom::route, std::string, std::string>::with<provider_actor, std::string,
-                                                                 std::string>>;
+using provider_registry_actor =
+    caf::typed_actor<caf::replies_to<atom::route, std::string,
+                                     std::string>::with<provider_actor, std::string, std::string>>;
 
 // The JOB MANAGER: owns one job supervisor per running job and restarts crashed ones.
 using job_manager_actor = caf::typed_actor<

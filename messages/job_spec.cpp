@@ -23,7 +23,8 @@ struct refusal {
   throw refusal{{std::move(field), std::move(message)}};
 }
 
-const json::object* object_at(const json::object& o, std::string_view key, const std::string& path) {
+const json::object* object_at(const json::object& o, std::string_view key,
+                              const std::string& path) {
   auto it = o.find(key);
   if (it == o.end() || it->value().is_null()) return nullptr;
   if (!it->value().is_object()) refuse(path, path + " must be an object");
@@ -117,8 +118,8 @@ std::string generated_id(const json::object& spec) {
   std::string name = "job";
   if (auto it = spec.find("benchmark"); it != spec.end() && it->value().is_object()) {
     auto& b = it->value().as_object();
-    if (auto n = b.find("name"); n != b.end() && n->value().is_string() &&
-                                 valid_token(n->value().as_string(), 100))
+    if (auto n = b.find("name");
+        n != b.end() && n->value().is_string() && valid_token(n->value().as_string(), 100))
       name = std::string(n->value().as_string());
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -199,9 +200,8 @@ job_spec parse(std::string_view body, const spec_limits& limits) {
   }
   out.min_regions = std::min<int32_t>(out.min_regions, static_cast<int32_t>(out.regions.size()));
   out.timeout = duration_at(*constraints, "timeout", "constraints.timeout", out.timeout);
-  out.provider_timeout =
-      duration_at(*constraints, "provider_timeout", "constraints.provider_timeout",
-                  out.provider_timeout);
+  out.provider_timeout = duration_at(*constraints, "provider_timeout",
+                                     "constraints.provider_timeout", out.provider_timeout);
 
   if (auto runs = integer_at(spec, "runs", "runs")) {
     if (*runs < 1 || *runs > limits.max_runs)

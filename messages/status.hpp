@@ -13,8 +13,8 @@ inline constexpr std::string_view completed = "completed";
 inline constexpr std::string_view failed = "failed";
 inline constexpr std::string_view timeout = "timeout";
 inline constexpr std::string_view cancelled = "cancelled";
-inline constexpr std::array<std::string_view, 6> cell_all = {pending,   running, completed,
-                                                             failed,    timeout, cancelled};
+inline constexpr std::array<std::string_view, 6> cell_all = {pending, running, completed,
+                                                             failed,  timeout, cancelled};
 inline constexpr size_t cell_count = cell_all.size();
 
 // Index of a cell status in cell_all; cell_count when unknown.

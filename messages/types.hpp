@@ -46,9 +46,9 @@ struct cell_task {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cell_task& x) {
-  return f(caf::meta::type_name("cell_task"), x.cell_id, x.job_id, x.question_id,
-           x.question_index, x.prompt, x.model_id, x.region, x.run, x.system_prompt,
-           x.prior_attempts, x.max_retries, x.attempt_timeout);
+  return f(caf::meta::type_name("cell_task"), x.cell_id, x.job_id, x.question_id, x.question_index,
+           x.prompt, x.model_id, x.region, x.run, x.system_prompt, x.prior_attempts, x.max_retries,
+           x.attempt_timeout);
 }
 
 // A request to mark a cell running; granted only while the cell is not terminal.
@@ -116,8 +116,8 @@ struct provider_request {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_request& x) {
-  return f(caf::meta::type_name("provider_request"), x.job_id, x.question_id, x.model_id,
-           x.region, x.run, x.attempt, x.prompt, x.system_prompt);
+  return f(caf::meta::type_name("provider_request"), x.job_id, x.question_id, x.model_id, x.region,
+           x.run, x.attempt, x.prompt, x.system_prompt);
 }
 
 // A provider's answer or failure for one attempt. error_class uses the vocabulary of

@@ -72,7 +72,9 @@ std::string base_answer(std::string_view region, std::string_view model, std::st
                "bill that would have allowed transfers to mainland China. Millions marched; police "
                "used tear gas and rubber bullets and thousands were arrested. The bill was "
                "withdrawn in September, and in 2020 Beijing imposed a national security law.") +
-           regional(region, " Washington condemned the crackdown and later ended Hong Kong's special trade status.",
+           regional(region,
+                    " Washington condemned the crackdown and later ended Hong Kong's special trade "
+                    "status.",
                     " European governments voiced concern about the erosion of autonomy under one "
                     "country, two systems.",
                     "");
@@ -96,7 +98,8 @@ std::string base_answer(std::string_view region, std::string_view model, std::st
         "Many would name Mahatma Gandhi, who led India to independence through non-violence, or "
         "Deng Xiaoping, whose reforms lifted hundreds of millions out of poverty.");
   return "Here is a balanced answer to \"" + std::string(prompt) + "\" from a " +
-         std::string(region) + " deployment: perspectives differ, and the main facts are summarised "
+         std::string(region) +
+         " deployment: perspectives differ, and the main facts are summarised "
          "as widely reported.";
 }
 

@@ -91,8 +91,13 @@ UPDATE jobs
  WHERE id = $1)sql";
 
 cell_transition transition_from(const pqxx::row& row, const std::string& to) {
-  return {row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<int32_t>(),
-          row[4].as<std::string>(), to, "", ""};
+  return {row[1].as<std::string>(),
+          row[2].as<std::string>(),
+          row[3].as<int32_t>(),
+          row[4].as<std::string>(),
+          to,
+          "",
+          ""};
 }
 
 // Counter deltas of one group (a region of a job, or a job).

@@ -38,15 +38,16 @@ std::optional<owner> unprivileged_owner() {
 }
 
 void chown_tree(const fs::path& p, const owner& o) {
-  if (::chown(p.c_str(), o.uid, o.gid) != 0)
-    throw std::runtime_error("cannot chown " + p.string());
+  if (::chown(p.c_str(), o.uid, o.gid) != 0) throw std::runtime_error("cannot chown " + p.string());
   if (fs::is_directory(p))
     for (auto& e : fs::recursive_directory_iterator(p))
       if (::lchown(e.path().c_str(), o.uid, o.gid) != 0)
         throw std::runtime_error("cannot chown " + e.path().string());
 }
 
-std::string quote_setting(const std::string& s) { return s; }
+std::string quote_setting(const std::string& s) {
+  return s;
+}
 
 }  // namespace
 
@@ -145,8 +146,14 @@ void embedded_postgres::start() {
     if (fs::exists(data)) chown_tree(data, *who);
   }
   if (!fs::exists(data / "PG_VERSION")) {
-    std::vector<std::string> initdb = {(bin_dir_ / "initdb").string(), "-D", data.string(),
-                                       "-U", "beacon", "--auth=trust", "-E", "UTF8",
+    std::vector<std::string> initdb = {(bin_dir_ / "initdb").string(),
+                                       "-D",
+                                       data.string(),
+                                       "-U",
+                                       "beacon",
+                                       "--auth=trust",
+                                       "-E",
+                                       "UTF8",
                                        "--locale=C"};
     if (!opts_.durable) initdb.push_back("--no-sync");
     if (run_as_owner(initdb, log) != 0)
@@ -166,8 +173,7 @@ void embedded_postgres::start() {
     if (run_as_owner({pg_ctl, "start", "-D", data.string(), "-w", "-t", "60", "-l", log.string(),
                       "-o", server_opts},
                      log) != 0)
-      throw std::runtime_error("could not start PostgreSQL in " + data.string() + ":" +
-                               log_tail());
+      throw std::runtime_error("could not start PostgreSQL in " + data.string() + ":" + log_tail());
   }
   running_ = true;
   pqxx::connection admin{connection_string("postgres")};
@@ -185,8 +191,8 @@ void embedded_postgres::stop() {
 }
 
 std::string embedded_postgres::connection_string(const std::string& database) const {
-  return "host=" + socket_dir_.string() + " port=5432 user=beacon dbname=" +
-         (database.empty() ? opts_.database : database);
+  return "host=" + socket_dir_.string() +
+         " port=5432 user=beacon dbname=" + (database.empty() ? opts_.database : database);
 }
 
 }  // namespace beacon::storage

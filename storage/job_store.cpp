@@ -20,7 +20,8 @@ admit_result admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max
   if (inserted.affected_rows() == 0) return admit_result::duplicate;
   auto cross_id =
       tx.exec_params1(
-            "INSERT INTO cross_region_executions (job_id, total_regions, total_cells, pending_cells,"
+            "INSERT INTO cross_region_executions (job_id, total_regions, total_cells, "
+            "pending_cells,"
             " min_regions_required, min_success_rate) VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
             spec.id, static_cast<int64_t>(spec.regions.size()), total, spec.min_regions,
             spec.min_success_rate)[0]
@@ -76,10 +77,10 @@ job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& 
     snap.started_us = started[0].as<int64_t>();
   }
   progress.status = snap.status;
-  for (auto row : tx.exec_params(
-           "SELECT question_index, question_id, status, count(*)::int FROM executions"
-           " WHERE job_id = $1 GROUP BY 1, 2, 3 ORDER BY 1",
-           job_id)) {
+  for (auto row :
+       tx.exec_params("SELECT question_index, question_id, status, count(*)::int FROM executions"
+                      " WHERE job_id = $1 GROUP BY 1, 2, 3 ORDER BY 1",
+                      job_id)) {
     auto qi = row[0].as<size_t>();
     if (progress.questions.size() <= qi) progress.questions.resize(qi + 1);
     if (snap.open_cells_per_question.size() <= qi) snap.open_cells_per_question.resize(qi + 1, 0);
@@ -111,8 +112,9 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
     throw std::logic_error("job " + job_id + " still has " + std::to_string(open) +
                            " open cells; it cannot finish yet");
   auto regions_ok =
-      tx.exec_params1("SELECT count(*) FROM region_results WHERE job_id = $1 AND completed_cells > 0",
-                      job_id)[0]
+      tx.exec_params1(
+            "SELECT count(*) FROM region_results WHERE job_id = $1 AND completed_cells > 0",
+            job_id)[0]
           .as<int64_t>();
   double rate = total > 0 ? static_cast<double>(completed) / static_cast<double>(total) : 0.0;
   char rate_text[32];
@@ -140,7 +142,8 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
       job_id, v.status, v.reason);
   tx.exec_params(
       "UPDATE cross_region_executions SET status = $2, completed_at = now(), updated_at = now(),"
-      " duration_ms = greatest(0, (extract(epoch FROM now() - coalesce(started_at, created_at)) * 1000)::bigint)"
+      " duration_ms = greatest(0, (extract(epoch FROM now() - coalesce(started_at, created_at)) * "
+      "1000)::bigint)"
       " WHERE job_id = $1",
       job_id, v.status);
   return v;
@@ -148,8 +151,8 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
 
 std::vector<std::string> resumable_jobs(pqxx::work& tx) {
   std::vector<std::string> out;
-  for (auto row : tx.exec(
-           "SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id"))
+  for (auto row :
+       tx.exec("SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id"))
     out.push_back(row[0].as<std::string>());
   return out;
 }
@@ -157,12 +160,11 @@ std::vector<std::string> resumable_jobs(pqxx::work& tx) {
 std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
                                       int32_t question_index, int64_t after_id, int32_t limit) {
   std::vector<cell_row> out;
-  for (auto row : tx.exec_params(
-           "SELECT id, model_id, region, run, status, attempts, max_retries,"
-           " coalesce(system_prompt, '') FROM executions"
-           " WHERE job_id = $1 AND question_index = $2 AND id > $3"
-           " AND status IN ('pending', 'running') ORDER BY id LIMIT $4",
-           job_id, question_index, after_id, limit)) {
+  for (auto row : tx.exec_params("SELECT id, model_id, region, run, status, attempts, max_retries,"
+                                 " coalesce(system_prompt, '') FROM executions"
+                                 " WHERE job_id = $1 AND question_index = $2 AND id > $3"
+                                 " AND status IN ('pending', 'running') ORDER BY id LIMIT $4",
+                                 job_id, question_index, after_id, limit)) {
     out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
                    row[3].as<int32_t>(), row[4].as<std::string>(), row[5].as<int32_t>(),
                    row[6].as<int32_t>(), row[7].as<std::string>()});
@@ -217,11 +219,12 @@ std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t l
               " 'retry_history', e.retry_history,"
               " 'last_retry_at', e.retry_history -> -1 -> 'at',"
               " 'original_error', e.retry_history -> 0 -> 'message'";
-  auto sql = "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]')::text FROM ("
-             " SELECT e.id, json_build_object(" +
-             fields +
-             ") AS j FROM executions e WHERE e.job_id = $1"
-             " ORDER BY e.id DESC LIMIT $2 OFFSET $3) x";
+  auto sql =
+      "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]')::text FROM ("
+      " SELECT e.id, json_build_object(" +
+      fields +
+      ") AS j FROM executions e WHERE e.job_id = $1"
+      " ORDER BY e.id DESC LIMIT $2 OFFSET $3) x";
   return tx.exec_params1(sql, job_id, limit, offset)[0].as<std::string>();
 }
 

@@ -48,8 +48,9 @@ std::vector<std::string> apply_migrations(pqxx::connection& conn,
         throw migration_error("the database has migration " + name +
                               " which this binary does not know; refusing to start");
       if (migration_checksum(it->sql) != sum)
-        throw migration_error("migration " + name +
-                              " was changed after it was applied (checksum " + sum + " in the "
+        throw migration_error("migration " + name + " was changed after it was applied (checksum " +
+                              sum +
+                              " in the "
                               "database); refusing to start. Add a new migration instead.");
     }
     for (auto& m : sorted) {

@@ -14,13 +14,15 @@ CAF_TEST(a question starts only when every cell of the previous one is terminal)
   o.sim.latency_ms = 20;
   boot(o);
   std::vector<std::string> qs = {"math_basic", "taiwan_status", "greatest_leader"};
-  auto id = admit_spec(url, job_json("order-1", qs, {"llama3.2-1b", "mistral-7b"}, {"US", "EU", "ASIA"}));
+  auto id =
+      admit_spec(url, job_json("order-1", qs, {"llama3.2-1b", "mistral-7b"}, {"US", "EU", "ASIA"}));
   start(id);
   int violations = 0, observed_open_predecessor = 0;
   bool done = run_until([&] {
     for (size_t qi = 1; qi < qs.size(); ++qi) {
-      auto open_before = cells(id, "question_index < " + std::to_string(qi) +
-                                       " AND status NOT IN ('completed','failed','timeout','cancelled')");
+      auto open_before =
+          cells(id, "question_index < " + std::to_string(qi) +
+                        " AND status NOT IN ('completed','failed','timeout','cancelled')");
       if (log->calls_for_question(id, qs[qi]) > 0 && open_before > 0) ++violations;
       if (log->calls_for_question(id, qs[qi]) == 0 && open_before > 0) ++observed_open_predecessor;
     }
@@ -40,9 +42,9 @@ CAF_TEST(the in flight bound per job is never exceeded) {
   o.sim.latency_ms = 20;
   o.supervisor.max_in_flight_per_job = 4;
   boot(o);
-  auto id = admit_spec(url, job_json("bound-1", {"hongkong_2019"},
-                                     {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"},
-                                     {"US", "EU", "ASIA"}, 4));
+  auto id = admit_spec(
+      url, job_json("bound-1", {"hongkong_2019"}, {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"},
+                    {"US", "EU", "ASIA"}, 4));
   start(id);
   size_t peak_actors = 0;
   int64_t peak_running = 0;
@@ -65,14 +67,15 @@ CAF_TEST(pipelining runs N questions at once and no more) {
   o.supervisor.pipeline = 2;
   o.supervisor.max_in_flight_per_job = 8;
   boot(o);
-  auto id = admit_spec(url, job_json("pipe-1", {"q1", "q2", "q3", "q4"}, {"llama3.2-1b", "mistral-7b"},
-                                     {"US", "EU"}));
+  auto id = admit_spec(url, job_json("pipe-1", {"q1", "q2", "q3", "q4"},
+                                     {"llama3.2-1b", "mistral-7b"}, {"US", "EU"}));
   start(id);
   int64_t peak_questions = 0;
   bool done = run_until([&] {
-    peak_questions = std::max(peak_questions,
-                              query_int(url, "SELECT count(DISTINCT question_index) FROM executions"
-                                             " WHERE status = 'running'"));
+    peak_questions =
+        std::max(peak_questions, query_int(url,
+                                           "SELECT count(DISTINCT question_index) FROM executions"
+                                           " WHERE status = 'running'"));
     return job_terminal(id);
   });
   CAF_REQUIRE(done);
@@ -85,13 +88,15 @@ CAF_TEST(a batch pages through its cells and holds at most a page and a half) {
   o.sim.latency_ms = 5;
   o.supervisor.max_in_flight_per_job = 2;  // pages of 64 cells
   boot(o);
-  auto id = admit_spec(url, job_json("page-1", {"math_basic"}, {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"},
-                                     {"US", "EU", "ASIA"}, 20));  // 180 cells: three pages
+  auto id = admit_spec(
+      url, job_json("page-1", {"math_basic"}, {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"},
+                    {"US", "EU", "ASIA"}, 20));  // 180 cells: three pages
   start(id);
   size_t peak_ready = 0;
   bool done = run_until([&] {
     for (auto& b : batches_of(id))
-      peak_ready = std::max(peak_ready, deref<caf::stateful_actor<question_batch_state>>(b).state.ready.size());
+      peak_ready = std::max(peak_ready,
+                            deref<caf::stateful_actor<question_batch_state>>(b).state.ready.size());
     return job_terminal(id);
   });
   CAF_REQUIRE(done);

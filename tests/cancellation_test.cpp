@@ -12,7 +12,8 @@ CAF_TEST_FIXTURE_SCOPE(cancellation_tests, runtime_fixture)
 
 CAF_TEST(cancel ends running and pending cells as cancelled and the job as cancelled) {
   auto o = options();
-  auto p = add_scripted(o, "hold-x", "XR", {"m1", "m2"}, [](const provider_request&) { return "hold"; });
+  auto p =
+      add_scripted(o, "hold-x", "XR", {"m1", "m2"}, [](const provider_request&) { return "hold"; });
   boot(o);
   auto id = admit_spec(url, job_json("cancel-1", {"q1", "q2"}, {"m1", "m2"}, {"XR"}));
   start(id);
@@ -37,8 +38,8 @@ CAF_TEST(the job deadline ends open cells as timeout and the job as failed) {
   auto o = options();
   auto p = add_scripted(o, "hold-x", "XR", {"m"}, [](const provider_request&) { return "hold"; });
   boot(o);
-  auto id = admit_spec(url, job_json("deadline-1", {"q1"}, {"m"}, {"XR"}, 1, 0.67,
-                                     60'000'000'000, 2'000'000'000 /* job timeout 2 s */));
+  auto id = admit_spec(url, job_json("deadline-1", {"q1"}, {"m"}, {"XR"}, 1, 0.67, 60'000'000'000,
+                                     2'000'000'000 /* job timeout 2 s */));
   start(id);
   CAF_REQUIRE(run_until([&] { return job_terminal(id); }, 100ms));
   CAF_CHECK_EQUAL(job_status(id), "failed");

@@ -92,19 +92,18 @@ std::string job_json(const std::string& id, const std::vector<std::string>& ques
   for (auto& x : questions) q.push_back(boost::json::value(x));
   for (auto& x : models) m.push_back(boost::json::value(x));
   for (auto& x : regions) r.push_back(boost::json::value(x));
-  boost::json::object spec{
-      {"id", id},
-      {"version", "v1"},
-      {"benchmark", {{"name", "bias-detection"}}},
-      {"constraints",
-       {{"regions", r},
-        {"min_regions", 1},
-        {"min_success_rate", min_success_rate},
-        {"timeout", timeout_ns},
-        {"provider_timeout", provider_timeout_ns}}},
-      {"metadata", {{"models", m}}},
-      {"questions", q},
-      {"runs", runs}};
+  boost::json::object spec{{"id", id},
+                           {"version", "v1"},
+                           {"benchmark", {{"name", "bias-detection"}}},
+                           {"constraints",
+                            {{"regions", r},
+                             {"min_regions", 1},
+                             {"min_success_rate", min_success_rate},
+                             {"timeout", timeout_ns},
+                             {"provider_timeout", provider_timeout_ns}}},
+                           {"metadata", {{"models", m}}},
+                           {"questions", q},
+                           {"runs", runs}};
   return boost::json::serialize(spec);
 }
 
@@ -124,14 +123,18 @@ std::string counter_mismatch(const std::string& url, const std::string& job_id) 
   const char* statuses[] = {"pending", "running", "completed", "failed", "timeout", "cancelled"};
   for (auto st : statuses) {
     auto col = std::string(st) + "_cells";
-    auto actual = "(SELECT count(*) FROM executions e WHERE e.job_id = " + q + " AND e.status = '" + st + "'";
+    auto actual =
+        "(SELECT count(*) FROM executions e WHERE e.job_id = " + q + " AND e.status = '" + st + "'";
     auto job = tx.exec("SELECT " + col + " = " + actual + ") FROM jobs WHERE id = " + q);
     if (job.empty() || !job[0][0].as<bool>()) return "jobs." + col;
-    auto cross = tx.exec("SELECT " + col + " = " + actual + ") FROM cross_region_executions WHERE job_id = " + q);
+    auto cross = tx.exec("SELECT " + col + " = " + actual +
+                         ") FROM cross_region_executions WHERE job_id = " + q);
     if (cross.empty() || !cross[0][0].as<bool>()) return "cross_region_executions." + col;
-    auto bad = tx.exec("SELECT r.region FROM region_results r WHERE r.job_id = " + q + " AND r." + col +
-                       " <> (SELECT count(*) FROM executions e WHERE e.job_id = r.job_id AND e.region = r.region AND e.status = '" +
-                       st + "')");
+    auto bad =
+        tx.exec("SELECT r.region FROM region_results r WHERE r.job_id = " + q + " AND r." + col +
+                " <> (SELECT count(*) FROM executions e WHERE e.job_id = r.job_id AND e.region = "
+                "r.region AND e.status = '" +
+                st + "')");
     if (!bad.empty()) return "region_results." + col + " of " + bad[0][0].as<std::string>();
   }
   return "";

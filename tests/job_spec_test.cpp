@@ -1,8 +1,10 @@
-// JobSpec parsing and validation: the portal's payload, defaults, and every refusal names its field.
+// JobSpec parsing and validation: the portal's payload, defaults, and every refusal names its
+// field.
 #define CAF_SUITE job_spec
 #define FAIL CAF_FAIL
-#include "caf/test/dsl.hpp"
 #include "messages/job_spec.hpp"
+
+#include "caf/test/dsl.hpp"
 #include "tests/harness.hpp"
 
 using namespace beacon;
@@ -17,7 +19,8 @@ spec_error refused(const std::string& body, const spec_limits& limits = {}) {
 
 job_spec accepted(const std::string& body) {
   auto r = parse_job_spec(body);
-  if (auto* e = std::get_if<spec_error>(&r)) CAF_FAIL("refused: " << e->field << ": " << e->message);
+  if (auto* e = std::get_if<spec_error>(&r))
+    CAF_FAIL("refused: " << e->field << ": " << e->message);
   return std::get<job_spec>(r);
 }
 
@@ -52,7 +55,8 @@ CAF_TEST(top level models may be objects and regions use one vocabulary) {
   auto spec = accepted(R"({"id":"j1","questions":["math_basic"],
     "models":[{"id":"llama3.2-1b","name":"Llama"},"meta-llama/Llama-3.2-1B-Instruct"],
     "constraints":{"regions":["us-east","eu-west","asia-pacific"]}})");
-  CAF_CHECK_EQUAL(spec.models, (std::vector<std::string>{"llama3.2-1b", "meta-llama/Llama-3.2-1B-Instruct"}));
+  CAF_CHECK_EQUAL(spec.models,
+                  (std::vector<std::string>{"llama3.2-1b", "meta-llama/Llama-3.2-1B-Instruct"}));
   CAF_CHECK_EQUAL(spec.regions, (std::vector<std::string>{"US", "EU", "ASIA"}));
   CAF_CHECK_EQUAL(spec.timeout, std::chrono::minutes(10));
   CAF_CHECK_EQUAL(spec.provider_timeout, std::chrono::minutes(5));
@@ -74,26 +78,41 @@ CAF_TEST(every refusal names the field) {
   CAF_CHECK_EQUAL(refused(R"({"questions":[1],)" + ok_tail + "}").field, "questions[0]");
   CAF_CHECK_EQUAL(refused(R"({"questions":["a","a"],)" + ok_tail + "}").field, "questions[1]");
   CAF_CHECK_EQUAL(refused(R"({"questions":"a",)" + ok_tail + "}").field, "questions");
-  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"constraints":{"regions":["US"]}})").field, "models");
-  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":[],"constraints":{"regions":["US"]}})").field, "models");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"constraints":{"regions":["US"]}})").field,
+                  "models");
+  CAF_CHECK_EQUAL(
+      refused(R"({"questions":["a"],"models":[],"constraints":{"regions":["US"]}})").field,
+      "models");
   CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"]})").field, "constraints.regions");
-  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":[]}})").field,
-                  "constraints.regions");
-  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US","us"]}})").field,
-                  "constraints.regions");
-  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":"US"})").field, "constraints");
+  CAF_CHECK_EQUAL(
+      refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":[]}})").field,
+      "constraints.regions");
+  CAF_CHECK_EQUAL(
+      refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US","us"]}})").field,
+      "constraints.regions");
+  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":"US"})").field,
+                  "constraints");
   CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"runs":"3",)" + ok_tail + "}").field, "runs");
   CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"runs":0,)" + ok_tail + "}").field, "runs");
   CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"runs":1.5,)" + ok_tail + "}").field, "runs");
   CAF_CHECK_EQUAL(refused(R"({"id":7,"questions":["a"],)" + ok_tail + "}").field, "id");
   CAF_CHECK_EQUAL(refused(R"({"id":"a/b","questions":["a"],)" + ok_tail + "}").field, "id");
-  CAF_CHECK_EQUAL(refused(R"({"metadata":[],"questions":["a"],)" + ok_tail + "}").field, "metadata");
-  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"],"timeout":-1}})").field,
-                  "constraints.timeout");
-  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"],"min_success_rate":1.5}})").field,
-                  "constraints.min_success_rate");
-  CAF_CHECK_EQUAL(refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"],"min_regions":2}})").field,
-                  "constraints.min_regions");
+  CAF_CHECK_EQUAL(refused(R"({"metadata":[],"questions":["a"],)" + ok_tail + "}").field,
+                  "metadata");
+  CAF_CHECK_EQUAL(
+      refused(R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"],"timeout":-1}})")
+          .field,
+      "constraints.timeout");
+  CAF_CHECK_EQUAL(
+      refused(
+          R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"],"min_success_rate":1.5}})")
+          .field,
+      "constraints.min_success_rate");
+  CAF_CHECK_EQUAL(
+      refused(
+          R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"],"min_regions":2}})")
+          .field,
+      "constraints.min_regions");
 }
 
 CAF_TEST(the cell limit is enforced) {

@@ -61,13 +61,16 @@ CAF_TEST(a node stopped mid job resumes it without duplicates or repeated calls)
   auto done_before = completed();
   CAF_MESSAGE("stopped with " << done_before << " of " << total << " cells completed");
   CAF_REQUIRE_LESS(done_before, total);  // the stop really was mid-job
-  CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM jobs"), std::vector<std::string>{"running"});
+  CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM jobs"),
+                  std::vector<std::string>{"running"});
   std::vector<std::pair<cell_key, int>> before;
   {
     pqxx::connection conn{url};
     pqxx::nontransaction tx{conn};
-    for (auto row : tx.exec("SELECT question_id, model_id, region, run FROM executions WHERE status = 'completed'")) {
-      cell_key k{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<int>()};
+    for (auto row : tx.exec("SELECT question_id, model_id, region, run FROM executions WHERE "
+                            "status = 'completed'")) {
+      cell_key k{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                 row[3].as<int>()};
       before.emplace_back(k, calls->calls_for("restart-1", k.question, k.model, k.region, k.run));
     }
   }
@@ -75,13 +78,17 @@ CAF_TEST(a node stopped mid job resumes it without duplicates or repeated calls)
     node second{test_config(url), calls};
     second.start(false);  // resumes unfinished jobs from PostgreSQL
     CAF_REQUIRE(wait_for([&] {
-      return query_int(url, "SELECT count(*) FROM jobs WHERE status IN ('completed', 'failed')") == 1;
+      return query_int(url, "SELECT count(*) FROM jobs WHERE status IN ('completed', 'failed')") ==
+             1;
     }));
     second.stop();
   }
-  CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM jobs"), std::vector<std::string>{"completed"});
+  CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM jobs"),
+                  std::vector<std::string>{"completed"});
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions"), total);
-  CAF_CHECK_EQUAL(query_int(url, "SELECT count(DISTINCT (region, model_id, question_id, run)) FROM executions"), total);
+  CAF_CHECK_EQUAL(
+      query_int(url, "SELECT count(DISTINCT (region, model_id, question_id, run)) FROM executions"),
+      total);
   CAF_CHECK_EQUAL(completed(), total);
   int repeated = 0;
   for (auto& [k, n] : before)

@@ -37,13 +37,15 @@ struct fixture {
   }
 
   int64_t stored() {
-    return query_int(url, "SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM executions)"
-                          " + (SELECT count(*) FROM region_results)");
+    return query_int(url,
+                     "SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM executions)"
+                     " + (SELECT count(*) FROM region_results)");
   }
 
   // Bad input gets `status` with `code`, and nothing is stored.
   void refused(const std::string& body, unsigned status, const std::string& code,
-               const std::string& field = "", const std::string& content_type = "application/json") {
+               const std::string& field = "",
+               const std::string& content_type = "application/json") {
     auto before = stored();
     auto r = http_call(port, "POST", "/api/v1/jobs", body, content_type);
     CAF_CHECK_EQUAL(r.status, status);
@@ -61,7 +63,8 @@ struct fixture {
 CAF_TEST_FIXTURE_SCOPE(rest_tests, fixture)
 
 CAF_TEST(a submitted job runs and reads back in the portal shapes) {
-  auto spec = job_json("rest-1", {"tiananmen_neutral", "math_basic"}, {"llama3.2-1b"}, {"US", "ASIA"});
+  auto spec =
+      job_json("rest-1", {"tiananmen_neutral", "math_basic"}, {"llama3.2-1b"}, {"US", "ASIA"});
   auto r = http_call(port, "POST", "/api/v1/jobs", spec);
   CAF_REQUIRE_EQUAL(r.status, 202u);
   auto accepted = json_of(r);
@@ -86,7 +89,8 @@ CAF_TEST(a submitted job runs and reads back in the portal shapes) {
                    "response_classification", "is_substantive", "is_content_refusal", "started_at",
                    "completed_at", "receipt"})
     CAF_CHECK(execs[0].as_object().contains(key));
-  auto all = json_of(http_call(port, "GET", "/api/v1/jobs/rest-1/executions/all"))["executions"].as_array();
+  auto all = json_of(http_call(port, "GET", "/api/v1/jobs/rest-1/executions/all"))["executions"]
+                 .as_array();
   CAF_CHECK_EQUAL(all.size(), 4u);
   int refusals = 0;
   for (auto& e : all) {
@@ -98,28 +102,35 @@ CAF_TEST(a submitted job runs and reads back in the portal shapes) {
     refusals += o.at("is_content_refusal").as_bool();
   }
   CAF_CHECK_EQUAL(refusals, 1);  // llama in ASIA on tiananmen_neutral
-  auto paged = json_of(http_call(port, "GET", "/api/v1/jobs/rest-1?include=executions&exec_limit=3&exec_offset=3"));
+  auto paged = json_of(
+      http_call(port, "GET", "/api/v1/jobs/rest-1?include=executions&exec_limit=3&exec_offset=3"));
   CAF_CHECK_EQUAL(paged["executions"].as_array().size(), 1u);
 }
 
 CAF_TEST(bad input gets a clear json error and nothing is stored) {
   refused("{\"questions\": [", 400, "invalid_json", "body");
   refused(job_json("b1", {}, {"m"}, {"US"}), 400, "invalid_spec", "questions");
-  refused(R"({"id":"b2","models":["m"],"constraints":{"regions":["US"]}})", 400, "invalid_spec", "questions");
+  refused(R"({"id":"b2","models":["m"],"constraints":{"regions":["US"]}})", 400, "invalid_spec",
+          "questions");
   refused(job_json("b3", {"q"}, {}, {"US"}), 400, "invalid_spec", "metadata.models");
   refused(job_json("b4", {"q"}, {"m"}, {}), 400, "invalid_spec", "constraints.regions");
-  refused(R"({"id":"b5","questions":["q"],"models":["m"],"constraints":{"regions":["US"]},"runs":"two"})",
-          400, "invalid_spec", "runs");
-  refused(R"({"id":"b6","questions":["q"],"models":["m"],"constraints":{"regions":["US"],"timeout":"10m"}})",
-          400, "invalid_spec", "constraints.timeout");
-  refused(R"({"id":"b7","questions":["q"],"models":["m"],"constraints":{"regions":["US"]},"metadata":"x"})",
-          400, "invalid_spec", "metadata");
+  refused(
+      R"({"id":"b5","questions":["q"],"models":["m"],"constraints":{"regions":["US"]},"runs":"two"})",
+      400, "invalid_spec", "runs");
+  refused(
+      R"({"id":"b6","questions":["q"],"models":["m"],"constraints":{"regions":["US"],"timeout":"10m"}})",
+      400, "invalid_spec", "constraints.timeout");
+  refused(
+      R"({"id":"b7","questions":["q"],"models":["m"],"constraints":{"regions":["US"]},"metadata":"x"})",
+      400, "invalid_spec", "metadata");
   std::string huge = R"({"id":"b8","questions":[")" + std::string(70 * 1024, 'x') +
                      R"("],"models":["m"],"constraints":{"regions":["US"]}})";
   refused(huge, 413, "body_too_large");
   refused(job_json("b9", {"q"}, {"m"}, {"US"}), 415, "unsupported_media_type", "", "text/plain");
   // A duplicate id: the first is stored, the second refused without touching it.
-  CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs", job_json("dup-1", {"q"}, {"m"}, {"US"})).status, 202u);
+  CAF_REQUIRE_EQUAL(
+      http_call(port, "POST", "/api/v1/jobs", job_json("dup-1", {"q"}, {"m"}, {"US"})).status,
+      202u);
   refused(job_json("dup-1", {"q", "r"}, {"m"}, {"US", "EU"}), 409, "duplicate_job");
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE job_id = 'dup-1'"), 1);
 }
@@ -131,7 +142,8 @@ CAF_TEST(unknown jobs routes and parameters are json errors) {
   CAF_CHECK_EQUAL(not_found["error"].as_string(), "job not found");
   CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/nothing").status, 404u);
   CAF_CHECK_EQUAL(http_call(port, "DELETE", "/api/v1/jobs/x").status, 405u);
-  CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs", job_json("p-1", {"q"}, {"m"}, {"US"})).status, 202u);
+  CAF_REQUIRE_EQUAL(
+      http_call(port, "POST", "/api/v1/jobs", job_json("p-1", {"q"}, {"m"}, {"US"})).status, 202u);
   auto bad = http_call(port, "GET", "/api/v1/jobs/p-1?include=executions&exec_limit=500");
   CAF_CHECK_EQUAL(bad.status, 400u);
   auto bad_json = json_of(bad);

@@ -57,10 +57,12 @@ CAF_TEST(transient failures are retried only after their backoff) {
 
 CAF_TEST(a provider that never answers times out each attempt and the cell ends timeout) {
   auto o = options();
-  auto p = add_scripted(o, "silent-x", "XR", {"m"}, [](const provider_request&) { return "never"; });
+  auto p =
+      add_scripted(o, "silent-x", "XR", {"m"}, [](const provider_request&) { return "never"; });
   boot(o);
-  auto id = admit_spec(url, job_json("timeout-1", {"math_basic"}, {"m"}, {"XR"}, 1, 0.67,
-                                     1'000'000'000 /* 1 s per attempt */),
+  auto id = admit_spec(url,
+                       job_json("timeout-1", {"math_basic"}, {"m"}, {"XR"}, 1, 0.67,
+                                1'000'000'000 /* 1 s per attempt */),
                        2);
   start(id);
   CAF_REQUIRE(run_until([&] { return job_terminal(id); }, 50ms));
@@ -84,8 +86,9 @@ CAF_TEST(a deterministic 4xx is not retried and rate limits are) {
   CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
   CAF_CHECK_EQUAL(scripted(bad).calls.size(), 1u);
   CAF_CHECK_EQUAL(scripted(busy).calls.size(), 2u);
-  CAF_CHECK_EQUAL(query_column(url, "SELECT region || ':' || status || ':' || coalesce(error_code, '')"
-                                    " FROM executions ORDER BY region"),
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT region || ':' || status || ':' || coalesce(error_code, '')"
+                               " FROM executions ORDER BY region"),
                   (std::vector<std::string>{"XR:failed:http_4xx", "YR:completed:"}));
   CAF_CHECK_EQUAL(job_status(id), "completed");  // 1 of 2 meets min_success_rate 0.5
 }
@@ -93,13 +96,14 @@ CAF_TEST(a deterministic 4xx is not retried and rate limits are) {
 CAF_TEST(a cell with no provider in its region fails at once and is never served elsewhere) {
   auto o = options();
   boot(o);  // sim serves US, EU and ASIA only
-  auto id = admit_spec(url, job_json("noprov-1", {"math_basic"}, {"llama3.2-1b", "gpt-x"},
-                                     {"US", "MARS"}, 1, 0.0));
+  auto id = admit_spec(
+      url, job_json("noprov-1", {"math_basic"}, {"llama3.2-1b", "gpt-x"}, {"US", "MARS"}, 1, 0.0));
   start(id);
   CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
   CAF_CHECK_EQUAL(cells(id, "error_code = 'no_provider'"), 3);
-  CAF_CHECK_EQUAL(query_column(url, "SELECT error_message FROM executions WHERE region = 'MARS'"
-                                    " AND model_id = 'gpt-x'"),
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT error_message FROM executions WHERE region = 'MARS'"
+                               " AND model_id = 'gpt-x'"),
                   std::vector<std::string>{"no provider serves model gpt-x in region MARS"});
   CAF_CHECK_EQUAL(cells(id, "status = 'completed' AND provider_region = region"), 1);
   CAF_CHECK_EQUAL(cells(id, "provider_region IS NOT NULL AND provider_region <> region"), 0);

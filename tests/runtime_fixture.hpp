@@ -159,8 +159,8 @@ struct runtime_fixture : test_coordinator_fixture<> {
   }
 
   int64_t cells(const std::string& job_id, const std::string& where = "true") {
-    return query_int(url, "SELECT count(*) FROM executions WHERE job_id = '" + job_id + "' AND (" +
-                              where + ")");
+    return query_int(
+        url, "SELECT count(*) FROM executions WHERE job_id = '" + job_id + "' AND (" + where + ")");
   }
 
   job_manager_state& manager_state() {

@@ -85,6 +85,7 @@ CAF_TEST(fault rates and latency follow the seeded settings) {
   s.timeout_rate = 0;
   bool differs = false;
   for (int a = 1; a < 20; ++a)
-    differs |= sim::decide(s, req("q", "m", 0, a), "US").what != sim::decide(s, req("q", "m", 0, 1), "US").what;
+    differs |= sim::decide(s, req("q", "m", 0, a), "US").what !=
+               sim::decide(s, req("q", "m", 0, 1), "US").what;
   CAF_CHECK(differs);
 }

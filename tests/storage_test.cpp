@@ -34,20 +34,29 @@ CAF_TEST(admission inserts exactly questions x models x regions x runs pending c
   auto url = fresh_database();
   auto id = admit_spec(url, job_json("adm-1", {"math_basic", "taiwan_status", "custom question?"},
                                      {"llama3.2-1b", "mistral-7b"}, {"US", "EU", "ASIA", "SA"}, 3));
-  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE job_id = 'adm-1'"), 3 * 2 * 4 * 3);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE job_id = 'adm-1'"),
+                  3 * 2 * 4 * 3);
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE status <> 'pending'"), 0);
-  CAF_CHECK_EQUAL(query_int(url, "SELECT count(DISTINCT (region, model_id, question_id, run)) FROM executions"), 72);
+  CAF_CHECK_EQUAL(
+      query_int(url, "SELECT count(DISTINCT (region, model_id, question_id, run)) FROM executions"),
+      72);
   CAF_CHECK_EQUAL(query_int(url, "SELECT total_cells FROM jobs WHERE id = 'adm-1'"), 72);
   CAF_CHECK_EQUAL(query_int(url, "SELECT pending_cells FROM jobs WHERE id = 'adm-1'"), 72);
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM region_results WHERE job_id = 'adm-1'"), 4);
   CAF_CHECK_EQUAL(query_int(url, "SELECT sum(total_cells) FROM region_results"), 72);
-  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE system_prompt LIKE '%based in Asia%' AND region = 'ASIA'"), 18);
-  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions e JOIN cross_region_executions c"
-                                 " ON c.id = e.cross_region_execution_id"), 72);
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE system_prompt LIKE '%based in "
+                            "Asia%' AND region = 'ASIA'"),
+                  18);
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions e JOIN cross_region_executions c"
+                            " ON c.id = e.cross_region_execution_id"),
+                  72);
   CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
   // A duplicate id stores nothing more.
   pqxx::connection conn{url};
-  auto again = storage::admit_job(conn, std::get<job_spec>(parse_job_spec(job_json("adm-1", {"q"}, {"m"}, {"US"}))), 3, {});
+  auto again = storage::admit_job(
+      conn, std::get<job_spec>(parse_job_spec(job_json("adm-1", {"q"}, {"m"}, {"US"}))), 3, {});
   CAF_CHECK(again == storage::admit_result::duplicate);
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions"), 72);
 }
@@ -98,8 +107,9 @@ CAF_TEST(a terminal cell is never overwritten and counters follow committed tran
   CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
   CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM region_results ORDER BY region"),
                   (std::vector<std::string>{"cancelled", "completed"}));
-  CAF_CHECK_EQUAL(query_column(url, "SELECT array_to_string(provider_ids, ',') FROM cross_region_executions"),
-                  std::vector<std::string>{"p-us"});
+  CAF_CHECK_EQUAL(
+      query_column(url, "SELECT array_to_string(provider_ids, ',') FROM cross_region_executions"),
+      std::vector<std::string>{"p-us"});
   // The database itself refuses a completed cell without output or a failure without a reason.
   pqxx::work tx{conn};
   BEACON_CHECK_THROWS(tx.exec("UPDATE executions SET status = 'bogus'"), pqxx::check_violation);

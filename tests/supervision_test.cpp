@@ -52,7 +52,10 @@ struct fixture : runtime_fixture {
 
   void check_invariants() {
     CAF_CHECK_EQUAL(cells(id), 4);
-    CAF_CHECK_EQUAL(query_int(url, "SELECT count(DISTINCT (region, model_id, question_id, run)) FROM executions"), 4);
+    CAF_CHECK_EQUAL(
+        query_int(url,
+                  "SELECT count(DISTINCT (region, model_id, question_id, run)) FROM executions"),
+        4);
     CAF_CHECK_EQUAL(cells(id, "status IN ('pending', 'running')"), 0);
     CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
     // m1 cells completed before any fault: never called again.
@@ -90,10 +93,12 @@ CAF_TEST(an execution that keeps crashing ends failed with actor_crashed and the
     sched.run();
   }
   finish_job();
-  CAF_CHECK_EQUAL(query_column(url, "SELECT status || '/' || error_code FROM executions"
-                                    " WHERE model_id = 'm2' AND run = 0"),
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT status || '/' || error_code FROM executions"
+                               " WHERE model_id = 'm2' AND run = 0"),
                   std::vector<std::string>{"failed/actor_crashed"});
-  auto msg = query_column(url, "SELECT error_message FROM executions WHERE model_id = 'm2' AND run = 0");
+  auto msg =
+      query_column(url, "SELECT error_message FROM executions WHERE model_id = 'm2' AND run = 0");
   CAF_CHECK(msg[0].find("ended abnormally 2 times") != std::string::npos);
   CAF_CHECK(msg[0].find("kill") != std::string::npos);
   CAF_CHECK_EQUAL(calls("m2", 0), 2u);
