@@ -57,12 +57,13 @@ void publish(self_ptr self, const std::vector<storage::cell_transition>& transit
 }
 
 // Writes the given items in one transaction and answers their requesters.
-void write_batch(self_ptr self, std::vector<persistence_state::pending_claim>& claims,
-                 std::vector<persistence_state::pending_outcome>& outcomes) {
-  std::vector<cell_claim> claim_rows;
-  for (auto& c : claims) claim_rows.push_back(c.claim);
-  std::vector<cell_outcome> outcome_rows;
-  for (auto& o : outcomes) outcome_rows.push_back(o.outcome);
+using claim_entries = std::vector<persistence_state::claim_writes::entry>;
+using outcome_entries = std::vector<persistence_state::outcome_writes::entry>;
+
+// Writes the given items in one transaction and answers their requesters.
+void write_batch(self_ptr self, claim_entries& claims, outcome_entries& outcomes) {
+  auto claim_rows = persistence_state::claim_writes::items(claims);
+  auto outcome_rows = persistence_state::outcome_writes::items(outcomes);
   std::vector<storage::cell_transition> transitions;
   std::unordered_set<int64_t> written;
   std::unordered_map<int64_t, int32_t> granted;
@@ -75,9 +76,9 @@ void write_batch(self_ptr self, std::vector<persistence_state::pending_claim>& c
     return 0;
   });
   for (auto& o : outcomes)
-    for (auto& rp : o.replies) rp.deliver(written.count(o.outcome.cell_id) > 0);
+    for (auto& rp : o.replies) rp.deliver(written.count(o.item.cell_id) > 0);
   for (auto& c : claims) {
-    auto it = granted.find(c.claim.cell_id);
+    auto it = granted.find(c.item.cell_id);
     claim_result r{it != granted.end(), it != granted.end() ? it->second : 0};
     for (auto& rp : c.replies) rp.deliver(r);
   }
@@ -86,13 +87,9 @@ void write_batch(self_ptr self, std::vector<persistence_state::pending_claim>& c
 
 void flush(self_ptr self) {
   auto& st = self->state;
-  if (st.claims.empty() && st.outcomes.empty()) return;
-  auto claims = std::move(st.claims);
-  auto outcomes = std::move(st.outcomes);
-  st.claims.clear();
-  st.outcomes.clear();
-  st.claim_at.clear();
-  st.outcome_at.clear();
+  if (st.claims.size() + st.outcomes.size() == 0) return;
+  auto claims = st.claims.take();
+  auto outcomes = st.outcomes.take();
   ++st.flushes;
   st.items_written += claims.size() + outcomes.size();
   try {
@@ -102,14 +99,8 @@ void flush(self_ptr self) {
       // Keep everything and try again shortly; nothing was acknowledged.
       logging::warn("storage_unavailable").field("error", e.what());
       st.conn.reset();
-      for (auto& c : claims) {
-        st.claim_at[c.claim.cell_id] = st.claims.size();
-        st.claims.push_back(std::move(c));
-      }
-      for (auto& o : outcomes) {
-        st.outcome_at[o.outcome.cell_id] = st.outcomes.size();
-        st.outcomes.push_back(std::move(o));
-      }
+      for (auto& c : claims) st.claims.add(std::move(c));
+      for (auto& o : outcomes) st.outcomes.add(std::move(o));
       if (!st.flush_queued) {
         st.flush_queued = true;
         self->delayed_send(self, st.opts.reconnect_delay, atom::flush::value);
@@ -120,20 +111,16 @@ void flush(self_ptr self) {
     if (claims.size() + outcomes.size() == 1) {
       auto err = storage_error(e);
       logging::error("storage_rejected").field("error", e.what());
-      for (auto& c : claims)
-        for (auto& rp : c.replies) rp.deliver(err);
-      for (auto& o : outcomes)
-        for (auto& rp : o.replies) rp.deliver(err);
+      persistence_state::claim_writes::fail(claims, err);
+      persistence_state::outcome_writes::fail(outcomes, err);
       return;
     }
     for (auto& c : claims) {
-      st.claim_at[c.claim.cell_id] = 0;
-      st.claims = {std::move(c)};
+      st.claims.add(std::move(c));
       flush(self);
     }
     for (auto& o : outcomes) {
-      st.outcome_at[o.outcome.cell_id] = 0;
-      st.outcomes = {std::move(o)};
+      st.outcomes.add(std::move(o));
       flush(self);
     }
   }
@@ -167,12 +154,10 @@ auto job_operation(self_ptr self, Fn&& fn)
 persistence_state::~persistence_state() {
   logging::info("persistence_stopped").field("flushes", flushes).field("items", items_written);
   auto err = caf::make_error(caf::sec::request_receiver_down, "persistence stopped before commit");
-  for (auto& c : claims)
-    for (auto& rp : c.replies)
-      if (rp.pending()) rp.deliver(err);
-  for (auto& o : outcomes)
-    for (auto& rp : o.replies)
-      if (rp.pending()) rp.deliver(err);
+  auto open_claims = claims.take();
+  auto open_outcomes = outcomes.take();
+  claim_writes::fail(open_claims, err);
+  outcome_writes::fail(open_outcomes, err);
 }
 
 persistence_actor current_persistence(caf::actor_system& sys) {
@@ -184,28 +169,14 @@ persistence_actor::behavior_type persistence(
   self->state.opts = std::move(opts);
   return {
       [=](atom::claim, const cell_claim& c) {
-        auto& st = self->state;
         auto rp = self->make_response_promise<claim_result>();
-        auto it = st.claim_at.find(c.cell_id);
-        if (it != st.claim_at.end()) {
-          st.claims[it->second].replies.push_back(rp);
-        } else {
-          st.claim_at.emplace(c.cell_id, st.claims.size());
-          st.claims.push_back({c, {rp}});
-        }
+        self->state.claims.add({c, {rp}});
         schedule_flush(self);
         return rp;
       },
       [=](atom::record, const cell_outcome& o) {
-        auto& st = self->state;
         auto rp = self->make_response_promise<bool>();
-        auto it = st.outcome_at.find(o.cell_id);
-        if (it != st.outcome_at.end()) {
-          st.outcomes[it->second].replies.push_back(rp);
-        } else {
-          st.outcome_at.emplace(o.cell_id, st.outcomes.size());
-          st.outcomes.push_back({o, {rp}});
-        }
+        self->state.outcomes.add({o, {rp}});
         schedule_flush(self);
         return rp;
       },

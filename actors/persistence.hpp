@@ -22,22 +22,59 @@ struct persistence_options {
   progress_hub_actor hub;
 };
 
+// Buffered writes of one kind awaiting commit: one entry per cell, in arrival order; an item
+// re-sent for a cell already waiting joins that entry (its requester is answered with it).
+template <class Item, class Reply>
+class pending_writes {
+ public:
+  using promise = caf::typed_response_promise<Reply>;
+  struct entry {
+    Item item;
+    std::vector<promise> replies;
+  };
+
+  void add(entry e) {
+    auto [it, fresh] = at_.emplace(e.item.cell_id, entries_.size());
+    if (fresh) {
+      entries_.push_back(std::move(e));
+    } else {
+      auto& replies = entries_[it->second].replies;
+      replies.insert(replies.end(), e.replies.begin(), e.replies.end());
+    }
+  }
+  // Removes and returns everything buffered.
+  std::vector<entry> take() {
+    at_.clear();
+    return std::exchange(entries_, {});
+  }
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+
+  static void fail(std::vector<entry>& entries, const caf::error& err) {
+    for (auto& e : entries)
+      for (auto& rp : e.replies)
+        if (rp.pending()) rp.deliver(err);
+  }
+  static std::vector<Item> items(const std::vector<entry>& entries) {
+    std::vector<Item> out;
+    out.reserve(entries.size());
+    for (auto& e : entries) out.push_back(e.item);
+    return out;
+  }
+
+ private:
+  std::vector<entry> entries_;
+  std::unordered_map<int64_t, size_t> at_;  // cell id -> index in entries_
+};
+
 struct persistence_state {
-  struct pending_claim {
-    cell_claim claim;
-    std::vector<caf::typed_response_promise<claim_result>> replies;
-  };
-  struct pending_outcome {
-    cell_outcome outcome;
-    std::vector<caf::typed_response_promise<bool>> replies;
-  };
+  using claim_writes = pending_writes<cell_claim, claim_result>;
+  using outcome_writes = pending_writes<cell_outcome, bool>;
 
   persistence_options opts;
   std::unique_ptr<pqxx::connection> conn;
-  std::vector<pending_claim> claims;
-  std::unordered_map<int64_t, size_t> claim_at;  // cell id -> index in claims
-  std::vector<pending_outcome> outcomes;
-  std::unordered_map<int64_t, size_t> outcome_at;
+  claim_writes claims;
+  outcome_writes outcomes;
   bool flush_queued = false;
   uint64_t flushes = 0;
   uint64_t items_written = 0;

@@ -50,6 +50,22 @@ size_t sim_call_log::peak_in_flight() const {
   return peak_in_flight_;
 }
 
+namespace {
+
+using self_ptr = provider_actor::stateful_pointer<sim_provider_state>;
+
+// Gives the call a slot and schedules its answer after its latency.
+void serve(self_ptr self, sim_provider_state::call c) {
+  auto& st = self->state;
+  auto token = st.next_token++;
+  auto latency = c.latency;
+  st.in_service.emplace(token, std::move(c));
+  st.log->note_in_flight(st.in_service.size());
+  self->delayed_send(self, latency, atom::deliver::value, token);
+}
+
+}  // namespace
+
 provider_actor::behavior_type sim_provider(
     provider_actor::stateful_pointer<sim_provider_state> self, std::string provider_id,
     std::string region, sim::settings settings, std::shared_ptr<sim_call_log> log) {
@@ -80,18 +96,24 @@ provider_actor::behavior_type sim_provider(
         if (d.what != sim::kind::hang && d.latency.count() == 0) return reply;
         auto rp = self->make_response_promise<provider_reply>();
         if (d.what == sim::kind::hang) return rp;  // never answered: the caller's timeout fires
-        auto token = st.next_token++;
-        st.waiting.emplace(token, std::make_pair(rp, std::move(reply)));
-        st.log->note_in_flight(st.waiting.size());
-        self->delayed_send(self, d.latency, atom::deliver::value, token);
+        sim_provider_state::call c{rp, std::move(reply), d.latency};
+        if (st.in_service.size() < std::max<size_t>(1, st.settings.max_concurrency))
+          serve(self, std::move(c));
+        else
+          st.queued.push_back(std::move(c));
         return rp;
       },
       [=](atom::deliver, uint64_t token) {
-        auto& waiting = self->state.waiting;
-        auto it = waiting.find(token);
-        if (it == waiting.end()) return;
-        it->second.first.deliver(std::move(it->second.second));
-        waiting.erase(it);
+        auto& st = self->state;
+        auto it = st.in_service.find(token);
+        if (it == st.in_service.end()) return;
+        it->second.rp.deliver(std::move(it->second.reply));
+        st.in_service.erase(it);
+        if (!st.queued.empty()) {
+          auto next = std::move(st.queued.front());
+          st.queued.pop_front();
+          serve(self, std::move(next));
+        }
       },
   };
 }

@@ -1,7 +1,10 @@
 // The SIM PROVIDER: an in-process provider deployment of one region (no network), answering
-// with providers/sim_model.hpp after its simulated latency; counts every call it receives.
+// with providers/sim_model.hpp after its simulated latency, serving at most max_concurrency
+// calls at once (the rest queue, and their wait counts against the caller's attempt timeout);
+// counts every call it receives. Instant answers and calls that never answer hold no slot.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,14 +42,20 @@ class sim_call_log {
 };
 
 struct sim_provider_state {
+  using promise = caf::typed_response_promise<provider_reply>;
+  // A call with its decided answer, waiting for a slot or for its latency.
+  struct call {
+    promise rp;
+    provider_reply reply;
+    caf::timespan latency;
+  };
   std::string provider_id;
   std::string region;
   sim::settings settings;
   std::shared_ptr<sim_call_log> log;
   uint64_t next_token = 0;
-  std::unordered_map<uint64_t, std::pair<caf::typed_response_promise<provider_reply>,
-                                         provider_reply>>
-      waiting;  // answers held back for their simulated latency
+  std::unordered_map<uint64_t, call> in_service;  // holding a slot for their latency
+  std::deque<call> queued;                        // waiting for a slot (max_concurrency)
   static inline const char* name = "sim_provider";
 };
 

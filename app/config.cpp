@@ -20,10 +20,16 @@ T parse_number(const std::string& name, const std::string& text) {
   return value;
 }
 
+// "http-port" -> "BEACON_HTTP_PORT".
+std::string env_name(const std::string& key) {
+  std::string env = "BEACON_";
+  for (char c : key) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return env;
+}
+
 template <class T>
 config_key number_key(std::string name, std::string help, T node_config::*member, T min, T max) {
-  std::string env = "BEACON_";
-  for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  auto env = env_name(name);
   return {name, env, std::move(help),
           [name, member, min, max](node_config& cfg, const std::string& text) {
             auto v = parse_number<T>(name, text);
@@ -36,8 +42,7 @@ config_key number_key(std::string name, std::string help, T node_config::*member
 }
 
 config_key string_key(std::string name, std::string help, std::string node_config::*member) {
-  std::string env = "BEACON_";
-  for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  auto env = env_name(name);
   return {name, env, std::move(help),
           [member](node_config& cfg, const std::string& text) { cfg.*member = text; },
           [member](const node_config& cfg) { return cfg.*member; }};
@@ -101,6 +106,9 @@ const std::vector<config_key>& config_keys() {
                          &node_config::sim_timeout_rate, 0, 1),
       number_key<int64_t>("sim-seed", "seed of the sim's latency and faults",
                           &node_config::sim_seed, 0, INT64_MAX),
+      number_key<int32_t>("sim-max-concurrency",
+                          "calls one sim deployment serves at once (the rest queue)",
+                          &node_config::sim_max_concurrency, 1, 1'000'000),
       string_key("sim-regions", "comma-separated regions with a sim deployment (sim-<region>)",
                  &node_config::sim_regions),
       string_key("sim-models", "comma-separated models every sim deployment serves",
@@ -120,8 +128,9 @@ void config_loader::add_options(CLI::App& app) {
   }
 }
 
-node_config config_loader::load() const {
+node_config config_loader::load() {
   node_config cfg;
+  set_.clear();
   auto find = [](const std::string& name) -> const config_key& {
     for (auto& k : config_keys())
       if (k.name == name) return k;
@@ -141,21 +150,29 @@ node_config config_loader::load() const {
       std::string value = v.is_string() ? std::string(v.as_string()) : boost::json::serialize(v);
       try {
         find(name).set(cfg, value);
+        set_.insert(name);
       } catch (const std::invalid_argument& e) {
         throw std::invalid_argument(config_file_ + ": " + e.what());
       }
     }
   }
-  if (const char* url = std::getenv("DATABASE_URL"); url && *url) cfg.database_url = url;
+  if (const char* url = std::getenv("DATABASE_URL"); url && *url) {
+    cfg.database_url = url;
+    set_.insert("database-url");
+  }
   for (auto& k : config_keys())
     if (const char* v = std::getenv(k.env.c_str()); v && *v) {
       try {
         k.set(cfg, v);
+        set_.insert(k.name);
       } catch (const std::invalid_argument& e) {
         throw std::invalid_argument(k.env + ": " + e.what());
       }
     }
-  for (auto& [name, value] : flags_) find(name).set(cfg, value);
+  for (auto& [name, value] : flags_) {
+    find(name).set(cfg, value);
+    set_.insert(name);
+  }
   return cfg;
 }
 

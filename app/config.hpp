@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ struct node_config {
   double sim_error_rate = 0;
   double sim_timeout_rate = 0;
   int64_t sim_seed = 42;
+  int32_t sim_max_concurrency = 64;
   std::string sim_regions = "US,EU,ASIA";  // one sim deployment per region ...
   std::string sim_models = "llama3.2-1b,mistral-7b,qwen2.5-1.5b";  // ... serving these models
 };
@@ -56,9 +58,12 @@ class config_loader {
   // Registers --config and one flag per key on `app`.
   void add_options(CLI::App& app);
   // Builds the effective configuration; throws std::invalid_argument naming the bad source.
-  node_config load() const;
+  node_config load();
+  // Whether the last load() took `key` from the file, the environment or a flag.
+  bool is_set(const std::string& key) const { return set_.count(key) > 0; }
 
  private:
+  std::set<std::string> set_;
   std::string config_file_;
   std::map<std::string, std::string> flags_;
 };

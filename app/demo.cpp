@@ -179,8 +179,8 @@ int run_demo(const node_config& cfg, bool keep_serving) {
   std::printf("\nfinished in %.2f s: %s\n", secs, p.reason.c_str());
   print_summary(n, job_id);
   if (c.database_url.empty())
-    std::printf("\nThe database is kept in %s/postgres (connect: psql \"%s\")\n",
-                c.state_dir.c_str(), n.database_url().c_str());
+    std::printf("\nThe database is kept in %s (connect: psql \"%s\")\n", n.embedded_dir().c_str(),
+                n.database_url().c_str());
   if (keep_serving) {
     std::printf("Serving REST on http://%s:%u until Ctrl-C\n", c.http_host.c_str(), n.http_port());
     std::fflush(stdout);

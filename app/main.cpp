@@ -58,8 +58,7 @@ int main(int argc, char** argv) {
     auto cfg = loader.load();
     auto level = beacon::logging::parse_level(cfg.log_level);
     // The demo talks to a person on stdout; its logs stay quiet unless asked for.
-    if (demo->parsed() && !std::getenv("BEACON_LOG_LEVEL") && cfg.log_level == "info")
-      level = spdlog::level::warn;
+    if (demo->parsed() && !loader.is_set("log-level")) level = spdlog::level::warn;
     beacon::logging::init(beacon::logging::parse_format(cfg.log_format), level);
     if (serve->parsed()) return run_serve(cfg);
     if (demo->parsed()) return beacon::run_demo(cfg, keep_serving);

@@ -26,6 +26,7 @@ runtime_options runtime_options_from(const node_config& cfg) {
   o.sim.error_rate = cfg.sim_error_rate;
   o.sim.timeout_rate = cfg.sim_timeout_rate;
   o.sim.seed = static_cast<uint64_t>(cfg.sim_seed);
+  o.sim.max_concurrency = static_cast<size_t>(cfg.sim_max_concurrency);
   auto split = [](const std::string& list) {
     std::vector<std::string> out;
     std::string item;
@@ -68,7 +69,12 @@ void node::start(bool serve_http) {
     pg_ = std::make_unique<storage::embedded_postgres>(pg);
     pg_->start();
     db_url_ = pg_->connection_string();
-    logging::info("database_started").field("mode", "embedded").field("dir", pg.dir.string());
+    if (!pg_->relocated_from().empty())
+      logging::warn("database_relocated")
+          .field("requested", pg_->relocated_from().string())
+          .field("dir", pg_->dir().string())
+          .field("why", "the postgres user cannot reach the requested directory");
+    logging::info("database_started").field("mode", "embedded").field("dir", pg_->dir().string());
   } else {
     db_url_ = cfg_.database_url;
   }

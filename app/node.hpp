@@ -39,6 +39,8 @@ class node {
 
   const node_config& config() const { return cfg_; }
   const std::string& database_url() const { return db_url_; }
+  // The embedded cluster's directory (empty with a database URL).
+  std::string embedded_dir() const { return pg_ ? pg_->dir().string() : std::string(); }
   storage::connection_pool& pool() { return *pool_; }
   caf::actor_system& system() { return *sys_; }
   runtime& actors() { return rt_; }

@@ -17,6 +17,7 @@ struct settings {
   double error_rate = 0;       // share of attempts answered with a transient 503
   double timeout_rate = 0;     // share of attempts that never answer
   uint64_t seed = 42;
+  size_t max_concurrency = 64;  // calls a deployment serves at once; more wait in its queue
 };
 
 enum class kind { answer, error, hang };

@@ -70,8 +70,12 @@ fs::path find_postgres_bin_dir() {
 }
 
 embedded_postgres::embedded_postgres(embedded_postgres_options opts) : opts_(std::move(opts)) {
-  opts_.dir = fs::absolute(opts_.dir);
   bin_dir_ = find_postgres_bin_dir();
+  use_dir(fs::absolute(opts_.dir));
+}
+
+void embedded_postgres::use_dir(const fs::path& dir) {
+  opts_.dir = dir;
   socket_dir_ = opts_.dir / "run";
   // Unix socket paths are limited to 107 bytes; fall back to a short directory under /tmp.
   if ((socket_dir_ / ".s.PGSQL.5432.lock").string().size() > 100) {
@@ -132,6 +136,16 @@ void embedded_postgres::start() {
   if (running_) return;
   auto who = unprivileged_owner();
   fs::create_directories(opts_.dir);
+  // As root the cluster runs as another user, who must be able to reach the directory (a clone
+  // under /root is not reachable): then keep the cluster under /var/lib/beacon instead.
+  if (who && run_as_owner({"/bin/true"}, "/dev/null") != 0) {
+    auto tag = std::to_string(fnv1a(opts_.dir.string()) % 1000000007ull);
+    auto moved = fs::path("/var/lib/beacon") / ("cluster-" + tag);
+    relocated_from_ = opts_.dir;
+    use_dir(moved);
+    fs::create_directories(opts_.dir);
+    ::chmod("/var/lib/beacon", 0755);
+  }
   fs::create_directories(socket_dir_);
   auto data = opts_.dir / "data";
   auto log = opts_.dir / "postgres.log";

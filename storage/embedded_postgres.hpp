@@ -31,14 +31,20 @@ class embedded_postgres {
   // A libpq connection string for `database` (or the configured one).
   std::string connection_string(const std::string& database = "") const;
   const std::filesystem::path& socket_dir() const { return socket_dir_; }
+  // Where the cluster lives, and the requested directory when it could not be used (empty if it
+  // was): as root, a directory the unprivileged server user cannot reach moves to /var/lib/beacon.
+  const std::filesystem::path& dir() const { return opts_.dir; }
+  const std::filesystem::path& relocated_from() const { return relocated_from_; }
 
  private:
+  void use_dir(const std::filesystem::path& dir);
   int run_as_owner(const std::vector<std::string>& argv, const std::filesystem::path& log) const;
   std::string log_tail() const;
 
   embedded_postgres_options opts_;
   std::filesystem::path bin_dir_;
   std::filesystem::path socket_dir_;
+  std::filesystem::path relocated_from_;
   bool running_ = false;
 };
 

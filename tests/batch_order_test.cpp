@@ -61,6 +61,26 @@ CAF_TEST(the in flight bound per job is never exceeded) {
   CAF_CHECK_EQUAL(cells(id, "status = 'completed'"), 36);
 }
 
+CAF_TEST(a provider serves at most its max concurrency and queues the rest) {
+  auto o = options();
+  o.sim.latency_ms = 20;
+  o.sim.max_concurrency = 3;
+  o.supervisor.max_in_flight_per_job = 16;
+  o.sim_deployments = {{"sim-us", "US", {"llama3.2-1b", "mistral-7b"}}};
+  boot(o);
+  auto id = admit_spec(url, job_json("prov-1", {"q1"}, {"llama3.2-1b", "mistral-7b"}, {"US"}, 10));
+  start(id);
+  size_t peak_cells = 0;
+  bool done = run_until([&] {
+    peak_cells = std::max(peak_cells, executions_of(id).size());
+    return job_terminal(id);
+  });
+  CAF_REQUIRE(done);
+  CAF_CHECK_EQUAL(log->peak_in_flight(), 3u);
+  CAF_CHECK_GREATER(peak_cells, 3u);  // more cells were waiting than the provider served
+  CAF_CHECK_EQUAL(cells(id, "status = 'completed'"), 20);
+}
+
 CAF_TEST(pipelining runs N questions at once and no more) {
   auto o = options();
   o.sim.latency_ms = 20;
