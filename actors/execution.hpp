@@ -20,6 +20,8 @@ struct execution_settings {
   provider_registry_actor registry;
   caf::timespan retry_base = std::chrono::milliseconds(250);
   caf::timespan retry_cap = std::chrono::seconds(5);
+  // Timeout of job-level storage requests (load, start, abort, finish). Cell claims and outcomes
+  // wait without one: a dead persistence answers at once and a slow one is not sped up by resends.
   caf::timespan storage_timeout = std::chrono::seconds(10);
 };
 

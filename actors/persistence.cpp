@@ -40,6 +40,7 @@ auto with_tx(self_ptr self, Fn&& fn) {
       return result;
     } catch (const std::exception& e) {
       if (!is_connection_loss(e) || attempt > 0) throw;
+      logging::warn("storage_reconnect").field("error", e.what());
       self->state.conn.reset();
     }
   }

@@ -158,4 +158,28 @@ CAF_TEST(a killed persistence actor is restarted and nothing acknowledged is los
   check_invariants();
 }
 
+CAF_TEST(a lost database connection is reopened and the batch retried) {
+  boot_job();
+  *holding = false;
+  caf::anon_send(provider, atom::deliver::value, uint64_t{0});
+  auto store = current_persistence(sys);
+  auto& pst = deref<persistence_actor::stateful_base<persistence_state>>(store).state;
+  size_t steps = 0;
+  while (pst.outcomes.empty() && steps++ < 1000) sched.run_once();
+  CAF_REQUIRE(!pst.outcomes.empty());
+  // Kill persistence's server process; the buffered outcomes are written on a new connection.
+  auto backend = pst.conn->backendpid();
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM pg_stat_activity WHERE pid = " +
+                                     std::to_string(backend)),
+                  1);
+  exec(url, "SELECT pg_terminate_backend(" + std::to_string(backend) + ")");
+  CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
+  CAF_CHECK(current_persistence(sys) == store);  // same actor, new connection
+  CAF_CHECK_NOT_EQUAL(pst.conn->backendpid(), backend);
+  CAF_CHECK_EQUAL(job_status(id), "completed");
+  CAF_CHECK_EQUAL(calls("m2", 0), 1u);
+  CAF_CHECK_EQUAL(calls("m2", 1), 1u);
+  check_invariants();
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
