@@ -128,10 +128,17 @@ void attempt(self_ptr self) {
               finish(self, std::string(status::failed), r.error_class, r.error_message, &r);
               return;
             }
-            provider_request req{s.task.job_id, s.task.question_id,  s.task.model_id,
-                                 s.task.region, s.task.run,          s.attempts,
-                                 s.task.prompt, s.task.system_prompt};
             auto timeout = s.task.attempt_timeout;
+            provider_request req{
+                s.task.job_id,
+                s.task.question_id,
+                s.task.model_id,
+                s.task.region,
+                s.task.run,
+                s.attempts,
+                s.task.prompt,
+                s.task.system_prompt,
+                std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()};
             self->request(provider, timeout, atom::complete::value, std::move(req))
                 .then(
                     [=](provider_reply& r) {

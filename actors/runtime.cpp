@@ -25,6 +25,12 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
     rt.providers.push_back(p);
     entries.push_back({d.id, d.region, d.models, p});
   }
+  if (!opts.http_providers.empty()) rt.http = std::make_shared<providers::http_client>();
+  for (auto& c : opts.http_providers) {
+    provider_actor p = sys.spawn(http_provider, c, rt.http);
+    rt.providers.push_back(p);
+    entries.push_back({c.id, c.region, c.models, p});
+  }
   for (auto& p : opts.extra_providers) entries.push_back(p);
   rt.registry = sys.spawn(provider_registry, entries);
   auto settings = opts.supervisor;

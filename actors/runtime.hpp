@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/http_provider.hpp"
 #include "actors/job_manager.hpp"
 #include "actors/persistence_guard.hpp"
 #include "actors/provider_registry.hpp"
@@ -33,7 +34,8 @@ struct runtime_options {
   sim::settings sim;
   std::vector<sim_deployment> sim_deployments = default_sim_deployments();
   std::shared_ptr<sim_call_log> sim_log = std::make_shared<sim_call_log>();
-  std::vector<provider_entry> extra_providers;  // spawned by the caller (e.g. test doubles)
+  std::vector<http_provider_config> http_providers;  // endpoints from the providers file
+  std::vector<provider_entry> extra_providers;       // spawned by the caller (e.g. test doubles)
 };
 
 struct runtime {
@@ -41,6 +43,7 @@ struct runtime {
   progress_hub_actor hub;
   provider_registry_actor registry;
   std::vector<provider_actor> providers;
+  std::shared_ptr<providers::http_client> http;  // shared by the HTTP providers
   job_manager_actor manager;
 
   // Asks every actor to stop (user_shutdown); the caller then awaits the system.

@@ -109,7 +109,12 @@ const std::vector<config_key>& config_keys() {
       number_key<int32_t>("sim-max-concurrency",
                           "calls one sim deployment serves at once (the rest queue)",
                           &node_config::sim_max_concurrency, 1, 1'000'000),
-      string_key("sim-regions", "comma-separated regions with a sim deployment (sim-<region>)",
+      string_key("providers-file",
+                 "JSON file of HTTP provider endpoints (name, kind, base_url, region, models, ...)",
+                 &node_config::providers_file),
+      string_key("sim-regions",
+                 "comma-separated regions with an in-process sim deployment (sim-<region>); "
+                 "empty for none",
                  &node_config::sim_regions),
       string_key("sim-models", "comma-separated models every sim deployment serves",
                  &node_config::sim_models),

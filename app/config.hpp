@@ -37,6 +37,8 @@ struct node_config {
   double sim_timeout_rate = 0;
   int64_t sim_seed = 42;
   int32_t sim_max_concurrency = 64;
+  std::string
+      providers_file;  // JSON list of HTTP provider endpoints (providers/provider_config.hpp)
   std::string sim_regions = "US,EU,ASIA";  // one sim deployment per region ...
   std::string sim_models = "llama3.2-1b,mistral-7b,qwen2.5-1.5b";  // ... serving these models
 };

@@ -8,6 +8,7 @@
 #include "app/node.hpp"
 #include "app/signals.hpp"
 #include "common/logging.hpp"
+#include "providers/sim_http.hpp"
 #include "storage/migrations.hpp"
 
 namespace {
@@ -20,6 +21,21 @@ int run_serve(const beacon::node_config& cfg) {
   beacon::signals::wait_for_termination();
   beacon::logging::info("node_stopping");
   n.stop();
+  return 0;
+}
+
+int run_sim_provider(const beacon::node_config& cfg, uint16_t port, const std::string& region) {
+  beacon::providers::sim_http_options opts;
+  opts.sim = beacon::runtime_options_from(cfg).sim;
+  opts.region = beacon::canonical_region(region);
+  uint16_t bound = 0;
+  auto srv = beacon::providers::start_sim_http(opts, cfg.http_host, port, bound);
+  std::fprintf(stderr,
+               "sim provider (%s) on http://%s:%u: /v1/chat/completions, /api/chat, /inference, "
+               "/modal/<region>, /health (Ctrl-C stops)\n",
+               opts.region.c_str(), cfg.http_host.c_str(), bound);
+  beacon::signals::wait_for_termination();
+  srv->stop();
   return 0;
 }
 
@@ -53,6 +69,13 @@ int main(int argc, char** argv) {
   demo->add_flag("--serve", keep_serving, "keep the node serving REST after the job");
   auto* migrate = app.add_subcommand("migrate", "apply the database migrations and exit");
   auto* config = app.add_subcommand("config", "print the effective configuration as JSON");
+  auto* sim = app.add_subcommand(
+      "sim-provider", "serve the sim provider over HTTP (OpenAI, Ollama, router and Modal paths)");
+  uint16_t sim_port = 8788;
+  std::string sim_region = "US";
+  sim->add_option("--port", sim_port, "port to listen on (0 picks one)")->capture_default_str();
+  sim->add_option("--region", sim_region, "region of the OpenAI/Ollama paths")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     auto cfg = loader.load();
@@ -63,6 +86,7 @@ int main(int argc, char** argv) {
     if (serve->parsed()) return run_serve(cfg);
     if (demo->parsed()) return beacon::run_demo(cfg, keep_serving);
     if (migrate->parsed()) return run_migrate(cfg);
+    if (sim->parsed()) return run_sim_provider(cfg, sim_port, sim_region);
     if (config->parsed()) {
       std::printf("%s\n", beacon::config_json(cfg).c_str());
       return 0;

@@ -46,6 +46,7 @@ runtime_options runtime_options_from(const node_config& cfg) {
     for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     o.sim_deployments.push_back({id, canonical_region(region), split(cfg.sim_models)});
   }
+  if (!cfg.providers_file.empty()) o.http_providers = load_provider_config(cfg.providers_file);
   return o;
 }
 

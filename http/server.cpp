@@ -20,6 +20,7 @@ namespace beacon::http {
 
 struct server::impl {
   handler handle;
+  async_handler async_handle;
   size_t max_body;
   asio::io_context ioc{1};
   asio::thread_pool workers;
@@ -27,8 +28,8 @@ struct server::impl {
   std::thread io_thread;
   bool stopped = false;
 
-  impl(handler h, size_t n, size_t max_body_bytes)
-      : handle(std::move(h)), max_body(max_body_bytes), workers(n) {}
+  impl(handler h, async_handler ah, size_t n, size_t max_body_bytes)
+      : handle(std::move(h)), async_handle(std::move(ah)), max_body(max_body_bytes), workers(n) {}
 
   void accept();
 };
@@ -87,6 +88,20 @@ class session : public std::enable_shared_from_this<session> {
                    false);
     auto req = parser_->release();
     bool keep_alive = req.keep_alive();
+    if (srv_->async_handle) {
+      auto self = shared_from_this();
+      srv_->async_handle(convert(req), [self, keep_alive](response r,
+                                                          std::chrono::microseconds after) {
+        asio::post(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, after] {
+          if (after.count() <= 0) return self->write(r, keep_alive);
+          auto timer = std::make_shared<asio::steady_timer>(self->stream_.get_executor(), after);
+          timer->async_wait([self, timer, r, keep_alive](beast::error_code ec) {
+            if (!ec) self->write(r, keep_alive);
+          });
+        });
+      });
+      return;
+    }
     asio::post(srv_->workers, [self = shared_from_this(), req = std::move(req), keep_alive] {
       response res;
       try {
@@ -139,7 +154,10 @@ void server::impl::accept() {
 }
 
 server::server(handler h, size_t workers, size_t max_body_bytes)
-    : impl_(std::make_unique<impl>(std::move(h), workers, max_body_bytes)) {}
+    : impl_(std::make_unique<impl>(std::move(h), async_handler{}, workers, max_body_bytes)) {}
+
+server::server(async_handler h, size_t max_body_bytes)
+    : impl_(std::make_unique<impl>(handler{}, std::move(h), 1, max_body_bytes)) {}
 
 server::~server() {
   stop();

@@ -3,6 +3,7 @@
 // Keep-alive, a body size cap (413) and JSON errors for malformed requests (400).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,9 +30,18 @@ struct response {
 
 using handler = std::function<response(const request&)>;
 
+// Answers one request later, at most once, from any thread; `after` delays the answer on the
+// server's own timer (no thread waits).
+using responder = std::function<void(response r, std::chrono::microseconds after)>;
+// Runs on the I/O thread and must not block: it hands the answer to the responder.
+using async_handler = std::function<void(const request&, responder)>;
+
 class server {
  public:
+  // Handlers run on `workers` threads and may block (SQL, actor replies).
   server(handler h, size_t workers, size_t max_body_bytes);
+  // Handlers run on the I/O thread and answer through the responder.
+  server(async_handler h, size_t max_body_bytes);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

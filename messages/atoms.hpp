@@ -28,5 +28,6 @@ using update = caf::atom_constant<caf::atom("update")>;      // progress: commit
 using job_state = caf::atom_constant<caf::atom("job_state")>;  // progress: a job changed status
 using get = caf::atom_constant<caf::atom("get")>;              // read state (progress, jobs)
 using resume = caf::atom_constant<caf::atom("resume")>;  // resume unfinished jobs from storage
+using http_done = caf::atom_constant<caf::atom("http_done")>;  // an HTTP transfer finished
 
 }  // namespace beacon::atom

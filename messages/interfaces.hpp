@@ -50,6 +50,10 @@ using provider_actor =
                      // Internal: a simulated latency elapsed for the call with this token.
                      caf::reacts_to<atom::deliver, uint64_t>>;
 
+// An HTTP PROVIDER: a provider whose calls travel over the shared HTTP client.
+using http_provider_actor =
+    provider_actor::extend<caf::reacts_to<atom::http_done, uint64_t, http_result>>;
+
 // The PROVIDER REGISTRY: routes (region, model) to a provider registered in that region only.
 // Replies (provider, provider id, provider region); an invalid handle means no provider.
 using provider_registry_actor =

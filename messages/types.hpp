@@ -112,12 +112,29 @@ struct provider_request {
   int32_t attempt = 0;
   std::string prompt;
   std::string system_prompt;
+  int64_t timeout_ms = 0;  // the caller's attempt timeout; transports abort at it (0: none given)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_request& x) {
   return f(caf::meta::type_name("provider_request"), x.job_id, x.question_id, x.model_id, x.region,
-           x.run, x.attempt, x.prompt, x.system_prompt);
+           x.run, x.attempt, x.prompt, x.system_prompt, x.timeout_ms);
+}
+
+// A finished HTTP transfer, from the HTTP client's thread to the provider that started it.
+struct http_result {
+  int32_t status = 0;
+  std::string body;
+  std::string error_class;
+  std::string error_message;
+  std::string retry_after;
+  double elapsed_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_result& x) {
+  return f(caf::meta::type_name("http_result"), x.status, x.body, x.error_class, x.error_message,
+           x.retry_after, x.elapsed_ms);
 }
 
 // A provider's answer or failure for one attempt. error_class uses the vocabulary of

@@ -14,13 +14,15 @@ inline constexpr std::string_view redirect = "redirect";
 inline constexpr std::string_view bad_response = "bad_response";
 inline constexpr std::string_view provider_error = "provider_error";
 inline constexpr std::string_view cancelled = "cancelled";
+// The far side says another region served the call: never accepted as this region's answer.
+inline constexpr std::string_view region_mismatch = "region_mismatch";
 // Runtime-side causes of a failed cell.
 inline constexpr std::string_view no_provider = "no_provider";
 inline constexpr std::string_view actor_crashed = "actor_crashed";
 
 constexpr bool is_transient(std::string_view c) {
   return c == timeout || c == connect_error || c == rate_limited || c == http_5xx ||
-         c == redirect || c == provider_error || c == actor_crashed;
+         c == redirect || c == provider_error || c == actor_crashed || c == region_mismatch;
 }
 
 }  // namespace beacon::error_class

@@ -9,15 +9,15 @@
 
 namespace beacon::test {
 
-struct http_result {
+struct http_reply {
   unsigned status = 0;
   std::string body;
   std::string content_type;
 };
 
-inline http_result http_call(uint16_t port, const std::string& method, const std::string& target,
-                             const std::string& body = "",
-                             const std::string& content_type = "application/json") {
+inline http_reply http_call(uint16_t port, const std::string& method, const std::string& target,
+                            const std::string& body = "",
+                            const std::string& content_type = "application/json") {
   namespace beast = boost::beast;
   namespace bhttp = boost::beast::http;
   boost::asio::io_context ioc;

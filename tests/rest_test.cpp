@@ -32,7 +32,7 @@ struct fixture {
     port = n->http_port();
   }
 
-  boost::json::object json_of(const http_result& r) {
+  boost::json::object json_of(const http_reply& r) {
     return boost::json::parse(r.body).as_object();
   }
 

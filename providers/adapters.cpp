@@ -1,0 +1,208 @@
+// The four protocol adapters.
+#include "providers/adapters.hpp"
+
+#include <boost/json.hpp>
+
+#include "messages/job_spec.hpp"
+#include "providers/error_class.hpp"
+
+namespace json = boost::json;
+
+namespace beacon::providers {
+namespace {
+
+json::array chat_messages(const call_input& in) {
+  json::array messages;
+  if (!in.system_prompt.empty())
+    messages.push_back(json::object{{"role", "system"}, {"content", in.system_prompt}});
+  messages.push_back(json::object{{"role", "user"}, {"content", in.prompt}});
+  return messages;
+}
+
+std::string string_at(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : "";
+}
+
+parsed_reply failure(std::string_view cls, std::string message) {
+  parsed_reply r;
+  r.error_class = cls;
+  r.error_message = std::move(message);
+  return r;
+}
+
+// At most 300 bytes of a body, for error messages.
+std::string excerpt(std::string_view body) {
+  return std::string(body.substr(0, 300)) + (body.size() > 300 ? "..." : "");
+}
+
+// The message of an error object: {"error": "text"} or {"error": {"message": ..., "code": ...}}.
+std::string error_text(const json::object& o) {
+  auto it = o.find("error");
+  if (it == o.end() || it->value().is_null()) return "";
+  if (it->value().is_string()) return std::string(it->value().as_string());
+  if (it->value().is_object()) {
+    auto& e = it->value().as_object();
+    auto msg = string_at(e, "message");
+    auto code = e.contains("code") && !e.at("code").is_null() ? json::serialize(e.at("code")) : "";
+    return code.empty() ? msg : msg + " (code " + code + ")";
+  }
+  return json::serialize(it->value());
+}
+
+parsed_reply parse_openai(const json::object& o) {
+  if (auto err = error_text(o); !err.empty()) return failure(error_class::provider_error, err);
+  auto it = o.find("choices");
+  if (it == o.end() || !it->value().is_array() || it->value().as_array().empty() ||
+      !it->value().as_array()[0].is_object())
+    return failure(error_class::bad_response, "no choices in the completion");
+  auto& choice = it->value().as_array()[0].as_object();
+  auto msg = choice.find("message");
+  if (msg == choice.end() || !msg->value().is_object())
+    return failure(error_class::bad_response, "the first choice has no message");
+  auto content = msg->value().as_object().find("content");
+  if (content == msg->value().as_object().end() || !content->value().is_string())
+    return failure(error_class::bad_response, "the message has no text content");
+  parsed_reply r;
+  r.ok = true;
+  r.text = std::string(content->value().as_string());
+  r.model = string_at(o, "model");
+  return r;
+}
+
+parsed_reply parse_ollama(const json::object& o) {
+  if (auto err = error_text(o); !err.empty()) return failure(error_class::provider_error, err);
+  auto msg = o.find("message");
+  if (msg == o.end() || !msg->value().is_object() ||
+      !msg->value().as_object().contains("content") ||
+      !msg->value().as_object().at("content").is_string())
+    return failure(error_class::bad_response, "no message content in the chat reply");
+  parsed_reply r;
+  r.ok = true;
+  r.text = std::string(msg->value().as_object().at("content").as_string());
+  r.model = string_at(o, "model");
+  return r;
+}
+
+// The router and Modal endpoints both carry success/response/error; the router adds
+// provider_used, error_code and metadata.region, Modal a top-level region.
+parsed_reply parse_beacon(const json::object& o) {
+  auto success = o.find("success");
+  if (success == o.end() || !success->value().is_bool())
+    return failure(error_class::bad_response, "no boolean success field");
+  parsed_reply r;
+  r.served_by = string_at(o, "provider_used");
+  r.model = string_at(o, "model");
+  std::string region = string_at(o, "region");
+  if (auto meta = o.find("metadata"); meta != o.end() && meta->value().is_object()) {
+    auto& m = meta->value().as_object();
+    if (region.empty()) region = string_at(m, "region");
+    if (r.model.empty()) r.model = string_at(m, "model");
+  }
+  if (!region.empty()) r.served_region = canonical_region(region);
+  if (!success->value().as_bool()) {
+    auto code = string_at(o, "error_code");
+    auto err = error_text(o);
+    r.error_class = error_class::provider_error;
+    r.error_message =
+        (code.empty() ? "" : code + ": ") + (err.empty() ? "the provider reported a failure" : err);
+    return r;
+  }
+  auto text = o.find("response");
+  if (text == o.end() || !text->value().is_string())
+    return failure(error_class::bad_response, "success without a response text");
+  r.ok = true;
+  r.text = std::string(text->value().as_string());
+  return r;
+}
+
+}  // namespace
+
+std::optional<protocol> parse_protocol(std::string_view name) {
+  if (name == "openai") return protocol::openai;
+  if (name == "ollama") return protocol::ollama;
+  if (name == "beacon_router" || name == "router") return protocol::beacon_router;
+  if (name == "modal") return protocol::modal;
+  return std::nullopt;
+}
+
+std::string_view to_string(protocol p) {
+  switch (p) {
+    case protocol::openai:
+      return "openai";
+    case protocol::ollama:
+      return "ollama";
+    case protocol::beacon_router:
+      return "beacon_router";
+    case protocol::modal:
+      return "modal";
+  }
+  return "unknown";
+}
+
+wire_request build_request(protocol p, const call_input& in) {
+  switch (p) {
+    case protocol::openai:
+      return {"/v1/chat/completions", json::serialize(json::object{{"model", in.model},
+                                                                   {"messages", chat_messages(in)},
+                                                                   {"temperature", in.temperature},
+                                                                   {"max_tokens", in.max_tokens},
+                                                                   {"stream", false}})};
+    case protocol::ollama:
+      return {"/api/chat",
+              json::serialize(json::object{
+                  {"model", in.model},
+                  {"messages", chat_messages(in)},
+                  {"stream", false},
+                  {"options", {{"temperature", in.temperature}, {"num_predict", in.max_tokens}}}})};
+    case protocol::beacon_router:
+      // The router applies no system prompt of its own choosing from us: the regional prompt
+      // travels in front of the question, as the original runner's hybrid executor sent it.
+      return {"/inference",
+              json::serialize(json::object{
+                  {"model", in.model},
+                  {"prompt",
+                   in.system_prompt.empty() ? in.prompt : in.system_prompt + "\n\n" + in.prompt},
+                  {"temperature", in.temperature},
+                  {"max_tokens", in.max_tokens},
+                  {"region_preference", in.region},
+                  {"cost_priority", false}})};
+    case protocol::modal:
+      return {"", json::serialize(json::object{{"model", in.model},
+                                               {"prompt", in.prompt},
+                                               {"temperature", in.temperature},
+                                               {"max_tokens", in.max_tokens},
+                                               {"region", in.region}})};
+  }
+  return {};
+}
+
+parsed_reply parse_response(protocol p, long http_status, std::string_view body) {
+  auto status = std::to_string(http_status);
+  if (http_status >= 300 && http_status < 400)
+    return failure(error_class::redirect,
+                   "HTTP " + status + " redirect (a serverless backend shedding load)");
+  if (http_status == 429) return failure(error_class::rate_limited, "HTTP 429: " + excerpt(body));
+  if (http_status >= 400 && http_status < 500)
+    return failure(error_class::http_4xx, "HTTP " + status + ": " + excerpt(body));
+  if (http_status >= 500)
+    return failure(error_class::http_5xx, "HTTP " + status + ": " + excerpt(body));
+  if (http_status < 200) return failure(error_class::bad_response, "HTTP status " + status);
+  json::error_code ec;
+  auto doc = json::parse(body, ec);
+  if (ec || !doc.is_object())
+    return failure(error_class::bad_response, "the body is not a JSON object: " + excerpt(body));
+  auto& o = doc.as_object();
+  switch (p) {
+    case protocol::openai:
+      return parse_openai(o);
+    case protocol::ollama:
+      return parse_ollama(o);
+    case protocol::beacon_router:
+    case protocol::modal:
+      return parse_beacon(o);
+  }
+  return failure(error_class::bad_response, "unknown protocol");
+}
+
+}  // namespace beacon::providers

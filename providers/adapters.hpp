@@ -1,0 +1,53 @@
+// Protocol adapters: pure request builders and response parsers for the wire protocols the
+// runner speaks. No I/O here; the HTTP provider actor sends what these build.
+//   openai        POST {base}/v1/chat/completions (vLLM, llama.cpp server, Ollama /v1, hosted APIs)
+//   ollama        POST {base}/api/chat (Ollama native)
+//   beacon_router POST {base}/inference (the Beacon hybrid router: always HTTP 200, success flag)
+//   modal         POST {base} (a Beacon Modal endpoint: {success, response, region, receipt})
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace beacon::providers {
+
+enum class protocol { openai, ollama, beacon_router, modal };
+
+std::optional<protocol> parse_protocol(std::string_view name);
+std::string_view to_string(protocol p);
+
+// What one attempt asks for.
+struct call_input {
+  std::string model;
+  std::string prompt;
+  std::string system_prompt;
+  std::string region;  // canonical region of the cell (US, EU, ASIA, ...)
+  double temperature = 0.1;
+  int max_tokens = 500;
+};
+
+struct wire_request {
+  std::string path;  // appended to the provider's base URL
+  std::string body;  // JSON
+};
+
+wire_request build_request(protocol p, const call_input& in);
+
+// A parsed answer or failure. error_class uses providers/error_class.hpp.
+struct parsed_reply {
+  bool ok = false;
+  std::string text;
+  std::string error_class;
+  std::string error_message;
+  std::string served_by;      // provider the far side says served it (router provider_used)
+  std::string served_region;  // region the far side reports, canonicalised; empty if none
+  std::string model;          // model the far side reports
+};
+
+// Interprets an HTTP reply. Status classes come first (3xx redirect, 429 rate_limited, other 4xx,
+// 5xx); a 2xx body that does not parse is bad_response; a well-formed failure in the body (router
+// success:false, an error object) is provider_error carrying the far side's code and message.
+parsed_reply parse_response(protocol p, long http_status, std::string_view body);
+
+}  // namespace beacon::providers

@@ -1,0 +1,55 @@
+// The HTTP CLIENT: one libcurl multi loop on its own thread, shared by every HTTP provider.
+// Thousands of concurrent transfers without a thread each, keep-alive connection reuse, TLS,
+// connect and total timeouts per transfer, a response body cap, cancellation. Completion
+// callbacks run on the client's thread: they should only hand the outcome to an actor.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace beacon::providers {
+
+struct http_call {
+  std::string url;
+  std::string body;                  // POSTed; empty means GET
+  std::vector<std::string> headers;  // "Name: value"
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds total_timeout{300'000};
+  size_t max_body = 4 << 20;
+};
+
+struct http_outcome {
+  long status = 0;  // HTTP status; 0 when no response arrived
+  std::string body;
+  std::string error_class;    // transport failure: timeout, connect_error, bad_response, cancelled
+  std::string error_message;  // empty when a response arrived
+  std::string retry_after;    // the Retry-After header, if any
+  double elapsed_ms = 0;
+};
+
+class http_client {
+ public:
+  using callback = std::function<void(http_outcome)>;
+
+  // `max_per_host`: connections kept to one host (keep-alive pool).
+  explicit http_client(size_t max_per_host = 512);
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  // Starts a transfer; `done` runs exactly once. Thread-safe. Returns an id for cancel().
+  uint64_t submit(http_call call, callback done);
+  // Aborts a transfer; its callback gets error_class "cancelled". Thread-safe; unknown ids are
+  // ignored (the transfer may have finished).
+  void cancel(uint64_t id);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace beacon::providers

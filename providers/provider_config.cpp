@@ -1,0 +1,123 @@
+// Provider configuration parsing.
+#include "providers/provider_config.hpp"
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "messages/job_spec.hpp"
+
+namespace json = boost::json;
+
+namespace beacon {
+namespace {
+
+[[noreturn]] void bad(const std::string& where, const std::string& what) {
+  throw std::invalid_argument("provider " + where + ": " + what);
+}
+
+std::string text(const json::object& o, const char* key, const std::string& where, bool required,
+                 std::string fallback = "") {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) {
+    if (required) bad(where, std::string(key) + " is required");
+    return fallback;
+  }
+  if (!it->value().is_string() || it->value().as_string().empty())
+    bad(where, std::string(key) + " must be a non-empty string");
+  return std::string(it->value().as_string());
+}
+
+int64_t number(const json::object& o, const char* key, const std::string& where, int64_t fallback,
+               int64_t min, int64_t max) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return fallback;
+  if (!it->value().is_int64() && !it->value().is_uint64())
+    bad(where, std::string(key) + " must be an integer");
+  auto v = it->value().is_int64() ? it->value().as_int64()
+                                  : static_cast<int64_t>(it->value().as_uint64());
+  if (v < min || v > max)
+    bad(where, std::string(key) + " must be between " + std::to_string(min) + " and " +
+                   std::to_string(max));
+  return v;
+}
+
+http_provider_config parse_entry(const json::value& v, size_t index, std::set<std::string>& names) {
+  auto where = "#" + std::to_string(index);
+  if (!v.is_object()) bad(where, "must be an object");
+  auto& o = v.as_object();
+  http_provider_config c;
+  c.id = text(o, "name", where, true);
+  where = "'" + c.id + "'";
+  if (!names.insert(c.id).second) bad(where, "the name is used twice");
+  auto kind = text(o, "kind", where, true);
+  auto proto = providers::parse_protocol(kind);
+  if (!proto) bad(where, "kind '" + kind + "' is not openai, ollama, beacon_router or modal");
+  c.protocol = *proto;
+  c.base_url = text(o, "base_url", where, true);
+  auto url = boost::urls::parse_absolute_uri(c.base_url);
+  if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty())
+    bad(where, "base_url '" + c.base_url + "' is not an http(s) URL");
+  while (!c.base_url.empty() && c.base_url.back() == '/') c.base_url.pop_back();
+  c.region = canonical_region(text(o, "region", where, true));
+  auto models = o.find("models");
+  if (models == o.end() || !models->value().is_array() || models->value().as_array().empty())
+    bad(where, "models must be a non-empty array of model ids");
+  for (auto& m : models->value().as_array()) {
+    if (!m.is_string() || m.as_string().empty()) bad(where, "models must hold non-empty strings");
+    c.models.emplace_back(m.as_string());
+  }
+  c.max_concurrency = static_cast<size_t>(number(o, "max_concurrency", where, 16, 1, 100'000));
+  c.connect_timeout =
+      std::chrono::milliseconds(number(o, "connect_timeout_ms", where, 10'000, 1, 600'000));
+  c.request_timeout =
+      std::chrono::milliseconds(number(o, "timeout_ms", where, 300'000, 1, 86'400'000));
+  c.max_body = static_cast<size_t>(number(o, "max_body_bytes", where, 4 << 20, 1024, 1ll << 30));
+  auto env = text(o, "auth_env", where, false);
+  if (!env.empty()) {
+    const char* secret = std::getenv(env.c_str());
+    if (!secret || !*secret) bad(where, "auth_env names " + env + ", which is not set");
+    c.auth_header = text(o, "auth_header", where, false, "Authorization") + ": " +
+                    text(o, "auth_scheme", where, false, "Bearer") + " " + secret;
+  }
+  return c;
+}
+
+}  // namespace
+
+std::vector<http_provider_config> parse_provider_config(const std::string& json_text) {
+  json::error_code ec;
+  auto doc = json::parse(json_text, ec);
+  if (ec) throw std::invalid_argument("providers: not valid JSON: " + ec.message());
+  const json::array* list = nullptr;
+  if (doc.is_array()) {
+    list = &doc.as_array();
+  } else if (doc.is_object() && doc.as_object().contains("providers") &&
+             doc.as_object().at("providers").is_array()) {
+    list = &doc.as_object().at("providers").as_array();
+  } else {
+    throw std::invalid_argument("providers: expected {\"providers\": [...]} or an array");
+  }
+  std::vector<http_provider_config> out;
+  std::set<std::string> names;
+  for (size_t i = 0; i < list->size(); ++i) out.push_back(parse_entry((*list)[i], i, names));
+  return out;
+}
+
+std::vector<http_provider_config> load_provider_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("providers file " + path + " cannot be read");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  try {
+    return parse_provider_config(buf.str());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(path + ": " + e.what());
+  }
+}
+
+}  // namespace beacon

@@ -1,0 +1,34 @@
+// Provider endpoints from configuration: a JSON file with {"providers": [...]} (or a bare
+// array). Each entry: name, kind (openai | ollama | beacon_router | modal), base_url, region,
+// models, and optionally max_concurrency, connect_timeout_ms, timeout_ms, max_body_bytes,
+// auth_env (the environment variable holding the secret; never a secret in the file),
+// auth_scheme (default "Bearer") and auth_header (default "Authorization").
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "providers/adapters.hpp"
+
+namespace beacon {
+
+struct http_provider_config {
+  std::string id;
+  providers::protocol protocol = providers::protocol::openai;
+  std::string base_url;  // without a trailing slash
+  std::string region;    // canonical
+  std::vector<std::string> models;
+  size_t max_concurrency = 16;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds request_timeout{300'000};  // when the caller sets none
+  size_t max_body = 4 << 20;
+  std::string auth_header;  // the full header line, built from the environment; never logged
+};
+
+// Parses the providers of a JSON document. Throws std::invalid_argument naming the entry and
+// field, or the unset environment variable.
+std::vector<http_provider_config> parse_provider_config(const std::string& json_text);
+std::vector<http_provider_config> load_provider_config(const std::string& path);
+
+}  // namespace beacon

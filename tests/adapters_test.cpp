@@ -1,0 +1,111 @@
+// Protocol adapters on recorded replies: OpenAI-compatible, Ollama native, Beacon router, Modal.
+#define CAF_SUITE adapters
+#define FAIL CAF_FAIL
+#include "providers/adapters.hpp"
+
+#include <boost/json.hpp>
+
+#include "caf/test/dsl.hpp"
+
+using namespace beacon::providers;
+namespace json = boost::json;
+
+namespace {
+
+call_input input() {
+  return {"llama3.2-1b",
+          "What is the current status of Taiwan?",
+          "You are based in Europe.",
+          "EU",
+          0.1,
+          500};
+}
+
+// A vLLM /v1/chat/completions reply.
+const char* vllm_ok = R"({"id":"chatcmpl-8f","object":"chat.completion","created":1729000000,
+  "model":"meta-llama/Llama-3.2-1B-Instruct","choices":[{"index":0,"message":{"role":"assistant",
+  "content":"Taiwan governs itself."},"logprobs":null,"finish_reason":"stop"}],
+  "usage":{"prompt_tokens":31,"total_tokens":40,"completion_tokens":9}})";
+// An OpenAI-style error object inside a 200 (some gateways do this).
+const char* openai_error =
+    R"({"error":{"message":"The model `x` does not exist","type":"invalid_request_error","code":"model_not_found"}})";
+// Ollama /api/chat with stream:false.
+const char* ollama_ok = R"({"model":"qwen2.5:1.5b","created_at":"2024-10-01T12:00:00Z",
+  "message":{"role":"assistant","content":"Paris."},"done_reason":"stop","done":true,"total_duration":5191566416})";
+// The Beacon hybrid router: always 200.
+const char* router_ok =
+    R"({"success":true,"response":"The capital of France is Paris.","error":null,
+  "provider_used":"modal-eu-west","inference_time":2.31,"cost_estimate":0.0004,
+  "metadata":{"provider_type":"modal","region":"eu-west","model":"llama3.2-1b","receipt":{}}})";
+const char* router_fail =
+    R"({"success":false,"response":null,"error":"No healthy providers in region asia-pacific",
+  "error_code":"PROVIDER_UNAVAILABLE","provider_used":null,"metadata":{"region":"asia-pacific"}})";
+// A Beacon Modal endpoint.
+const char* modal_ok = R"({"success":true,"response":"4","model":"llama3.2-1b","inference_time":1.2,
+  "region":"us-east","tokens_generated":3,"receipt":{"execution_details":{"provider_id":"modal-us-east"}}})";
+
+}  // namespace
+
+CAF_TEST(requests carry the model the prompts and the region) {
+  auto openai = build_request(protocol::openai, input());
+  CAF_CHECK_EQUAL(openai.path, "/v1/chat/completions");
+  auto o = json::parse(openai.body).as_object();
+  CAF_CHECK_EQUAL(o["model"].as_string(), "llama3.2-1b");
+  CAF_CHECK_EQUAL(o["messages"].as_array().size(), 2u);
+  CAF_CHECK_EQUAL(o["messages"].as_array()[0].as_object()["role"].as_string(), "system");
+  CAF_CHECK_EQUAL(o["stream"].as_bool(), false);
+  auto ollama = json::parse(build_request(protocol::ollama, input()).body).as_object();
+  CAF_CHECK_EQUAL(ollama["options"].as_object()["num_predict"].as_int64(), 500);
+  auto router = build_request(protocol::beacon_router, input());
+  CAF_CHECK_EQUAL(router.path, "/inference");
+  auto r = json::parse(router.body).as_object();
+  CAF_CHECK_EQUAL(r["region_preference"].as_string(), "EU");
+  CAF_CHECK(std::string(r["prompt"].as_string()).find("based in Europe") != std::string::npos);
+  CAF_CHECK_EQUAL(r["cost_priority"].as_bool(), false);
+  auto modal = json::parse(build_request(protocol::modal, input()).body).as_object();
+  CAF_CHECK_EQUAL(modal["region"].as_string(), "EU");
+  CAF_CHECK_EQUAL(parse_protocol("router").value(), protocol::beacon_router);
+  CAF_CHECK(!parse_protocol("grpc"));
+}
+
+CAF_TEST(successful replies parse) {
+  auto a = parse_response(protocol::openai, 200, vllm_ok);
+  CAF_CHECK(a.ok);
+  CAF_CHECK_EQUAL(a.text, "Taiwan governs itself.");
+  CAF_CHECK_EQUAL(a.model, "meta-llama/Llama-3.2-1B-Instruct");
+  auto b = parse_response(protocol::ollama, 200, ollama_ok);
+  CAF_CHECK(b.ok);
+  CAF_CHECK_EQUAL(b.text, "Paris.");
+  auto c = parse_response(protocol::beacon_router, 200, router_ok);
+  CAF_CHECK(c.ok);
+  CAF_CHECK_EQUAL(c.served_by, "modal-eu-west");
+  CAF_CHECK_EQUAL(c.served_region, "EU");  // eu-west in our vocabulary
+  auto d = parse_response(protocol::modal, 200, modal_ok);
+  CAF_CHECK(d.ok);
+  CAF_CHECK_EQUAL(d.text, "4");
+  CAF_CHECK_EQUAL(d.served_region, "US");
+}
+
+CAF_TEST(failures carry a class and the words of the far side) {
+  auto f = parse_response(protocol::beacon_router, 200, router_fail);
+  CAF_CHECK(!f.ok);
+  CAF_CHECK_EQUAL(f.error_class, "provider_error");
+  CAF_CHECK_EQUAL(f.error_message,
+                  "PROVIDER_UNAVAILABLE: No healthy providers in region asia-pacific");
+  CAF_CHECK_EQUAL(f.served_region, "ASIA");
+  auto e = parse_response(protocol::openai, 200, openai_error);
+  CAF_CHECK_EQUAL(e.error_class, "provider_error");
+  CAF_CHECK(e.error_message.find("model_not_found") != std::string::npos);
+  CAF_CHECK_EQUAL(parse_response(protocol::openai, 303, "").error_class, "redirect");
+  CAF_CHECK_EQUAL(parse_response(protocol::openai, 429, "slow down").error_class, "rate_limited");
+  CAF_CHECK_EQUAL(parse_response(protocol::openai, 404, "no route").error_class, "http_4xx");
+  CAF_CHECK_EQUAL(parse_response(protocol::ollama, 502, "bad gateway").error_class, "http_5xx");
+  CAF_CHECK_EQUAL(parse_response(protocol::openai, 200, "{\"choices\": [").error_class,
+                  "bad_response");
+  CAF_CHECK_EQUAL(parse_response(protocol::openai, 200, "{\"choices\": []}").error_class,
+                  "bad_response");
+  CAF_CHECK_EQUAL(parse_response(protocol::beacon_router, 200, "{\"response\": \"x\"}").error_class,
+                  "bad_response");
+  auto long_body = std::string(1000, 'x');
+  CAF_CHECK_LESS(parse_response(protocol::openai, 500, long_body).error_message.size(), 320u);
+}
