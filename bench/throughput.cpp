@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "app/node.hpp"
+#include "providers/sim_http.hpp"
 #include "common/logging.hpp"
 #include "storage/embedded_postgres.hpp"
 #include "storage/migrations.hpp"
@@ -175,6 +176,8 @@ int main(int argc, char** argv) {
   int questions = 20, models = 10, regions = 10, runs = 50, repeat = 3, in_flight = 4096,
       pipeline = 1, baseline_cells = 4000, threads = 0;
   std::string database_url, state_dir = "bench/out/state", policy = "stealing";
+  bool over_http = false;
+  int http_concurrency = 512;
   app.add_option("--questions", questions, "questions per job")->capture_default_str();
   app.add_option("--models", models, "models per region")->capture_default_str();
   app.add_option("--regions", regions, "regions (one sim deployment each)")->capture_default_str();
@@ -185,6 +188,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "actor scheduler threads (0: one per core)")
       ->capture_default_str();
   app.add_option("--scheduler-policy", policy, "stealing or sharing")->capture_default_str();
+  app.add_flag("--http", over_http,
+               "call the sim over loopback HTTP (Beacon router protocol, one provider per region)");
+  app.add_option("--http-concurrency", http_concurrency, "max_concurrency of each HTTP provider")
+      ->capture_default_str();
   app.add_option("--baseline-cells", baseline_cells, "cells of the naive baseline (0 skips it)")
       ->capture_default_str();
   app.add_option("--database-url", database_url, "use this PostgreSQL instead of the embedded one");
@@ -207,6 +214,29 @@ int main(int argc, char** argv) {
   cfg.max_cells_per_job = 100'000'000;
   cfg.log_level = "warn";
   const int64_t cells = static_cast<int64_t>(questions) * models * regions * runs;
+  // With --http the sim runs as an HTTP server in this process and the node reaches it through
+  // the libcurl transport and the router adapter, one provider per region.
+  std::unique_ptr<http::server> sim_server;
+  if (over_http) {
+    providers::sim_http_options sim;
+    sim.sim.latency_ms = 0;
+    uint16_t port = 0;
+    sim_server = providers::start_sim_http(sim, "127.0.0.1", 0, port);
+    boost::json::array list;
+    boost::json::array model_list;
+    for (auto& m : names("m", models)) model_list.push_back(boost::json::value(m));
+    for (auto& r : names("R", regions))
+      list.push_back(boost::json::object{{"name", "router-" + r},
+                                         {"kind", "beacon_router"},
+                                         {"base_url", "http://127.0.0.1:" + std::to_string(port)},
+                                         {"region", r},
+                                         {"models", model_list},
+                                         {"max_concurrency", http_concurrency}});
+    std::filesystem::create_directories("bench/out");
+    std::ofstream("bench/out/providers.json") << boost::json::serialize(list);
+    cfg.providers_file = "bench/out/providers.json";
+    cfg.sim_regions = "";
+  }
   std::printf(
       "beacon-bench: %d questions x %d models x %d regions x %d runs = %lld cells per job, "
       "in-flight %d, pipeline %d, %u cores\n",
