@@ -17,8 +17,8 @@
 #include <thread>
 
 #include "app/node.hpp"
-#include "providers/sim_http.hpp"
 #include "common/logging.hpp"
+#include "providers/sim_http.hpp"
 #include "storage/embedded_postgres.hpp"
 #include "storage/migrations.hpp"
 
@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
       pipeline = 1, baseline_cells = 4000, threads = 0;
   std::string database_url, state_dir = "bench/out/state", policy = "stealing";
   bool over_http = false;
-  int http_concurrency = 512;
+  int http_concurrency = 16;
   app.add_option("--questions", questions, "questions per job")->capture_default_str();
   app.add_option("--models", models, "models per region")->capture_default_str();
   app.add_option("--regions", regions, "regions (one sim deployment each)")->capture_default_str();
@@ -239,9 +239,12 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "beacon-bench: %d questions x %d models x %d regions x %d runs = %lld cells per job, "
-      "in-flight %d, pipeline %d, %u cores\n",
+      "in-flight %d, pipeline %d, %u cores, sim %s\n",
       questions, models, regions, runs, static_cast<long long>(cells), in_flight, pipeline,
-      std::thread::hardware_concurrency());
+      std::thread::hardware_concurrency(),
+      over_http
+          ? ("over HTTP, " + std::to_string(http_concurrency) + " connections per provider").c_str()
+          : "in-process");
   try {
     node n{cfg};
     n.start(false);

@@ -2,6 +2,9 @@
 #include "providers/http_client.hpp"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -90,18 +93,57 @@ http_outcome outcome_of(transfer& t, CURLcode code) {
 
 }  // namespace
 
+// Event-driven: libcurl tells us which sockets to watch (epoll) and when its next timeout is;
+// we hand back only the sockets that are ready, so a wake-up costs O(ready), not O(transfers).
 struct http_client::impl {
   CURLM* multi = nullptr;
+  int epfd = -1;
+  int wakefd = -1;  // eventfd: submit() and cancel() wake the loop
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // libcurl's next timeout
   std::thread loop;
   std::mutex mutex;
   std::vector<std::unique_ptr<transfer>> incoming;
   std::vector<uint64_t> cancels;
   std::unordered_map<uint64_t, std::unique_ptr<transfer>> active;  // owned while in the multi
+  std::vector<CURL*> spare;  // reset easy handles, reused by later transfers
   std::atomic<uint64_t> next_id{1};
   std::atomic<bool> stopping{false};
 
+  static int on_socket(CURL*, curl_socket_t s, int what, void* userp, void*) {
+    auto* self = static_cast<impl*>(userp);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(self->epfd, EPOLL_CTL_DEL, s, nullptr);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.data.fd = s;
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    if (epoll_ctl(self->epfd, EPOLL_CTL_MOD, s, &ev) != 0)
+      epoll_ctl(self->epfd, EPOLL_CTL_ADD, s, &ev);
+    return 0;
+  }
+
+  static int on_timer(CURLM*, long timeout_ms, void* userp) {
+    auto* self = static_cast<impl*>(userp);
+    if (timeout_ms < 0)
+      self->deadline.reset();
+    else
+      self->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    return 0;
+  }
+
+  void wake() {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wakefd, &one, sizeof one);
+  }
+
   void start(std::unique_ptr<transfer> t) {
-    t->easy = curl_easy_init();
+    if (!spare.empty()) {
+      t->easy = spare.back();
+      spare.pop_back();
+    } else {
+      t->easy = curl_easy_init();
+    }
     if (!t->easy) {
       http_outcome o;
       o.error_class = error_class::connect_error;
@@ -148,10 +190,27 @@ struct http_client::impl {
       o.error_class = error_class::cancelled;
       o.error_message = "the transfer was cancelled";
     }
+    if (spare.size() < 4096) {
+      curl_easy_reset(t->easy);
+      spare.push_back(t->easy);
+      t->easy = nullptr;
+    }
     t->done(std::move(o));
   }
 
+  void take_finished() {
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      transfer* t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+      finish(t->id, msg->data.result);
+    }
+  }
+
   void run() {
+    epoll_event events[512];
+    int running = 0;
     while (!stopping) {
       std::vector<std::unique_ptr<transfer>> fresh;
       std::vector<uint64_t> cancelled;
@@ -162,16 +221,31 @@ struct http_client::impl {
       }
       for (auto& t : fresh) start(std::move(t));
       for (auto id : cancelled) finish(id, std::nullopt);
-      int running = 0;
-      curl_multi_perform(multi, &running);
-      int queued = 0;
-      while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-        if (msg->msg != CURLMSG_DONE) continue;
-        transfer* t = nullptr;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
-        finish(t->id, msg->data.result);
+      int wait_ms = 1000;
+      if (deadline) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            *deadline - std::chrono::steady_clock::now());
+        wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1000));
       }
-      curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+      int n = epoll_wait(epfd, events, 512, wait_ms);
+      for (int i = 0; i < n; ++i) {
+        int fd = events[i].data.fd;
+        if (fd == wakefd) {
+          uint64_t count;
+          [[maybe_unused]] auto r = ::read(wakefd, &count, sizeof count);
+          continue;
+        }
+        int flags = 0;
+        if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
+        if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+        if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(multi, fd, flags, &running);
+      }
+      if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+        deadline.reset();
+        curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+      }
+      take_finished();
     }
     for (auto& t : incoming) {
       http_outcome o;
@@ -182,23 +256,40 @@ struct http_client::impl {
     std::vector<uint64_t> ids;
     for (auto& kv : active) ids.push_back(kv.first);
     for (auto id : ids) finish(id, std::nullopt);
+    for (auto* e : spare) curl_easy_cleanup(e);
+    spare.clear();
   }
 };
 
-http_client::http_client(size_t max_per_host) : impl_(std::make_unique<impl>()) {
+http_client::http_client(size_t max_idle) : impl_(std::make_unique<impl>()) {
   std::call_once(curl_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   impl_->multi = curl_multi_init();
   if (!impl_->multi) throw std::runtime_error("libcurl: curl_multi_init failed");
-  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(max_per_host));
-  curl_multi_setopt(impl_->multi, CURLMOPT_MAXCONNECTS, static_cast<long>(max_per_host));
+  impl_->epfd = epoll_create1(EPOLL_CLOEXEC);
+  impl_->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (impl_->epfd < 0 || impl_->wakefd < 0) throw std::runtime_error("epoll/eventfd failed");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = impl_->wakefd;
+  epoll_ctl(impl_->epfd, EPOLL_CTL_ADD, impl_->wakefd, &ev);
+  curl_multi_setopt(impl_->multi, CURLMOPT_SOCKETFUNCTION, &impl::on_socket);
+  curl_multi_setopt(impl_->multi, CURLMOPT_SOCKETDATA, impl_.get());
+  curl_multi_setopt(impl_->multi, CURLMOPT_TIMERFUNCTION, &impl::on_timer);
+  curl_multi_setopt(impl_->multi, CURLMOPT_TIMERDATA, impl_.get());
+  // The providers bound their own concurrency; a second bound here would park transfers in
+  // libcurl's pending queue, which it rescans whenever a connection frees (quadratic).
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAXCONNECTS, static_cast<long>(max_idle));
   impl_->loop = std::thread([i = impl_.get()] { i->run(); });
 }
 
 http_client::~http_client() {
   impl_->stopping = true;
-  curl_multi_wakeup(impl_->multi);
+  impl_->wake();
   impl_->loop.join();
   curl_multi_cleanup(impl_->multi);
+  ::close(impl_->epfd);
+  ::close(impl_->wakefd);
 }
 
 uint64_t http_client::submit(http_call call, callback done) {
@@ -211,7 +302,7 @@ uint64_t http_client::submit(http_call call, callback done) {
     std::lock_guard<std::mutex> guard{impl_->mutex};
     impl_->incoming.push_back(std::move(t));
   }
-  curl_multi_wakeup(impl_->multi);
+  impl_->wake();
   return id;
 }
 
@@ -220,7 +311,7 @@ void http_client::cancel(uint64_t id) {
     std::lock_guard<std::mutex> guard{impl_->mutex};
     impl_->cancels.push_back(id);
   }
-  curl_multi_wakeup(impl_->multi);
+  impl_->wake();
 }
 
 }  // namespace beacon::providers

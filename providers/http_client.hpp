@@ -35,8 +35,8 @@ class http_client {
  public:
   using callback = std::function<void(http_outcome)>;
 
-  // `max_per_host`: connections kept to one host (keep-alive pool).
-  explicit http_client(size_t max_per_host = 512);
+  // `max_idle`: open connections kept for reuse (keep-alive cache, all hosts).
+  explicit http_client(size_t max_idle = 8192);
   ~http_client();
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
