@@ -82,6 +82,13 @@ void succeed(self_ptr self, const provider_reply& r) {
 
 void attempt(self_ptr self);
 
+// Time left in the cell's budget (max when it has none).
+caf::timespan budget_left(self_ptr self) {
+  auto& s = self->state;
+  if (s.settings.cell_budget.count() <= 0) return caf::timespan::max();
+  return s.settings.cell_budget - (self->clock().now() - s.budget_start);
+}
+
 void failed_attempt(self_ptr self, const provider_reply& r) {
   auto& s = self->state;
   s.history.push_back({{"attempt", s.attempts},
@@ -90,22 +97,33 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
                        {"message", r.error_message},
                        {"http_status", r.http_status},
                        {"provider_id", r.provider_id}});
-  bool budget_left = s.attempts < 1 + s.task.max_retries;
-  if (error_class::is_transient(r.error_class) && budget_left) {
-    auto delay = backoff_delay(s.settings.retry_base, s.settings.retry_cap, s.attempts,
-                               static_cast<uint64_t>(s.task.cell_id));
-    logging::info("attempt_failed")
-        .cell(ids(s.task))
-        .field("error_code", r.error_class)
-        .field("error_message", r.error_message)
-        .field("attempt", s.attempts)
-        .field("retry_in_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
-    self->delayed_send(self, delay, atom::retry::value);
-    return;
+  bool attempts_left = s.attempts < 1 + s.task.max_retries;
+  auto message = r.error_message;
+  if (error_class::is_transient(r.error_class) && attempts_left) {
+    auto delay =
+        std::max<caf::timespan>(backoff_delay(s.settings.retry_base, s.settings.retry_cap,
+                                              s.attempts, static_cast<uint64_t>(s.task.cell_id)),
+                                std::chrono::milliseconds(r.retry_after_ms));
+    if (delay < budget_left(self)) {
+      logging::info("attempt_failed")
+          .cell(ids(s.task))
+          .field("error_code", r.error_class)
+          .field("error_message", r.error_message)
+          .field("attempt", s.attempts)
+          .field("retry_in_ms",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
+      self->delayed_send(self, delay, atom::retry::value);
+      return;
+    }
+    message +=
+        " (the cell's time budget of " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(s.settings.cell_budget).count()) +
+        " ms leaves no room for attempt " + std::to_string(s.attempts + 1) + ")";
+  } else if (!attempts_left) {
+    message += " (after " + std::to_string(s.attempts) + " attempts)";
   }
   auto st = r.error_class == error_class::timeout ? status::timeout : status::failed;
-  auto message = r.error_message;
-  if (!budget_left) message += " (after " + std::to_string(s.attempts) + " attempts)";
   finish(self, std::string(st), r.error_class, message, &r);
 }
 
@@ -128,7 +146,10 @@ void attempt(self_ptr self) {
               finish(self, std::string(status::failed), r.error_class, r.error_message, &r);
               return;
             }
-            auto timeout = s.task.attempt_timeout;
+            // The last attempt may not run past the cell's budget.
+            auto timeout =
+                std::min(s.task.attempt_timeout,
+                         std::max<caf::timespan>(budget_left(self), std::chrono::milliseconds(1)));
             provider_request req{
                 s.task.job_id,
                 s.task.question_id,
@@ -191,6 +212,7 @@ void claim(self_ptr self) {
               return;
             }
             s.storage_failures = 0;
+            s.budget_start = self->clock().now();
             s.attempts = std::max(r.attempts, s.task.prior_attempts);
             attempt(self);
           },

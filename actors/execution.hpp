@@ -1,6 +1,7 @@
 // The EXECUTION actor: runs one cell. Claims the cell (marks it running; a terminal cell is never
 // run again), routes it to a provider of its own region, calls it with a per-attempt timeout,
-// retries transient failures with exponential backoff and full jitter within max_retries,
+// retries transient failures with exponential backoff and full jitter (at least a provider's
+// Retry-After) within max_retries AND within the cell's time budget,
 // classifies the answer and persists the terminal outcome. It exits normally only once the
 // outcome is committed (or the claim was denied because the cell is already terminal), so its
 // parent may count a normal exit as "cell terminal and durable".
@@ -23,6 +24,8 @@ struct execution_settings {
   // Timeout of job-level storage requests (load, start, abort, finish). Cell claims and outcomes
   // wait without one: a dead persistence answers at once and a slow one is not sped up by resends.
   caf::timespan storage_timeout = std::chrono::seconds(10);
+  // Total time a cell may spend on attempts and backoffs from its claim (0: attempts only).
+  caf::timespan cell_budget = std::chrono::minutes(15);
 };
 
 struct execution_state {
@@ -33,6 +36,7 @@ struct execution_state {
   int32_t calls_here = 0;              // provider calls made by this actor
   int32_t storage_failures = 0;
   int64_t started_us = 0;
+  caf::actor_clock::time_point budget_start{};  // when the claim was granted
   boost::json::array history;  // {attempt, at, class, message, http_status} per failed attempt
   cell_outcome outcome;
   static inline const char* name = "execution";

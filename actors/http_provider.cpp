@@ -59,8 +59,10 @@ provider_reply reply_for(const http_provider_config& cfg, const provider_request
   if (!parsed.ok) {
     out.error_class = parsed.error_class;
     out.error_message = parsed.error_message;
-    if (parsed.error_class == error_class::rate_limited && !r.retry_after.empty())
+    if (parsed.error_class == error_class::rate_limited && !r.retry_after.empty()) {
       out.error_message += " (Retry-After: " + r.retry_after + ")";
+      out.retry_after_ms = providers::retry_after_ms(r.retry_after);
+    }
     return out;
   }
   out.ok = true;

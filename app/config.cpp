@@ -90,6 +90,9 @@ const std::vector<config_key>& config_keys() {
                           &node_config::retry_base_ms, 0, 3'600'000),
       number_key<int32_t>("retry-cap-ms", "largest backoff ceiling", &node_config::retry_cap_ms, 0,
                           3'600'000),
+      number_key<int64_t>("cell-budget-ms",
+                          "time one cell may spend on attempts and backoffs (0: attempts only)",
+                          &node_config::cell_budget_ms, 0, 86'400'000),
       number_key<int32_t>("batch-restarts",
                           "restarts of a crashed question batch before the "
                           "job fails",

@@ -29,6 +29,7 @@ struct node_config {
   int32_t max_retries = 3;
   int32_t retry_base_ms = 250;
   int32_t retry_cap_ms = 5000;
+  int64_t cell_budget_ms = 900'000;
   int32_t batch_restarts = 3;
   int64_t persistence_batch_max = 4096;
   double sim_latency_ms = 40;

@@ -21,6 +21,7 @@ runtime_options runtime_options_from(const node_config& cfg) {
   sup.batch_restarts = cfg.batch_restarts;
   sup.batch.execution.retry_base = std::chrono::milliseconds(cfg.retry_base_ms);
   sup.batch.execution.retry_cap = std::chrono::milliseconds(cfg.retry_cap_ms);
+  sup.batch.execution.cell_budget = std::chrono::milliseconds(cfg.cell_budget_ms);
   o.sim.latency_ms = cfg.sim_latency_ms;
   o.sim.latency_sigma = cfg.sim_latency_sigma;
   o.sim.error_rate = cfg.sim_error_rate;

@@ -149,12 +149,14 @@ struct provider_reply {
   std::string provider_region;
   std::string model_served;
   int64_t latency_us = 0;
+  int64_t retry_after_ms = 0;  // the provider asked us to wait this long (429 Retry-After)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
   return f(caf::meta::type_name("provider_reply"), x.ok, x.text, x.error_class, x.error_message,
-           x.http_status, x.provider_id, x.provider_region, x.model_served, x.latency_us);
+           x.http_status, x.provider_id, x.provider_region, x.model_served, x.latency_us,
+           x.retry_after_ms);
 }
 
 // What a job supervisor needs to (re)start a job, read from storage.

@@ -1,7 +1,11 @@
 // The four protocol adapters.
 #include "providers/adapters.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
+#include <chrono>
+#include <ctime>
 
 #include "messages/job_spec.hpp"
 #include "providers/error_class.hpp"
@@ -203,6 +207,23 @@ parsed_reply parse_response(protocol p, long http_status, std::string_view body)
       return parse_beacon(o);
   }
   return failure(error_class::bad_response, "unknown protocol");
+}
+
+int64_t retry_after_ms(std::string_view header) {
+  constexpr int64_t hour_ms = 3'600'000;
+  std::string h(header);
+  h.erase(0, h.find_first_not_of(" \t"));
+  h.erase(h.find_last_not_of(" \t\r\n") + 1);
+  if (h.empty()) return 0;
+  if (std::all_of(h.begin(), h.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return h.size() > 7 ? hour_ms : std::min<int64_t>(std::stoll(h) * 1000, hour_ms);
+  std::tm tm{};
+  if (!strptime(h.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return 0;
+  auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::system_clock::now())
+          .count();
+  return std::clamp<int64_t>(ms, 0, hour_ms);
 }
 
 }  // namespace beacon::providers

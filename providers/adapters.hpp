@@ -6,6 +6,7 @@
 //   modal         POST {base} (a Beacon Modal endpoint: {success, response, region, receipt})
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,5 +50,9 @@ struct parsed_reply {
 // 5xx); a 2xx body that does not parse is bad_response; a well-formed failure in the body (router
 // success:false, an error object) is provider_error carrying the far side's code and message.
 parsed_reply parse_response(protocol p, long http_status, std::string_view body);
+
+// A Retry-After header in milliseconds: delay-seconds or an HTTP-date (relative to now),
+// clamped to one hour; 0 when it cannot be read.
+int64_t retry_after_ms(std::string_view header);
 
 }  // namespace beacon::providers

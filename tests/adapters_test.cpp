@@ -4,6 +4,7 @@
 #include "providers/adapters.hpp"
 
 #include <boost/json.hpp>
+#include <ctime>
 
 #include "caf/test/dsl.hpp"
 
@@ -109,4 +110,17 @@ CAF_TEST(failures carry a class and the words of the far side) {
                   "bad_response");
   auto long_body = std::string(1000, 'x');
   CAF_CHECK_LESS(parse_response(protocol::openai, 500, long_body).error_message.size(), 320u);
+}
+
+CAF_TEST(retry after headers are read as seconds or dates) {
+  CAF_CHECK_EQUAL(retry_after_ms("2"), 2000);
+  CAF_CHECK_EQUAL(retry_after_ms(" 120 \r\n"), 120000);
+  CAF_CHECK_EQUAL(retry_after_ms("99999999"), 3600000);
+  CAF_CHECK_EQUAL(retry_after_ms("soon"), 0);
+  CAF_CHECK_EQUAL(retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT"), 0);  // in the past
+  auto future = std::time(nullptr) + 30;
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", std::gmtime(&future));
+  auto ms = retry_after_ms(buf);
+  CAF_CHECK(ms > 28000 && ms <= 30000);
 }

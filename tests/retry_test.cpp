@@ -111,4 +111,45 @@ CAF_TEST(a cell with no provider in its region fails at once and is never served
   CAF_CHECK_EQUAL(job_status(id), "completed");  // min_success_rate 0 and min_regions 1
 }
 
+CAF_TEST(a rate limit waits at least its Retry - After) {
+  auto o = options();  // backoff ceilings of 100 ms .. 1 s
+  auto p = add_scripted(o, "busy-x", "XR", {"m"}, [](const provider_request& r) {
+    return r.attempt == 1 ? "429:2000" : "ok";
+  });
+  boot(o);
+  auto id = admit_spec(url, job_json("retry-after-1", {"math_basic"}, {"m"}, {"XR"}));
+  start(id);
+  CAF_CHECK_EQUAL(scripted(p).calls.size(), 1u);
+  advance_time(std::chrono::milliseconds(1999));
+  sched.run();
+  CAF_CHECK_EQUAL(scripted(p).calls.size(), 1u);  // the backoff alone would have retried by now
+  advance_time(std::chrono::milliseconds(1));
+  sched.run();
+  CAF_CHECK_EQUAL(scripted(p).calls.size(), 2u);
+  CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
+  CAF_CHECK_EQUAL(job_status(id), "completed");
+}
+
+CAF_TEST(the cell time budget ends retries before the attempt cap) {
+  auto o = options();
+  o.supervisor.batch.execution.cell_budget = std::chrono::milliseconds(1500);
+  auto p = add_scripted(o, "down-x", "XR", {"m"}, [](const provider_request& r) {
+    return r.question_id == "q1" ? "ok" : "never";
+  });
+  boot(o);
+  // 1 s per attempt and 10 retries allowed: the 1.5 s budget allows two attempts, the second
+  // cut to the 0.5 s that remain.
+  auto id =
+      admit_spec(url, job_json("budget-1", {"q1", "q2"}, {"m"}, {"XR"}, 1, 0.0, 1'000'000'000), 10);
+  start(id);
+  CAF_REQUIRE(run_until([&] { return job_terminal(id); }, std::chrono::milliseconds(20)));
+  CAF_CHECK_EQUAL(
+      query_column(url, "SELECT status || ' ' || attempts FROM executions ORDER BY question_index"),
+      (std::vector<std::string>{"completed 1", "timeout 2"}));
+  auto msg = query_column(url, "SELECT error_message FROM executions WHERE question_index = 1");
+  CAF_CHECK(msg[0].find("time budget of 1500 ms leaves no room for attempt 3") !=
+            std::string::npos);
+  CAF_CHECK_EQUAL(scripted(p).calls.size(), 3u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

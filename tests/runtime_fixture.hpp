@@ -13,8 +13,8 @@
 
 namespace beacon::test {
 
-// What a scripted provider does with one call: "ok", "5xx", "4xx", "429", "hold" (answer on
-// release) or "never" (no answer at all).
+// What a scripted provider does with one call: "ok", "5xx", "4xx", "429" (or "429:<ms>" with a
+// Retry-After), "hold" (answer on release) or "never" (no answer at all).
 using provider_script = std::function<std::string(const provider_request&)>;
 
 struct scripted_provider_state {
@@ -56,10 +56,11 @@ inline provider_actor::behavior_type scripted_provider(
           r.error_class = "http_4xx";
           r.error_message = "HTTP 400 from the scripted provider";
           r.http_status = 400;
-        } else if (action == "429") {
+        } else if (action.rfind("429", 0) == 0) {  // "429" or "429:<retry-after ms>"
           r.error_class = "rate_limited";
           r.error_message = "HTTP 429 from the scripted provider";
           r.http_status = 429;
+          if (action.size() > 4) r.retry_after_ms = std::stoll(action.substr(4));
         }
         if (action == "hold" || action == "never") {
           auto rp = self->make_response_promise<provider_reply>();
