@@ -1,6 +1,8 @@
 // The HTTP provider actor.
 #include "actors/http_provider.hpp"
 
+#include <algorithm>
+
 #include "caf/all.hpp"
 #include "providers/error_class.hpp"
 
@@ -24,14 +26,36 @@ void start(self_ptr self, http_provider_state::call c) {
       c.req.timeout_ms > 0 ? std::chrono::milliseconds(c.req.timeout_ms) : cfg.request_timeout;
   call.max_body = cfg.max_body;
   auto token = st.next_token++;
-  st.in_flight.emplace(token, std::move(c));
   auto me = caf::actor_cast<caf::actor>(self);
-  st.client->submit(std::move(call), [me, token](providers::http_outcome o) {
+  c.transfer = st.client->submit(std::move(call), [me, token](providers::http_outcome o) {
     http_result r{static_cast<int32_t>(o.status), std::move(o.body),
                   std::move(o.error_class),       std::move(o.error_message),
                   std::move(o.retry_after),       o.elapsed_ms};
     caf::anon_send(me, atom::http_done::value, token, std::move(r));
   });
+  st.in_flight.emplace(token, std::move(c));
+}
+
+// One call of `who` ended: stop watching it when it has no other.
+void unwatch(self_ptr self, const caf::actor_addr& who) {
+  auto& watched = self->state.watched;
+  auto it = watched.find(who);
+  if (it == watched.end()) return;
+  if (--it->second == 0) {
+    self->demonitor(who);
+    watched.erase(it);
+  }
+}
+
+// A requester died: drop its queued calls and abort its transfers.
+void requester_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (st.watched.erase(dm.source) == 0) return;
+  st.queued.erase(std::remove_if(st.queued.begin(), st.queued.end(),
+                                 [&](auto& c) { return c.requester == dm.source; }),
+                  st.queued.end());
+  for (auto& kv : st.in_flight)
+    if (kv.second.requester == dm.source) st.client->cancel(kv.second.transfer);
 }
 
 provider_reply reply_for(const http_provider_config& cfg, const provider_request& req,
@@ -77,11 +101,14 @@ http_provider_actor::behavior_type http_provider(
     std::shared_ptr<providers::http_client> client) {
   self->state.config = std::move(config);
   self->state.client = std::move(client);
+  self->set_down_handler([=](caf::down_msg& dm) { requester_down(self, dm); });
   return {
       [=](atom::complete, provider_request& req) -> caf::result<provider_reply> {
         auto& st = self->state;
+        auto requester = caf::actor_cast<caf::actor_addr>(self->current_sender());
         auto rp = self->make_response_promise<provider_reply>();
-        http_provider_state::call c{rp, std::move(req)};
+        if (requester && st.watched[requester]++ == 0) self->monitor(requester);
+        http_provider_state::call c{rp, std::move(req), requester, 0};
         if (st.in_flight.size() < std::max<size_t>(1, st.config.max_concurrency))
           start(self, std::move(c));
         else
@@ -95,8 +122,10 @@ http_provider_actor::behavior_type http_provider(
         auto& st = self->state;
         auto it = st.in_flight.find(token);
         if (it == st.in_flight.end()) return;
-        it->second.rp.deliver(reply_for(st.config, it->second.req, r));
+        if (it->second.rp.pending()) it->second.rp.deliver(reply_for(st.config, it->second.req, r));
+        auto requester = it->second.requester;
         st.in_flight.erase(it);
+        unwatch(self, requester);
         if (!st.queued.empty()) {
           auto next = std::move(st.queued.front());
           st.queued.pop_front();

@@ -107,6 +107,7 @@ struct http_client::impl {
   std::unordered_map<uint64_t, std::unique_ptr<transfer>> active;  // owned while in the multi
   std::vector<CURL*> spare;  // reset easy handles, reused by later transfers
   std::atomic<uint64_t> next_id{1};
+  std::atomic<size_t> open{0};  // submitted, callback not run yet
   std::atomic<bool> stopping{false};
 
   static int on_socket(CURL*, curl_socket_t s, int what, void* userp, void*) {
@@ -296,7 +297,11 @@ uint64_t http_client::submit(http_call call, callback done) {
   auto t = std::make_unique<transfer>();
   t->id = impl_->next_id++;
   t->call = std::move(call);
-  t->done = std::move(done);
+  ++impl_->open;
+  t->done = [i = impl_.get(), done = std::move(done)](http_outcome o) {
+    --i->open;
+    done(std::move(o));
+  };
   auto id = t->id;
   {
     std::lock_guard<std::mutex> guard{impl_->mutex};
@@ -304,6 +309,10 @@ uint64_t http_client::submit(http_call call, callback done) {
   }
   impl_->wake();
   return id;
+}
+
+size_t http_client::active() const {
+  return impl_->open;
 }
 
 void http_client::cancel(uint64_t id) {

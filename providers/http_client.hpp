@@ -46,6 +46,8 @@ class http_client {
   // Aborts a transfer; its callback gets error_class "cancelled". Thread-safe; unknown ids are
   // ignored (the transfer may have finished).
   void cancel(uint64_t id);
+  // Transfers submitted and not finished yet.
+  size_t active() const;
 
  private:
   struct impl;

@@ -2,12 +2,17 @@
 // adapter; answers reported from another region are refused; transport failures are classified.
 #define CAF_SUITE http_providers
 #define FAIL CAF_FAIL
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "app/node.hpp"
+#include "caf/all.hpp"
 #include "caf/test/dsl.hpp"
+#include "providers/http_client.hpp"
 #include "providers/provider_config.hpp"
 #include "providers/sim_http.hpp"
 #include "tests/harness.hpp"
@@ -146,6 +151,82 @@ CAF_TEST(refused connections timeouts and oversized bodies are classified) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(the http client cancels and classifies transfers) {
+  providers::sim_http_options slow;
+  slow.sim.latency_ms = 5000;
+  slow.sim.latency_sigma = 0;
+  uint16_t port = 0;
+  auto srv = providers::start_sim_http(slow, "127.0.0.1", 0, port);
+  providers::http_client client;
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<providers::http_outcome> outcomes;
+  auto collect = [&](providers::http_outcome o) {
+    std::lock_guard<std::mutex> g{m};
+    outcomes.push_back(std::move(o));
+    cv.notify_all();
+  };
+  auto wait_for = [&](size_t n) {
+    std::unique_lock<std::mutex> g{m};
+    return cv.wait_for(g, std::chrono::seconds(10), [&] { return outcomes.size() >= n; });
+  };
+  providers::http_call call;
+  call.url = "http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions";
+  call.body = R"({"model":"m","messages":[{"role":"user","content":"What is 2+2?"}]})";
+  auto t0 = std::chrono::steady_clock::now();
+  auto id = client.submit(call, collect);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CAF_CHECK_EQUAL(client.active(), 1u);
+  client.cancel(id);
+  CAF_REQUIRE(wait_for(1));
+  CAF_CHECK_EQUAL(outcomes[0].error_class, "cancelled");
+  CAF_CHECK_LESS(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  CAF_CHECK_EQUAL(client.active(), 0u);
+  call.total_timeout = std::chrono::milliseconds(100);
+  client.submit(call, collect);
+  call.url = "http://127.0.0.1:1/";
+  client.submit(call, collect);
+  CAF_REQUIRE(wait_for(3));
+  std::set<std::string> classes{outcomes[1].error_class, outcomes[2].error_class};
+  CAF_CHECK_EQUAL(classes, (std::set<std::string>{"timeout", "connect_error"}));
+  srv->stop();
+}
+
+CAF_TEST(cancelling a job aborts its transfers) {
+  providers::sim_http_options slow;
+  slow.sim.latency_ms = 5000;
+  slow.sim.latency_sigma = 0;
+  uint16_t port = 0;
+  auto srv = providers::start_sim_http(slow, "127.0.0.1", 0, port);
+  auto url = fresh_database();
+  node_config cfg;
+  cfg.database_url = url;
+  cfg.sim_regions = "";
+  cfg.threads = 2;
+  auto path = "/tmp/beacon-providers-cancel-" + std::to_string(getpid()) + ".json";
+  std::ofstream(path) << R"([{"name": "slow", "kind": "openai", "base_url": "http://127.0.0.1:)" +
+                             std::to_string(port) + R"(", "region": "US", "models": ["m"]}])";
+  cfg.providers_file = path;
+  node n{cfg};
+  n.start(false);
+  CAF_REQUIRE_EQUAL(n.submit(job_json("cancel-http", {"q"}, {"m"}, {"US"}, 2)).status, 202u);
+  auto& client = *n.actors().http;
+  auto until = [](auto pred) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+    while (!pred() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return pred();
+  };
+  CAF_REQUIRE(until([&] { return client.active() == 2; }));
+  caf::anon_send(n.actors().manager, atom::cancel::value, std::string("cancel-http"));
+  CAF_CHECK(until([&] { return client.active() == 0; }));  // long before the 5 s answers
+  CAF_CHECK(until(
+      [&] { return query_int(url, "SELECT count(*) FROM jobs WHERE status = 'cancelled'") == 1; }));
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE status = 'cancelled'"), 2);
+  n.stop();
+  srv->stop();
+}
 
 CAF_TEST(provider configuration is validated entry by entry) {
   auto refused = [](const std::string& json, const std::string& fragment) {
