@@ -44,6 +44,19 @@ struct fixture : runtime_fixture {
     return caf::actor{};
   }
 
+  // Releases the held answers and steps until their outcomes wait, uncommitted, in the
+  // persistence actor's buffer; returns its state.
+  persistence_state& buffer_outcomes() {
+    *holding = false;
+    caf::anon_send(provider, atom::deliver::value, uint64_t{0});
+    auto& pst =
+        deref<persistence_actor::stateful_base<persistence_state>>(current_persistence(sys)).state;
+    size_t steps = 0;
+    while (pst.outcomes.empty() && steps++ < 1000) sched.run_once();
+    CAF_REQUIRE(!pst.outcomes.empty());
+    return pst;
+  }
+
   void finish_job() {
     *holding = false;
     release(provider);
@@ -135,14 +148,9 @@ CAF_TEST(a killed job supervisor is restarted and finishes the job) {
 
 CAF_TEST(a killed persistence actor is restarted and nothing acknowledged is lost) {
   boot_job();
-  // Let the held answers arrive, and kill persistence while their outcomes sit in its buffer.
-  *holding = false;
-  caf::anon_send(provider, atom::deliver::value, uint64_t{0});
+  // Kill persistence while the held answers' outcomes sit in its buffer.
   auto store = current_persistence(sys);
-  auto& pst = deref<persistence_actor::stateful_base<persistence_state>>(store).state;
-  size_t steps = 0;
-  while (pst.outcomes.empty() && steps++ < 1000) sched.run_once();
-  CAF_REQUIRE(!pst.outcomes.empty());
+  buffer_outcomes();
   // An urgent kill overtakes the flush already queued behind the outcomes.
   auto handle = caf::actor_cast<caf::strong_actor_ptr>(store);
   handle->enqueue(nullptr, caf::make_message_id(caf::message_priority::high),
@@ -160,13 +168,8 @@ CAF_TEST(a killed persistence actor is restarted and nothing acknowledged is los
 
 CAF_TEST(a lost database connection is reopened and the batch retried) {
   boot_job();
-  *holding = false;
-  caf::anon_send(provider, atom::deliver::value, uint64_t{0});
   auto store = current_persistence(sys);
-  auto& pst = deref<persistence_actor::stateful_base<persistence_state>>(store).state;
-  size_t steps = 0;
-  while (pst.outcomes.empty() && steps++ < 1000) sched.run_once();
-  CAF_REQUIRE(!pst.outcomes.empty());
+  auto& pst = buffer_outcomes();
   // Kill persistence's server process; the buffered outcomes are written on a new connection.
   auto backend = pst.conn->backendpid();
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM pg_stat_activity WHERE pid = " +
