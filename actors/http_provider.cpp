@@ -115,9 +115,6 @@ http_provider_actor::behavior_type http_provider(
           st.queued.push_back(std::move(c));
         return rp;
       },
-      [=](atom::deliver, uint64_t) {
-        // Only the sim provider simulates latency; nothing to deliver here.
-      },
       [=](atom::http_done, uint64_t token, const http_result& r) {
         auto& st = self->state;
         auto it = st.in_flight.find(token);

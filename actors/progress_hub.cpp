@@ -31,10 +31,12 @@ progress_hub_actor::behavior_type progress_hub(
           const std::string& reason) {
         auto& s = self->state;
         auto& p = s.jobs[job_id];
+        bool was_terminal = status::is_terminal_job(p.status);
         p.job_id = job_id;
         p.status = st;
         p.reason = reason;
-        if (status::is_terminal_job(st)) {
+        // A repeated verdict (finish after a restart) must not queue the job for eviction twice.
+        if (status::is_terminal_job(st) && !was_terminal) {
           s.finished.push_back(job_id);
           while (s.finished.size() > s.keep_finished) {
             s.jobs.erase(s.finished.front());

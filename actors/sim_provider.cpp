@@ -52,7 +52,7 @@ size_t sim_call_log::peak_in_flight() const {
 
 namespace {
 
-using self_ptr = provider_actor::stateful_pointer<sim_provider_state>;
+using self_ptr = sim_provider_actor::stateful_pointer<sim_provider_state>;
 
 // Gives the call a slot and schedules its answer after its latency.
 void serve(self_ptr self, sim_provider_state::call c) {
@@ -66,8 +66,8 @@ void serve(self_ptr self, sim_provider_state::call c) {
 
 }  // namespace
 
-provider_actor::behavior_type sim_provider(
-    provider_actor::stateful_pointer<sim_provider_state> self, std::string provider_id,
+sim_provider_actor::behavior_type sim_provider(
+    sim_provider_actor::stateful_pointer<sim_provider_state> self, std::string provider_id,
     std::string region, sim::settings settings, std::shared_ptr<sim_call_log> log) {
   auto& st = self->state;
   st.provider_id = std::move(provider_id);

@@ -59,8 +59,8 @@ struct sim_provider_state {
   static inline const char* name = "sim_provider";
 };
 
-provider_actor::behavior_type sim_provider(
-    provider_actor::stateful_pointer<sim_provider_state> self, std::string provider_id,
+sim_provider_actor::behavior_type sim_provider(
+    sim_provider_actor::stateful_pointer<sim_provider_state> self, std::string provider_id,
     std::string region, sim::settings settings, std::shared_ptr<sim_call_log> log);
 
 }  // namespace beacon

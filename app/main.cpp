@@ -1,6 +1,8 @@
 // beacon: the command line of the runner (serve, demo, migrate, config).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <pqxx/pqxx>
 
 #include "app/config.hpp"
@@ -9,6 +11,7 @@
 #include "app/signals.hpp"
 #include "common/logging.hpp"
 #include "providers/sim_http.hpp"
+#include "storage/embedded_postgres.hpp"
 #include "storage/migrations.hpp"
 
 namespace {
@@ -40,14 +43,20 @@ int run_sim_provider(const beacon::node_config& cfg, uint16_t port, const std::s
 }
 
 int run_migrate(const beacon::node_config& cfg) {
-  if (cfg.database_url.empty()) {
-    beacon::node n{cfg};  // the embedded cluster: starting the node migrates it
-    n.start(false);
-    return 0;
+  // With no URL: the embedded cluster, started for the migrations only (no actors, no resume).
+  std::unique_ptr<beacon::storage::embedded_postgres> pg;
+  auto url = cfg.database_url;
+  if (url.empty()) {
+    beacon::storage::embedded_postgres_options opts;
+    opts.dir = std::filesystem::path(cfg.state_dir) / "postgres";
+    pg = std::make_unique<beacon::storage::embedded_postgres>(opts);
+    pg->start();
+    url = pg->connection_string();
   }
-  pqxx::connection conn{cfg.database_url};
-  for (auto& m : beacon::storage::apply_migrations(conn, beacon::storage::embedded_migrations()))
-    std::printf("applied %s\n", m.c_str());
+  pqxx::connection conn{url};
+  auto applied = beacon::storage::apply_migrations(conn, beacon::storage::embedded_migrations());
+  for (auto& m : applied) std::printf("applied %s\n", m.c_str());
+  if (applied.empty()) std::printf("the schema is up to date\n");
   return 0;
 }
 

@@ -46,9 +46,12 @@ using progress_hub_actor =
 
 // A PROVIDER: one configured endpoint (or the in-process sim) serving some models in one region.
 using provider_actor =
-    caf::typed_actor<caf::replies_to<atom::complete, provider_request>::with<provider_reply>,
-                     // Internal: a simulated latency elapsed for the call with this token.
-                     caf::reacts_to<atom::deliver, uint64_t>>;
+    caf::typed_actor<caf::replies_to<atom::complete, provider_request>::with<provider_reply>>;
+
+// The SIM PROVIDER: a provider whose answers wait out a simulated latency.
+using sim_provider_actor =
+    // Internal: the simulated latency of the call with this token elapsed.
+    provider_actor::extend<caf::reacts_to<atom::deliver, uint64_t>>;
 
 // An HTTP PROVIDER: a provider whose calls travel over the shared HTTP client.
 using http_provider_actor =

@@ -45,10 +45,6 @@ void chown_tree(const fs::path& p, const owner& o) {
         throw std::runtime_error("cannot chown " + e.path().string());
 }
 
-std::string quote_setting(const std::string& s) {
-  return s;
-}
-
 }  // namespace
 
 fs::path find_postgres_bin_dir() {
@@ -180,7 +176,7 @@ void embedded_postgres::start() {
   std::string server_opts = "-c listen_addresses='' -p 5432 -k " + socket_dir_.string();
   if (!opts_.durable)
     server_opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
-  for (auto& s : opts_.settings) server_opts += " -c " + quote_setting(s);
+  for (auto& s : opts_.settings) server_opts += " -c " + s;
   auto pg_ctl = (bin_dir_ / "pg_ctl").string();
   // Adopt a server still running on this directory (e.g. after a crash of the node).
   if (run_as_owner({pg_ctl, "status", "-D", data.string()}, log) != 0) {

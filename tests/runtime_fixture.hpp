@@ -27,10 +27,12 @@ struct scripted_provider_state {
   static inline const char* name = "scripted_provider";
 };
 
-using scripted_provider_actor = provider_actor::stateful_base<scripted_provider_state>;
+// A provider double that also takes (deliver, token): release every held answer.
+using scripted_actor = provider_actor::extend<caf::reacts_to<atom::deliver, uint64_t>>;
+using scripted_provider_actor = scripted_actor::stateful_base<scripted_provider_state>;
 
-inline provider_actor::behavior_type scripted_provider(
-    provider_actor::stateful_pointer<scripted_provider_state> self, std::string id,
+inline scripted_actor::behavior_type scripted_provider(
+    scripted_actor::stateful_pointer<scripted_provider_state> self, std::string id,
     std::string region, provider_script script) {
   self->state.id = std::move(id);
   self->state.region = std::move(region);
@@ -105,7 +107,7 @@ struct runtime_fixture : test_coordinator_fixture<> {
     sched.run();
   }
 
-  std::vector<provider_actor> doubles;
+  std::vector<scripted_actor> doubles;
 
   ~runtime_fixture() override {
     rt.shutdown();
@@ -114,7 +116,7 @@ struct runtime_fixture : test_coordinator_fixture<> {
   }
 
   // A scripted provider serving `models` in `region`, registered through `o`.
-  provider_actor add_scripted(runtime_options& o, const std::string& id, const std::string& region,
+  scripted_actor add_scripted(runtime_options& o, const std::string& id, const std::string& region,
                               std::vector<std::string> models, provider_script script) {
     auto p = sys.spawn(scripted_provider, id, region, std::move(script));
     sched.run();
@@ -123,12 +125,12 @@ struct runtime_fixture : test_coordinator_fixture<> {
     return p;
   }
 
-  void release(const provider_actor& p) {
+  void release(const scripted_actor& p) {
     caf::anon_send(p, atom::deliver::value, uint64_t{0});
     sched.run();
   }
 
-  scripted_provider_state& scripted(const provider_actor& p) {
+  scripted_provider_state& scripted(const scripted_actor& p) {
     return deref<scripted_provider_actor>(p).state;
   }
 

@@ -110,7 +110,7 @@ CAF_TEST(a terminal cell is never overwritten and counters follow committed tran
   CAF_CHECK_EQUAL(
       query_column(url, "SELECT array_to_string(provider_ids, ',') FROM cross_region_executions"),
       std::vector<std::string>{"p-us"});
-  // The database itself refuses a completed cell without output or a failure without a reason.
+  // The database itself refuses a status outside the CHECKed list.
   pqxx::work tx{conn};
   BEACON_CHECK_THROWS(tx.exec("UPDATE executions SET status = 'bogus'"), pqxx::check_violation);
 }

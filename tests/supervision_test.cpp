@@ -13,7 +13,7 @@ namespace {
 
 struct fixture : runtime_fixture {
   std::shared_ptr<bool> holding = std::make_shared<bool>(true);
-  provider_actor provider;
+  scripted_actor provider;
   std::string id;
 
   // One question, models m1 (answered at once) and m2 (held while `holding`), regions XR.
