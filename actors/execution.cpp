@@ -40,6 +40,7 @@ void finish(self_ptr self, std::string st, std::string code, std::string message
   if (reply) {
     o.provider_id = reply->provider_id;
     o.provider_region = reply->provider_region;
+    o.http_status = reply->http_status;
   }
   if (o.status != status::completed) {
     o.classification = "technical_failure";
@@ -91,6 +92,7 @@ caf::timespan budget_left(self_ptr self) {
 
 void failed_attempt(self_ptr self, const provider_reply& r) {
   auto& s = self->state;
+  s.failed_provider = s.routed_provider;  // the next attempt prefers another one of the region
   s.history.push_back({{"attempt", s.attempts},
                        {"at", format_rfc3339(now_us())},
                        {"class", r.error_class},
@@ -133,10 +135,11 @@ void attempt(self_ptr self) {
   ++s.calls_here;
   // The registry answers at once or is gone (then the request fails at once): no timer needed.
   self->request(s.settings.registry, caf::infinite, atom::route::value, s.task.region,
-                s.task.model_id)
+                s.task.model_id, s.failed_provider)
       .then(
           [=](provider_actor provider, std::string provider_id, std::string provider_region) {
             auto& s = self->state;
+            s.routed_provider = provider_id;
             if (!provider) {
               provider_reply r;
               r.error_class = error_class::no_provider;

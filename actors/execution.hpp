@@ -37,7 +37,9 @@ struct execution_state {
   int32_t storage_failures = 0;
   int64_t started_us = 0;
   caf::actor_clock::time_point budget_start{};  // when the claim was granted
-  boost::json::array history;  // {attempt, at, class, message, http_status} per failed attempt
+  std::string routed_provider;                  // the registry's choice for the current attempt
+  std::string failed_provider;  // served the last failed attempt (avoided when possible)
+  boost::json::array history;   // {attempt, at, class, message, http_status} per failed attempt
   cell_outcome outcome;
   static inline const char* name = "execution";
 };

@@ -4,36 +4,85 @@
 #include <algorithm>
 
 #include "caf/all.hpp"
+#include "common/clock.hpp"
+#include "common/logging.hpp"
 #include "providers/error_class.hpp"
 
 namespace beacon {
 namespace {
 
 using self_ptr = http_provider_actor::stateful_pointer<http_provider_state>;
+using namespace std::chrono_literals;
 
-void start(self_ptr self, http_provider_state::call c) {
+// Load reports are coalesced to one per this interval.
+constexpr auto report_interval = 20ms;
+
+provider_status status_of(self_ptr self) {
   auto& st = self->state;
-  auto& cfg = st.config;
-  providers::call_input in{c.req.model_id, c.req.prompt, c.req.system_prompt, c.req.region};
-  auto wire = providers::build_request(cfg.protocol, in);
-  providers::http_call call;
-  call.url = cfg.base_url + wire.path;
-  call.body = std::move(wire.body);
-  call.headers = {"Content-Type: application/json", "Accept: application/json"};
-  if (!cfg.auth_header.empty()) call.headers.push_back(cfg.auth_header);
-  call.connect_timeout = cfg.connect_timeout;
-  call.total_timeout =
-      c.req.timeout_ms > 0 ? std::chrono::milliseconds(c.req.timeout_ms) : cfg.request_timeout;
-  call.max_body = cfg.max_body;
-  auto token = st.next_token++;
-  auto me = caf::actor_cast<caf::actor>(self);
-  c.transfer = st.client->submit(std::move(call), [me, token](providers::http_outcome o) {
-    http_result r{static_cast<int32_t>(o.status), std::move(o.body),
-                  std::move(o.error_class),       std::move(o.error_message),
-                  std::move(o.retry_after),       o.elapsed_ms};
-    caf::anon_send(me, atom::http_done::value, token, std::move(r));
-  });
-  st.in_flight.emplace(token, std::move(c));
+  provider_status s;
+  s.provider_id = st.config.id;
+  s.region = st.config.region;
+  s.kind = std::string(providers::to_string(st.config.protocol));
+  s.circuit = std::string(providers::to_string(st.breaker.current(self->clock().now())));
+  s.load = static_cast<int32_t>(st.in_flight.size() + st.queued.size());
+  s.limit = static_cast<int32_t>(st.limit.current());
+  s.max_concurrency = static_cast<int32_t>(st.config.max_concurrency);
+  s.consecutive_failures = st.breaker.consecutive_failures();
+  s.last_failure = st.breaker.last_failure();
+  s.healthy = st.healthy;
+  s.last_health_check_us = st.last_health_check_us;
+  s.rate_limit_cuts = st.rate_limit_cuts;
+  s.latency_ms = st.latency_ms;
+  return s;
+}
+
+void report_now(self_ptr self) {
+  auto& st = self->state;
+  auto s = status_of(self);
+  if (s.circuit != st.reported_circuit) {
+    logging::line(s.circuit == "closed" ? spdlog::level::info : spdlog::level::warn,
+                  "circuit_" + s.circuit)
+        .field("provider_id", s.provider_id)
+        .field("region", s.region)
+        .field("consecutive_failures", s.consecutive_failures)
+        .field("last_failure", s.last_failure);
+    st.reported_circuit = s.circuit;
+  }
+  if (st.registry) self->send(st.registry, atom::update::value, std::move(s));
+}
+
+// The load changed: report it within report_interval.
+void load_changed(self_ptr self) {
+  auto& st = self->state;
+  if (st.report_due || !st.registry) return;
+  st.report_due = true;
+  self->delayed_send(self, report_interval, atom::report::value);
+}
+
+// The breaker may have opened: report at once and wake up when its cool-down ends.
+void circuit_changed(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (st.breaker.current(now) == providers::circuit_breaker::state::open)
+    self->delayed_send(self, st.breaker.reopens_at() - now, atom::half_open::value);
+  report_now(self);
+}
+
+void answer_failure(http_provider_state::call& c, const http_provider_config& cfg,
+                    std::string_view cls, std::string message) {
+  provider_reply r;
+  r.provider_id = cfg.id;
+  r.provider_region = cfg.region;
+  r.model_served = c.req.model_id;
+  r.error_class = std::string(cls);
+  r.error_message = std::move(message);
+  if (c.rp.pending()) c.rp.deliver(std::move(r));
+}
+
+std::string circuit_message(const http_provider_state& st) {
+  return "provider " + st.config.id +
+         " is not called while its circuit is open (last failure: " + st.breaker.last_failure() +
+         ")";
 }
 
 // One call of `who` ended: stop watching it when it has no other.
@@ -47,6 +96,67 @@ void unwatch(self_ptr self, const caf::actor_addr& who) {
   }
 }
 
+void start(self_ptr self, http_provider_state::call c) {
+  auto& st = self->state;
+  auto& cfg = st.config;
+  providers::call_input in{c.req.model_id, c.req.prompt, c.req.system_prompt, c.req.region};
+  auto wire = providers::build_request(cfg.protocol, in);
+  providers::http_call call;
+  call.url = cfg.base_url + wire.path;
+  call.body = std::move(wire.body);
+  call.headers = {"Content-Type: application/json", "Accept: application/json"};
+  if (!cfg.auth_header.empty()) call.headers.push_back(cfg.auth_header);
+  call.connect_timeout = cfg.connect_timeout;
+  // What is left of the caller's timeout after waiting in the queue.
+  call.total_timeout = std::max(
+      1ms, std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - self->clock().now()));
+  call.max_body = cfg.max_body;
+  auto token = st.next_token++;
+  auto me = caf::actor_cast<caf::actor>(self);
+  c.transfer = st.client->submit(std::move(call), [me, token](providers::http_outcome o) {
+    http_result r{static_cast<int32_t>(o.status), std::move(o.body),
+                  std::move(o.error_class),       std::move(o.error_message),
+                  std::move(o.retry_after),       o.elapsed_ms};
+    caf::anon_send(me, atom::http_done::value, token, std::move(r));
+  });
+  st.in_flight.emplace(token, std::move(c));
+}
+
+// Starts queued calls while the limit and the circuit allow.
+void pump(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  while (!st.queued.empty() && st.in_flight.size() < st.limit.current()) {
+    auto& c = st.queued.front();
+    bool drop = false;
+    if (!c.rp.pending()) {
+      drop = true;
+    } else if (now >= c.deadline) {
+      answer_failure(c, st.config, error_class::timeout,
+                     "the attempt's time ran out while waiting for one of provider " +
+                         st.config.id + "'s " + std::to_string(st.limit.current()) +
+                         " concurrent call slots");
+      drop = true;
+    } else if (st.breaker.current(now) == providers::circuit_breaker::state::open) {
+      answer_failure(c, st.config, error_class::circuit_open, circuit_message(st));
+      drop = true;
+    }
+    if (drop) {
+      auto who = c.requester;
+      st.queued.pop_front();
+      unwatch(self, who);
+      continue;
+    }
+    bool half_open = st.breaker.current(now) == providers::circuit_breaker::state::half_open;
+    if (!st.breaker.try_acquire(now)) break;  // half-open with its trial out: wait for it
+    auto next = std::move(st.queued.front());
+    st.queued.pop_front();
+    next.trial = half_open;
+    start(self, std::move(next));
+  }
+  load_changed(self);
+}
+
 // A requester died: drop its queued calls and abort its transfers.
 void requester_down(self_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
@@ -56,6 +166,7 @@ void requester_down(self_ptr self, const caf::down_msg& dm) {
                   st.queued.end());
   for (auto& kv : st.in_flight)
     if (kv.second.requester == dm.source) st.client->cancel(kv.second.transfer);
+  load_changed(self);
 }
 
 provider_reply reply_for(const http_provider_config& cfg, const provider_request& req,
@@ -94,40 +205,154 @@ provider_reply reply_for(const http_provider_config& cfg, const provider_request
   return out;
 }
 
+// Feeds one call's outcome to the circuit breaker and the concurrency limit.
+void account(self_ptr self, const provider_reply& r, bool trial) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto before = st.breaker.current(now);
+  if (r.error_class == error_class::cancelled) {
+    if (trial) st.breaker.release_trial();
+  } else if (counts_against_circuit(r.error_class)) {
+    st.breaker.on_failure(now, r.error_class + ": " + r.error_message);
+  } else {
+    st.breaker.on_success();  // it answered: the endpoint works
+  }
+  if (r.ok) st.limit.on_success();
+  if (r.http_status > 0) {
+    double ms = static_cast<double>(r.latency_us) / 1000.0;
+    st.latency_ms = st.latency_ms == 0 ? ms : 0.8 * st.latency_ms + 0.2 * ms;
+  }
+  if (r.error_class == error_class::rate_limited && st.limit.on_rate_limited(now)) {
+    ++st.rate_limit_cuts;
+    logging::warn("concurrency_cut")
+        .field("provider_id", st.config.id)
+        .field("region", st.config.region)
+        .field("limit", st.limit.current())
+        .field("max_concurrency", st.config.max_concurrency);
+    report_now(self);
+  }
+  if (st.breaker.current(now) != before) circuit_changed(self);
+}
+
+void run_probe(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (st.probing) return;
+  if (st.breaker.current(now) == providers::circuit_breaker::state::open) return;  // cooling down
+  st.probe_trial = st.breaker.current(now) == providers::circuit_breaker::state::half_open &&
+                   st.breaker.try_acquire(now);
+  st.probing = true;
+  providers::http_call call;
+  call.url = st.config.health_url;
+  call.headers = {"Accept: application/json"};
+  if (!st.config.auth_header.empty()) call.headers.push_back(st.config.auth_header);
+  call.connect_timeout = std::min(st.config.connect_timeout, 5000ms);
+  call.total_timeout = std::clamp<std::chrono::milliseconds>(st.config.health_interval, 100ms, 5s);
+  call.max_body = 64 << 10;
+  auto me = caf::actor_cast<caf::actor>(self);
+  st.client->submit(std::move(call), [me](providers::http_outcome o) {
+    http_result r{static_cast<int32_t>(o.status), std::move(o.body),
+                  std::move(o.error_class),       std::move(o.error_message),
+                  std::move(o.retry_after),       o.elapsed_ms};
+    caf::anon_send(me, atom::probe::value, std::move(r));
+  });
+}
+
+void probe_done(self_ptr self, const http_result& r) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto before = st.breaker.current(now);
+  bool trial = st.probe_trial;
+  st.probing = st.probe_trial = false;
+  st.last_health_check_us = now_us();
+  bool reached = r.error_class.empty() && r.status < 500 && r.status != 0;
+  bool ok = reached && r.status >= 200 && r.status < 300 && providers::health_body_ok(r.body);
+  st.healthy = ok;
+  if (!reached) {
+    auto why = r.error_class.empty() ? "health check: HTTP " + std::to_string(r.status)
+                                     : "health check: " + r.error_class + ": " + r.error_message;
+    st.breaker.trip(now, why);
+  } else if (ok && trial) {
+    st.breaker.on_success();
+  } else if (trial) {
+    st.breaker.release_trial();  // the endpoint answers but has no usable health route
+  }
+  if (!ok)
+    logging::warn("health_check_failed")
+        .field("provider_id", st.config.id)
+        .field("region", st.config.region)
+        .field("url", st.config.health_url)
+        .field("http_status", r.status)
+        .field("error", r.error_class.empty() ? r.body.substr(0, 200) : r.error_message);
+  if (st.breaker.current(now) != before) circuit_changed(self);
+  pump(self);
+}
+
 }  // namespace
+
+bool counts_against_circuit(std::string_view c) {
+  return c == error_class::connect_error || c == error_class::timeout ||
+         c == error_class::http_5xx || c == error_class::redirect || c == error_class::bad_response;
+}
 
 http_provider_actor::behavior_type http_provider(
     http_provider_actor::stateful_pointer<http_provider_state> self, http_provider_config config,
-    std::shared_ptr<providers::http_client> client) {
-  self->state.config = std::move(config);
-  self->state.client = std::move(client);
+    std::shared_ptr<providers::http_client> client, provider_registry_actor registry) {
+  auto& st = self->state;
+  st.breaker = providers::circuit_breaker{{config.failure_threshold, config.circuit_open, 30s}};
+  st.limit = providers::concurrency_limit{config.max_concurrency, config.rate_limit_debounce};
+  st.config = std::move(config);
+  st.client = std::move(client);
+  st.registry = std::move(registry);
   self->set_down_handler([=](caf::down_msg& dm) { requester_down(self, dm); });
+  if (st.config.health_interval.count() > 0) self->send(self, atom::probe::value);
+  report_now(self);
   return {
       [=](atom::complete, provider_request& req) -> caf::result<provider_reply> {
         auto& st = self->state;
+        auto now = self->clock().now();
         auto requester = caf::actor_cast<caf::actor_addr>(self->current_sender());
         auto rp = self->make_response_promise<provider_reply>();
+        auto timeout = req.timeout_ms > 0 ? std::chrono::milliseconds(req.timeout_ms)
+                                          : st.config.request_timeout;
+        http_provider_state::call c{rp, std::move(req), requester, now + timeout, 0, false};
+        if (st.breaker.current(now) == providers::circuit_breaker::state::open) {
+          answer_failure(c, st.config, error_class::circuit_open, circuit_message(st));
+          return rp;
+        }
         if (requester && st.watched[requester]++ == 0) self->monitor(requester);
-        http_provider_state::call c{rp, std::move(req), requester, 0};
-        if (st.in_flight.size() < std::max<size_t>(1, st.config.max_concurrency))
-          start(self, std::move(c));
-        else
-          st.queued.push_back(std::move(c));
+        st.queued.push_back(std::move(c));
+        pump(self);
         return rp;
       },
       [=](atom::http_done, uint64_t token, const http_result& r) {
         auto& st = self->state;
         auto it = st.in_flight.find(token);
         if (it == st.in_flight.end()) return;
-        if (it->second.rp.pending()) it->second.rp.deliver(reply_for(st.config, it->second.req, r));
+        auto reply = reply_for(st.config, it->second.req, r);
+        account(self, reply, it->second.trial);
+        if (it->second.rp.pending()) it->second.rp.deliver(std::move(reply));
         auto requester = it->second.requester;
         st.in_flight.erase(it);
         unwatch(self, requester);
-        if (!st.queued.empty()) {
-          auto next = std::move(st.queued.front());
-          st.queued.pop_front();
-          start(self, std::move(next));
-        }
+        pump(self);
+      },
+      [=](atom::probe) {
+        run_probe(self);
+        self->delayed_send(self, self->state.config.health_interval, atom::probe::value);
+      },
+      [=](atom::probe, const http_result& r) { probe_done(self, r); },
+      [=](atom::report) {
+        self->state.report_due = false;
+        report_now(self);
+      },
+      [=](atom::half_open) {
+        auto& st = self->state;
+        if (st.breaker.current(self->clock().now()) != providers::circuit_breaker::state::half_open)
+          return;  // a later failure pushed the cool-down further; its own timer comes
+        report_now(self);
+        if (st.config.health_interval.count() > 0) run_probe(self);
+        pump(self);
       },
   };
 }

@@ -22,17 +22,13 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   std::vector<provider_entry> entries;
   for (auto& d : opts.sim_deployments) {
     auto p = sys.spawn(sim_provider, d.id, d.region, opts.sim, opts.sim_log);
-    rt.providers.push_back(p);
+    rt.sim_providers.push_back(p);
     entries.push_back({d.id, d.region, d.models, p});
   }
   if (!opts.http_providers.empty()) rt.http = std::make_shared<providers::http_client>();
-  for (auto& c : opts.http_providers) {
-    provider_actor p = sys.spawn(http_provider, c, rt.http);
-    rt.providers.push_back(p);
-    entries.push_back({c.id, c.region, c.models, p});
-  }
   for (auto& p : opts.extra_providers) entries.push_back(p);
-  rt.registry = sys.spawn(provider_registry, entries);
+  // The registry spawns (and supervises) the HTTP providers.
+  rt.registry = sys.spawn(provider_registry, entries, opts.http_providers, rt.http);
   auto settings = opts.supervisor;
   settings.batch.execution.registry = rt.registry;
   rt.manager = sys.spawn(job_manager, settings);
@@ -43,7 +39,7 @@ void runtime::shutdown() {
   auto reason = caf::exit_reason::user_shutdown;
   if (manager) caf::anon_send_exit(manager, reason);
   if (registry) caf::anon_send_exit(registry, reason);
-  for (auto& p : providers) caf::anon_send_exit(p, reason);
+  for (auto& p : sim_providers) caf::anon_send_exit(p, reason);
   if (hub) caf::anon_send_exit(hub, reason);
   if (persistence_guard) caf::anon_send_exit(persistence_guard, reason);
 }

@@ -42,7 +42,7 @@ struct runtime {
   caf::actor persistence_guard;
   progress_hub_actor hub;
   provider_registry_actor registry;
-  std::vector<provider_actor> providers;
+  std::vector<provider_actor> sim_providers;     // in-process; the HTTP ones belong to the registry
   std::shared_ptr<providers::http_client> http;  // shared by the HTTP providers
   job_manager_actor manager;
 

@@ -29,5 +29,8 @@ using job_state = caf::atom_constant<caf::atom("job_state")>;  // progress: a jo
 using get = caf::atom_constant<caf::atom("get")>;              // read state (progress, jobs)
 using resume = caf::atom_constant<caf::atom("resume")>;  // resume unfinished jobs from storage
 using http_done = caf::atom_constant<caf::atom("http_done")>;  // an HTTP transfer finished
+using probe = caf::atom_constant<caf::atom("probe")>;    // a provider health check (tick or result)
+using report = caf::atom_constant<caf::atom("report")>;  // a provider sends its status now
+using half_open = caf::atom_constant<caf::atom("half_open")>;  // a circuit's cool-down ended
 
 }  // namespace beacon::atom

@@ -53,15 +53,27 @@ using sim_provider_actor =
     // Internal: the simulated latency of the call with this token elapsed.
     provider_actor::extend<caf::reacts_to<atom::deliver, uint64_t>>;
 
-// An HTTP PROVIDER: a provider whose calls travel over the shared HTTP client.
-using http_provider_actor =
-    provider_actor::extend<caf::reacts_to<atom::http_done, uint64_t, http_result>>;
-
-// The PROVIDER REGISTRY: routes (region, model) to a provider registered in that region only.
+// The PROVIDER REGISTRY: routes (region, model) to a provider registered in that region only,
+// preferring providers whose circuit is not open, then the least loaded (expected wait); `avoid`
+// (the provider that just failed this cell, or empty) is chosen only when no other is available.
 // Replies (provider, provider id, provider region); an invalid handle means no provider.
 using provider_registry_actor =
-    caf::typed_actor<caf::replies_to<atom::route, std::string,
-                                     std::string>::with<provider_actor, std::string, std::string>>;
+    caf::typed_actor<caf::replies_to<atom::route, std::string, std::string,
+                                     std::string>::with<provider_actor, std::string, std::string>,
+                     // A provider's circuit, load and limit changed.
+                     caf::reacts_to<atom::update, provider_status>,
+                     // Every provider's last reported status, in registration order.
+                     caf::replies_to<atom::get>::with<std::vector<provider_status>>>;
+
+// An HTTP PROVIDER: a provider whose calls travel over the shared HTTP client. It reports its
+// status to the registry that spawned it.
+using http_provider_actor =
+    provider_actor::extend<caf::reacts_to<atom::http_done, uint64_t, http_result>,
+                           // Internal: run a health check now / a health check ended.
+                           caf::reacts_to<atom::probe>, caf::reacts_to<atom::probe, http_result>,
+                           // Internal: send the status to the registry now / an open circuit's
+                           // cool-down ended.
+                           caf::reacts_to<atom::report>, caf::reacts_to<atom::half_open>>;
 
 // The JOB MANAGER: owns one job supervisor per running job and restarts crashed ones.
 using job_manager_actor = caf::typed_actor<

@@ -92,6 +92,7 @@ struct cell_outcome {
   bool is_content_refusal = false;
   bool is_technical_error = false;
   int32_t response_length = -1;  // -1: no response
+  int32_t http_status = 0;       // of the last attempt; 0: no HTTP response
 };
 
 template <class Inspector>
@@ -99,7 +100,8 @@ typename Inspector::result_type inspect(Inspector& f, cell_outcome& x) {
   return f(caf::meta::type_name("cell_outcome"), x.cell_id, x.status, x.provider_id,
            x.provider_region, x.attempts, x.retry_history, x.started_us, x.completed_us,
            x.duration_ms, x.output_json, x.error_code, x.error_message, x.classification,
-           x.is_substantive, x.is_content_refusal, x.is_technical_error, x.response_length);
+           x.is_substantive, x.is_content_refusal, x.is_technical_error, x.response_length,
+           x.http_status);
 }
 
 // A provider call for one attempt of one cell.
@@ -157,6 +159,31 @@ typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
   return f(caf::meta::type_name("provider_reply"), x.ok, x.text, x.error_class, x.error_message,
            x.http_status, x.provider_id, x.provider_region, x.model_served, x.latency_us,
            x.retry_after_ms);
+}
+
+// What a provider reports to the registry (and the registry to health and metrics readers):
+// its circuit, its load and its current concurrency limit.
+struct provider_status {
+  std::string provider_id;
+  std::string region;
+  std::string kind;                // protocol, or "sim"
+  std::string circuit = "closed";  // closed | open | half_open
+  int32_t load = 0;                // calls in flight plus queued
+  int32_t limit = 0;               // calls allowed in flight now (adaptive); 0: unknown
+  int32_t max_concurrency = 0;
+  int32_t consecutive_failures = 0;
+  std::string last_failure;          // the failure that counted last, with its message
+  bool healthy = true;               // the last health probe succeeded (or none ran)
+  int64_t last_health_check_us = 0;  // 0: never probed
+  int64_t rate_limit_cuts = 0;       // times a 429 burst cut the limit
+  double latency_ms = 0;             // moving average of answered calls; 0: none yet
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, provider_status& x) {
+  return f(caf::meta::type_name("provider_status"), x.provider_id, x.region, x.kind, x.circuit,
+           x.load, x.limit, x.max_concurrency, x.consecutive_failures, x.last_failure, x.healthy,
+           x.last_health_check_us, x.rate_limit_cuts, x.latency_ms);
 }
 
 // What a job supervisor needs to (re)start a job, read from storage.

@@ -226,4 +226,31 @@ int64_t retry_after_ms(std::string_view header) {
   return std::clamp<int64_t>(ms, 0, hour_ms);
 }
 
+std::string health_url(protocol p, const std::string& base_url) {
+  switch (p) {
+    case protocol::openai:
+      return base_url + "/v1/models";
+    case protocol::ollama:
+      return base_url + "/api/tags";
+    case protocol::beacon_router:
+      return base_url + "/health";
+    case protocol::modal: {
+      auto at = base_url.rfind("-inference");
+      if (at == std::string::npos) return base_url + "/health";
+      return base_url.substr(0, at) + "-health" + base_url.substr(at + 10);
+    }
+  }
+  return base_url + "/health";
+}
+
+bool health_body_ok(std::string_view body) {
+  json::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object()) return true;
+  auto* st = v.as_object().if_contains("status");
+  if (!st || !st->is_string()) return true;
+  auto s = st->as_string();
+  return s == "healthy" || s == "ok" || s == "up" || s == "alive" || s == "ready";
+}
+
 }  // namespace beacon::providers

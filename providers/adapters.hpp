@@ -35,6 +35,15 @@ struct wire_request {
 
 wire_request build_request(protocol p, const call_input& in);
 
+// The URL a health check GETs: openai {base}/v1/models, ollama {base}/api/tags, beacon_router
+// {base}/health, modal the endpoint with "-inference" replaced by "-health" (as Beacon's router
+// does), or {base}/health when the URL has no "-inference".
+std::string health_url(protocol p, const std::string& base_url);
+
+// Whether a health check's 2xx body says healthy: a JSON object whose "status" is not one of
+// healthy/ok/up/alive/ready fails it; any other body passes.
+bool health_body_ok(std::string_view body);
+
 // A parsed answer or failure. error_class uses providers/error_class.hpp.
 struct parsed_reply {
   bool ok = false;

@@ -18,11 +18,14 @@ inline constexpr std::string_view cancelled = "cancelled";
 inline constexpr std::string_view region_mismatch = "region_mismatch";
 // Runtime-side causes of a failed cell.
 inline constexpr std::string_view no_provider = "no_provider";
+// The provider's circuit breaker is open: refused at once, no call was made.
+inline constexpr std::string_view circuit_open = "circuit_open";
 inline constexpr std::string_view actor_crashed = "actor_crashed";
 
 constexpr bool is_transient(std::string_view c) {
   return c == timeout || c == connect_error || c == rate_limited || c == http_5xx ||
-         c == redirect || c == provider_error || c == actor_crashed || c == region_mismatch;
+         c == redirect || c == provider_error || c == actor_crashed || c == region_mismatch ||
+         c == circuit_open;
 }
 
 }  // namespace beacon::error_class

@@ -87,6 +87,12 @@ http_outcome outcome_of(transfer& t, CURLcode code) {
   } else {
     // Refused, unreachable, reset mid-response, TLS failures: the connection failed us.
     o.error_class = error_class::connect_error;
+    long status = 0;
+    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status > 0)
+      o.error_message = "the connection broke mid-response, after HTTP " + std::to_string(status) +
+                        " headers and " + std::to_string(t.body.size()) + " body bytes (" +
+                        o.error_message + ")";
   }
   return o;
 }

@@ -77,6 +77,17 @@ http_provider_config parse_entry(const json::value& v, size_t index, std::set<st
   c.request_timeout =
       std::chrono::milliseconds(number(o, "timeout_ms", where, 300'000, 1, 86'400'000));
   c.max_body = static_cast<size_t>(number(o, "max_body_bytes", where, 4 << 20, 1024, 1ll << 30));
+  c.health_interval =
+      std::chrono::milliseconds(number(o, "health_interval_ms", where, 10'000, 0, 86'400'000));
+  auto health_path = text(o, "health_path", where, false);
+  c.health_url = health_path.empty()
+                     ? providers::health_url(c.protocol, c.base_url)
+                     : c.base_url + (health_path.front() == '/' ? "" : "/") + health_path;
+  c.failure_threshold = static_cast<int>(number(o, "failure_threshold", where, 5, 1, 1'000));
+  c.circuit_open =
+      std::chrono::milliseconds(number(o, "circuit_open_ms", where, 1'000, 1, 3'600'000));
+  c.rate_limit_debounce =
+      std::chrono::milliseconds(number(o, "rate_limit_debounce_ms", where, 1'000, 0, 600'000));
   auto env = text(o, "auth_env", where, false);
   if (!env.empty()) {
     const char* secret = std::getenv(env.c_str());

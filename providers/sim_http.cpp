@@ -103,8 +103,16 @@ http::async_handler sim_http_handler(sim_http_options opts) {
   auto srv = std::make_shared<sim_server>();
   srv->opts = std::move(opts);
   return [srv](const http::request& req, http::responder reply) {
-    if (req.method == "GET" && req.path == "/health")
-      return reply({200, R"({"status":"healthy"})"}, {});
+    if (req.method == "GET") {
+      auto ends_with = [&](std::string_view tail) {
+        return req.path.size() >= tail.size() &&
+               req.path.compare(req.path.size() - tail.size(), tail.size(), tail) == 0;
+      };
+      if (ends_with("/health")) return reply({200, R"({"status":"healthy"})"}, {});
+      if (req.path == "/v1/models")
+        return reply({200, R"({"object":"list","data":[{"id":"sim","object":"model"}]})"}, {});
+      if (req.path == "/api/tags") return reply({200, R"({"models":[{"name":"sim"}]})"}, {});
+    }
     if (req.method != "POST")
       return reply({405, http::error_json("use POST", "method_not_allowed")}, {});
     json::error_code ec;

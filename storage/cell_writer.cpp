@@ -33,13 +33,15 @@ UPDATE executions e
        error_message = v.error_message, response_classification = v.classification,
        is_substantive = v.substantive, is_content_refusal = v.refusal,
        is_technical_error = v.technical, response_length = NULLIF(v.response_length, -1),
+       http_status = NULLIF(v.http_status, 0),
        updated_at = now()
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
               $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
-              $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[])
+              $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[],
+              $18::int[])
     AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
          completed_us, duration_ms, output_data, error_code, error_message, classification,
-         substantive, refusal, technical, response_length)
+         substantive, refusal, technical, response_length, http_status)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''))sql";
@@ -131,7 +133,7 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
                                             std::vector<cell_transition>& out) {
   std::unordered_set<int64_t> written;
   if (outcomes.empty()) return written;
-  std::vector<int64_t> ids, attempts, started, completed, duration, length;
+  std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status;
   std::vector<std::string> st, provider, provider_region, history, output, code, message, cls;
   std::vector<bool> substantive, refusal, technical;
   for (auto& o : outcomes) {
@@ -152,13 +154,15 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     refusal.push_back(o.is_content_refusal);
     technical.push_back(o.is_technical_error);
     length.push_back(o.response_length);
+    http_status.push_back(o.http_status);
   }
   auto rows = tx.exec_params(
       outcome_sql, int_array(ids), text_array(st), text_array_empty_null(provider),
       text_array_empty_null(provider_region), int_array(attempts), text_array(history),
       int_array(started), int_array(completed), int_array(duration), text_array_empty_null(output),
       text_array_empty_null(code), text_array_empty_null(message), text_array(cls),
-      bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length));
+      bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length),
+      int_array(http_status));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
     auto t = transition_from(row, row[5].as<std::string>());

@@ -216,6 +216,7 @@ std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t l
               ", ''), 'has_receipt', e.receipt_data IS NOT NULL, 'output', e.output_data,"
               " 'system_prompt', e.system_prompt, 'response_length', e.response_length,"
               " 'retry_count', greatest(e.attempts - 1, 0), 'max_retries', e.max_retries,"
+              " 'http_status', e.http_status,"
               " 'retry_history', e.retry_history,"
               " 'last_retry_at', e.retry_history -> -1 -> 'at',"
               " 'original_error', e.retry_history -> 0 -> 'message'";

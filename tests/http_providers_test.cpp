@@ -130,7 +130,8 @@ CAF_TEST(refused connections timeouts and oversized bodies are classified) {
   auto slow_sim = providers::start_sim_http(slow, "127.0.0.1", 0, slow_port);
   std::string long_question(1500, 'q');
   run_job(R"([
-    {"name": "closed", "kind": "openai", "base_url": "http://127.0.0.1:1", "region": "XA", "models": ["m"]},
+    {"name": "closed", "kind": "openai", "base_url": "http://127.0.0.1:1", "region": "XA", "models": ["m"],
+     "health_interval_ms": 0},
     {"name": "slow", "kind": "openai", "base_url": "http://127.0.0.1:)" +
               std::to_string(slow_port) +
               R"(", "region": "XB", "models": ["m"]},
