@@ -1,7 +1,9 @@
-// beacon-bench: end-to-end throughput of one large job on the sim provider with zero latency and
-// persistence on (a durable embedded PostgreSQL, or --database-url), against a baseline measured
-// in the same run: the same cell writes done the naive way (one autocommit UPDATE per claim and
-// per outcome, no actors, no batching). Prints cells/s, CPU ms per cell and peak RSS.
+// beacon-bench: end-to-end throughput of one large job on the sim provider (zero latency, or a
+// fixed --latency-ms; in process, or over loopback HTTP with --http) and persistence on (a durable
+// embedded PostgreSQL, or --database-url), against a baseline measured in the same run: the same
+// cell writes done the naive way (one autocommit UPDATE per claim and per outcome, no actors, no
+// batching). Prints cells/s, CPU ms per cell and peak RSS; with a latency, also the ideal
+// (concurrency / latency) and the fraction of it reached.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -178,6 +180,7 @@ int main(int argc, char** argv) {
   std::string database_url, state_dir = "bench/out/state", policy = "stealing";
   bool over_http = false;
   int http_concurrency = 16;
+  double latency_ms = 0;
   app.add_option("--questions", questions, "questions per job")->capture_default_str();
   app.add_option("--models", models, "models per region")->capture_default_str();
   app.add_option("--regions", regions, "regions (one sim deployment each)")->capture_default_str();
@@ -190,7 +193,12 @@ int main(int argc, char** argv) {
   app.add_option("--scheduler-policy", policy, "stealing or sharing")->capture_default_str();
   app.add_flag("--http", over_http,
                "call the sim over loopback HTTP (Beacon router protocol, one provider per region)");
-  app.add_option("--http-concurrency", http_concurrency, "max_concurrency of each HTTP provider")
+  app.add_option("--http-concurrency", http_concurrency,
+                 "max_concurrency of each provider (HTTP, or the in-process sim)")
+      ->capture_default_str();
+  app.add_option("--latency-ms", latency_ms,
+                 "fixed answer latency of the sim (0: instant); the ideal throughput is "
+                 "concurrency / latency")
       ->capture_default_str();
   app.add_option("--baseline-cells", baseline_cells, "cells of the naive baseline (0 skips it)")
       ->capture_default_str();
@@ -204,7 +212,9 @@ int main(int argc, char** argv) {
   node_config cfg;
   cfg.database_url = database_url;
   cfg.state_dir = state_dir;
-  cfg.sim_latency_ms = 0;
+  cfg.sim_latency_ms = latency_ms;
+  cfg.sim_latency_sigma = 0;
+  cfg.sim_max_concurrency = http_concurrency;
   cfg.sim_regions = join(names("R", regions));
   cfg.sim_models = join(names("m", models));
   cfg.max_in_flight_per_job = in_flight;
@@ -219,7 +229,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<http::server> sim_server;
   if (over_http) {
     providers::sim_http_options sim;
-    sim.sim.latency_ms = 0;
+    sim.sim.latency_ms = latency_ms;
+    sim.sim.latency_sigma = 0;
+    sim.sim.max_concurrency = 1 << 20;  // the provider's max_concurrency is the limit under test
     uint16_t port = 0;
     sim_server = providers::start_sim_http(sim, "127.0.0.1", 0, port);
     boost::json::array list;
@@ -239,12 +251,13 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "beacon-bench: %d questions x %d models x %d regions x %d runs = %lld cells per job, "
-      "in-flight %d, pipeline %d, %u cores, sim %s\n",
+      "in-flight %d, pipeline %d, %u cores, sim %s, latency %.0f ms\n",
       questions, models, regions, runs, static_cast<long long>(cells), in_flight, pipeline,
       std::thread::hardware_concurrency(),
       over_http
           ? ("over HTTP, " + std::to_string(http_concurrency) + " connections per provider").c_str()
-          : "in-process");
+          : "in-process",
+      latency_ms);
   try {
     node n{cfg};
     n.start(false);
@@ -274,6 +287,13 @@ int main(int argc, char** argv) {
       std::printf(
           "median baseline (per-cell autocommit, no actors): %.0f cells/s (runtime is %.1fx)\n",
           b.cells_per_s, m.cells_per_s / b.cells_per_s);
+    }
+    if (latency_ms > 0) {
+      // Every provider serves at most http_concurrency calls at once, each taking latency_ms.
+      double ideal = std::min<double>(in_flight, static_cast<double>(regions) * http_concurrency) /
+                     (latency_ms / 1000.0);
+      std::printf("ideal (concurrency / latency): %.0f cells/s; reached %.1f%%\n", ideal,
+                  100.0 * m.cells_per_s / ideal);
     }
     std::printf("peak RSS of the node process: %ld MiB\n", peak_rss_mib());
     n.stop();

@@ -92,7 +92,7 @@ class session : public std::enable_shared_from_this<session> {
       auto self = shared_from_this();
       srv_->async_handle(convert(req), [self, keep_alive](response r,
                                                           std::chrono::microseconds after) {
-        asio::post(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, after] {
+        asio::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, after] {
           if (after.count() <= 0) return self->write(r, keep_alive);
           auto timer = std::make_shared<asio::steady_timer>(self->stream_.get_executor(), after);
           timer->async_wait([self, timer, r, keep_alive](beast::error_code ec) {

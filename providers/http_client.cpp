@@ -115,8 +115,10 @@ struct http_client::impl {
   std::atomic<uint64_t> next_id{1};
   std::atomic<size_t> open{0};  // submitted, callback not run yet
   std::atomic<bool> stopping{false};
+  std::atomic<bool> woken{false};
 
-  static int on_socket(CURL*, curl_socket_t s, int what, void* userp, void*) {
+  // libcurl keeps `socketp` per socket until it removes it: non-null means "in our epoll set".
+  static int on_socket(CURL*, curl_socket_t s, int what, void* userp, void* socketp) {
     auto* self = static_cast<impl*>(userp);
     if (what == CURL_POLL_REMOVE) {
       epoll_ctl(self->epfd, EPOLL_CTL_DEL, s, nullptr);
@@ -125,8 +127,12 @@ struct http_client::impl {
     epoll_event ev{};
     ev.data.fd = s;
     ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-    if (epoll_ctl(self->epfd, EPOLL_CTL_MOD, s, &ev) != 0)
+    if (socketp) {
+      epoll_ctl(self->epfd, EPOLL_CTL_MOD, s, &ev);
+    } else {
       epoll_ctl(self->epfd, EPOLL_CTL_ADD, s, &ev);
+      curl_multi_assign(self->multi, s, self);
+    }
     return 0;
   }
 
@@ -139,7 +145,10 @@ struct http_client::impl {
     return 0;
   }
 
+  // One eventfd write per batch of submits: the loop clears `woken` before it takes the queue,
+  // so a submit that finds it set is sure to be taken by that pass.
   void wake() {
+    if (woken.exchange(true)) return;
     uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wakefd, &one, sizeof one);
   }
@@ -221,6 +230,7 @@ struct http_client::impl {
     while (!stopping) {
       std::vector<std::unique_ptr<transfer>> fresh;
       std::vector<uint64_t> cancelled;
+      woken.store(false);
       {
         std::lock_guard<std::mutex> guard{mutex};
         fresh.swap(incoming);
