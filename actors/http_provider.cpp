@@ -111,6 +111,7 @@ void start(self_ptr self, http_provider_state::call c) {
   call.total_timeout = std::max(
       1ms, std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - self->clock().now()));
   call.max_body = cfg.max_body;
+  call.ca_file = cfg.ca_file;
   auto token = st.next_token++;
   auto me = caf::actor_cast<caf::actor>(self);
   c.transfer = st.client->submit(std::move(call), [me, token](providers::http_outcome o) {
@@ -249,6 +250,7 @@ void run_probe(self_ptr self) {
   call.connect_timeout = std::min(st.config.connect_timeout, 5000ms);
   call.total_timeout = std::clamp<std::chrono::milliseconds>(st.config.health_interval, 100ms, 5s);
   call.max_body = 64 << 10;
+  call.ca_file = st.config.ca_file;
   auto me = caf::actor_cast<caf::actor>(self);
   st.client->submit(std::move(call), [me](providers::http_outcome o) {
     http_result r{static_cast<int32_t>(o.status), std::move(o.body),
@@ -289,6 +291,18 @@ void probe_done(self_ptr self, const http_result& r) {
 }
 
 }  // namespace
+
+http_provider_state::~http_provider_state() {
+  auto stopped = [&](call& c) {
+    answer_failure(c, config, error_class::provider_error,
+                   "provider " + config.id + " stopped during the call");
+  };
+  for (auto& kv : in_flight) {
+    if (client) client->cancel(kv.second.transfer);
+    stopped(kv.second);
+  }
+  for (auto& c : queued) stopped(c);
+}
 
 bool counts_against_circuit(std::string_view c) {
   return c == error_class::connect_error || c == error_class::timeout ||

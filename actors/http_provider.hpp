@@ -57,6 +57,10 @@ struct http_provider_state {
   bool report_due = false;  // a coalesced load report is scheduled
   std::string reported_circuit = "closed";
   static inline const char* name = "http_provider";
+
+  // However the actor ends (even killed), its callers get an answer now instead of waiting out
+  // their timeouts, and its transfers are aborted.
+  ~http_provider_state();
 };
 
 http_provider_actor::behavior_type http_provider(

@@ -16,7 +16,6 @@ provider_actor spawn_http(self_ptr self, const http_provider_config& c) {
   auto p = self->spawn(http_provider, c, self->state.http,
                        caf::actor_cast<provider_registry_actor>(self));
   self->monitor(p);
-  self->link_to(p);  // ends with the registry
   return p;
 }
 
@@ -39,6 +38,11 @@ std::tuple<bool, bool, double> rank(const provider_registry_state::provider& p,
 }
 
 }  // namespace
+
+provider_registry_state::~provider_registry_state() {
+  for (auto& p : providers)
+    if (p.config) caf::anon_send_exit(p.entry.handle, caf::exit_reason::user_shutdown);
+}
 
 provider_registry_actor::behavior_type provider_registry(
     provider_registry_actor::stateful_pointer<provider_registry_state> self,
@@ -75,12 +79,6 @@ provider_registry_actor::behavior_type provider_registry(
       p.entry.handle = spawn_http(self, *p.config);
       p.routed_since_report = 0;
     }
-  });
-  // Linked providers end with the registry; their own exits are handled as down messages.
-  self->set_exit_handler([=](caf::exit_msg& em) {
-    for (auto& p : self->state.providers)
-      if (p.config && p.entry.handle.address() == em.source) return;
-    self->quit(em.reason);
   });
   return {
       [=](atom::route, const std::string& region, const std::string& model,

@@ -40,6 +40,10 @@ struct provider_registry_state {
   std::map<std::pair<std::string, std::string>, size_t> next;
   std::shared_ptr<providers::http_client> http;
   static inline const char* name = "provider_registry";
+
+  // The providers spawned here end with the registry (monitored, not linked: a `kill` would
+  // travel over a link and take the registry with a crashed provider).
+  ~provider_registry_state();
 };
 
 provider_registry_actor::behavior_type provider_registry(

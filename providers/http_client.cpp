@@ -187,6 +187,7 @@ struct http_client::impl {
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // a 303 is a signal, not a detour
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    if (!t->call.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, t->call.ca_file.c_str());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     t->started = std::chrono::steady_clock::now();
     curl_multi_add_handle(multi, e);

@@ -20,6 +20,7 @@ struct http_call {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds total_timeout{300'000};
   size_t max_body = 4 << 20;
+  std::string ca_file;  // PEM bundle to verify the server with (empty: the system's)
 };
 
 struct http_outcome {

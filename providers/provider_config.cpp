@@ -88,6 +88,9 @@ http_provider_config parse_entry(const json::value& v, size_t index, std::set<st
       std::chrono::milliseconds(number(o, "circuit_open_ms", where, 1'000, 1, 3'600'000));
   c.rate_limit_debounce =
       std::chrono::milliseconds(number(o, "rate_limit_debounce_ms", where, 1'000, 0, 600'000));
+  c.ca_file = text(o, "ca_file", where, false);
+  if (!c.ca_file.empty() && !std::ifstream(c.ca_file))
+    bad(where, "ca_file " + c.ca_file + " cannot be read");
   auto env = text(o, "auth_env", where, false);
   if (!env.empty()) {
     const char* secret = std::getenv(env.c_str());

@@ -2,7 +2,8 @@
 // array). Each entry: name, kind (openai | ollama | beacon_router | modal), base_url, region,
 // models, and optionally max_concurrency, connect_timeout_ms, timeout_ms, max_body_bytes,
 // auth_env (the environment variable holding the secret; never a secret in the file),
-// auth_scheme (default "Bearer") and auth_header (default "Authorization"); resilience:
+// auth_scheme (default "Bearer") and auth_header (default "Authorization"), ca_file (PEM
+// certificates for a private CA; TLS is always verified); resilience:
 // health_interval_ms (0: no health checks), health_path (default: the protocol's),
 // failure_threshold and circuit_open_ms (the circuit breaker), rate_limit_debounce_ms (how
 // close together 429s count as one burst for adaptive concurrency).
@@ -27,6 +28,7 @@ struct http_provider_config {
   std::chrono::milliseconds request_timeout{300'000};  // when the caller sets none
   size_t max_body = 4 << 20;
   std::string auth_header;  // the full header line, built from the environment; never logged
+  std::string ca_file;      // PEM certificates to verify an https endpoint with (default: system)
   std::chrono::milliseconds health_interval{10'000};  // 0: no health checks
   std::string health_url;                             // default: the protocol's health endpoint
   int failure_threshold = 5;                          // consecutive failures that open the circuit

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   libcaf-dev libpqxx-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libspdlog-dev libcurl4-openssl-dev libsodium-dev libcli11-dev
+  libspdlog-dev libcurl4-openssl-dev libssl-dev openssl libsodium-dev libcli11-dev
   postgresql
 )
 missing=()

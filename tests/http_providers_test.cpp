@@ -17,6 +17,7 @@
 #include "providers/sim_http.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
+#include "tests/tls_provider.hpp"
 
 using namespace beacon;
 using namespace beacon::test;
@@ -149,6 +150,25 @@ CAF_TEST(refused connections timeouts and oversized bodies are classified) {
   CAF_CHECK(msgs[2].find("exceeds 1024 bytes") != std::string::npos);
   for (auto& m : msgs) CAF_CHECK(!m.empty());
   slow_sim->stop();
+}
+
+CAF_TEST(a job runs over verified TLS and an untrusted certificate is refused) {
+  tls_provider tls{"/tmp/beacon-tls-" + std::to_string(getpid())};
+  run_job(R"([{"name": "tls-us", "kind": "openai", "base_url": ")" + tls.url() +
+              R"(", "region": "US", "models": ["m"], "ca_file": ")" + tls.ca_file() + R"("},
+    {"name": "untrusted-eu", "kind": "openai", "base_url": ")" +
+              tls.url() + R"(", "region": "EU", "models": ["m"], "health_interval_ms": 0}])",
+          job_json("tls-1", {"math_basic"}, {"m"}, {"US", "EU"}, 2, 0.5));
+  CAF_CHECK_EQUAL(
+      query_column(url,
+                   "SELECT DISTINCT region || ' ' || status || ' ' ||"
+                   " coalesce(output_data->>'response', error_code) FROM executions"
+                   " ORDER BY 1"),
+      (std::vector<std::string>{"EU failed connect_error", "US completed answered over TLS"}));
+  auto msg = query_column(url, "SELECT DISTINCT error_message FROM executions WHERE region = 'EU'");
+  CAF_REQUIRE_EQUAL(msg.size(), 1u);
+  CAF_CHECK(msg[0].find("certificate") != std::string::npos);
+  CAF_CHECK_GREATER_OR_EQUAL(tls.handshakes(), 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

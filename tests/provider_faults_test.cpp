@@ -339,4 +339,29 @@ CAF_TEST(the least loaded provider of a region gets the most cells) {
   CAF_CHECK_GREATER(served_by("fast"), 2 * served_by("slow"));
 }
 
+CAF_TEST(a killed provider actor is respawned and its cells are retried) {
+  fake_provider slow{"US", always({fault::none, 100ms})};
+  auto cfg = config({entry("slow", "openai", slow.url(), "US")});
+  node n{cfg};
+  n.start(false);
+  CAF_REQUIRE_EQUAL(n.submit(job_json("killed", {"math_basic"}, {"m"}, {"US"}, 12)).status, 202u);
+  CAF_REQUIRE(eventually([&] { return slow.requests("/v1/chat") >= 12; }));
+  provider_actor victim;
+  {
+    caf::scoped_actor self{n.system()};
+    self->request(n.actors().registry, caf::infinite, atom::route::value, std::string("US"),
+                  std::string("m"), std::string())
+        .receive([&](provider_actor p, const std::string&, const std::string&) { victim = p; },
+                 [&](caf::error& e) { CAF_FAIL(n.system().render(e)); });
+    self->send_exit(victim, caf::exit_reason::kill);  // twelve calls in flight
+  }
+  CAF_REQUIRE(eventually([&] { return job_ended("killed"); }));
+  n.stop();
+  CAF_CHECK_EQUAL(query_column(url, "SELECT DISTINCT status || ' ' || attempts FROM executions"),
+                  std::vector<std::string>{"completed 2"});
+  CAF_CHECK_EQUAL(query_column(url, "SELECT DISTINCT retry_history->0->>'class' FROM executions"),
+                  std::vector<std::string>{"provider_error"});
+  CAF_CHECK(log_text().find("provider_restarted provider_id=slow") != std::string::npos);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
