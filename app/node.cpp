@@ -112,6 +112,8 @@ void node::start(bool serve_http) {
     ctx.pool = pool_.get();
     ctx.system = sys_.get();
     ctx.manager = rt_.manager;
+    ctx.hub = rt_.hub;
+    ctx.registry = rt_.registry;
     ctx.admission.limits.max_cells = cfg_.max_cells_per_job;
     ctx.admission.max_retries = cfg_.max_retries;
     http_ = std::make_unique<http::server>(http::make_routes(ctx),

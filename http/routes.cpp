@@ -3,11 +3,17 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "caf/all.hpp"
 #include "common/clock.hpp"
 #include "http/error_json.hpp"
+#include "http/progress_json.hpp"
+#include "messages/job_spec.hpp"
+#include "messages/status.hpp"
 #include "storage/job_store.hpp"
 
 namespace beacon::http {
@@ -47,6 +53,97 @@ std::optional<int64_t> int_param(const request& req, const std::string& name, in
   }
   problem = name + " must be an integer between 0 and " + std::to_string(max);
   return std::nullopt;
+}
+
+// An actor did not answer (gone, or busy past the deadline): the route answers 503.
+struct actor_unavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Asks an actor and waits for its reply (on a worker thread, never on the I/O thread).
+template <class Result, class Handle, class... Ts>
+Result ask(const route_context& ctx, const Handle& who, Ts&&... xs) {
+  caf::scoped_actor self{*ctx.system};
+  std::optional<Result> out;
+  std::string problem = "no reply";
+  self->request(who, std::chrono::seconds(2), std::forward<Ts>(xs)...)
+      .receive([&](Result& r) { out = std::move(r); },
+               [&](caf::error& e) { problem = ctx.system->render(e); });
+  if (!out) throw actor_unavailable(problem);
+  return std::move(*out);
+}
+
+response list_jobs(const route_context& ctx, const request& req) {
+  std::string problem;
+  auto limit = int_param(req, "limit", 50, 500, problem);
+  if (!limit) return error(400, problem, "invalid_parameter");
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  return json(200, "{\"jobs\":" + storage::list_jobs_json(tx, *limit) + "}");
+}
+
+response job_progress_route(const route_context& ctx, const std::string& id) {
+  auto p = ask<job_progress>(ctx, ctx.hub, atom::get::value, id);
+  if (p.status.empty()) {  // not running here, or finished long ago: count in storage
+    auto conn = ctx.pool->acquire();
+    pqxx::work tx{*conn};
+    auto job = storage::find_job(tx, id);
+    if (!job) return error(404, "job not found", "job_not_found");
+    p = job_progress{};
+    p.job_id = id;
+    p.status = job->status;
+    p.reason = job->error;
+    storage::read_progress(tx, id, p);
+  }
+  return json(200, progress_json(p));
+}
+
+// Cancels a running job and waits (up to 5 s) for its verdict, in the original's reply shape.
+response cancel_job(const route_context& ctx, const std::string& id) {
+  auto conn = ctx.pool->acquire();
+  auto job_status = [&]() -> std::optional<std::string> {
+    pqxx::work tx{*conn};
+    auto job = storage::find_job(tx, id);
+    if (!job) return std::nullopt;
+    return job->status;
+  };
+  auto before = job_status();
+  if (!before) return error(404, "job not found", "job_not_found");
+  if (status::is_terminal_job(*before))
+    return json(
+        200,
+        boost::json::serialize(boost::json::object{
+            {"ok", false}, {"message", "the job is already " + *before}, {"status", *before}}));
+  if (!ask<bool>(ctx, ctx.manager, atom::cancel::value, id))
+    return error(409, "the job is " + *before + " but not running on this node", "job_not_running");
+  auto now = *before;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!status::is_terminal_job(now) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    now = job_status().value_or(now);
+  }
+  pqxx::work tx{*conn};
+  auto cancelled = tx.exec_params1(
+      "SELECT count(*) FROM executions WHERE job_id = $1 AND status = 'cancelled'", id);
+  bool done = status::is_terminal_job(now);
+  boost::json::object out{{"ok", true},
+                          {"job_id", id},
+                          {"previous_status", *before},
+                          {"new_status", done ? now : std::string("cancelling")},
+                          {"context_cancelled", true},
+                          {"executions_cancelled", cancelled[0].as<int64_t>()},
+                          {"cancelled_at", format_rfc3339(now_us())}};
+  return json(done ? 200 : 202, boost::json::serialize(out));
+}
+
+response questions() {
+  boost::json::object categories{{"control_questions", boost::json::array{}},
+                                 {"bias_detection", boost::json::array{}},
+                                 {"cultural_perspective", boost::json::array{}}};
+  for (auto& q : builtin_questions())
+    categories[builtin_category(q.id)].as_array().push_back(
+        boost::json::object{{"question_id", q.id}, {"question", q.prompt}});
+  return json(200, boost::json::serialize(boost::json::object{{"categories", categories}}));
 }
 
 response post_job(const route_context& ctx, const request& req) {
@@ -97,10 +194,17 @@ response all_executions(const route_context& ctx, const std::string& id) {
   return json(200, "{\"executions\":" + storage::executions_json(tx, id, INT64_MAX, 0, true) + "}");
 }
 
-response health(const route_context& ctx) {
-  using clock = std::chrono::steady_clock;
+// The checks behind /health and /health/ready: PostgreSQL, the actor runtime, every provider.
+struct health_report {
   boost::json::array services;
-  bool healthy = true;
+  bool core_ok = true;         // PostgreSQL and the actors answer
+  bool providers_ok = true;    // no provider circuit open, no failing health check
+  bool regions_served = true;  // every region with providers has one whose circuit is not open
+};
+
+health_report check_health(const route_context& ctx) {
+  using clock = std::chrono::steady_clock;
+  health_report h;
   auto check = [&](const char* name, auto&& probe) {
     auto t0 = clock::now();
     std::string st = "healthy", detail;
@@ -109,7 +213,7 @@ response health(const route_context& ctx) {
     } catch (const std::exception& e) {
       st = "unhealthy";
       detail = e.what();
-      healthy = false;
+      h.core_ok = false;
     }
     boost::json::object s{
         {"name", name},
@@ -117,7 +221,7 @@ response health(const route_context& ctx) {
         {"last_check", format_rfc3339(now_us())},
         {"response_time_ms", std::chrono::duration<double, std::milli>(clock::now() - t0).count()}};
     if (!detail.empty()) s["detail"] = detail;
-    services.push_back(std::move(s));
+    h.services.push_back(std::move(s));
   };
   check("database", [&] {
     auto conn = ctx.pool->acquire();
@@ -126,18 +230,53 @@ response health(const route_context& ctx) {
     return std::string();
   });
   check("actor_runtime", [&] {
-    caf::scoped_actor self{*ctx.system};
-    std::string detail;
-    self->request(ctx.manager, std::chrono::seconds(2), atom::get::value)
-        .receive(
-            [&](const std::vector<std::string>& jobs) {
-              detail = std::to_string(jobs.size()) + " job(s) running";
-            },
-            [&](caf::error& e) { throw std::runtime_error(ctx.system->render(e)); });
-    return detail;
+    auto jobs = ask<std::vector<std::string>>(ctx, ctx.manager, atom::get::value);
+    return std::to_string(jobs.size()) + " job(s) running";
   });
-  boost::json::object out{{"status", healthy ? "healthy" : "unhealthy"}, {"services", services}};
-  return json(healthy ? 200 : 503, boost::json::serialize(out));
+  if (!ctx.registry) return h;
+  std::vector<provider_status> providers;
+  try {
+    providers = ask<std::vector<provider_status>>(ctx, ctx.registry, atom::get::value);
+  } catch (const std::exception& e) {
+    h.core_ok = false;
+    h.services.push_back(
+        boost::json::object{{"name", "providers"}, {"status", "unhealthy"}, {"detail", e.what()}});
+  }
+  std::map<std::string, bool> region_up;
+  for (auto& p : providers) {
+    bool up = p.circuit != "open" && p.healthy;
+    region_up[p.region] = region_up[p.region] || p.circuit != "open";
+    h.providers_ok = h.providers_ok && up;
+    boost::json::object s{{"name", "provider:" + p.provider_id},
+                          {"status", up ? "healthy" : "unhealthy"},
+                          {"region", p.region},
+                          {"kind", p.kind},
+                          {"circuit", p.circuit},
+                          {"load", p.load},
+                          {"limit", p.limit},
+                          {"latency_ms", p.latency_ms}};
+    if (p.last_health_check_us > 0) s["last_check"] = format_rfc3339(p.last_health_check_us);
+    if (!p.last_failure.empty()) s["detail"] = p.last_failure;
+    h.services.push_back(std::move(s));
+  }
+  for (auto& [region, up] : region_up) h.regions_served = h.regions_served && up;
+  return h;
+}
+
+// {status: healthy|degraded|unhealthy, services}; 503 only when the node itself cannot work.
+response health(const route_context& ctx) {
+  auto h = check_health(ctx);
+  auto st = !h.core_ok ? "unhealthy" : h.providers_ok ? "healthy" : "degraded";
+  boost::json::object out{{"status", st}, {"services", h.services}};
+  return json(h.core_ok ? 200 : 503, boost::json::serialize(out));
+}
+
+// {ready, services}: ready when storage and actors answer and every region can be served.
+response ready(const route_context& ctx) {
+  auto h = check_health(ctx);
+  bool ok = h.core_ok && h.regions_served;
+  boost::json::object out{{"ready", ok}, {"services", h.services}};
+  return json(ok ? 200 : 503, boost::json::serialize(out));
 }
 
 }  // namespace
@@ -147,27 +286,36 @@ handler make_routes(route_context ctx) {
     auto seg = split_path(req.path);
     const bool get = req.method == "GET", post = req.method == "POST";
     try {
-      if ((seg == std::vector<std::string>{"health"}) ||
-          (seg == std::vector<std::string>{"api", "v1", "health"})) {
-        if (!get) return error(405, "use GET", "method_not_allowed");
-        return health(ctx);
-      }
+      using path = std::vector<std::string>;
+      auto only_get = [&] { return error(405, "use GET", "method_not_allowed"); };
+      if (seg == path{"health"} || seg == path{"api", "v1", "health"})
+        return get ? health(ctx) : only_get();
+      if (seg == path{"health", "live"})
+        return get ? json(200, R"({"status":"alive"})") : only_get();
+      if (seg == path{"health", "ready"}) return get ? ready(ctx) : only_get();
+      if (seg == path{"api", "v1", "questions"}) return get ? questions() : only_get();
       if (seg.size() >= 3 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "jobs") {
         if (seg.size() == 3) {
-          if (!post) return error(405, "use POST to submit a job", "method_not_allowed");
+          if (get) return list_jobs(ctx, req);
+          if (!post)
+            return error(405, "use POST to submit a job, GET to list", "method_not_allowed");
           return post_job(ctx, req);
         }
-        if (seg.size() == 4) {
-          if (!get) return error(405, "use GET", "method_not_allowed");
-          return get_job(ctx, req, seg[3]);
+        if (seg.size() == 4) return get ? get_job(ctx, req, seg[3]) : only_get();
+        if (seg.size() == 5 && seg[4] == "progress")
+          return get ? job_progress_route(ctx, seg[3]) : only_get();
+        if (seg.size() == 5 && seg[4] == "cancel") {
+          if (!post) return error(405, "use POST", "method_not_allowed");
+          return cancel_job(ctx, seg[3]);
         }
-        if (seg.size() == 6 && seg[4] == "executions" && seg[5] == "all") {
-          if (!get) return error(405, "use GET", "method_not_allowed");
-          return all_executions(ctx, seg[3]);
-        }
+        if (seg.size() == 6 && seg[4] == "executions" && seg[5] == "all")
+          return get ? all_executions(ctx, seg[3]) : only_get();
       }
     } catch (const pqxx::broken_connection& e) {
       return error(503, std::string("storage unavailable: ") + e.what(), "storage_unavailable");
+    } catch (const actor_unavailable& e) {
+      return error(503, std::string("the runtime did not answer: ") + e.what(),
+                   "runtime_unavailable");
     }
     return error(404, "no route for " + req.method + " " + req.path, "not_found");
   };

@@ -1,6 +1,10 @@
-// The REST routes of the node (the minimal set of the foundation; the full API grows here):
-// POST /api/v1/jobs, GET /api/v1/jobs/{id}[?include=executions|all|latest&exec_limit&exec_offset],
-// GET /api/v1/jobs/{id}/executions/all, GET /health and /api/v1/health.
+// The REST routes of the node (the portal's contract, reference section 3, plus progress):
+// POST /api/v1/jobs, GET /api/v1/jobs?limit,
+// GET /api/v1/jobs/{id}[?include=executions|all|latest&exec_limit&exec_offset],
+// GET /api/v1/jobs/{id}/executions/all, GET /api/v1/jobs/{id}/progress,
+// POST /api/v1/jobs/{id}/cancel, GET /api/v1/questions,
+// GET /health, /api/v1/health, /health/live, /health/ready.
+// Handlers run on the server's worker threads (they wait on PostgreSQL or actor replies).
 #pragma once
 
 #include "app/admission.hpp"
@@ -15,6 +19,8 @@ struct route_context {
   storage::connection_pool* pool = nullptr;
   caf::actor_system* system = nullptr;
   job_manager_actor manager;
+  progress_hub_actor hub;
+  provider_registry_actor registry;
   admission_settings admission;
 };
 

@@ -251,6 +251,15 @@ const std::vector<question>& builtin_questions() {
   return all;
 }
 
+std::string_view builtin_category(std::string_view id) {
+  if (id == "math_basic" || id == "geography_basic" || id == "identity_basic")
+    return "control_questions";
+  if (id == "tiananmen_neutral" || id == "taiwan_status" || id == "hongkong_2019")
+    return "bias_detection";
+  if (id == "greatest_invention" || id == "greatest_leader") return "cultural_perspective";
+  return "";
+}
+
 std::string prompt_for(std::string_view question_id) {
   for (auto& q : builtin_questions())
     if (q.id == question_id) return q.prompt;

@@ -60,4 +60,8 @@ std::string prompt_for(std::string_view question_id);
 // The built-in questions of the original system, in their published order.
 const std::vector<question>& builtin_questions();
 
+// The portal's category of a built-in question: control_questions, bias_detection or
+// cultural_perspective ("" for other ids).
+std::string_view builtin_category(std::string_view question_id);
+
 }  // namespace beacon

@@ -212,19 +212,35 @@ typename Inspector::result_type inspect(Inspector& f, job_verdict& x) {
   return f(caf::meta::type_name("job_verdict"), x.status, x.reason);
 }
 
-// Committed cell transitions of one question, for live progress.
+// Committed cell transitions of one (question, model, region) group, for live progress.
 struct progress_delta {
   std::string job_id;
   int32_t question_index = 0;
   std::string from;
   std::string to;
   int32_t count = 0;
+  std::string model_id;
+  std::string region;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, progress_delta& x) {
   return f(caf::meta::type_name("progress_delta"), x.job_id, x.question_index, x.from, x.to,
-           x.count);
+           x.count, x.model_id, x.region);
+}
+
+// Cell counts of one (question, model, region) group by status (status::cell_all order).
+struct group_progress {
+  int32_t question_index = 0;
+  std::string model_id;
+  std::string region;
+  std::vector<int32_t> counts = std::vector<int32_t>(6, 0);
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_progress& x) {
+  return f(caf::meta::type_name("group_progress"), x.question_index, x.model_id, x.region,
+           x.counts);
 }
 
 // Cell counts of one question by status (status::cell_all order).
@@ -249,11 +265,13 @@ struct job_progress {
   std::string status;
   std::string reason;
   std::vector<question_progress> questions;
+  std::vector<group_progress> groups;  // the same cells by (question, model, region)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_progress& x) {
-  return f(caf::meta::type_name("job_progress"), x.job_id, x.status, x.reason, x.questions);
+  return f(caf::meta::type_name("job_progress"), x.job_id, x.status, x.reason, x.questions,
+           x.groups);
 }
 
 }  // namespace beacon

@@ -20,7 +20,8 @@ UPDATE executions e
        started_at = to_timestamp(v.started_us::float8 / 1e6), updated_at = now()
   FROM unnest($1::bigint[], $2::bigint[]) AS v(id, started_us)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
-RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.attempts)sql";
+RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.attempts,
+          e.model_id)sql";
 
 constexpr const char* outcome_sql = R"sql(
 UPDATE executions e
@@ -44,7 +45,8 @@ UPDATE executions e
          substantive, refusal, technical, response_length, http_status)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
-          coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''))sql";
+          coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
+          e.model_id)sql";
 
 constexpr const char* abort_sql = R"sql(
 UPDATE executions e
@@ -54,7 +56,8 @@ UPDATE executions e
                           ELSE greatest(0, (extract(epoch FROM now() - e.started_at) * 1000)::bigint) END,
        updated_at = now()
  WHERE e.job_id = $1 AND e.status IN ('pending', 'running')
-RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status)sql";
+RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
+          e.model_id)sql";
 
 constexpr const char* region_counter_sql = R"sql(
 UPDATE region_results
@@ -99,7 +102,8 @@ cell_transition transition_from(const pqxx::row& row, const std::string& to) {
           row[4].as<std::string>(),
           to,
           "",
-          ""};
+          "",
+          row["model_id"].as<std::string>()};
 }
 
 // Counter deltas of one group (a region of a job, or a job).
@@ -212,12 +216,14 @@ void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transiti
 }
 
 std::vector<progress_delta> progress_deltas(const std::vector<cell_transition>& transitions) {
-  std::map<std::tuple<std::string, int32_t, std::string, std::string>, int32_t> sums;
+  using key = std::tuple<std::string, int32_t, std::string, std::string, std::string, std::string>;
+  std::map<key, int32_t> sums;
   for (auto& t : transitions)
-    if (t.from != t.to) ++sums[{t.job_id, t.question_index, t.from, t.to}];
+    if (t.from != t.to) ++sums[{t.job_id, t.question_index, t.model_id, t.region, t.from, t.to}];
   std::vector<progress_delta> out;
   for (auto& [k, n] : sums)
-    out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), n});
+    out.push_back({std::get<0>(k), std::get<1>(k), std::get<4>(k), std::get<5>(k), n,
+                   std::get<2>(k), std::get<3>(k)});
   return out;
 }
 

@@ -22,6 +22,7 @@ struct cell_transition {
   std::string to;
   std::string provider_id;  // empty when none
   std::string error;        // "code: message", empty when none
+  std::string model_id;
 };
 
 // Marks the claimable cells running; returns the granted cells and their recorded attempts.

@@ -1,8 +1,10 @@
 // Job-level SQL.
 #include "storage/job_store.hpp"
 
+#include <map>
 #include <pqxx/pqxx>
 #include <stdexcept>
+#include <tuple>
 
 #include "messages/status.hpp"
 #include "storage/pg_arrays.hpp"
@@ -52,6 +54,31 @@ admit_result admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max
   return admit_result::created;
 }
 
+void read_progress(pqxx::work& tx, const std::string& job_id, job_progress& progress) {
+  std::map<std::tuple<int32_t, std::string, std::string>, size_t> group_at;
+  for (auto row :
+       tx.exec_params("SELECT question_index, question_id, model_id, region, status, count(*)::int"
+                      " FROM executions WHERE job_id = $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 3, 4",
+                      job_id)) {
+    auto qi = row[0].as<int32_t>();
+    auto idx = status::cell_index(row[4].as<std::string>());
+    auto n = row[5].as<int32_t>();
+    if (idx >= status::cell_count) continue;
+    if (progress.questions.size() <= static_cast<size_t>(qi)) progress.questions.resize(qi + 1);
+    auto& q = progress.questions[qi];
+    q.question_id = row[1].as<std::string>();
+    q.counts[idx] += n;
+    auto key = std::make_tuple(qi, row[2].as<std::string>(), row[3].as<std::string>());
+    auto it = group_at.find(key);
+    if (it == group_at.end()) {
+      it = group_at.emplace(key, progress.groups.size()).first;
+      progress.groups.push_back(
+          {qi, std::get<1>(key), std::get<2>(key), std::vector<int32_t>(status::cell_count, 0)});
+    }
+    progress.groups[it->second].counts[idx] += n;
+  }
+}
+
 job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& progress) {
   job_snapshot snap;
   snap.job_id = job_id;
@@ -77,20 +104,11 @@ job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& 
     snap.started_us = started[0].as<int64_t>();
   }
   progress.status = snap.status;
-  for (auto row :
-       tx.exec_params("SELECT question_index, question_id, status, count(*)::int FROM executions"
-                      " WHERE job_id = $1 GROUP BY 1, 2, 3 ORDER BY 1",
-                      job_id)) {
-    auto qi = row[0].as<size_t>();
-    if (progress.questions.size() <= qi) progress.questions.resize(qi + 1);
-    if (snap.open_cells_per_question.size() <= qi) snap.open_cells_per_question.resize(qi + 1, 0);
-    auto& q = progress.questions[qi];
-    q.question_id = row[1].as<std::string>();
-    auto st = row[2].as<std::string>();
-    auto n = row[3].as<int32_t>();
-    auto idx = status::cell_index(st);
-    if (idx < status::cell_count) q.counts[idx] += n;
-    if (!status::is_terminal(st)) snap.open_cells_per_question[qi] += n;
+  read_progress(tx, job_id, progress);
+  for (size_t qi = 0; qi < progress.questions.size(); ++qi) {
+    auto& counts = progress.questions[qi].counts;
+    snap.open_cells_per_question.push_back(counts[status::cell_index(status::pending)] +
+                                           counts[status::cell_index(status::running)]);
   }
   return snap;
 }
@@ -196,6 +214,18 @@ std::optional<job_view> find_job(pqxx::work& tx, const std::string& job_id) {
   if (rows.empty()) return std::nullopt;
   return job_view{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
                   rows[0][2].as<std::string>(), rows[0][3].as<std::string>()};
+}
+
+std::string list_jobs_json(pqxx::work& tx, int64_t limit) {
+  return tx
+      .exec_params1(
+          "SELECT coalesce(json_agg(json_build_object('id', id, 'status', status, 'created_at', " +
+              rfc3339("created_at") +
+              ", 'total_cells', total_cells, 'completed_cells', completed_cells)"
+              " ORDER BY created_at DESC, id), '[]')::text"
+              " FROM (SELECT * FROM jobs ORDER BY created_at DESC, id LIMIT $1) j",
+          limit)[0]
+      .as<std::string>();
 }
 
 std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t limit,

@@ -21,8 +21,15 @@ enum class admit_result { created, duplicate };
 admit_result admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max_retries,
                        const std::map<std::string, std::string>& system_prompts);
 
+// Fills `progress` with the job's cell counts per question and per (question, model, region)
+// group, counted over its executions (one GROUP BY; leaves status and reason alone).
+void read_progress(pqxx::work& tx, const std::string& job_id, job_progress& progress);
+
+// Lists the newest jobs: [{id, status, created_at}] as a JSON array.
+std::string list_jobs_json(pqxx::work& tx, int64_t limit);
+
 // Marks a queued job running (idempotent) and returns what a supervisor needs; an unknown job
-// yields an empty status. Also fills `progress` with the job's counts per question.
+// yields an empty status. Also fills `progress` (read_progress).
 job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& progress);
 
 // Decides the final status from the counters (same transaction) and writes it. Throws

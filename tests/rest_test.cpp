@@ -151,14 +151,130 @@ CAF_TEST(unknown jobs routes and parameters are json errors) {
   CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/jobs/p-1?include=everything").status, 400u);
 }
 
-CAF_TEST(health reports the database and the actor runtime) {
+CAF_TEST(health reports the database the actor runtime and every provider) {
   for (auto path : {"/health", "/api/v1/health"}) {
     auto r = http_call(port, "GET", path);
     CAF_CHECK_EQUAL(r.status, 200u);
     auto j = json_of(r);
     CAF_CHECK_EQUAL(j["status"].as_string(), "healthy");
-    CAF_CHECK_EQUAL(j["services"].as_array().size(), 2u);
+    std::vector<std::string> names;
+    for (auto& s : j["services"].as_array())
+      names.emplace_back(s.as_object().at("name").as_string());
+    CAF_CHECK_EQUAL(names, (std::vector<std::string>{"database", "actor_runtime", "provider:sim-us",
+                                                     "provider:sim-eu", "provider:sim-asia"}));
   }
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/health/live").body, R"({"status":"alive"})");
+  auto ready = http_call(port, "GET", "/health/ready");
+  CAF_CHECK_EQUAL(ready.status, 200u);
+  CAF_CHECK(json_of(ready)["ready"].as_bool());
+}
+
+CAF_TEST(progress counts cells by question model and region) {
+  CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs",
+                              job_json("prog-1", {"math_basic", "taiwan_status"},
+                                       {"llama3.2-1b", "qwen2.5-1.5b"}, {"US", "ASIA"}, 2))
+                        .status,
+                    202u);
+  boost::json::object p;
+  for (int i = 0; i < 2000; ++i) {
+    auto r = http_call(port, "GET", "/api/v1/jobs/prog-1/progress");
+    CAF_REQUIRE_EQUAL(r.status, 200u);
+    p = json_of(r);
+    // Every read is consistent: the parts add up to the 16 cells.
+    CAF_REQUIRE_EQUAL(p["cells"].as_object()["total"].as_int64(), 16);
+    if (p["status"].as_string() == "completed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CAF_CHECK_EQUAL(p["status"].as_string(), "completed");
+  CAF_CHECK_EQUAL(p["cells"].as_object()["completed"].as_int64(), 16);
+  CAF_CHECK_EQUAL(p["cells"].as_object()["done"].as_int64(), 16);
+  for (auto part : {"questions", "models", "regions"}) {
+    auto& list = p[part].as_array();
+    CAF_REQUIRE_EQUAL(list.size(), 2u);
+    for (auto& x : list) {
+      CAF_CHECK_EQUAL(x.as_object().at("total").as_int64(), 8);
+      CAF_CHECK_EQUAL(x.as_object().at("completed").as_int64(), 8);
+    }
+  }
+  CAF_CHECK_EQUAL(p["regions"].as_array()[0].as_object().at("region").as_string(), "ASIA");
+  CAF_CHECK_EQUAL(p["questions"].as_array()[1].as_object().at("question_id").as_string(),
+                  "taiwan_status");
+  // A job this node has not started is counted from storage.
+  admit_spec(url, job_json("prog-2", {"math_basic"}, {"m"}, {"US", "EU"}));
+  auto q = json_of(http_call(port, "GET", "/api/v1/jobs/prog-2/progress"));
+  CAF_CHECK_EQUAL(q["status"].as_string(), "queued");
+  CAF_CHECK_EQUAL(q["cells"].as_object()["pending"].as_int64(), 2);
+  CAF_CHECK_EQUAL(q["models"].as_array().size(), 1u);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/jobs/nope/progress").status, 404u);
+}
+
+CAF_TEST(jobs are listed newest first and questions by category) {
+  for (auto id : {"list-1", "list-2"}) {
+    CAF_REQUIRE_EQUAL(
+        http_call(port, "POST", "/api/v1/jobs", job_json(id, {"math_basic"}, {"m"}, {"US"})).status,
+        202u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto all = json_of(http_call(port, "GET", "/api/v1/jobs"))["jobs"].as_array();
+  CAF_REQUIRE_EQUAL(all.size(), 2u);
+  CAF_CHECK_EQUAL(all[0].as_object().at("id").as_string(), "list-2");
+  CAF_CHECK(!all[0].as_object().at("created_at").as_string().empty());
+  auto one = json_of(http_call(port, "GET", "/api/v1/jobs?limit=1"))["jobs"].as_array();
+  CAF_CHECK_EQUAL(one.size(), 1u);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/jobs?limit=many").status, 400u);
+  auto q = json_of(http_call(port, "GET", "/api/v1/questions"))["categories"].as_object();
+  CAF_CHECK_EQUAL(q["control_questions"].as_array().size(), 3u);
+  CAF_CHECK_EQUAL(q["bias_detection"].as_array().size(), 3u);
+  CAF_CHECK_EQUAL(q["cultural_perspective"].as_array().size(), 2u);
+  CAF_CHECK_EQUAL(q["bias_detection"].as_array()[0].as_object().at("question_id").as_string(),
+                  "tiananmen_neutral");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(cancel ends a running job and reports what it cancelled) {
+  auto db = fresh_database();
+  node_config cfg;
+  cfg.database_url = db;
+  cfg.http_port = 0;
+  cfg.sim_latency_ms = 5000;  // nothing finishes on its own during the test
+  cfg.sim_latency_sigma = 0;
+  cfg.threads = 2;
+  node slow{cfg};
+  slow.start(true);
+  auto p = slow.http_port();
+  CAF_REQUIRE_EQUAL(
+      http_call(p, "POST", "/api/v1/jobs",
+                job_json("c-1", {"math_basic"}, {"llama3.2-1b", "mistral-7b"}, {"US"}, 3))
+          .status,
+      202u);
+  auto wait_running = [&] {
+    for (int i = 0; i < 400; ++i) {
+      if (query_int(db, "SELECT count(*) FROM executions WHERE status = 'running'") > 0)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  };
+  if (!wait_running())
+    CAF_FAIL("no running cell: "
+             << query_column(db, "SELECT status || ' ' || count(*) FROM executions GROUP BY status")
+                    .front()
+             << "; job " << query_column(db, "SELECT status FROM jobs").front());
+  auto r = http_call(p, "POST", "/api/v1/jobs/c-1/cancel", "{}");
+  CAF_CHECK_EQUAL(r.status, 200u);
+  auto j = boost::json::parse(r.body).as_object();
+  CAF_CHECK_EQUAL(j["ok"].as_bool(), true);
+  CAF_CHECK_EQUAL(j["previous_status"].as_string(), "running");
+  CAF_CHECK_EQUAL(j["new_status"].as_string(), "cancelled");
+  CAF_CHECK_EQUAL(j["executions_cancelled"].as_int64(), 6);
+  CAF_CHECK_EQUAL(query_int(db, "SELECT count(*) FROM executions WHERE status = 'cancelled'"), 6);
+  auto again = http_call(p, "POST", "/api/v1/jobs/c-1/cancel", "{}");
+  CAF_CHECK_EQUAL(again.status, 200u);
+  auto again_json = boost::json::parse(again.body).as_object();
+  CAF_CHECK_EQUAL(again_json["ok"].as_bool(), false);
+  CAF_CHECK_EQUAL(again_json["status"].as_string(), "cancelled");
+  CAF_CHECK_EQUAL(http_call(p, "POST", "/api/v1/jobs/nope/cancel", "{}").status, 404u);
+  CAF_CHECK_EQUAL(http_call(p, "GET", "/api/v1/jobs/c-1/cancel").status, 405u);
+  slow.stop();
+}

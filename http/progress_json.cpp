@@ -1,0 +1,70 @@
+// Progress JSON.
+#include "http/progress_json.hpp"
+
+#include <boost/json.hpp>
+#include <map>
+
+#include "messages/status.hpp"
+
+namespace beacon::http {
+namespace {
+
+using counts = std::vector<int64_t>;
+
+void add(counts& into, const std::vector<int32_t>& from) {
+  into.resize(status::cell_count, 0);
+  for (size_t i = 0; i < status::cell_count && i < from.size(); ++i) into[i] += from[i];
+}
+
+// {total, done, pending, running, completed, failed, timeout, cancelled}
+boost::json::object counts_json(const counts& c) {
+  boost::json::object o;
+  int64_t total = 0, done = 0;
+  for (size_t i = 0; i < status::cell_count; ++i) {
+    auto n = i < c.size() ? c[i] : 0;
+    o[status::cell_all[i]] = n;
+    total += n;
+    if (status::is_terminal(status::cell_all[i])) done += n;
+  }
+  o["total"] = total;
+  o["done"] = done;
+  return o;
+}
+
+}  // namespace
+
+std::string progress_json(const job_progress& p) {
+  counts total;
+  boost::json::array questions, models, regions;
+  for (size_t qi = 0; qi < p.questions.size(); ++qi) {
+    counts c;
+    add(c, p.questions[qi].counts);
+    add(total, p.questions[qi].counts);
+    auto o = counts_json(c);
+    o["question_index"] = qi;
+    o["question_id"] = p.questions[qi].question_id;
+    questions.push_back(std::move(o));
+  }
+  std::map<std::string, counts> by_model, by_region;
+  for (auto& g : p.groups) {
+    add(by_model[g.model_id], g.counts);
+    add(by_region[g.region], g.counts);
+  }
+  for (auto& [m, c] : by_model) {
+    auto o = counts_json(c);
+    o["model_id"] = m;
+    models.push_back(std::move(o));
+  }
+  for (auto& [r, c] : by_region) {
+    auto o = counts_json(c);
+    o["region"] = r;
+    regions.push_back(std::move(o));
+  }
+  boost::json::object out{{"job_id", p.job_id},          {"status", p.status},
+                          {"cells", counts_json(total)}, {"questions", std::move(questions)},
+                          {"models", std::move(models)}, {"regions", std::move(regions)}};
+  if (!p.reason.empty()) out["reason"] = p.reason;
+  return boost::json::serialize(out);
+}
+
+}  // namespace beacon::http

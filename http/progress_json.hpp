@@ -1,0 +1,14 @@
+// The JSON of GET /api/v1/jobs/{id}/progress: a job's cell counts by status in total, per
+// question, per model and per region, from the progress hub's counters (or one GROUP BY when the
+// hub no longer holds the job).
+#pragma once
+
+#include <string>
+
+#include "messages/types.hpp"
+
+namespace beacon::http {
+
+std::string progress_json(const job_progress& p);
+
+}  // namespace beacon::http
