@@ -51,10 +51,10 @@ caf::error storage_error(const std::exception& e) {
       is_connection_loss(e) ? storage_errc::unavailable : storage_errc::rejected, e.what());
 }
 
-void publish(self_ptr self, const std::vector<storage::cell_transition>& transitions) {
-  auto deltas = storage::progress_deltas(transitions);
-  if (!deltas.empty() && self->state.opts.hub)
-    self->send(self->state.opts.hub, atom::update::value, std::move(deltas));
+// Hands the committed transitions to the progress hub (counters and event streams).
+void publish(self_ptr self, std::vector<storage::cell_transition>& transitions) {
+  if (!transitions.empty() && self->state.opts.hub)
+    self->send(self->state.opts.hub, atom::update::value, std::move(transitions));
 }
 
 // Writes the given items in one transaction and answers their requesters.

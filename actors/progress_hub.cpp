@@ -1,14 +1,64 @@
 // The progress hub actor.
 #include "actors/progress_hub.hpp"
 
+#include <algorithm>
+
 #include "caf/all.hpp"
 #include "messages/status.hpp"
 
 namespace beacon {
+namespace {
+
+using self_ptr = progress_hub_actor::stateful_pointer<progress_hub_state>;
+
+// Moves one cell between status counters of its question and its group.
+void count(self_ptr self, job_progress& p, const cell_event& e) {
+  if (e.question_index < 0 || static_cast<size_t>(e.question_index) >= p.questions.size()) return;
+  auto from = status::cell_index(e.from), to = status::cell_index(e.to);
+  auto move = [&](std::vector<int32_t>& counts) {
+    if (from < counts.size()) --counts[from];
+    if (to < counts.size()) ++counts[to];
+  };
+  move(p.questions[e.question_index].counts);
+  auto& index = self->state.groups[e.job_id];
+  auto key = std::make_tuple(e.question_index, e.model_id, e.region);
+  auto g = index.find(key);
+  if (g == index.end()) {
+    g = index.emplace(key, p.groups.size()).first;
+    p.groups.push_back(
+        {e.question_index, e.model_id, e.region, std::vector<int32_t>(status::cell_count, 0)});
+  }
+  move(p.groups[g->second].counts);
+}
+
+// Numbers new items of a job's stream, keeps the newest, and sends them to its subscribers.
+void append(self_ptr self, const std::string& job_id, std::vector<stream_item> items) {
+  auto& s = self->state.streams[job_id];
+  for (auto& it : items) {
+    it.seq = ++s.seq;
+    s.recent.push_back(it);
+  }
+  while (s.recent.size() > progress_hub_state::stream_buffer) s.recent.pop_front();
+  for (auto& sub : s.subscribers) self->send(sub, atom::update::value, items);
+}
+
+void snapshot_to(self_ptr self, const event_stream_actor& who, const std::string& job_id) {
+  auto it = self->state.jobs.find(job_id);
+  if (it == self->state.jobs.end()) return;
+  self->send(who, atom::seed::value, it->second, self->state.streams[job_id].seq);
+}
+
+}  // namespace
 
 progress_hub_actor::behavior_type progress_hub(
     progress_hub_actor::stateful_pointer<progress_hub_state> self, size_t keep_finished) {
   self->state.keep_finished = keep_finished;
+  self->set_down_handler([=](caf::down_msg& dm) {
+    for (auto& [id, s] : self->state.streams)
+      s.subscribers.erase(std::remove_if(s.subscribers.begin(), s.subscribers.end(),
+                                         [&](auto& a) { return a.address() == dm.source; }),
+                          s.subscribers.end());
+  });
   return {
       [=](atom::seed, job_progress& p) {
         auto id = p.job_id;
@@ -19,50 +69,57 @@ progress_hub_actor::behavior_type progress_hub(
           index[{g.question_index, g.model_id, g.region}] = i;
         }
         self->state.jobs[id] = std::move(p);
+        for (auto& sub : self->state.streams[id].subscribers) snapshot_to(self, sub, id);
       },
-      [=](atom::update, const std::vector<progress_delta>& deltas) {
-        auto& jobs = self->state.jobs;
-        for (auto& d : deltas) {
-          auto it = jobs.find(d.job_id);
-          if (it == jobs.end() || d.question_index < 0 ||
-              static_cast<size_t>(d.question_index) >= it->second.questions.size())
-            continue;
-          auto from = status::cell_index(d.from), to = status::cell_index(d.to);
-          auto move = [&](std::vector<int32_t>& counts) {
-            if (from < counts.size()) counts[from] -= d.count;
-            if (to < counts.size()) counts[to] += d.count;
-          };
-          move(it->second.questions[d.question_index].counts);
-          auto& index = self->state.groups[d.job_id];
-          auto g = index.find({d.question_index, d.model_id, d.region});
-          if (g == index.end()) {
-            g = index
-                    .emplace(std::make_tuple(d.question_index, d.model_id, d.region),
-                             it->second.groups.size())
-                    .first;
-            it->second.groups.push_back({d.question_index, d.model_id, d.region,
-                                         std::vector<int32_t>(status::cell_count, 0)});
-          }
-          move(it->second.groups[g->second].counts);
+      [=](atom::update, std::vector<cell_event>& events) {
+        std::map<std::string, std::vector<stream_item>> by_job;
+        for (auto& e : events) {
+          auto it = self->state.jobs.find(e.job_id);
+          if (it == self->state.jobs.end()) continue;
+          count(self, it->second, e);
+          auto job = e.job_id;
+          by_job[job].push_back(stream_item{0, std::move(e), {}, {}});
         }
+        for (auto& [job, items] : by_job) append(self, job, std::move(items));
       },
       [=](atom::job_state, const std::string& job_id, const std::string& st,
           const std::string& reason) {
         auto& s = self->state;
         auto& p = s.jobs[job_id];
         bool was_terminal = status::is_terminal_job(p.status);
+        bool changed = p.status != st;
         p.job_id = job_id;
         p.status = st;
         p.reason = reason;
+        if (changed) append(self, job_id, {stream_item{0, {}, st, reason}});
         // A repeated verdict (finish after a restart) must not queue the job for eviction twice.
         if (status::is_terminal_job(st) && !was_terminal) {
           s.finished.push_back(job_id);
           while (s.finished.size() > s.keep_finished) {
-            s.jobs.erase(s.finished.front());
-            s.groups.erase(s.finished.front());
+            auto old = s.finished.front();
+            s.jobs.erase(old);
+            s.groups.erase(old);
+            auto stream = s.streams.find(old);
+            if (stream != s.streams.end() && stream->second.subscribers.empty())
+              s.streams.erase(stream);
             s.finished.pop_front();
           }
         }
+      },
+      [=](atom::subscribe, const std::string& job_id, int64_t last_id, event_stream_actor who) {
+        self->monitor(who);
+        auto& s = self->state.streams[job_id];
+        s.subscribers.push_back(who);
+        // Resume from the buffer when it still holds the next item; else start from a snapshot.
+        if (last_id >= 0 && last_id <= s.seq &&
+            (last_id == s.seq || (!s.recent.empty() && s.recent.front().seq <= last_id + 1))) {
+          std::vector<stream_item> missed;
+          for (auto& it : s.recent)
+            if (it.seq > last_id) missed.push_back(it);
+          if (!missed.empty()) self->send(who, atom::update::value, std::move(missed));
+          return;
+        }
+        snapshot_to(self, who, job_id);
       },
       [=](atom::get, const std::string& job_id) -> job_progress {
         auto& jobs = self->state.jobs;

@@ -1,23 +1,33 @@
 // The PROGRESS HUB: per-job counters by status, per question and per (question, model, region)
 // group, seeded from storage when a job starts and moved by committed transitions; serves fast
-// status reads.
+// status reads. It also keeps each job's event stream: every committed cell transition and job
+// status change gets a per-job sequence number (the SSE event id), the last `stream_buffer` are
+// kept for subscribers that reconnect with Last-Event-ID, and live items go to every subscriber.
 #pragma once
 
 #include <deque>
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "messages/interfaces.hpp"
 
 namespace beacon {
 
 struct progress_hub_state {
+  struct job_stream {
+    int64_t seq = 0;                 // the last number given
+    std::deque<stream_item> recent;  // the newest items, at most stream_buffer
+    std::vector<event_stream_actor> subscribers;
+  };
   std::map<std::string, job_progress> jobs;
   // Per job: (question index, model, region) -> position in its job_progress::groups.
   std::map<std::string, std::map<std::tuple<int32_t, std::string, std::string>, size_t>> groups;
+  std::map<std::string, job_stream> streams;
   std::deque<std::string> finished;  // terminal jobs, oldest first, evicted past the limit
   size_t keep_finished = 1000;
+  static constexpr size_t stream_buffer = 4096;
   static inline const char* name = "progress_hub";
 };
 

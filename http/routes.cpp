@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "actors/event_stream.hpp"
 #include "caf/all.hpp"
 #include "common/clock.hpp"
 #include "http/error_json.hpp"
@@ -96,6 +97,43 @@ response job_progress_route(const route_context& ctx, const std::string& id) {
     storage::read_progress(tx, id, p);
   }
   return json(200, progress_json(p));
+}
+
+// Server-sent events of a job: a snapshot (or the events missed since Last-Event-ID), then one
+// event per committed cell transition and job status change.
+response job_events(const route_context& ctx, const request& req, const std::string& id) {
+  int64_t last = -1;
+  auto header = req.headers.find("last-event-id");
+  std::string given = header != req.headers.end() ? header->second : "";
+  if (given.empty())
+    if (auto q = req.query.find("last_event_id"); q != req.query.end()) given = q->second;
+  if (!given.empty()) {
+    try {
+      size_t used = 0;
+      last = std::stoll(given, &used);
+      if (used != given.size() || last < 0) throw std::invalid_argument(given);
+    } catch (const std::exception&) {
+      return error(400, "Last-Event-ID must be a non-negative integer", "invalid_parameter");
+    }
+  }
+  job_progress initial;
+  if (ask<job_progress>(ctx, ctx.hub, atom::get::value, id).status.empty()) {
+    auto conn = ctx.pool->acquire();
+    pqxx::work tx{*conn};
+    auto job = storage::find_job(tx, id);
+    if (!job) return error(404, "job not found", "job_not_found");
+    initial.job_id = id;
+    initial.status = job->status;
+    initial.reason = job->error;
+    storage::read_progress(tx, id, initial);
+  }
+  response r;
+  auto sys = ctx.system;
+  auto hub = ctx.hub;
+  r.stream = [sys, hub, id, last, initial](std::shared_ptr<event_channel> channel) {
+    sys->spawn(event_stream, std::move(channel), id, last, hub, initial);
+  };
+  return r;
 }
 
 // Cancels a running job and waits (up to 5 s) for its verdict, in the original's reply shape.
@@ -304,6 +342,8 @@ handler make_routes(route_context ctx) {
         if (seg.size() == 4) return get ? get_job(ctx, req, seg[3]) : only_get();
         if (seg.size() == 5 && seg[4] == "progress")
           return get ? job_progress_route(ctx, seg[3]) : only_get();
+        if (seg.size() == 5 && seg[4] == "events")
+          return get ? job_events(ctx, req, seg[3]) : only_get();
         if (seg.size() == 5 && seg[4] == "cancel") {
           if (!post) return error(405, "use POST", "method_not_allowed");
           return cancel_job(ctx, seg[3]);

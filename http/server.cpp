@@ -1,10 +1,13 @@
 // The Beast server: sessions read with a parser capped at max_body_bytes.
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -18,6 +21,8 @@ using tcp = asio::ip::tcp;
 
 namespace beacon::http {
 
+struct stream_channel;
+
 struct server::impl {
   handler handle;
   async_handler async_handle;
@@ -27,11 +32,87 @@ struct server::impl {
   std::optional<tcp::acceptor> acceptor;
   std::thread io_thread;
   bool stopped = false;
+  std::mutex channels_mutex;
+  std::vector<std::weak_ptr<stream_channel>> channels;  // closed by stop()
 
   impl(handler h, async_handler ah, size_t n, size_t max_body_bytes)
       : handle(std::move(h)), async_handle(std::move(ah)), max_body(max_body_bytes), workers(n) {}
 
   void accept();
+};
+
+// The event stream of one connection. `pending` and `writing` live on the connection's strand;
+// `closed_` and the close callbacks under the mutex, so stop() can close it from any thread and
+// no send posts to the strand after that.
+struct stream_channel : event_channel, std::enable_shared_from_this<stream_channel> {
+  stream_channel(std::shared_ptr<beast::tcp_stream> s, asio::any_io_executor ex)
+      : sock(std::move(s)), exec(std::move(ex)) {}
+
+  void send(std::string chunk) override {
+    std::lock_guard<std::mutex> guard{mutex};
+    if (closed_) return;
+    asio::post(exec, [self = shared_from_this(), chunk = std::move(chunk)]() mutable {
+      self->pending.push_back(std::move(chunk));
+      if (!self->writing) self->write_next();
+    });
+  }
+
+  bool closed() const override {
+    std::lock_guard<std::mutex> guard{mutex};
+    return closed_;
+  }
+
+  void on_close(std::function<void()> f) override {
+    {
+      std::lock_guard<std::mutex> guard{mutex};
+      if (!closed_) {
+        closers.push_back(std::move(f));
+        return;
+      }
+    }
+    f();
+  }
+
+  void close() {
+    std::vector<std::function<void()>> run;
+    {
+      std::lock_guard<std::mutex> guard{mutex};
+      if (closed_) return;
+      closed_ = true;
+      run.swap(closers);
+    }
+    for (auto& f : run) f();
+  }
+
+  void write_next() {
+    writing = true;
+    asio::async_write(*sock, asio::buffer(pending.front()),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        self->pending.pop_front();
+                        if (ec) return self->close();
+                        if (!self->pending.empty()) return self->write_next();
+                        self->writing = false;
+                      });
+  }
+
+  // Any byte or error from the client ends the stream (it only listens).
+  void watch() {
+    sock->async_read_some(asio::buffer(probe),
+                          [self = shared_from_this()](beast::error_code, size_t) {
+                            self->close();
+                            beast::error_code ignored;
+                            self->sock->socket().shutdown(tcp::socket::shutdown_both, ignored);
+                          });
+  }
+
+  std::shared_ptr<beast::tcp_stream> sock;
+  asio::any_io_executor exec;
+  mutable std::mutex mutex;
+  bool closed_ = false;
+  std::vector<std::function<void()>> closers;
+  std::deque<std::string> pending;
+  bool writing = false;
+  char probe[64];
 };
 
 namespace {
@@ -117,7 +198,28 @@ class session : public std::enable_shared_from_this<session> {
     });
   }
 
+  // The connection becomes an event stream: headers now, events as the channel gets them.
+  void start_stream(std::function<void(std::shared_ptr<event_channel>)> open) {
+    stream_.expires_never();
+    auto sock = std::make_shared<beast::tcp_stream>(std::move(stream_));
+    auto channel = std::make_shared<stream_channel>(sock, sock->get_executor());
+    {
+      std::lock_guard<std::mutex> guard{srv_->channels_mutex};
+      auto& all = srv_->channels;
+      all.erase(std::remove_if(all.begin(), all.end(), [](auto& w) { return w.expired(); }),
+                all.end());
+      all.push_back(channel);
+    }
+    channel->send(
+        "HTTP/1.1 200 OK\r\nServer: beacon-runner\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\nConnection: keep-alive\r\nX-Accel-Buffering: no\r\n\r\n"
+        "retry: 2000\n\n");
+    channel->watch();
+    open(channel);
+  }
+
   void write(const response& r, bool keep_alive) {
+    if (r.stream) return start_stream(r.stream);
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->result(r.status);
     res->version(11);
@@ -179,6 +281,11 @@ uint16_t server::listen(const std::string& host, uint16_t port) {
 void server::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
+  {
+    std::lock_guard<std::mutex> guard{impl_->channels_mutex};
+    for (auto& w : impl_->channels)
+      if (auto c = w.lock()) c->close();
+  }
   asio::post(impl_->ioc, [i = impl_.get()] {
     beast::error_code ec;
     if (i->acceptor) i->acceptor->close(ec);

@@ -1,6 +1,7 @@
 // An asynchronous HTTP/1.1 server on Boost.Beast: one I/O thread accepts and parses, handlers run
 // on a worker pool (they may block on SQL or actor replies), replies go back to the I/O thread.
-// Keep-alive, a body size cap (413) and JSON errors for malformed requests (400).
+// Keep-alive, a body size cap (413), JSON errors for malformed requests (400), and server-sent
+// event streams (a response with `stream`).
 #pragma once
 
 #include <chrono>
@@ -22,10 +23,29 @@ struct request {
   std::map<std::string, std::string> headers;  // lower-case names
 };
 
+// A server-sent event stream on one connection. Thread-safe: chunks go out in order on the
+// connection's strand; once the client goes away (or the server stops) sends are dropped and the
+// close callbacks run, once.
+class event_channel {
+ public:
+  virtual ~event_channel() = default;
+  virtual void send(std::string chunk) = 0;
+  virtual bool closed() const = 0;
+  // Runs `f` when the stream closes (at once if it already has).
+  virtual void on_close(std::function<void()> f) = 0;
+};
+
 struct response {
+  response() = default;
+  response(unsigned s, std::string b, std::string type = "application/json")
+      : status(s), body(std::move(b)), content_type(std::move(type)) {}
+
   unsigned status = 200;
   std::string body;
   std::string content_type = "application/json";
+  // When set, the answer is an event stream (200, text/event-stream, no body): the server writes
+  // the headers and hands the open channel to this function (on its I/O thread: do not block).
+  std::function<void(std::shared_ptr<event_channel>)> stream;
 };
 
 using handler = std::function<response(const request&)>;

@@ -32,5 +32,7 @@ using http_done = caf::atom_constant<caf::atom("http_done")>;  // an HTTP transf
 using probe = caf::atom_constant<caf::atom("probe")>;    // a provider health check (tick or result)
 using report = caf::atom_constant<caf::atom("report")>;  // a provider sends its status now
 using half_open = caf::atom_constant<caf::atom("half_open")>;  // a circuit's cool-down ended
+using subscribe = caf::atom_constant<caf::atom("subscribe")>;  // follow a job's event stream
+using ping = caf::atom_constant<caf::atom("ping")>;            // an event stream's keep-alive
 
 }  // namespace beacon::atom

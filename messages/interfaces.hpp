@@ -35,10 +35,24 @@ using persistence_actor = caf::typed_actor<
     // Internal: write the buffered claims and outcomes now.
     caf::reacts_to<atom::flush>>;
 
-// The PROGRESS HUB: per-job counters for fast status reads, fed by persistence after commit.
+// An EVENT STREAM: one server-sent event connection following a job.
+using event_stream_actor = caf::typed_actor<
+    // A snapshot of the job's counts as of event id `seq`.
+    caf::reacts_to<atom::seed, job_progress, int64_t>,
+    // New (or missed) items of the job's stream, in order.
+    caf::reacts_to<atom::update, std::vector<stream_item>>,
+    // Internal: write a keep-alive comment.
+    caf::reacts_to<atom::ping>>;
+
+// The PROGRESS HUB: per-job counters for fast status reads and the per-job event streams, fed by
+// persistence after commit.
 using progress_hub_actor =
     caf::typed_actor<caf::reacts_to<atom::seed, job_progress>,
-                     caf::reacts_to<atom::update, std::vector<progress_delta>>,
+                     // Committed cell transitions (from persistence).
+                     caf::reacts_to<atom::update, std::vector<cell_event>>,
+                     // (job id, last event id seen or -1, subscriber): the subscriber gets
+                     // (seed, job_progress, seq) snapshots and (update, vector<stream_item>).
+                     caf::reacts_to<atom::subscribe, std::string, int64_t, event_stream_actor>,
                      // (job id, status, reason)
                      caf::reacts_to<atom::job_state, std::string, std::string, std::string>,
                      // An unknown job yields an empty status.

@@ -212,21 +212,36 @@ typename Inspector::result_type inspect(Inspector& f, job_verdict& x) {
   return f(caf::meta::type_name("job_verdict"), x.status, x.reason);
 }
 
-// Committed cell transitions of one (question, model, region) group, for live progress.
-struct progress_delta {
+// One cell's committed status change: the counters, live progress and the event stream use it.
+struct cell_event {
   std::string job_id;
+  std::string region;
   int32_t question_index = 0;
   std::string from;
   std::string to;
-  int32_t count = 0;
+  std::string provider_id;  // empty when none
+  std::string error;        // "code: message", empty when none
   std::string model_id;
-  std::string region;
+  int64_t cell_id = 0;
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, progress_delta& x) {
-  return f(caf::meta::type_name("progress_delta"), x.job_id, x.question_index, x.from, x.to,
-           x.count, x.model_id, x.region);
+typename Inspector::result_type inspect(Inspector& f, cell_event& x) {
+  return f(caf::meta::type_name("cell_event"), x.job_id, x.region, x.question_index, x.from, x.to,
+           x.provider_id, x.error, x.model_id, x.cell_id);
+}
+
+// One entry of a job's event stream: a cell event, or (job_status set) a job status change.
+struct stream_item {
+  int64_t seq = 0;  // per job, from 1; the SSE event id
+  cell_event cell;
+  std::string job_status;
+  std::string job_reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_item& x) {
+  return f(caf::meta::type_name("stream_item"), x.seq, x.cell, x.job_status, x.job_reason);
 }
 
 // Cell counts of one (question, model, region) group by status (status::cell_all order).

@@ -103,7 +103,8 @@ cell_transition transition_from(const pqxx::row& row, const std::string& to) {
           to,
           "",
           "",
-          row["model_id"].as<std::string>()};
+          row["model_id"].as<std::string>(),
+          row[0].as<int64_t>()};
 }
 
 // Counter deltas of one group (a region of a job, or a job).
@@ -213,18 +214,6 @@ void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transiti
                    providers(g), g.latest_error);
     tx.exec_params(job_counter_sql, job, g.d[0], g.d[1], g.d[2], g.d[3], g.d[4], g.d[5]);
   }
-}
-
-std::vector<progress_delta> progress_deltas(const std::vector<cell_transition>& transitions) {
-  using key = std::tuple<std::string, int32_t, std::string, std::string, std::string, std::string>;
-  std::map<key, int32_t> sums;
-  for (auto& t : transitions)
-    if (t.from != t.to) ++sums[{t.job_id, t.question_index, t.model_id, t.region, t.from, t.to}];
-  std::vector<progress_delta> out;
-  for (auto& [k, n] : sums)
-    out.push_back({std::get<0>(k), std::get<1>(k), std::get<4>(k), std::get<5>(k), n,
-                   std::get<2>(k), std::get<3>(k)});
-  return out;
 }
 
 }  // namespace beacon::storage

@@ -13,17 +13,8 @@
 
 namespace beacon::storage {
 
-// One cell's committed status change, as the counters and live progress need it.
-struct cell_transition {
-  std::string job_id;
-  std::string region;
-  int32_t question_index = 0;
-  std::string from;
-  std::string to;
-  std::string provider_id;  // empty when none
-  std::string error;        // "code: message", empty when none
-  std::string model_id;
-};
+// One cell's committed status change (messages/types.hpp).
+using cell_transition = cell_event;
 
 // Marks the claimable cells running; returns the granted cells and their recorded attempts.
 std::unordered_map<int64_t, int32_t> claim_cells(pqxx::work& tx,
@@ -42,8 +33,5 @@ int32_t abort_open_cells(pqxx::work& tx, const std::string& job_id, const std::s
 
 // Moves the jobs, cross_region_executions and region_results counters by the transitions.
 void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transitions);
-
-// Sums transitions per (job, question, from, to) for the progress hub.
-std::vector<progress_delta> progress_deltas(const std::vector<cell_transition>& transitions);
 
 }  // namespace beacon::storage

@@ -3,12 +3,14 @@
 #define CAF_SUITE rest
 #define FAIL CAF_FAIL
 #include <boost/json.hpp>
+#include <set>
 #include <thread>
 
 #include "app/node.hpp"
 #include "caf/test/dsl.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
+#include "tests/sse_client.hpp"
 
 using namespace beacon;
 using namespace beacon::test;
@@ -228,6 +230,70 @@ CAF_TEST(jobs are listed newest first and questions by category) {
   CAF_CHECK_EQUAL(q["cultural_perspective"].as_array().size(), 2u);
   CAF_CHECK_EQUAL(q["bias_detection"].as_array()[0].as_object().at("question_id").as_string(),
                   "tiananmen_neutral");
+}
+
+CAF_TEST(the event stream carries every cell and the verdict and resumes from an event id) {
+  // A node whose answers take 150 ms, so the stream opens while the job runs.
+  node_config cfg;
+  cfg.database_url = fresh_database();
+  cfg.http_port = 0;
+  cfg.sim_latency_ms = 150;
+  cfg.sim_latency_sigma = 0;
+  cfg.threads = 2;
+  node timed{cfg};
+  timed.start(true);
+  auto port = timed.http_port();
+  CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs",
+                              job_json("sse-1", {"math_basic", "taiwan_status"},
+                                       {"llama3.2-1b", "mistral-7b"}, {"US", "EU", "ASIA"}))
+                        .status,
+                    202u);
+  auto finished = [](const std::vector<sse_event>& evs) {
+    for (auto& e : evs)
+      if (e.type == "job" && e.data.find("\"completed\"") != std::string::npos) return true;
+    return false;
+  };
+  auto first = sse_read(port, "/api/v1/jobs/sse-1/events", "", finished);
+  CAF_CHECK(first.head.find("200 OK") != std::string::npos);
+  CAF_CHECK(first.head.find("text/event-stream") != std::string::npos);
+  CAF_REQUIRE(finished(first.events));
+  // Ids strictly increase; every one of the 12 cells reaches a terminal state exactly once.
+  int64_t prev = -1;
+  std::set<int64_t> terminal_cells;
+  int terminal_events = 0;
+  for (auto& e : first.events) {
+    int64_t id = std::stoll(e.id);
+    if (e.type != "snapshot") CAF_CHECK_GREATER(id, prev);
+    prev = std::max(prev, id);
+    if (e.type != "cell") continue;
+    auto d = boost::json::parse(e.data).as_object();
+    if (d["status"].as_string() == "completed") {
+      ++terminal_events;
+      terminal_cells.insert(d["cell_id"].as_int64());
+    }
+  }
+  // Cells completed before the stream opened are in the snapshot instead.
+  auto& snap = first.events.front();
+  CAF_REQUIRE_EQUAL(snap.type, "snapshot");
+  auto snap_done =
+      boost::json::parse(snap.data).as_object()["cells"].as_object()["done"].as_int64();
+  CAF_CHECK_EQUAL(terminal_events, static_cast<int>(terminal_cells.size()));
+  CAF_CHECK_EQUAL(snap_done + terminal_events, 12);
+  // Resuming after an event replays exactly what followed it, without a snapshot.
+  auto middle = first.events[first.events.size() / 2].id;
+  auto resumed = sse_read(port, "/api/v1/jobs/sse-1/events", middle, finished);
+  CAF_REQUIRE(!resumed.events.empty());
+  CAF_CHECK_NOT_EQUAL(resumed.events.front().type, "snapshot");
+  CAF_CHECK_EQUAL(std::stoll(resumed.events.front().id), std::stoll(middle) + 1);
+  CAF_CHECK_EQUAL(resumed.events.back().id, first.events.back().id);
+  // An id the node never gave (say, from before a restart) starts over from a snapshot.
+  auto unknown =
+      sse_read(port, "/api/v1/jobs/sse-1/events", "999999", [](auto& evs) { return !evs.empty(); });
+  CAF_REQUIRE(!unknown.events.empty());
+  CAF_CHECK_EQUAL(unknown.events.front().type, "snapshot");
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/jobs/nope/events").status, 404u);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/jobs/sse-1/events?last_event_id=x").status, 400u);
+  timed.stop();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

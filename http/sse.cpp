@@ -1,0 +1,46 @@
+// Server-sent event text.
+#include "http/sse.hpp"
+
+#include <boost/json.hpp>
+
+#include "http/progress_json.hpp"
+
+namespace beacon::http {
+namespace {
+
+void event(std::string& out, int64_t seq, const char* type, const std::string& data) {
+  out += "id: " + std::to_string(seq) + "\nevent: " + type + "\ndata: " + data + "\n\n";
+}
+
+}  // namespace
+
+std::string sse_items(const std::vector<stream_item>& items) {
+  std::string out;
+  for (auto& it : items) {
+    if (!it.job_status.empty()) {
+      boost::json::object o{{"seq", it.seq}, {"status", it.job_status}};
+      if (!it.job_reason.empty()) o["reason"] = it.job_reason;
+      event(out, it.seq, "job", boost::json::serialize(o));
+      continue;
+    }
+    auto& c = it.cell;
+    boost::json::object o{
+        {"seq", it.seq},          {"cell_id", c.cell_id}, {"question_index", c.question_index},
+        {"model_id", c.model_id}, {"region", c.region},   {"from", c.from},
+        {"status", c.to}};
+    if (!c.provider_id.empty()) o["provider_id"] = c.provider_id;
+    if (!c.error.empty()) o["error"] = c.error;
+    event(out, it.seq, "cell", boost::json::serialize(o));
+  }
+  return out;
+}
+
+std::string sse_snapshot(const job_progress& p, int64_t seq) {
+  auto o = boost::json::parse(progress_json(p)).as_object();
+  o["seq"] = seq;
+  std::string out;
+  event(out, seq, "snapshot", boost::json::serialize(o));
+  return out;
+}
+
+}  // namespace beacon::http

@@ -1,0 +1,78 @@
+// A test client for server-sent events: opens GET <target> on loopback (optionally with
+// Last-Event-ID) and collects parsed events until a predicate holds or time runs out.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace beacon::test {
+
+struct sse_event {
+  std::string id;
+  std::string type;
+  std::string data;
+};
+
+struct sse_result {
+  std::string head;  // status line and headers
+  std::vector<sse_event> events;
+};
+
+// Reads until `done(events)` is true or `limit` passes; the connection closes on return.
+inline sse_result sse_read(uint16_t port, const std::string& target, const std::string& last_id,
+                           std::function<bool(const std::vector<sse_event>&)> done,
+                           std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket sock{io};
+  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  std::string req =
+      "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
+  if (!last_id.empty()) req += "Last-Event-ID: " + last_id + "\r\n";
+  req += "\r\n";
+  asio::write(sock, asio::buffer(req));
+  sse_result out;
+  std::string buf;
+  bool in_body = false;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  char chunk[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (sock.available() == 0) {
+      if (in_body && done(out.events)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
+    }
+    auto n = sock.read_some(asio::buffer(chunk));
+    buf.append(chunk, n);
+    if (!in_body) {
+      auto end = buf.find("\r\n\r\n");
+      if (end == std::string::npos) continue;
+      out.head = buf.substr(0, end);
+      buf.erase(0, end + 4);
+      in_body = true;
+    }
+    for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
+      auto block = buf.substr(0, end);
+      buf.erase(0, end + 2);
+      sse_event e;
+      size_t at = 0;
+      while (at < block.size()) {
+        auto eol = block.find('\n', at);
+        if (eol == std::string::npos) eol = block.size();
+        auto line = block.substr(at, eol - at);
+        at = eol + 1;
+        if (line.rfind("id: ", 0) == 0) e.id = line.substr(4);
+        if (line.rfind("event: ", 0) == 0) e.type = line.substr(7);
+        if (line.rfind("data: ", 0) == 0) e.data = line.substr(6);
+      }
+      if (!e.type.empty()) out.events.push_back(std::move(e));
+    }
+    if (done(out.events)) break;
+  }
+  return out;
+}
+
+}  // namespace beacon::test
