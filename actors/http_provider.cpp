@@ -19,7 +19,7 @@ constexpr auto report_interval = 20ms;
 
 provider_status status_of(self_ptr self) {
   auto& st = self->state;
-  provider_status s;
+  provider_status s = st.totals;
   s.provider_id = st.config.id;
   s.region = st.config.region;
   s.kind = std::string(providers::to_string(st.config.protocol));
@@ -206,6 +206,22 @@ provider_reply reply_for(const http_provider_config& cfg, const provider_request
   return out;
 }
 
+// Counts one finished call for /metrics.
+void tally(http_provider_state& st, const provider_reply& r, int32_t attempt) {
+  auto& t = st.totals;
+  ++t.calls;
+  if (attempt > 1) ++t.retry_calls;
+  if (!r.ok) ++t.failures[r.error_class];
+  if (r.http_status == 0) return;
+  auto ms = static_cast<double>(r.latency_us) / 1000.0;
+  auto& bounds = latency_bounds_ms();
+  if (t.latency_buckets.empty()) t.latency_buckets.assign(bounds.size() + 1, 0);
+  size_t b = 0;
+  while (b < bounds.size() && ms > bounds[b]) ++b;
+  ++t.latency_buckets[b];
+  t.latency_sum_ms += ms;
+}
+
 // Feeds one call's outcome to the circuit breaker and the concurrency limit.
 void account(self_ptr self, const provider_reply& r, bool trial) {
   auto& st = self->state;
@@ -345,6 +361,7 @@ http_provider_actor::behavior_type http_provider(
         if (it == st.in_flight.end()) return;
         auto reply = reply_for(st.config, it->second.req, r);
         account(self, reply, it->second.trial);
+        tally(st, reply, it->second.req.attempt);
         if (it->second.rp.pending()) it->second.rp.deliver(std::move(reply));
         auto requester = it->second.requester;
         st.in_flight.erase(it);

@@ -54,6 +54,7 @@ struct http_provider_state {
   int64_t last_health_check_us = 0;
   int64_t rate_limit_cuts = 0;
   double latency_ms = 0;    // exponential moving average over answered calls
+  provider_status totals;   // the /metrics counters (calls, retries, latency buckets, failures)
   bool report_due = false;  // a coalesced load report is scheduled
   std::string reported_circuit = "closed";
   static inline const char* name = "http_provider";

@@ -5,6 +5,7 @@
 #include <memory>
 #include <pqxx/pqxx>
 
+#include "app/client.hpp"
 #include "app/config.hpp"
 #include "app/demo.hpp"
 #include "app/node.hpp"
@@ -85,7 +86,38 @@ int main(int argc, char** argv) {
   sim->add_option("--port", sim_port, "port to listen on (0 picks one)")->capture_default_str();
   sim->add_option("--region", sim_region, "region of the OpenAI/Ollama paths")
       ->capture_default_str();
+  // Client commands: talk to a running node over REST.
+  beacon::client_options client;
+  if (const char* env = std::getenv("BEACON_NODE")) client.node_url = env;
+  std::string spec_path, job_id;
+  bool follow = false;
+  int list_limit = 20;
+  auto node_flag = [&](CLI::App* c) {
+    c->add_option("--node", client.node_url, "URL of the node (env BEACON_NODE)")
+        ->capture_default_str();
+  };
+  auto* submit = app.add_subcommand("submit", "submit a JobSpec to a running node");
+  submit->add_option("spec", spec_path, "JobSpec JSON file")->required();
+  submit->add_flag("--follow,-f", follow, "show live progress until the job ends");
+  auto* follow_cmd = app.add_subcommand("follow", "show live progress of a job until it ends");
+  auto* status_cmd = app.add_subcommand("status", "a job's cell counts by status");
+  auto* cancel_cmd = app.add_subcommand("cancel", "cancel a running job");
+  for (auto* c : {follow_cmd, status_cmd, cancel_cmd})
+    c->add_option("id", job_id, "job id")->required();
+  auto* jobs_cmd = app.add_subcommand("jobs", "list the newest jobs");
+  jobs_cmd->add_option("--limit", list_limit, "how many")->capture_default_str();
+  for (auto* c : {submit, follow_cmd, status_cmd, cancel_cmd, jobs_cmd}) node_flag(c);
   CLI11_PARSE(app, argc, argv);
+  try {
+    if (submit->parsed()) return beacon::run_submit(client, spec_path, follow);
+    if (follow_cmd->parsed()) return beacon::run_follow(client, job_id);
+    if (status_cmd->parsed()) return beacon::run_status(client, job_id);
+    if (cancel_cmd->parsed()) return beacon::run_cancel(client, job_id);
+    if (jobs_cmd->parsed()) return beacon::run_jobs(client, list_limit);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "beacon: %s\n", e.what());
+    return 1;
+  }
   try {
     auto cfg = loader.load();
     auto level = beacon::logging::parse_level(cfg.log_level);

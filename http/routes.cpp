@@ -12,6 +12,7 @@
 #include "caf/all.hpp"
 #include "common/clock.hpp"
 #include "http/error_json.hpp"
+#include "http/metrics.hpp"
 #include "http/progress_json.hpp"
 #include "messages/job_spec.hpp"
 #include "messages/status.hpp"
@@ -232,6 +233,28 @@ response all_executions(const route_context& ctx, const std::string& id) {
   return json(200, "{\"executions\":" + storage::executions_json(tx, id, INT64_MAX, 0, true) + "}");
 }
 
+response metrics(const route_context& ctx) {
+  metrics_input in;
+  {
+    auto conn = ctx.pool->acquire();
+    pqxx::work tx{*conn};
+    for (auto row : tx.exec("SELECT status, count(*) FROM jobs GROUP BY status"))
+      in.jobs_by_status[row[0].as<std::string>()] = row[1].as<int64_t>();
+    auto cells = tx.exec1(
+        "SELECT coalesce(sum(pending_cells), 0), coalesce(sum(running_cells), 0),"
+        " coalesce(sum(completed_cells), 0), coalesce(sum(failed_cells), 0),"
+        " coalesce(sum(timeout_cells), 0), coalesce(sum(cancelled_cells), 0) FROM jobs");
+    for (size_t i = 0; i < status::cell_count; ++i)
+      in.cells_by_status[std::string(status::cell_all[i])] =
+          cells[static_cast<int>(i)].as<int64_t>();
+  }
+  in.jobs_running_here = static_cast<int64_t>(
+      ask<std::vector<std::string>>(ctx, ctx.manager, atom::get::value).size());
+  if (ctx.registry)
+    in.providers = ask<std::vector<provider_status>>(ctx, ctx.registry, atom::get::value);
+  return {200, prometheus_text(in), "text/plain; version=0.0.4"};
+}
+
 // The checks behind /health and /health/ready: PostgreSQL, the actor runtime, every provider.
 struct health_report {
   boost::json::array services;
@@ -332,6 +355,8 @@ handler make_routes(route_context ctx) {
         return get ? json(200, R"({"status":"alive"})") : only_get();
       if (seg == path{"health", "ready"}) return get ? ready(ctx) : only_get();
       if (seg == path{"api", "v1", "questions"}) return get ? questions() : only_get();
+      if (seg == path{"metrics"} || seg == path{"api", "v1", "metrics"})
+        return get ? metrics(ctx) : only_get();
       if (seg.size() >= 3 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "jobs") {
         if (seg.size() == 3) {
           if (get) return list_jobs(ctx, req);

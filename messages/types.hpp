@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -177,13 +178,29 @@ struct provider_status {
   int64_t last_health_check_us = 0;  // 0: never probed
   int64_t rate_limit_cuts = 0;       // times a 429 burst cut the limit
   double latency_ms = 0;             // moving average of answered calls; 0: none yet
+  // Totals since start, for /metrics: calls answered over HTTP by latency bucket (counts per
+  // bucket of latency_bounds_ms, the last one unbounded), their latency sum, calls that were a
+  // cell's retry, and failed calls by error class.
+  std::vector<int64_t> latency_buckets;
+  double latency_sum_ms = 0;
+  int64_t calls = 0;
+  int64_t retry_calls = 0;
+  std::map<std::string, int64_t> failures;
 };
+
+// Upper bounds (ms) of the provider latency histogram buckets; one more bucket is unbounded.
+inline const std::vector<double>& latency_bounds_ms() {
+  static const std::vector<double> bounds = {10,   50,   100,   250,   500,   1000,
+                                             2500, 5000, 10000, 30000, 60000, 120000};
+  return bounds;
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_status& x) {
   return f(caf::meta::type_name("provider_status"), x.provider_id, x.region, x.kind, x.circuit,
            x.load, x.limit, x.max_concurrency, x.consecutive_failures, x.last_failure, x.healthy,
-           x.last_health_check_us, x.rate_limit_cuts, x.latency_ms);
+           x.last_health_check_us, x.rate_limit_cuts, x.latency_ms, x.latency_buckets,
+           x.latency_sum_ms, x.calls, x.retry_calls, x.failures);
 }
 
 // What a job supervisor needs to (re)start a job, read from storage.

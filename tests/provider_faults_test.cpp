@@ -320,6 +320,9 @@ CAF_TEST(a burst of 429s cuts concurrency and server errors do not ) {
   CAF_CHECK_EQUAL(eu.limit, 32);  // 503s say nothing about our rate
   CAF_CHECK_EQUAL(eu.rate_limit_cuts, 0);
   CAF_CHECK(log_text().find("concurrency_cut provider_id=limited") != std::string::npos);
+  CAF_CHECK_EQUAL(eu.failures.at("http_5xx"), eu.calls);
+  CAF_CHECK_GREATER(us.retry_calls, 0);
+  CAF_CHECK_EQUAL(us.latency_buckets.size(), latency_bounds_ms().size() + 1);
 }
 
 CAF_TEST(the least loaded provider of a region gets the most cells) {

@@ -171,6 +171,23 @@ CAF_TEST(health reports the database the actor runtime and every provider) {
   CAF_CHECK(json_of(ready)["ready"].as_bool());
 }
 
+CAF_TEST(metrics are prometheus text with jobs cells and providers) {
+  CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs",
+                              job_json("m-1", {"math_basic"}, {"llama3.2-1b"}, {"US"}))
+                        .status,
+                    202u);
+  auto r = http_call(port, "GET", "/metrics");
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(r.content_type, "text/plain; version=0.0.4");
+  for (auto line : {"# TYPE beacon_cells gauge", "beacon_cells{status=\"pending\"}",
+                    "beacon_jobs_running_here ",
+                    "beacon_provider_queue_depth{provider=\"sim-us\","
+                    "region=\"US\"}",
+                    "# TYPE beacon_provider_latency_ms histogram"})
+    CAF_CHECK(r.body.find(line) != std::string::npos);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/metrics").status, 200u);
+}
+
 CAF_TEST(progress counts cells by question model and region) {
   CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs",
                               job_json("prog-1", {"math_basic", "taiwan_status"},

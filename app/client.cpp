@@ -1,0 +1,315 @@
+// The command-line client.
+#include "app/client.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "app/progress_view.hpp"
+#include "messages/status.hpp"
+
+namespace beacon {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+
+// The node could not be reached (exit code 2).
+struct unreachable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct endpoint {
+  std::string host;
+  std::string port;
+};
+
+endpoint parse_node(const std::string& url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u || u->scheme() != "http" || u->host().empty())
+    throw std::invalid_argument("--node must be an http:// URL, not '" + url + "'");
+  return {std::string(u->host()), u->has_port() ? std::string(u->port()) : "80"};
+}
+
+struct reply {
+  unsigned status = 0;
+  json::value body;
+};
+
+reply call(const client_options& o, bhttp::verb method, const std::string& target,
+           const std::string& body = "") {
+  auto ep = parse_node(o.node_url);
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  try {
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(tcp::resolver{io}.resolve(ep.host, ep.port));
+    bhttp::request<bhttp::string_body> req{method, target, 11};
+    req.set(bhttp::field::host, ep.host);
+    if (method == bhttp::verb::post) {
+      req.set(bhttp::field::content_type, "application/json");
+      req.body() = body.empty() ? "{}" : body;
+      req.prepare_payload();
+    }
+    bhttp::write(stream, req);
+    beast::flat_buffer buf;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream, buf, res);
+    json::error_code ec;
+    auto parsed = json::parse(res.body(), ec);
+    return {res.result_int(), ec ? json::value(res.body()) : std::move(parsed)};
+  } catch (const beast::system_error& e) {
+    throw unreachable("cannot reach the node at " + o.node_url + ": " + e.code().message());
+  }
+}
+
+// Prints the API's error JSON and returns exit code 1.
+int refused(const reply& r) {
+  auto* o = r.body.if_object();
+  auto text = [&](const char* k) -> std::string {
+    if (!o || !o->contains(k) || !o->at(k).is_string()) return "";
+    return std::string(o->at(k).as_string());
+  };
+  std::fprintf(stderr, "beacon: HTTP %u: %s%s\n", r.status,
+               text("error").empty() ? json::serialize(r.body).c_str() : text("error").c_str(),
+               text("error_code").empty() ? "" : (" (" + text("error_code") + ")").c_str());
+  return 1;
+}
+
+int64_t int_at(const json::object& o, const char* k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_int64() ? v->as_int64() : 0;
+}
+
+std::string str_at(const json::object& o, const char* k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->as_string()) : "";
+}
+
+// A job_progress from the progress / snapshot JSON.
+job_progress progress_of(const json::object& o) {
+  job_progress p;
+  p.job_id = str_at(o, "job_id");
+  p.status = str_at(o, "status");
+  p.reason = str_at(o, "reason");
+  if (auto* qs = o.if_contains("questions"); qs && qs->is_array())
+    for (auto& q : qs->as_array()) {
+      question_progress qp;
+      qp.question_id = str_at(q.as_object(), "question_id");
+      for (size_t i = 0; i < status::cell_count; ++i)
+        qp.counts[i] =
+            static_cast<int32_t>(int_at(q.as_object(), std::string(status::cell_all[i]).c_str()));
+      p.questions.push_back(std::move(qp));
+    }
+  return p;
+}
+
+int verdict(const job_progress& p) {
+  std::printf("\nJob %s: %s%s%s\n", p.job_id.c_str(), p.status.c_str(),
+              p.reason.empty() ? "" : " - ", p.reason.c_str());
+  return p.status == status::job_completed ? 0 : 1;
+}
+
+// Reads server-sent events from one connection, calling `on_event(id, type, data)` until it
+// returns false (done) or the connection ends (returns true then: reconnect).
+template <class F>
+bool read_events(const client_options& o, const std::string& job_id, const std::string& last_id,
+                 F&& on_event) {
+  auto ep = parse_node(o.node_url);
+  asio::io_context io;
+  tcp::socket sock{io};
+  asio::connect(sock, tcp::resolver{io}.resolve(ep.host, ep.port));
+  std::string req = "GET /api/v1/jobs/" + job_id + "/events HTTP/1.1\r\nHost: " + ep.host +
+                    "\r\nAccept: text/event-stream\r\n";
+  if (!last_id.empty()) req += "Last-Event-ID: " + last_id + "\r\n";
+  asio::write(sock, asio::buffer(req + "\r\n"));
+  std::string buf;
+  bool in_body = false;
+  char chunk[16384];
+  for (;;) {
+    beast::error_code ec;
+    auto n = sock.read_some(asio::buffer(chunk), ec);
+    if (ec) return true;
+    buf.append(chunk, n);
+    if (!in_body) {
+      auto end = buf.find("\r\n\r\n");
+      if (end == std::string::npos) continue;
+      auto head = buf.substr(0, end);
+      if (head.find(" 200 ") == std::string::npos) {
+        auto first = head.substr(0, head.find('\r'));
+        throw std::runtime_error("the node refused the event stream: " + first);
+      }
+      buf.erase(0, end + 4);
+      in_body = true;
+    }
+    for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
+      std::string id, type, data;
+      std::istringstream block(buf.substr(0, end));
+      buf.erase(0, end + 2);
+      for (std::string line; std::getline(block, line);) {
+        if (line.rfind("id: ", 0) == 0) id = line.substr(4);
+        if (line.rfind("event: ", 0) == 0) type = line.substr(7);
+        if (line.rfind("data: ", 0) == 0) data = line.substr(6);
+      }
+      if (!type.empty() && !on_event(id, type, data)) return false;
+    }
+  }
+}
+
+// Runs a command; an unreachable node is exit code 2.
+template <class F>
+int reachable(F&& f) {
+  try {
+    return f();
+  } catch (const unreachable& e) {
+    std::fprintf(stderr, "beacon: %s\n", e.what());
+    return 2;
+  }
+}
+
+}  // namespace
+
+int run_follow(const client_options& o, const std::string& job_id) {
+  try {
+    progress_view view;
+    job_progress p;
+    p.job_id = job_id;
+    std::string last_id;
+    auto last_draw = std::chrono::steady_clock::time_point{};
+    auto draw = [&](bool force) {
+      auto now = std::chrono::steady_clock::now();
+      if (!force && now - last_draw < std::chrono::milliseconds(100)) return;
+      view.show(p);
+      last_draw = now;
+    };
+    for (int attempt = 0; attempt < 30; ++attempt) {
+      bool ended = false;
+      bool again = read_events(o, job_id, last_id, [&](auto& id, auto& type, auto& data) {
+        if (!id.empty()) last_id = id;
+        auto d = json::parse(data).as_object();
+        if (type == "snapshot") {
+          p = progress_of(d);
+          p.job_id = job_id;
+        } else if (type == "cell") {
+          auto qi = static_cast<size_t>(int_at(d, "question_index"));
+          if (qi < p.questions.size()) {
+            auto& c = p.questions[qi].counts;
+            auto from = status::cell_index(str_at(d, "from"));
+            auto to = status::cell_index(str_at(d, "status"));
+            if (from < c.size()) --c[from];
+            if (to < c.size()) ++c[to];
+          }
+        } else if (type == "job") {
+          p.status = str_at(d, "status");
+          p.reason = str_at(d, "reason");
+        }
+        ended = status::is_terminal_job(p.status);
+        draw(ended);
+        return !ended;
+      });
+      if (ended) return verdict(p);
+      if (!again) break;
+      std::this_thread::sleep_for(std::chrono::seconds(1));  // reconnect from last_id
+    }
+    std::fprintf(stderr, "beacon: the event stream of %s ended before the job did\n",
+                 job_id.c_str());
+    return 2;
+  } catch (const beast::system_error& e) {
+    std::fprintf(stderr, "beacon: cannot reach the node at %s: %s\n", o.node_url.c_str(),
+                 e.code().message().c_str());
+    return 2;
+  }
+}
+
+int run_submit(const client_options& o, const std::string& spec_path, bool follow) {
+  return reachable([&]() -> int {
+    std::ifstream in(spec_path);
+    if (!in) {
+      std::fprintf(stderr, "beacon: cannot read %s\n", spec_path.c_str());
+      return 1;
+    }
+    std::stringstream spec;
+    spec << in.rdbuf();
+    auto r = call(o, bhttp::verb::post, "/api/v1/jobs", spec.str());
+    if (r.status != 202 && r.status != 200) return refused(r);
+    auto id = str_at(r.body.as_object(), "id");
+    std::printf("submitted %s (%lld cells)\n", id.c_str(),
+                static_cast<long long>(int_at(r.body.as_object(), "total_cells")));
+    return follow ? run_follow(o, id) : 0;
+  });
+}
+
+int run_status(const client_options& o, const std::string& job_id) {
+  return reachable([&]() -> int {
+    auto r = call(o, bhttp::verb::get, "/api/v1/jobs/" + job_id + "/progress");
+    if (r.status != 200) return refused(r);
+    auto& d = r.body.as_object();
+    auto p = progress_of(d);
+    auto& cells = d.at("cells").as_object();
+    std::printf("Job %s: %s%s%s, %lld of %lld cells done\n", p.job_id.c_str(), p.status.c_str(),
+                p.reason.empty() ? "" : " - ", p.reason.c_str(),
+                static_cast<long long>(int_at(cells, "done")),
+                static_cast<long long>(int_at(cells, "total")));
+    for (auto& l : progress_lines(p)) std::printf("%s\n", l.c_str());
+    for (auto part : {"models", "regions"}) {
+      std::printf("\nBy %s:\n", part[0] == 'm' ? "model" : "region");
+      for (auto& x : d.at(part).as_array()) {
+        auto& g = x.as_object();
+        std::printf(
+            "  %-20s completed %lld  failed %lld  timeout %lld  running %lld  pending %lld\n",
+            str_at(g, part[0] == 'm' ? "model_id" : "region").c_str(),
+            static_cast<long long>(int_at(g, "completed")),
+            static_cast<long long>(int_at(g, "failed")),
+            static_cast<long long>(int_at(g, "timeout")),
+            static_cast<long long>(int_at(g, "running")),
+            static_cast<long long>(int_at(g, "pending")));
+      }
+    }
+    return 0;
+  });
+}
+
+int run_cancel(const client_options& o, const std::string& job_id) {
+  return reachable([&]() -> int {
+    auto r = call(o, bhttp::verb::post, "/api/v1/jobs/" + job_id + "/cancel");
+    if (r.status != 200 && r.status != 202) return refused(r);
+    auto& d = r.body.as_object();
+    if (auto* ok = d.if_contains("ok"); ok && ok->is_bool() && !ok->as_bool()) {
+      std::printf("%s\n", str_at(d, "message").c_str());
+      return 1;
+    }
+    std::printf("%s: %s -> %s, %lld cells cancelled\n", job_id.c_str(),
+                str_at(d, "previous_status").c_str(), str_at(d, "new_status").c_str(),
+                static_cast<long long>(int_at(d, "executions_cancelled")));
+    return 0;
+  });
+}
+
+int run_jobs(const client_options& o, int limit) {
+  return reachable([&]() -> int {
+    auto r = call(o, bhttp::verb::get, "/api/v1/jobs?limit=" + std::to_string(limit));
+    if (r.status != 200) return refused(r);
+    std::printf("%-40s %-10s %-25s %s\n", "ID", "STATUS", "CREATED", "CELLS");
+    for (auto& j : r.body.as_object().at("jobs").as_array()) {
+      auto& o2 = j.as_object();
+      std::printf("%-40s %-10s %-25s %lld/%lld\n", str_at(o2, "id").c_str(),
+                  str_at(o2, "status").c_str(), str_at(o2, "created_at").c_str(),
+                  static_cast<long long>(int_at(o2, "completed_cells")),
+                  static_cast<long long>(int_at(o2, "total_cells")));
+    }
+    return 0;
+  });
+}
+
+}  // namespace beacon

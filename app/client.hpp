@@ -1,0 +1,24 @@
+// The command-line client of a running node, over its REST API and event stream:
+//   beacon submit SPEC.json [--follow]   live progress bars per question until the verdict
+//   beacon status ID                      counts by status per question, model and region
+//   beacon cancel ID                      cancel and report what was cancelled
+//   beacon jobs [--limit N]               the newest jobs
+// Exit codes: 0 success (a followed job completed), 1 the job failed or was cancelled or the
+// node refused the request, 2 the node could not be reached.
+#pragma once
+
+#include <string>
+
+namespace beacon {
+
+struct client_options {
+  std::string node_url = "http://127.0.0.1:8787";
+};
+
+int run_submit(const client_options& o, const std::string& spec_path, bool follow);
+int run_follow(const client_options& o, const std::string& job_id);
+int run_status(const client_options& o, const std::string& job_id);
+int run_cancel(const client_options& o, const std::string& job_id);
+int run_jobs(const client_options& o, int limit);
+
+}  // namespace beacon

@@ -1,0 +1,24 @@
+// GET /metrics in the Prometheus text format (0.0.4): jobs and cells by status (from the job
+// counters in PostgreSQL), jobs running on this node, and per provider: queue depth (calls in
+// flight or queued), concurrency limit, circuit state, calls, retry calls, failures by class,
+// 429 cuts and a latency histogram.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "messages/types.hpp"
+
+namespace beacon::http {
+
+struct metrics_input {
+  std::map<std::string, int64_t> jobs_by_status;
+  std::map<std::string, int64_t> cells_by_status;
+  int64_t jobs_running_here = 0;
+  std::vector<provider_status> providers;
+};
+
+std::string prometheus_text(const metrics_input& in);
+
+}  // namespace beacon::http
