@@ -68,7 +68,8 @@ Result ask(const route_context& ctx, const Handle& who, Ts&&... xs) {
   caf::scoped_actor self{*ctx.system};
   std::optional<Result> out;
   std::string problem = "no reply";
-  self->request(who, std::chrono::seconds(2), std::forward<Ts>(xs)...)
+  // High priority: a status read overtakes the progress updates queued in the same mailbox.
+  self->request<caf::message_priority::high>(who, std::chrono::seconds(2), std::forward<Ts>(xs)...)
       .receive([&](Result& r) { out = std::move(r); },
                [&](caf::error& e) { problem = ctx.system->render(e); });
   if (!out) throw actor_unavailable(problem);
