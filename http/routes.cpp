@@ -176,6 +176,50 @@ response cancel_job(const route_context& ctx, const std::string& id) {
   return json(done ? 200 : 202, boost::json::serialize(out));
 }
 
+response list_executions(const route_context& ctx, const request& req) {
+  std::string problem;
+  auto limit = int_param(req, "limit", 50, 100, problem);
+  auto offset = int_param(req, "offset", 0, INT64_MAX / 2, problem);
+  auto cursor = int_param(req, "cursor", 0, INT64_MAX, problem);
+  if (!limit || !offset || !cursor) return error(400, problem, "invalid_parameter");
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  auto page = storage::list_executions_json(tx, *limit, *offset, *cursor);
+  auto rows = boost::json::parse(page).as_array();
+  boost::json::object out{{"executions", rows},
+                          {"limit", *limit},
+                          {"offset", *offset},
+                          {"total", storage::executions_total(tx)}};
+  // The next page of the keyset walk: pass it back as ?cursor=.
+  if (static_cast<int64_t>(rows.size()) == *limit && !rows.empty())
+    out["next_cursor"] = rows.back().as_object().at("id");
+  return json(200, boost::json::serialize(out));
+}
+
+// /api/v1/executions/{id}/details and /receipt.
+response execution_part(const route_context& ctx, const std::string& id_text,
+                        const std::string& part) {
+  int64_t id = 0;
+  try {
+    size_t used = 0;
+    id = std::stoll(id_text, &used);
+    if (used != id_text.size() || id <= 0) throw std::invalid_argument(id_text);
+  } catch (const std::exception&) {
+    return error(400, "an execution id is a positive integer", "invalid_parameter");
+  }
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  if (part == "details") {
+    auto e = storage::execution_json(tx, id);
+    if (!e) return error(404, "execution not found", "execution_not_found");
+    return json(200, *e);
+  }
+  auto receipt = storage::execution_receipt(tx, id);
+  if (!receipt) return error(404, "execution not found", "execution_not_found");
+  if (receipt->empty()) return error(404, "this execution has no receipt", "receipt_not_found");
+  return json(200, *receipt);
+}
+
 response questions() {
   boost::json::object categories{{"control_questions", boost::json::array{}},
                                  {"bias_detection", boost::json::array{}},
@@ -358,6 +402,11 @@ handler make_routes(route_context ctx) {
       if (seg == path{"api", "v1", "questions"}) return get ? questions() : only_get();
       if (seg == path{"metrics"} || seg == path{"api", "v1", "metrics"})
         return get ? metrics(ctx) : only_get();
+      if (seg == path{"api", "v1", "executions"})
+        return get ? list_executions(ctx, req) : only_get();
+      if (seg.size() == 5 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "executions" &&
+          (seg[4] == "details" || seg[4] == "receipt"))
+        return get ? execution_part(ctx, seg[3], seg[4]) : only_get();
       if (seg.size() >= 3 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "jobs") {
         if (seg.size() == 3) {
           if (get) return list_jobs(ctx, req);

@@ -3,6 +3,7 @@
 // GET /api/v1/jobs/{id}[?include=executions|all|latest&exec_limit&exec_offset],
 // GET /api/v1/jobs/{id}/executions/all, GET /api/v1/jobs/{id}/progress, GET .../events (SSE),
 // POST /api/v1/jobs/{id}/cancel, GET /api/v1/questions, GET /metrics (Prometheus text),
+// GET /api/v1/executions?limit&offset&cursor, GET /api/v1/executions/{id}/details|receipt,
 // GET /health, /api/v1/health, /health/live, /health/ready.
 // Handlers run on the server's worker threads (they wait on PostgreSQL or actor replies).
 #pragma once

@@ -228,8 +228,8 @@ std::string list_jobs_json(pqxx::work& tx, int64_t limit) {
       .as<std::string>();
 }
 
-std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t limit,
-                            int64_t offset, bool full) {
+// The JSON fields of an execution row `e` (the portal's names; `full` adds output and retries).
+std::string execution_fields(bool full) {
   std::string fields =
       "'id', e.id, 'job_id', e.job_id, 'region', e.region, 'provider_id', e.provider_id,"
       " 'provider_region', e.provider_region, 'status', e.status, 'model_id', e.model_id,"
@@ -250,6 +250,12 @@ std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t l
               " 'retry_history', e.retry_history,"
               " 'last_retry_at', e.retry_history -> -1 -> 'at',"
               " 'original_error', e.retry_history -> 0 -> 'message'";
+  return fields;
+}
+
+std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t limit,
+                            int64_t offset, bool full) {
+  auto fields = execution_fields(full);
   auto sql =
       "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]')::text FROM ("
       " SELECT e.id, json_build_object(" +
@@ -257,6 +263,34 @@ std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t l
       ") AS j FROM executions e WHERE e.job_id = $1"
       " ORDER BY e.id DESC LIMIT $2 OFFSET $3) x";
   return tx.exec_params1(sql, job_id, limit, offset)[0].as<std::string>();
+}
+
+std::string list_executions_json(pqxx::work& tx, int64_t limit, int64_t offset, int64_t before_id) {
+  auto sql =
+      "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]')::text FROM ("
+      " SELECT e.id, json_build_object(" +
+      execution_fields(true) +
+      ", 'receipt_id', e.receipt_data ->> 'id') AS j FROM executions e"
+      " WHERE ($3 <= 0 OR e.id < $3) ORDER BY e.id DESC LIMIT $1 OFFSET $2) x";
+  return tx.exec_params1(sql, limit, offset, before_id)[0].as<std::string>();
+}
+
+int64_t executions_total(pqxx::work& tx) {
+  return tx.exec1("SELECT coalesce(sum(total_cells), 0) FROM jobs")[0].as<int64_t>();
+}
+
+std::optional<std::string> execution_json(pqxx::work& tx, int64_t id) {
+  auto rows = tx.exec_params("SELECT json_build_object(" + execution_fields(true) +
+                                 ")::text FROM executions e WHERE e.id = $1",
+                             id);
+  if (rows.empty()) return std::nullopt;
+  return rows[0][0].as<std::string>();
+}
+
+std::optional<std::string> execution_receipt(pqxx::work& tx, int64_t id) {
+  auto rows = tx.exec_params("SELECT receipt_data::text FROM executions WHERE id = $1", id);
+  if (rows.empty()) return std::nullopt;
+  return rows[0][0].is_null() ? std::string() : rows[0][0].as<std::string>();
 }
 
 }  // namespace beacon::storage

@@ -54,4 +54,14 @@ std::optional<job_view> find_job(pqxx::work& tx, const std::string& job_id);
 std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t limit,
                             int64_t offset, bool full);
 
+// A page of all executions, newest first: `limit` after `offset`, or (before_id > 0) the newest
+// ones with an id below it (a keyset cursor: stable while new rows arrive). Full rows.
+std::string list_executions_json(pqxx::work& tx, int64_t limit, int64_t offset, int64_t before_id);
+// How many executions exist (from the jobs' exact cell counters, not a table scan).
+int64_t executions_total(pqxx::work& tx);
+// One execution in full; nullopt when there is none with this id.
+std::optional<std::string> execution_json(pqxx::work& tx, int64_t id);
+// The stored receipt of an execution ("" when it has none yet); nullopt for an unknown id.
+std::optional<std::string> execution_receipt(pqxx::work& tx, int64_t id);
+
 }  // namespace beacon::storage

@@ -188,6 +188,45 @@ CAF_TEST(metrics are prometheus text with jobs cells and providers) {
   CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/metrics").status, 200u);
 }
 
+CAF_TEST(executions page by offset and by cursor and read back one by one) {
+  CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs",
+                              job_json("ex-1", {"math_basic"}, {"llama3.2-1b"}, {"US", "EU"}, 3))
+                        .status,
+                    202u);
+  for (int i = 0;
+       i < 2000 && query_int(url, "SELECT count(*) FROM jobs WHERE status = 'completed'") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto all = json_of(http_call(port, "GET", "/api/v1/executions?limit=4"));
+  CAF_CHECK_EQUAL(all["total"].as_int64(), 6);
+  CAF_CHECK_EQUAL(all["limit"].as_int64(), 4);
+  auto& first = all["executions"].as_array();
+  CAF_REQUIRE_EQUAL(first.size(), 4u);
+  auto cursor = all["next_cursor"].as_int64();
+  CAF_CHECK_EQUAL(cursor, first.back().as_object().at("id").as_int64());
+  auto next = json_of(
+      http_call(port, "GET", "/api/v1/executions?limit=4&cursor=" + std::to_string(cursor)));
+  auto& second = next["executions"].as_array();
+  CAF_CHECK_EQUAL(second.size(), 2u);
+  CAF_CHECK(!next.contains("next_cursor"));
+  CAF_CHECK_LESS(second.front().as_object().at("id").as_int64(), cursor);
+  auto by_offset = json_of(http_call(port, "GET", "/api/v1/executions?limit=4&offset=4"));
+  CAF_CHECK_EQUAL(by_offset["executions"].as_array(), second);
+  auto id = std::to_string(second.front().as_object().at("id").as_int64());
+  auto details = http_call(port, "GET", "/api/v1/executions/" + id + "/details");
+  CAF_CHECK_EQUAL(details.status, 200u);
+  auto d = json_of(details);
+  CAF_CHECK_EQUAL(d["job_id"].as_string(), "ex-1");
+  CAF_CHECK_EQUAL(d["status"].as_string(), "completed");
+  CAF_CHECK_EQUAL(d["http_status"].as_int64(), 200);  // the sim reports the status it simulates
+  CAF_CHECK(d["output"].as_object().contains("response"));
+  auto receipt = http_call(port, "GET", "/api/v1/executions/" + id + "/receipt");
+  CAF_CHECK_EQUAL(receipt.status, 404u);
+  CAF_CHECK_EQUAL(receipt.body.find("receipt_not_found") != std::string::npos, true);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/executions/999999/details").status, 404u);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/executions/abc/details").status, 400u);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/executions?limit=500").status, 400u);
+}
+
 CAF_TEST(progress counts cells by question model and region) {
   CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs",
                               job_json("prog-1", {"math_basic", "taiwan_status"},
