@@ -26,4 +26,12 @@ struct admission_result {
 admission_result admit(pqxx::connection& conn, std::string_view body,
                        const admission_settings& settings);
 
+// The portal's wrapper (POST /api/v1/jobs/cross-region): {jobspec, target_regions, min_regions
+// (default 3, at most the regions), min_success_rate (0.67), enable_analysis}; the wrapper's
+// values replace the spec's constraints. 202 body: {id, job_id, jobspec_id,
+// cross_region_execution_id, total_regions, min_regions, min_success_rate, status:"submitted",
+// submitted_at, estimated_duration: null (no estimate is made)}.
+admission_result admit_cross_region(pqxx::connection& conn, std::string_view body,
+                                    const admission_settings& settings);
+
 }  // namespace beacon

@@ -230,12 +230,13 @@ response questions() {
   return json(200, boost::json::serialize(boost::json::object{{"categories", categories}}));
 }
 
-response post_job(const route_context& ctx, const request& req) {
+response post_job(const route_context& ctx, const request& req, bool wrapper = false) {
   if (req.content_type.rfind("application/json", 0) != 0)
-    return error(415, "POST /api/v1/jobs needs Content-Type: application/json",
+    return error(415, "POST " + req.path + " needs Content-Type: application/json",
                  "unsupported_media_type");
   auto conn = ctx.pool->acquire();
-  auto result = admit(*conn, req.body, ctx.admission);
+  auto result = wrapper ? admit_cross_region(*conn, req.body, ctx.admission)
+                        : admit(*conn, req.body, ctx.admission);
   if (result.status == 202) caf::anon_send(ctx.manager, atom::start::value, result.job_id);
   return json(result.status, std::move(result.body));
 }
@@ -414,6 +415,7 @@ handler make_routes(route_context ctx) {
             return error(405, "use POST to submit a job, GET to list", "method_not_allowed");
           return post_job(ctx, req);
         }
+        if (seg.size() == 4 && seg[3] == "cross-region" && post) return post_job(ctx, req, true);
         if (seg.size() == 4) return get ? get_job(ctx, req, seg[3]) : only_get();
         if (seg.size() == 5 && seg[4] == "progress")
           return get ? job_progress_route(ctx, seg[3]) : only_get();

@@ -1,5 +1,5 @@
 // The REST routes of the node (the portal's contract, reference section 3, plus progress):
-// POST /api/v1/jobs, GET /api/v1/jobs?limit,
+// POST /api/v1/jobs, POST /api/v1/jobs/cross-region (the portal's wrapper), GET /api/v1/jobs?limit,
 // GET /api/v1/jobs/{id}[?include=executions|all|latest&exec_limit&exec_offset],
 // GET /api/v1/jobs/{id}/executions/all, GET /api/v1/jobs/{id}/progress, GET .../events (SSE),
 // POST /api/v1/jobs/{id}/cancel, GET /api/v1/questions, GET /metrics (Prometheus text),

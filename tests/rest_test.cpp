@@ -227,6 +227,53 @@ CAF_TEST(executions page by offset and by cursor and read back one by one) {
   CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/executions?limit=500").status, 400u);
 }
 
+CAF_TEST(the portal cross region wrapper sets the regions and thresholds) {
+  auto spec = boost::json::parse(job_json("xr-1", {"math_basic"}, {"llama3.2-1b"}, {"US"}));
+  auto wrap = [&](boost::json::object extra) {
+    extra["jobspec"] = spec;
+    return boost::json::serialize(extra);
+  };
+  auto r = http_call(port, "POST", "/api/v1/jobs/cross-region",
+                     wrap({{"target_regions", {"us-east", "eu-west", "asia-pacific"}},
+                           {"min_regions", 2},
+                           {"min_success_rate", 0.5},
+                           {"enable_analysis", true}}));
+  CAF_REQUIRE_EQUAL(r.status, 202u);
+  auto j = json_of(r);
+  CAF_CHECK_EQUAL(j["job_id"].as_string(), "xr-1");
+  CAF_CHECK_EQUAL(j["status"].as_string(), "submitted");
+  CAF_CHECK_EQUAL(j["total_regions"].as_int64(), 3);
+  CAF_CHECK_EQUAL(j["min_regions"].as_int64(), 2);
+  auto cre =
+      query_column(url, "SELECT id::text FROM cross_region_executions WHERE job_id = 'xr-1'");
+  CAF_REQUIRE_EQUAL(cre.size(), 1u);
+  std::string cre_id(j["cross_region_execution_id"].as_string());
+  CAF_CHECK_EQUAL(cre_id, cre[0]);
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT string_agg(DISTINCT region, ',' ORDER BY region)"
+                               " FROM executions WHERE job_id = 'xr-1'"),
+                  std::vector<std::string>{"ASIA,EU,US"});
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT (spec->'constraints'->>'min_regions') || ' ' ||"
+                               " (spec->'constraints'->>'min_success_rate') FROM jobs"
+                               " WHERE id = 'xr-1'"),
+                  std::vector<std::string>{"2 0.5"});
+  auto before = stored();
+  spec.as_object()["id"] = "xr-2";
+  CAF_CHECK_EQUAL(http_call(port, "POST", "/api/v1/jobs/cross-region",
+                            wrap({{"target_regions", {"US"}}, {"min_regions", 2}}))
+                      .status,
+                  400u);
+  CAF_CHECK_EQUAL(
+      http_call(port, "POST", "/api/v1/jobs/cross-region", R"({"target_regions": ["US"]})").status,
+      400u);
+  CAF_CHECK_EQUAL(http_call(port, "POST", "/api/v1/jobs/cross-region",
+                            wrap({{"target_regions", boost::json::array{}}}))
+                      .status,
+                  400u);
+  CAF_CHECK_EQUAL(stored(), before);
+}
+
 CAF_TEST(progress counts cells by question model and region) {
   CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs",
                               job_json("prog-1", {"math_basic", "taiwan_status"},
