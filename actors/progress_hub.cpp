@@ -34,12 +34,11 @@ void count(self_ptr self, job_progress& p, const cell_event& e) {
 // Numbers new items of a job's stream, keeps the newest, and sends them to its subscribers.
 void append(self_ptr self, const std::string& job_id, std::vector<stream_item> items) {
   auto& s = self->state.streams[job_id];
-  for (auto& it : items) {
-    it.seq = ++s.seq;
-    s.recent.push_back(it);
-  }
-  while (s.recent.size() > progress_hub_state::stream_buffer) s.recent.pop_front();
+  for (auto& it : items) it.seq = ++s.seq;
   for (auto& sub : s.subscribers) self->send(sub, atom::update::value, items);
+  // The buffer keeps the items themselves (no copy when nobody follows the job).
+  for (auto& it : items) s.recent.push_back(std::move(it));
+  while (s.recent.size() > progress_hub_state::stream_buffer) s.recent.pop_front();
 }
 
 void snapshot_to(self_ptr self, const event_stream_actor& who, const std::string& job_id) {

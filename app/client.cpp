@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "app/progress_view.hpp"
+#include "http/sse.hpp"
 #include "messages/status.hpp"
 
 namespace beacon {
@@ -134,7 +135,8 @@ bool read_events(const client_options& o, const std::string& job_id, const std::
                     "\r\nAccept: text/event-stream\r\n";
   if (!last_id.empty()) req += "Last-Event-ID: " + last_id + "\r\n";
   asio::write(sock, asio::buffer(req + "\r\n"));
-  std::string buf;
+  std::string buf;  // the response head until it is complete, then the bytes of one read
+  http::sse_parser parser;
   bool in_body = false;
   char chunk[16384];
   for (;;) {
@@ -153,17 +155,10 @@ bool read_events(const client_options& o, const std::string& job_id, const std::
       buf.erase(0, end + 4);
       in_body = true;
     }
-    for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
-      std::string id, type, data;
-      std::istringstream block(buf.substr(0, end));
-      buf.erase(0, end + 2);
-      for (std::string line; std::getline(block, line);) {
-        if (line.rfind("id: ", 0) == 0) id = line.substr(4);
-        if (line.rfind("event: ", 0) == 0) type = line.substr(7);
-        if (line.rfind("data: ", 0) == 0) data = line.substr(6);
-      }
-      if (!type.empty() && !on_event(id, type, data)) return false;
+    for (auto& e : parser.feed(buf)) {
+      if (!on_event(e.id, e.type, e.data)) return false;
     }
+    buf.clear();
   }
 }
 

@@ -20,6 +20,7 @@
 #include "app/node.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
+#include "http/sse.hpp"
 
 using namespace beacon;
 namespace asio = boost::asio;
@@ -88,24 +89,18 @@ stats event_latency(node& n, uint16_t port, const std::string& id, const std::st
               asio::buffer("GET /api/v1/jobs/" + id +
                            "/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"));
   std::map<int64_t, int64_t> arrived;  // cell id -> arrival (us, wall clock)
-  std::string buf;
+  http::sse_parser parser;
   char chunk[65536];
   bool done = false;
   while (!done) {
     auto got = sock.read_some(asio::buffer(chunk));
     auto at = now_us();
-    buf.append(chunk, got);
-    for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
-      auto block = buf.substr(0, end);
-      buf.erase(0, end + 2);
-      auto data = block.find("data: ");
-      if (data == std::string::npos) continue;
-      auto d = boost::json::parse(block.substr(data + 6)).as_object();
-      if (block.find("event: cell") != std::string::npos && d["status"].as_string() != "running")
+    for (auto& e : parser.feed({chunk, got})) {
+      if (e.type != "cell" && e.type != "job") continue;  // the HTTP head has no event fields
+      auto d = boost::json::parse(e.data).as_object();
+      if (e.type == "cell" && d["status"].as_string() != "running")
         arrived[d["cell_id"].as_int64()] = at;
-      if (block.find("event: job") != std::string::npos &&
-          terminal(std::string(d["status"].as_string())))
-        done = true;
+      if (e.type == "job" && terminal(std::string(d["status"].as_string()))) done = true;
     }
   }
   std::vector<double> ms;

@@ -14,6 +14,29 @@ void event(std::string& out, int64_t seq, const char* type, const std::string& d
 
 }  // namespace
 
+std::vector<sse_event> sse_parser::feed(std::string_view bytes) {
+  pending_.append(bytes);
+  std::vector<sse_event> out;
+  size_t start = 0;
+  for (auto end = pending_.find("\n\n", start); end != std::string::npos;
+       end = pending_.find("\n\n", start)) {
+    sse_event e;
+    std::string_view block(pending_.data() + start, end - start);
+    start = end + 2;
+    while (!block.empty()) {
+      auto eol = block.find('\n');
+      auto line = block.substr(0, eol);
+      block = eol == std::string_view::npos ? std::string_view{} : block.substr(eol + 1);
+      if (line.rfind("id: ", 0) == 0) e.id = std::string(line.substr(4));
+      if (line.rfind("event: ", 0) == 0) e.type = std::string(line.substr(7));
+      if (line.rfind("data: ", 0) == 0) e.data = std::string(line.substr(6));
+    }
+    if (!e.type.empty()) out.push_back(std::move(e));
+  }
+  pending_.erase(0, start);
+  return out;
+}
+
 std::string sse_items(const std::vector<stream_item>& items) {
   std::string out;
   for (auto& it : items) {

@@ -6,11 +6,29 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "messages/types.hpp"
 
 namespace beacon::http {
+
+// One parsed event (the client side: `beacon follow`, tests, benchmarks).
+struct sse_event {
+  std::string id;
+  std::string type;
+  std::string data;
+};
+
+// Splits an event stream's body into events as its bytes arrive; comments (": keep-alive") and
+// field-less blocks yield nothing.
+class sse_parser {
+ public:
+  std::vector<sse_event> feed(std::string_view bytes);
+
+ private:
+  std::string pending_;
+};
 
 // The events of `items`, in order, as one chunk.
 std::string sse_items(const std::vector<stream_item>& items);

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/loopback.hpp"
+
 namespace beacon::test {
 namespace {
 
@@ -248,12 +250,7 @@ void fake_provider::impl::accept() {
 fake_provider::fake_provider(std::string region, plan p) : impl_(std::make_unique<impl>()) {
   impl_->shared->region = std::move(region);
   impl_->shared->current = std::move(p);
-  tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), 0};
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen();
-  impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->port = listen_on_loopback(impl_->acceptor);
   impl_->accept();
   impl_->thread = std::thread([i = impl_.get()] { i->io.run(); });
 }

@@ -111,6 +111,19 @@ std::string base_for(const fake_provider& f, const std::string& kind) {
   return kind == "modal" ? f.url() + "/modal" : f.url();
 }
 
+// Fake providers, one per region, and their entries for the providers file.
+struct fake_fleet {
+  std::vector<std::unique_ptr<fake_provider>> fakes;
+  std::vector<std::string> entries, regions;
+
+  void add(const std::string& region, fake_provider::plan plan, const std::string& kind,
+           const std::string& extra = "") {
+    fakes.push_back(std::make_unique<fake_provider>(region, std::move(plan)));
+    entries.push_back(entry("fake-" + region, kind, base_for(*fakes.back(), kind), region, extra));
+    regions.push_back(region);
+  }
+};
+
 }  // namespace
 
 CAF_TEST_FIXTURE_SCOPE(provider_fault_tests, fixture)
@@ -131,16 +144,11 @@ CAF_TEST(a transient fault is retried and the cell completes in its own region) 
       {"F7", {fault::hang}, "timeout"},
       {"F8", {fault::trickle, 0ms, 1, 0, 100ms}, "timeout"},
   };
-  std::vector<std::unique_ptr<fake_provider>> fakes;
-  std::vector<std::string> entries, regions;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    auto& c = cases[i];
-    fakes.push_back(std::make_unique<fake_provider>(c.region, first_calls(1, c.step)));
-    auto kind = kinds[i % kinds.size()];
-    entries.push_back(entry("fake-" + c.region, kind, base_for(*fakes.back(), kind), c.region));
-    regions.push_back(c.region);
-  }
-  node n{config(entries)};
+  fake_fleet fleet;
+  for (size_t i = 0; i < cases.size(); ++i)
+    fleet.add(cases[i].region, first_calls(1, cases[i].step), kinds[i % kinds.size()]);
+  auto& regions = fleet.regions;
+  node n{config(fleet.entries)};
   n.start(false);
   auto took = run(n, "faults-1",
                   job_json("faults-1", {"math_basic"}, {"m"}, regions, 1, 1.0,
@@ -162,7 +170,7 @@ CAF_TEST(a transient fault is retried and the cell completes in its own region) 
   // 429: the retry waited out Retry-After (1 s); 303: the redirect was not followed.
   CAF_CHECK_GREATER_OR_EQUAL(
       query_int(url, "SELECT duration_ms FROM executions WHERE region = 'F1'"), 1000);
-  CAF_CHECK_EQUAL(fakes[4]->requests("/elsewhere"), 0u);
+  CAF_CHECK_EQUAL(fleet.fakes[4]->requests("/elsewhere"), 0u);
   CAF_CHECK_EQUAL(query_column(url,
                                "SELECT retry_history->0->>'http_status' FROM executions"
                                " WHERE region IN ('F1', 'F4', 'F5') ORDER BY region"),
@@ -190,17 +198,15 @@ CAF_TEST(a persistent fault ends the cell with its class and reason in the row a
       {"G9", {fault::status_400}, "failed http_4xx 1", "400"},
       {"GA", {fault::router_failure}, "failed provider_error 3", "MODEL_UNAVAILABLE"},
   };
-  std::vector<std::unique_ptr<fake_provider>> fakes;
-  std::vector<std::string> entries, regions;
+  fake_fleet fleet;
   for (size_t i = 0; i < cases.size(); ++i) {
     auto& c = cases[i];
-    fakes.push_back(std::make_unique<fake_provider>(c.region, always(c.step)));
-    auto kind = c.step.kind == fault::router_failure ? "beacon_router" : kinds[i % kinds.size()];
-    entries.push_back(entry("fake-" + c.region, kind, base_for(*fakes.back(), kind), c.region,
-                            R"("max_body_bytes": 65536)"));
-    regions.push_back(c.region);
+    fleet.add(c.region, always(c.step),
+              c.step.kind == fault::router_failure ? "beacon_router" : kinds[i % kinds.size()],
+              R"("max_body_bytes": 65536)");
   }
-  node n{config(entries)};
+  auto& regions = fleet.regions;
+  node n{config(fleet.entries)};
   n.start(false);
   auto took = run(n, "faults-2",
                   job_json("faults-2", {"math_basic"}, {"m"}, regions, 1, 0.5,

@@ -6,15 +6,14 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "http/sse.hpp"
 
 namespace beacon::test {
 
-struct sse_event {
-  std::string id;
-  std::string type;
-  std::string data;
-};
+using http::sse_event;
 
 struct sse_result {
   std::string head;  // status line and headers
@@ -35,7 +34,8 @@ inline sse_result sse_read(uint16_t port, const std::string& target, const std::
   req += "\r\n";
   asio::write(sock, asio::buffer(req));
   sse_result out;
-  std::string buf;
+  std::string buf;  // the response head until it is complete, then the bytes of one read
+  http::sse_parser parser;
   bool in_body = false;
   auto deadline = std::chrono::steady_clock::now() + limit;
   char chunk[4096];
@@ -54,22 +54,8 @@ inline sse_result sse_read(uint16_t port, const std::string& target, const std::
       buf.erase(0, end + 4);
       in_body = true;
     }
-    for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
-      auto block = buf.substr(0, end);
-      buf.erase(0, end + 2);
-      sse_event e;
-      size_t at = 0;
-      while (at < block.size()) {
-        auto eol = block.find('\n', at);
-        if (eol == std::string::npos) eol = block.size();
-        auto line = block.substr(at, eol - at);
-        at = eol + 1;
-        if (line.rfind("id: ", 0) == 0) e.id = line.substr(4);
-        if (line.rfind("event: ", 0) == 0) e.type = line.substr(7);
-        if (line.rfind("data: ", 0) == 0) e.data = line.substr(6);
-      }
-      if (!e.type.empty()) out.events.push_back(std::move(e));
-    }
+    for (auto& e : parser.feed(buf)) out.events.push_back(std::move(e));
+    buf.clear();
     if (done(out.events)) break;
   }
   return out;

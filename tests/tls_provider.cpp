@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/loopback.hpp"
+
 namespace beacon::test {
 namespace {
 
@@ -95,11 +97,7 @@ tls_provider::tls_provider(const std::string& dir) : impl_(std::make_unique<impl
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make a cert");
   impl_->ctx.use_certificate_chain_file(impl_->cert);
   impl_->ctx.use_private_key_file(key, ssl::context::pem);
-  tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), 0};
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen();
-  impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->port = listen_on_loopback(impl_->acceptor);
   impl_->accept();
   impl_->thread = std::thread([i = impl_.get()] { i->io.run(); });
 }
