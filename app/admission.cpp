@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "common/clock.hpp"
+#include "common/crypto.hpp"
 #include "common/logging.hpp"
 #include "http/error_json.hpp"
 #include "providers/system_prompt.hpp"
@@ -14,26 +15,74 @@ namespace beacon {
 
 using http::error_json;
 
-admission_result admit(pqxx::connection& conn, std::string_view body,
-                       const admission_settings& settings) {
-  auto parsed = parse_job_spec(body, settings.limits);
-  if (auto* err = std::get_if<spec_error>(&parsed)) {
-    logging::info("job_rejected").field("field", err->field).field("error", err->message);
-    auto code = err->field == "body" ? "invalid_json" : "invalid_spec";
-    return {400, error_json(err->message, code, {{"field", err->field}}), ""};
+namespace {
+
+admission_result rejected(unsigned status, const std::string& message, const std::string& code,
+                          const std::string& field) {
+  logging::info("job_rejected").field("field", field).field("error", message).field("code", code);
+  std::map<std::string, std::string> extra;
+  if (!field.empty()) extra["field"] = field;
+  return {status, error_json(message, code, extra), ""};
+}
+
+// The signature of the raw inner spec (before any default or wrapper value is applied).
+std::optional<admission_result> refused_signature(const boost::json::object& spec,
+                                                  const admission_settings& settings,
+                                                  storage::admit_guards& guards) {
+  auto check = check_signature(spec, settings.signatures, now_us());
+  if (check.status != 0) {
+    auto field = check.error_code.rfind("missing_field:", 0) == 0 ? check.error_code.substr(14)
+                 : check.error_code.rfind("invalid_encoding:", 0) == 0
+                     ? check.error_code.substr(17)
+                     : "signature";
+    return rejected(check.status, check.message, check.error_code, field);
   }
+  if (check.is_signed) {
+    guards.signer_public_key = check.public_key;
+    guards.nonce = check.nonce;
+  }
+  return std::nullopt;
+}
+
+// Stores a parsed, verified spec and answers as POST /api/v1/jobs does.
+admission_result store(pqxx::connection& conn, std::string_view body,
+                       const admission_settings& settings, storage::admit_guards guards) {
+  auto parsed = parse_job_spec(body, settings.limits);
+  if (auto* err = std::get_if<spec_error>(&parsed))
+    return rejected(400, err->message, err->field == "body" ? "invalid_json" : "invalid_spec",
+                    err->field);
   auto& spec = std::get<job_spec>(parsed);
   std::map<std::string, std::string> prompts;
   for (auto& r : spec.regions) prompts[r] = regional_system_prompt(r);
+  storage::admit_outcome outcome;
   try {
-    if (storage::admit_job(conn, spec, settings.max_retries, prompts) ==
-        storage::admit_result::duplicate)
-      return {409,
-              error_json("job " + spec.id + " already exists", "duplicate_job", {{"id", spec.id}}),
-              ""};
+    outcome = storage::admit_job(conn, spec, settings.max_retries, prompts, guards);
   } catch (const pqxx::broken_connection& e) {
     return {503, error_json(std::string("storage unavailable: ") + e.what(), "storage_unavailable"),
             ""};
+  }
+  using storage::admit_result;
+  switch (outcome.result) {
+    case admit_result::duplicate:
+      return {409,
+              error_json("job " + spec.id + " already exists", "duplicate_job", {{"id", spec.id}}),
+              ""};
+    case admit_result::idempotent_repeat:
+      return {200,
+              boost::json::serialize(
+                  boost::json::object{{"id", outcome.existing_job_id}, {"idempotent", true}}),
+              ""};
+    case admit_result::idempotency_conflict:
+      return rejected(422,
+                      "Idempotency-Key was already used for job " + outcome.existing_job_id +
+                          " with a different body",
+                      "idempotency_key_reused", "Idempotency-Key");
+    case admit_result::replay:
+      return rejected(409,
+                      "this signed JobSpec's nonce was already used (job " +
+                          outcome.existing_job_id + ")",
+                      "replay_detected", "metadata.nonce");
+    case admit_result::created: break;
   }
   logging::info("job_admitted")
       .job(spec.id)
@@ -41,32 +90,51 @@ admission_result admit(pqxx::connection& conn, std::string_view body,
       .field("questions", spec.questions.size())
       .field("models", spec.models.size())
       .field("regions", spec.regions.size())
-      .field("runs", spec.runs);
+      .field("runs", spec.runs)
+      .field("signed", !guards.signer_public_key.empty());
   boost::json::object ok{
       {"id", spec.id}, {"status", "enqueued"}, {"total_cells", spec.total_cells()}};
   return {202, boost::json::serialize(ok), spec.id};
 }
 
-namespace {
-
-admission_result wrapper_error(const std::string& message, const std::string& field) {
-  logging::info("job_rejected").field("field", field).field("error", message);
-  return {400, error_json(message, "invalid_spec", {{"field", field}}), ""};
+storage::admit_guards guards_for(std::string_view body, const admission_options& options) {
+  storage::admit_guards g;
+  g.idempotency_key = options.idempotency_key;
+  if (!g.idempotency_key.empty()) g.request_sha256 = crypto::sha256_hex(body);
+  return g;
 }
 
 }  // namespace
 
+admission_result admit(pqxx::connection& conn, std::string_view body,
+                       const admission_settings& settings, const admission_options& options) {
+  if (options.idempotency_key.size() > 255)
+    return rejected(400, "Idempotency-Key is longer than 255 characters", "invalid_header",
+                    "Idempotency-Key");
+  auto guards = guards_for(body, options);
+  boost::json::error_code ec;
+  auto doc = boost::json::parse(body, ec);
+  if (!ec && doc.is_object())
+    if (auto refused = refused_signature(doc.as_object(), settings, guards)) return *refused;
+  return store(conn, body, settings, std::move(guards));
+}
+
 admission_result admit_cross_region(pqxx::connection& conn, std::string_view body,
-                                    const admission_settings& settings) {
+                                    const admission_settings& settings,
+                                    const admission_options& options) {
+  if (options.idempotency_key.size() > 255)
+    return rejected(400, "Idempotency-Key is longer than 255 characters", "invalid_header",
+                    "Idempotency-Key");
   boost::json::error_code ec;
   auto doc = boost::json::parse(body, ec);
   if (ec || !doc.is_object())
-    return {400, error_json("the body is not a JSON object", "invalid_json", {{"field", "body"}}),
-            ""};
+    return rejected(400, "the body is not a JSON object", "invalid_json", "body");
   auto& wrapper = doc.as_object();
   auto* inner = wrapper.if_contains("jobspec");
   if (!inner || !inner->is_object())
-    return wrapper_error("jobspec must be the JobSpec object", "jobspec");
+    return rejected(400, "jobspec must be the JobSpec object", "invalid_spec", "jobspec");
+  auto guards = guards_for(body, options);
+  if (auto refused = refused_signature(inner->as_object(), settings, guards)) return *refused;
   auto spec = inner->as_object();
   auto& constraints = spec["constraints"];
   if (!constraints.is_object()) constraints = boost::json::object{};
@@ -74,11 +142,12 @@ admission_result admit_cross_region(pqxx::connection& conn, std::string_view bod
   size_t regions = 0;
   if (auto* t = wrapper.if_contains("target_regions")) {
     if (!t->is_array() || t->as_array().empty())
-      return wrapper_error("target_regions must be a non-empty array of region names",
-                           "target_regions");
+      return rejected(400, "target_regions must be a non-empty array of region names",
+                      "invalid_spec", "target_regions");
     for (auto& r : t->as_array())
       if (!r.is_string() || r.as_string().empty())
-        return wrapper_error("target_regions must hold region names", "target_regions");
+        return rejected(400, "target_regions must hold region names", "invalid_spec",
+                        "target_regions");
     c["regions"] = *t;
   }
   if (auto* r = c.if_contains("regions"); r && r->is_array()) regions = r->as_array().size();
@@ -86,19 +155,20 @@ admission_result admit_cross_region(pqxx::connection& conn, std::string_view bod
   int64_t min_regions = std::min<int64_t>(3, static_cast<int64_t>(std::max<size_t>(regions, 1)));
   if (auto* m = wrapper.if_contains("min_regions"); m && !m->is_null()) {
     if (!m->is_int64() || m->as_int64() < 1 || m->as_int64() > static_cast<int64_t>(regions))
-      return wrapper_error("min_regions must be an integer between 1 and the number of regions",
-                           "min_regions");
+      return rejected(400, "min_regions must be an integer between 1 and the number of regions",
+                      "invalid_spec", "min_regions");
     min_regions = m->as_int64();
   }
   c["min_regions"] = min_regions;
   double rate = 0.67;
   if (auto* m = wrapper.if_contains("min_success_rate"); m && !m->is_null()) {
     if (!m->is_number() || m->to_number<double>() < 0 || m->to_number<double>() > 1)
-      return wrapper_error("min_success_rate must be a number between 0 and 1", "min_success_rate");
+      return rejected(400, "min_success_rate must be a number between 0 and 1", "invalid_spec",
+                      "min_success_rate");
     rate = m->to_number<double>();
   }
   c["min_success_rate"] = rate;
-  auto result = admit(conn, boost::json::serialize(spec), settings);
+  auto result = store(conn, boost::json::serialize(spec), settings, std::move(guards));
   if (result.status != 202) return result;
   pqxx::work tx{conn};
   auto cre =

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "app/spec_signature.hpp"
 #include "messages/job_spec.hpp"
 
 namespace beacon {
@@ -14,24 +15,36 @@ namespace beacon {
 struct admission_settings {
   spec_limits limits;
   int32_t max_retries = 3;
+  signature_policy signatures;
+};
+
+// What a submission carries besides its body.
+struct admission_options {
+  std::string idempotency_key;  // the Idempotency-Key header, or empty
 };
 
 struct admission_result {
-  unsigned status = 0;  // 202 accepted, 400 invalid, 409 duplicate, 503 storage down
+  // 202 accepted, 200 idempotent repeat, 400 invalid, 401/403 signature policy, 409 duplicate
+  // or replay, 422 Idempotency-Key reused with another body, 503 storage down
+  unsigned status = 0;
   std::string body;     // JSON
   std::string job_id;   // set when accepted
 };
 
-// Nothing is stored unless the spec is valid and the job id is new.
+// Nothing is stored unless the spec is valid, its signature (if any, or required) verifies, the
+// job id is new and its nonce unused.
 admission_result admit(pqxx::connection& conn, std::string_view body,
-                       const admission_settings& settings);
+                       const admission_settings& settings, const admission_options& options = {});
 
 // The portal's wrapper (POST /api/v1/jobs/cross-region): {jobspec, target_regions, min_regions
 // (default 3, at most the regions), min_success_rate (0.67), enable_analysis}; the wrapper's
 // values replace the spec's constraints. 202 body: {id, job_id, jobspec_id,
 // cross_region_execution_id, total_regions, min_regions, min_success_rate, status:"submitted",
 // submitted_at, estimated_duration: null (no estimate is made)}.
+// The signature is checked on the inner spec as the portal signed it, before the wrapper's values
+// are applied.
 admission_result admit_cross_region(pqxx::connection& conn, std::string_view body,
-                                    const admission_settings& settings);
+                                    const admission_settings& settings,
+                                    const admission_options& options = {});
 
 }  // namespace beacon

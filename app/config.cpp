@@ -121,6 +121,22 @@ const std::vector<config_key>& config_keys() {
                  &node_config::sim_regions),
       string_key("sim-models", "comma-separated models every sim deployment serves",
                  &node_config::sim_models),
+      string_key("api-token",
+                 "bearer token required on write routes (submit, cancel, retries); empty: none",
+                 &node_config::api_token),
+      number_key<int64_t>("rate-limit-per-minute",
+                          "requests per minute allowed per client address (0: no limit)",
+                          &node_config::rate_limit_per_minute, 0, 10'000'000),
+      string_key("trusted-keys-file",
+                 "JSON file of trusted JobSpec signing keys [{kid, public_key, status, "
+                 "not_before, not_after}]; set: only specs signed by an active key are accepted",
+                 &node_config::trusted_keys_file),
+      number_key<int32_t>("require-signed-jobs",
+                          "1: refuse unsigned JobSpecs even without a trusted-keys file",
+                          &node_config::require_signed_jobs, 0, 1),
+      number_key<int64_t>("signature-window-s",
+                          "how far metadata.timestamp of a signed JobSpec may be from now",
+                          &node_config::signature_window_s, 1, 86'400 * 365),
   };
   return keys;
 }
@@ -199,6 +215,7 @@ std::string config_json(const node_config& cfg) {
         url.find(' ', pw) == std::string::npos ? std::string::npos : url.find(' ', pw) - pw - 9,
         "***");
   out["database-url"] = url;
+  if (!cfg.api_token.empty()) out["api-token"] = "***";
   return boost::json::serialize(out);
 }
 

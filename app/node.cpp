@@ -65,6 +65,12 @@ node::~node() {
 
 void node::start(bool serve_http) {
   if (running_) return;
+  admission_.limits.max_cells = cfg_.max_cells_per_job;
+  admission_.max_retries = cfg_.max_retries;
+  admission_.signatures.require = cfg_.require_signed_jobs != 0;
+  admission_.signatures.timestamp_window_s = cfg_.signature_window_s;
+  if (!cfg_.trusted_keys_file.empty())
+    admission_.signatures.trusted = load_trusted_keys(cfg_.trusted_keys_file);
   if (cfg_.database_url.empty()) {
     storage::embedded_postgres_options pg;
     pg.dir = std::filesystem::path(cfg_.state_dir) / "postgres";
@@ -114,8 +120,10 @@ void node::start(bool serve_http) {
     ctx.manager = rt_.manager;
     ctx.hub = rt_.hub;
     ctx.registry = rt_.registry;
-    ctx.admission.limits.max_cells = cfg_.max_cells_per_job;
-    ctx.admission.max_retries = cfg_.max_retries;
+    ctx.admission = admission_;
+    ctx.api_token = cfg_.api_token;
+    if (cfg_.rate_limit_per_minute > 0)
+      ctx.limiter = std::make_shared<http::rate_limiter>(cfg_.rate_limit_per_minute);
     http_ = std::make_unique<http::server>(http::make_routes(ctx),
                                            static_cast<size_t>(cfg_.http_workers),
                                            static_cast<size_t>(cfg_.max_body_bytes));
@@ -145,11 +153,8 @@ void node::stop() {
 }
 
 admission_result node::submit(std::string_view body) {
-  admission_settings settings;
-  settings.limits.max_cells = cfg_.max_cells_per_job;
-  settings.max_retries = cfg_.max_retries;
   auto conn = pool_->acquire();
-  auto result = admit(*conn, body, settings);
+  auto result = admit(*conn, body, admission_);
   if (result.status == 202) caf::anon_send(rt_.manager, atom::start::value, result.job_id);
   return result;
 }

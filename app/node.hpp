@@ -48,6 +48,7 @@ class node {
 
  private:
   node_config cfg_;
+  admission_settings admission_;  // from cfg_, built by start()
   std::shared_ptr<sim_call_log> sim_log_;
   std::unique_ptr<storage::embedded_postgres> pg_;
   std::string db_url_;

@@ -1,15 +1,16 @@
-// The REST routes of the node (the portal's contract, reference section 3, plus progress):
-// POST /api/v1/jobs, POST /api/v1/jobs/cross-region (the portal's wrapper), GET /api/v1/jobs?limit,
-// GET /api/v1/jobs/{id}[?include=executions|all|latest&exec_limit&exec_offset],
-// GET /api/v1/jobs/{id}/executions/all, GET /api/v1/jobs/{id}/progress, GET .../events (SSE),
-// POST /api/v1/jobs/{id}/cancel, GET /api/v1/questions, GET /metrics (Prometheus text),
-// GET /api/v1/executions?limit&offset&cursor, GET /api/v1/executions/{id}/details|receipt,
-// GET /health, /api/v1/health, /health/live, /health/ready.
-// Handlers run on the server's worker threads (they wait on PostgreSQL or actor replies).
+// The REST routes of the node, as one table (http/routes.cpp): the portal's contract (reference
+// section 3) plus progress, events, export, retries, metrics and the live page. Every route is
+// listed in docs/openapi.yaml (a test compares the two). Handlers run on the server's worker
+// threads (they wait on PostgreSQL or actor replies).
 #pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "app/admission.hpp"
 #include "caf/actor_system.hpp"
+#include "http/rate_limit.hpp"
 #include "http/server.hpp"
 #include "messages/interfaces.hpp"
 #include "storage/connection_pool.hpp"
@@ -23,7 +24,22 @@ struct route_context {
   progress_hub_actor hub;
   provider_registry_actor registry;
   admission_settings admission;
+  std::string api_token;                  // non-empty: write routes need "Bearer <token>"
+  std::shared_ptr<rate_limiter> limiter;  // per client address; null: no limit
 };
+
+// The {placeholders} of a route's path, in order.
+using path_params = std::vector<std::string>;
+using route_fn = response (*)(const route_context&, const request&, const path_params&);
+
+struct route {
+  const char* method;   // GET or POST
+  const char* pattern;  // e.g. /api/v1/jobs/{id}/progress
+  bool write;           // needs the bearer token when one is configured
+  route_fn run;
+};
+
+const std::vector<route>& route_table();
 
 handler make_routes(route_context ctx);
 

@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -45,16 +47,50 @@ struct server::impl {
 // `closed_` and the close callbacks under the mutex, so stop() can close it from any thread and
 // no send posts to the strand after that.
 struct stream_channel : event_channel, std::enable_shared_from_this<stream_channel> {
-  stream_channel(std::shared_ptr<beast::tcp_stream> s, asio::any_io_executor ex)
-      : sock(std::move(s)), exec(std::move(ex)) {}
+  stream_channel(std::shared_ptr<beast::tcp_stream> s, asio::any_io_executor ex, bool chunked)
+      : sock(std::move(s)), exec(std::move(ex)), chunked_(chunked) {}
 
   void send(std::string chunk) override {
+    if (chunk.empty()) return;
+    if (chunked_) {  // HTTP/1.1 chunked framing: size in hex, CRLF, bytes, CRLF
+      char size[20];
+      std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+      chunk.insert(0, size);
+      chunk += "\r\n";
+    }
+    write_raw(std::move(chunk));
+  }
+
+  // Sends bytes as they are (headers, the last chunk).
+  void write_raw(std::string bytes) {
     std::lock_guard<std::mutex> guard{mutex};
     if (closed_) return;
-    asio::post(exec, [self = shared_from_this(), chunk = std::move(chunk)]() mutable {
-      self->pending.push_back(std::move(chunk));
+    pending_bytes += bytes.size();
+    asio::post(exec, [self = shared_from_this(), bytes = std::move(bytes)]() mutable {
+      self->pending.push_back(std::move(bytes));
       if (!self->writing) self->write_next();
     });
+  }
+
+  bool wait_below(size_t bytes) override {
+    std::unique_lock<std::mutex> lock{mutex};
+    drained.wait(lock, [&] { return closed_ || pending_bytes <= bytes; });
+    return !closed_;
+  }
+
+  // Ends a download: the last chunk, then the connection closes once everything is written.
+  void finish() {
+    write_raw("0\r\n\r\n");
+    asio::post(exec, [self = shared_from_this()] {
+      self->finishing = true;
+      if (!self->writing) self->shutdown();
+    });
+  }
+
+  void shutdown() {
+    close();
+    beast::error_code ignored;
+    sock->socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
   bool closed() const override {
@@ -81,17 +117,24 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
       closed_ = true;
       run.swap(closers);
     }
+    drained.notify_all();
     for (auto& f : run) f();
   }
 
   void write_next() {
     writing = true;
     asio::async_write(*sock, asio::buffer(pending.front()),
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = shared_from_this()](beast::error_code ec, size_t n) {
                         self->pending.pop_front();
+                        {
+                          std::lock_guard<std::mutex> guard{self->mutex};
+                          self->pending_bytes -= std::min(self->pending_bytes, n);
+                        }
+                        self->drained.notify_all();
                         if (ec) return self->close();
                         if (!self->pending.empty()) return self->write_next();
                         self->writing = false;
+                        if (self->finishing) self->shutdown();
                       });
   }
 
@@ -111,14 +154,19 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
   bool closed_ = false;
   std::vector<std::function<void()>> closers;
   std::deque<std::string> pending;
+  size_t pending_bytes = 0;  // under `mutex`
+  std::condition_variable drained;
   bool writing = false;
+  bool finishing = false;
+  bool chunked_;
   char probe[64];
 };
 
 namespace {
 
-request convert(const bhttp::request<bhttp::string_body>& req) {
+request convert(const bhttp::request<bhttp::string_body>& req, std::string remote) {
   request out;
+  out.remote = std::move(remote);
   out.method = std::string(req.method_string());
   out.target = std::string(req.target());
   out.body = req.body();
@@ -171,7 +219,7 @@ class session : public std::enable_shared_from_this<session> {
     bool keep_alive = req.keep_alive();
     if (srv_->async_handle) {
       auto self = shared_from_this();
-      srv_->async_handle(convert(req), [self, keep_alive](response r,
+      srv_->async_handle(convert(req, remote()), [self, keep_alive](response r,
                                                           std::chrono::microseconds after) {
         asio::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, after] {
           if (after.count() <= 0) return self->write(r, keep_alive);
@@ -183,10 +231,11 @@ class session : public std::enable_shared_from_this<session> {
       });
       return;
     }
-    asio::post(srv_->workers, [self = shared_from_this(), req = std::move(req), keep_alive] {
+    asio::post(srv_->workers, [self = shared_from_this(), req = std::move(req), keep_alive,
+                               from = remote()] {
       response res;
       try {
-        res = self->srv_->handle(convert(req));
+        res = self->srv_->handle(convert(req, from));
       } catch (const std::exception& e) {
         logging::error("http_handler_failed")
             .field("target", std::string(req.target()))
@@ -198,11 +247,19 @@ class session : public std::enable_shared_from_this<session> {
     });
   }
 
-  // The connection becomes an event stream: headers now, events as the channel gets them.
-  void start_stream(std::function<void(std::shared_ptr<event_channel>)> open) {
+  std::string remote() {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    return ec ? std::string("unknown") : ep.address().to_string();
+  }
+
+  // The connection becomes a stream: headers now, then what the channel gets. An event stream
+  // (text/event-stream) is fed by `open` on this thread; a download by `produce` on a worker.
+  void start_stream(const response& r) {
     stream_.expires_never();
     auto sock = std::make_shared<beast::tcp_stream>(std::move(stream_));
-    auto channel = std::make_shared<stream_channel>(sock, sock->get_executor());
+    bool download = static_cast<bool>(r.produce);
+    auto channel = std::make_shared<stream_channel>(sock, sock->get_executor(), download);
     {
       std::lock_guard<std::mutex> guard{srv_->channels_mutex};
       auto& all = srv_->channels;
@@ -210,21 +267,35 @@ class session : public std::enable_shared_from_this<session> {
                 all.end());
       all.push_back(channel);
     }
-    channel->send(
-        "HTTP/1.1 200 OK\r\nServer: beacon-runner\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\nConnection: keep-alive\r\nX-Accel-Buffering: no\r\n\r\n"
-        "retry: 2000\n\n");
+    std::string head = "HTTP/1.1 200 OK\r\nServer: beacon-runner\r\nContent-Type: " +
+                       (download ? r.content_type : std::string("text/event-stream")) +
+                       "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
+    for (auto& [name, value] : r.headers) head += name + ": " + value + "\r\n";
+    head += download ? "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                     : "Connection: keep-alive\r\n\r\nretry: 2000\n\n";
+    channel->write_raw(std::move(head));
     channel->watch();
-    open(channel);
+    if (!download) return r.stream(channel);
+    asio::post(srv_->workers, [channel, produce = r.produce] {
+      try {
+        produce(*channel);
+        channel->finish();
+      } catch (const std::exception& e) {
+        logging::error("http_download_failed").field("error", e.what());
+        // No last chunk: the client sees a truncated body.
+        asio::post(channel->exec, [channel] { channel->shutdown(); });
+      }
+    });
   }
 
   void write(const response& r, bool keep_alive) {
-    if (r.stream) return start_stream(r.stream);
+    if (r.stream || r.produce) return start_stream(r);
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->result(r.status);
     res->version(11);
     res->set(bhttp::field::server, "beacon-runner");
     res->set(bhttp::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) res->set(name, value);
     res->keep_alive(keep_alive);
     res->body() = r.body;
     res->prepare_payload();

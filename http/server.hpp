@@ -10,10 +10,13 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace beacon::http {
 
 struct request {
+  std::string remote;  // the client's address
   std::string method;
   std::string target;
   std::string path;  // decoded, without the query
@@ -33,6 +36,9 @@ class event_channel {
   virtual bool closed() const = 0;
   // Runs `f` when the stream closes (at once if it already has).
   virtual void on_close(std::function<void()> f) = 0;
+  // Blocks (a producer on a worker thread) until at most `bytes` wait to be written, or the
+  // stream closed; returns !closed(). Back-pressure for downloads.
+  virtual bool wait_below(size_t bytes) = 0;
 };
 
 struct response {
@@ -43,9 +49,14 @@ struct response {
   unsigned status = 200;
   std::string body;
   std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   // When set, the answer is an event stream (200, text/event-stream, no body): the server writes
   // the headers and hands the open channel to this function (on its I/O thread: do not block).
   std::function<void(std::shared_ptr<event_channel>)> stream;
+  // When set, the answer is a download (200, chunked, `content_type`): the function runs on a
+  // worker thread and sends the body in pieces; the body ends when it returns (truncated, so the
+  // client sees an error, when it throws). The connection closes afterwards.
+  std::function<void(event_channel&)> produce;
 };
 
 using handler = std::function<response(const request&)>;

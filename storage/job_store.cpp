@@ -8,18 +8,60 @@
 
 #include "messages/status.hpp"
 #include "storage/pg_arrays.hpp"
+#include "storage/sql_time.hpp"
 
 namespace beacon::storage {
 
-admit_result admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max_retries,
-                       const std::map<std::string, std::string>& system_prompts) {
+admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max_retries,
+                        const std::map<std::string, std::string>& system_prompts,
+                        const admit_guards& guards) {
   pqxx::work tx{conn};
+  if (!guards.idempotency_key.empty()) {
+    // A concurrent first use of the key holds its row lock until it commits; we then see it.
+    auto seen = tx.exec_params(
+        "SELECT job_id, request_sha256 FROM idempotency_keys WHERE key = $1 FOR SHARE",
+        guards.idempotency_key);
+    if (!seen.empty())
+      return {seen[0][1].as<std::string>() == guards.request_sha256
+                  ? admit_result::idempotent_repeat
+                  : admit_result::idempotency_conflict,
+              seen[0][0].as<std::string>()};
+  }
   auto total = spec.total_cells();
   auto inserted = tx.exec_params(
       "INSERT INTO jobs (id, spec, total_cells, pending_cells, min_success_rate, min_regions) "
       "VALUES ($1, $2::jsonb, $3, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
       spec.id, spec.json, total, spec.min_success_rate, spec.min_regions);
-  if (inserted.affected_rows() == 0) return admit_result::duplicate;
+  if (inserted.affected_rows() == 0) return {admit_result::duplicate, spec.id};
+  if (!guards.nonce.empty()) {
+    auto fresh = tx.exec_params(
+        "INSERT INTO signature_nonces (public_key, nonce, job_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING RETURNING job_id",
+        guards.signer_public_key, guards.nonce, spec.id);
+    if (fresh.empty()) {
+      auto first = tx.exec_params1(
+          "SELECT job_id FROM signature_nonces WHERE public_key = $1 AND nonce = $2",
+          guards.signer_public_key, guards.nonce);
+      return {admit_result::replay, first[0].as<std::string>()};
+    }
+  }
+  if (!guards.idempotency_key.empty()) {
+    auto fresh = tx.exec_params(
+        "INSERT INTO idempotency_keys (key, request_sha256, job_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING RETURNING key",
+        guards.idempotency_key, guards.request_sha256, spec.id);
+    if (fresh.empty()) {  // lost a race with the same key: answer as the winner's repeat
+      tx.abort();
+      pqxx::work again{conn};
+      auto seen = again.exec_params1(
+          "SELECT job_id, request_sha256 FROM idempotency_keys WHERE key = $1",
+          guards.idempotency_key);
+      return {seen[1].as<std::string>() == guards.request_sha256
+                  ? admit_result::idempotent_repeat
+                  : admit_result::idempotency_conflict,
+              seen[0].as<std::string>()};
+    }
+  }
   auto cross_id =
       tx.exec_params1(
             "INSERT INTO cross_region_executions (job_id, total_regions, total_cells, "
@@ -51,7 +93,7 @@ admit_result admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max
       spec.id, cross_id, text_array(qids), text_array(spec.models), text_array(spec.regions),
       text_array(prompts), spec.runs, max_retries);
   tx.commit();
-  return admit_result::created;
+  return {admit_result::created, spec.id};
 }
 
 void read_progress(pqxx::work& tx, const std::string& job_id, job_progress& progress) {
@@ -190,16 +232,6 @@ std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
   return out;
 }
 
-namespace {
-
-constexpr const char* ts = "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'";
-
-std::string rfc3339(const std::string& column) {
-  return "to_char(" + column + " AT TIME ZONE 'UTC', " + ts + ")";
-}
-
-}  // namespace
-
 std::optional<job_view> find_job(pqxx::work& tx, const std::string& job_id) {
   auto rows = tx.exec_params(
       "SELECT (spec || jsonb_build_object('created_at', " + rfc3339("created_at") +
@@ -228,7 +260,6 @@ std::string list_jobs_json(pqxx::work& tx, int64_t limit) {
       .as<std::string>();
 }
 
-// The JSON fields of an execution row `e` (the portal's names; `full` adds output and retries).
 std::string execution_fields(bool full) {
   std::string fields =
       "'id', e.id, 'job_id', e.job_id, 'region', e.region, 'provider_id', e.provider_id,"
@@ -245,11 +276,16 @@ std::string execution_fields(bool full) {
     fields += ", 'created_at', coalesce(" + rfc3339("e.created_at") +
               ", ''), 'has_receipt', e.receipt_data IS NOT NULL, 'output', e.output_data,"
               " 'system_prompt', e.system_prompt, 'response_length', e.response_length,"
-              " 'retry_count', greatest(e.attempts - 1, 0), 'max_retries', e.max_retries,"
+              // retry_count: retries a person asked for (the portal's meaning, capped by
+              // max_retries); automatic retries show in attempts and retry_history.
+              " 'retry_count', e.manual_retries, 'max_retries', e.max_retries,"
               " 'http_status', e.http_status,"
               " 'retry_history', e.retry_history,"
-              " 'last_retry_at', e.retry_history -> -1 -> 'at',"
-              " 'original_error', e.retry_history -> 0 -> 'message'";
+              " 'manual_retry_history', e.manual_retry_history,"
+              " 'last_retry_at', coalesce(e.manual_retry_history -> -1 -> 'at',"
+              "                           e.retry_history -> -1 -> 'at'),"
+              " 'original_error', coalesce(e.manual_retry_history -> 0 -> 'error_message',"
+              "                            e.retry_history -> 0 -> 'message')";
   return fields;
 }
 

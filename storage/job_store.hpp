@@ -14,12 +14,32 @@
 
 namespace beacon::storage {
 
-enum class admit_result { created, duplicate };
+enum class admit_result {
+  created,
+  duplicate,             // the job id exists
+  idempotent_repeat,     // the Idempotency-Key was used with the same body: existing_job_id
+  idempotency_conflict,  // the Idempotency-Key was used with another body: existing_job_id
+  replay,                // the signed spec's nonce was already used by this key: existing_job_id
+};
+
+// Written in the job's own transaction, so a refused job consumes neither.
+struct admit_guards {
+  std::string idempotency_key;  // empty: none
+  std::string request_sha256;
+  std::string signer_public_key;  // with nonce: the replay check
+  std::string nonce;
+};
+
+struct admit_outcome {
+  admit_result result = admit_result::created;
+  std::string existing_job_id;
+};
 
 // Inserts the job (queued), its cross-region row, one region_results row per region and every
 // cell as a pending execution, in one transaction. `system_prompts` maps region -> prompt.
-admit_result admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max_retries,
-                       const std::map<std::string, std::string>& system_prompts);
+admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max_retries,
+                        const std::map<std::string, std::string>& system_prompts,
+                        const admit_guards& guards = {});
 
 // Fills `progress` with the job's cell counts per question and per (question, model, region)
 // group, counted over its executions (one GROUP BY; leaves status and reason alone).
@@ -50,6 +70,9 @@ struct job_view {
   std::string counters_json;
 };
 std::optional<job_view> find_job(pqxx::work& tx, const std::string& job_id);
+// The arguments of json_build_object for an execution row aliased `e` (the portal's names;
+// `full` adds output, retries and the rest of the executions/all fields).
+std::string execution_fields(bool full);
 // The job's executions newest first, as a JSON array; `full` adds the executions/all fields.
 std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t limit,
                             int64_t offset, bool full);

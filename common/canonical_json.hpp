@@ -1,0 +1,16 @@
+// Canonical JSON as the portal signs it (json-stable-stringify): object keys sorted by UTF-16
+// code units, no whitespace, strings escaped as JSON.stringify does, numbers written as
+// JavaScript's Number#toString writes them (6e11 -> 600000000000, 1e21 -> 1e+21).
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <string>
+
+namespace beacon {
+
+std::string canonical_json(const boost::json::value& v);
+
+// JavaScript's Number#toString for a finite double (shortest round-trip digits).
+std::string js_number(double d);
+
+}  // namespace beacon

@@ -1,0 +1,194 @@
+// Execution routes: the paged list, details, receipt, retry-question, and the side-by-side view of
+// one model x question across regions.
+#include <boost/json.hpp>
+#include <pqxx/pqxx>
+
+#include "common/clock.hpp"
+#include "http/handlers.hpp"
+#include "http/route_util.hpp"
+#include "messages/status.hpp"
+#include "storage/cross_region_store.hpp"
+#include "storage/job_store.hpp"
+#include "storage/retry_store.hpp"
+
+namespace beacon::http {
+namespace {
+
+// Display names of the regions the portal knows (reference section 9); others show as given.
+boost::json::object region_label(const std::string& region) {
+  struct label {
+    const char* region;
+    const char* name;
+    const char* flag;
+  };
+  static const label known[] = {{"US", "United States", "🇺🇸"},
+                                {"EU", "Europe", "🇪🇺"},
+                                {"ASIA", "Asia Pacific", "🌏"}};
+  for (auto& k : known)
+    if (region == k.region) return {{"region_name", k.name}, {"flag", k.flag}};
+  return {{"region_name", region}, {"flag", nullptr}};
+}
+
+}  // namespace
+
+response list_executions(const route_context& ctx, const request& req, const path_params&) {
+  std::string problem;
+  auto limit = int_param(req, "limit", 50, 100, problem);
+  auto offset = int_param(req, "offset", 0, INT64_MAX / 2, problem);
+  auto cursor = int_param(req, "cursor", 0, INT64_MAX, problem);
+  if (!limit || !offset || !cursor) return error(400, problem, "invalid_parameter");
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  auto page = storage::list_executions_json(tx, *limit, *offset, *cursor);
+  auto rows = boost::json::parse(page).as_array();
+  boost::json::object out{{"executions", rows},
+                          {"limit", *limit},
+                          {"offset", *offset},
+                          {"total", storage::executions_total(tx)}};
+  // The next page of the keyset walk: pass it back as ?cursor=.
+  if (static_cast<int64_t>(rows.size()) == *limit && !rows.empty())
+    out["next_cursor"] = rows.back().as_object().at("id");
+  return json(200, boost::json::serialize(out));
+}
+
+response execution_details(const route_context& ctx, const request&, const path_params& p) {
+  auto id = positive_id(p[0]);
+  if (!id) return error(400, "an execution id is a positive integer", "invalid_parameter");
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  auto e = storage::execution_json(tx, *id);
+  if (!e) return error(404, "execution not found", "execution_not_found");
+  return json(200, *e);
+}
+
+response execution_receipt(const route_context& ctx, const request&, const path_params& p) {
+  auto id = positive_id(p[0]);
+  if (!id) return error(400, "an execution id is a positive integer", "invalid_parameter");
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  auto receipt = storage::execution_receipt(tx, *id);
+  if (!receipt) return error(404, "execution not found", "execution_not_found");
+  if (receipt->empty()) return error(404, "this execution has no receipt", "receipt_not_found");
+  return json(200, *receipt);
+}
+
+// POST /api/v1/executions/{id}/retry-question {region, question_index} (the portal's retry
+// button): completed -> 200 with the result; pending or running -> 202 as it is; cancelled -> 400;
+// max_retries manual retries used -> 429; job still running -> 409; else the cell runs again
+// (202, status "retrying").
+response retry_question(const route_context& ctx, const request& req, const path_params& p) {
+  auto id = positive_id(p[0]);
+  if (!id) return error(400, "an execution id is a positive integer", "invalid_parameter");
+  if (req.content_type.rfind("application/json", 0) != 0)
+    return error(415, "retry-question needs Content-Type: application/json",
+                 "unsupported_media_type");
+  boost::json::error_code ec;
+  auto body = boost::json::parse(req.body, ec);
+  if (ec || !body.is_object()) return error(400, "the body is not a JSON object", "invalid_json");
+  auto& o = body.as_object();
+  auto* region = o.if_contains("region");
+  auto* index = o.if_contains("question_index");
+  if (!region || !region->is_string())
+    return error(400, "region (the execution's region) is required", "invalid_parameter");
+  if (!index || !index->is_int64())
+    return error(400, "question_index (an integer) is required", "invalid_parameter");
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  auto target = storage::find_retry_target(tx, *id);
+  if (!target) return error(404, "execution not found", "execution_not_found");
+  if (region->as_string() != target->region)
+    return error(400, "this execution ran in " + target->region + ", not " +
+                          std::string(region->as_string()),
+                 "region_mismatch");
+  if (index->as_int64() != target->question_index)
+    return error(400,
+                 "this execution is question_index " + std::to_string(target->question_index),
+                 "question_mismatch");
+  boost::json::object out{{"execution_id", target->id},
+                          {"region", target->region},
+                          {"question_index", target->question_index},
+                          {"status", target->status},
+                          {"retry_attempt", target->manual_retries},
+                          {"updated_at", target->updated_at}};
+  if (target->status == status::completed) {
+    out["result"] = boost::json::parse(target->output_json);
+    return json(200, boost::json::serialize(out));
+  }
+  if (target->status == status::pending || target->status == status::running)
+    return json(202, boost::json::serialize(out));
+  if (target->status != status::failed && target->status != status::timeout)
+    return error(400, "only a failed or timed-out execution can be retried (this one is " +
+                          target->status + ")",
+                 "not_retryable");
+  if (target->manual_retries >= target->max_retries)
+    return error(429, "this execution was already retried " +
+                          std::to_string(target->manual_retries) + " time(s), the maximum",
+                 "retry_limit_reached");
+  if (!status::is_terminal_job(target->job_status))
+    return error(409, "the job is " + target->job_status + "; retry this cell once it ends",
+                 "job_running");
+  if (storage::reopen_failed_cells(tx, target->job_id, target->id) == 0)
+    return error(409, "the execution changed meanwhile; read it again", "conflict");
+  tx.commit();
+  start_job_when_free(ctx, target->job_id);
+  out["status"] = "retrying";
+  out["retry_attempt"] = target->manual_retries + 1;
+  out["updated_at"] = format_rfc3339(now_us());
+  return json(202, boost::json::serialize(out));
+}
+
+// GET /api/v1/executions/{jobId}/cross-region?model_id=&question_id=: the newest run per region
+// of one model x question, side by side, from the rows. Scores appear once analysis exists for
+// the job; until then those fields are absent (never placeholders).
+response cross_region_view(const route_context& ctx, const request& req, const path_params& p) {
+  const auto& job_id = p[0];
+  auto model = req.query.find("model_id");
+  if (model == req.query.end() || model->second.empty())
+    return error(400, "model_id is required", "invalid_parameter");
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  auto job = storage::find_job(tx, job_id);
+  if (!job) return error(404, "job not found", "job_not_found");
+  std::string question;
+  if (auto q = req.query.find("question_id"); q != req.query.end()) question = q->second;
+  if (question.empty()) question = storage::first_question_id(tx, job_id);
+  auto rows = boost::json::parse(
+                  storage::cross_region_rows_json(tx, job_id, model->second, question))
+                  .as_array();
+  if (rows.empty())
+    return error(404, "no executions of model " + model->second + " for question " + question,
+                 "executions_not_found");
+  int64_t completed = 0, failed = 0, length_sum = 0, lengths = 0;
+  boost::json::array regions;
+  for (auto& row : rows) {
+    auto r = row.as_object();
+    auto region = std::string(r["region"].as_string());
+    r["region_code"] = region;
+    for (auto& kv : region_label(region)) r[kv.key()] = kv.value();
+    auto st = std::string(r["status"].as_string());
+    completed += st == status::completed;
+    failed += st == status::failed || st == status::timeout || st == status::cancelled;
+    if (r["response_length"].is_int64()) {
+      length_sum += r["response_length"].as_int64();
+      ++lengths;
+    }
+    regions.push_back(std::move(r));
+  }
+  boost::json::object summary{{"total_regions", regions.size()},
+                              {"completed_regions", completed},
+                              {"failed_regions", failed}};
+  summary["avg_response_length"] =
+      lengths ? boost::json::value(static_cast<double>(length_sum) / static_cast<double>(lengths))
+              : boost::json::value(nullptr);
+  boost::json::object out{
+      {"cross_region_execution",
+       {{"job_id", job_id},
+        {"model_id", model->second},
+        {"question_id", question},
+        {"status", job->status}}},
+      {"region_results", std::move(regions)},
+      {"summary", std::move(summary)}};
+  return json(200, boost::json::serialize(out));
+}
+
+}  // namespace beacon::http

@@ -1,0 +1,47 @@
+// The route handlers, grouped by file: jobs (job_routes.cpp), executions (execution_routes.cpp),
+// downloads (export_routes.cpp), node services (service_routes.cpp), the live page
+// (web_routes.cpp). http/routes.cpp maps methods and paths to them.
+#pragma once
+
+#include "http/routes.hpp"
+
+namespace beacon::http {
+
+#define BEACON_ROUTE(name) response name(const route_context&, const request&, const path_params&)
+
+// jobs
+BEACON_ROUTE(list_jobs);
+BEACON_ROUTE(submit_job);
+BEACON_ROUTE(submit_cross_region);
+BEACON_ROUTE(get_job);
+BEACON_ROUTE(all_job_executions);
+BEACON_ROUTE(job_progress_route);
+BEACON_ROUTE(job_events);
+BEACON_ROUTE(cancel_job);
+BEACON_ROUTE(retry_all_failed);
+// executions
+BEACON_ROUTE(list_executions);
+BEACON_ROUTE(execution_details);
+BEACON_ROUTE(execution_receipt);
+BEACON_ROUTE(retry_question);
+BEACON_ROUTE(cross_region_view);
+// downloads
+BEACON_ROUTE(export_job);
+// node
+BEACON_ROUTE(health);
+BEACON_ROUTE(health_live);
+BEACON_ROUTE(health_ready);
+BEACON_ROUTE(metrics);
+BEACON_ROUTE(questions);
+BEACON_ROUTE(openapi_document);
+// the live page
+BEACON_ROUTE(web_index);
+BEACON_ROUTE(web_asset);
+
+#undef BEACON_ROUTE
+
+// Asks the job manager to run a queued job, waiting (up to 2 s) while a previous supervisor of
+// the same job is still ending. False when it did not start.
+bool start_job_when_free(const route_context& ctx, const std::string& job_id);
+
+}  // namespace beacon::http

@@ -1,0 +1,225 @@
+// Job routes: submit (plain and the portal's cross-region wrapper), list, read, progress, the
+// event stream, cancel, and retry-all-failed.
+#include <boost/json.hpp>
+#include <optional>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "actors/event_stream.hpp"
+#include "common/clock.hpp"
+#include "http/handlers.hpp"
+#include "http/progress_json.hpp"
+#include "http/route_util.hpp"
+#include "messages/status.hpp"
+#include "storage/job_store.hpp"
+#include "storage/retry_store.hpp"
+
+namespace beacon::http {
+namespace {
+
+std::string header(const request& req, const char* name) {
+  auto it = req.headers.find(name);
+  return it == req.headers.end() ? std::string() : it->second;
+}
+
+response post_job(const route_context& ctx, const request& req, bool wrapper) {
+  if (req.content_type.rfind("application/json", 0) != 0)
+    return error(415, "POST " + req.path + " needs Content-Type: application/json",
+                 "unsupported_media_type");
+  admission_options options;
+  options.idempotency_key = header(req, "idempotency-key");
+  auto conn = ctx.pool->acquire();
+  auto result = wrapper ? admit_cross_region(*conn, req.body, ctx.admission, options)
+                        : admit(*conn, req.body, ctx.admission, options);
+  if (result.status == 202) caf::anon_send(ctx.manager, atom::start::value, result.job_id);
+  return json(result.status, std::move(result.body));
+}
+
+}  // namespace
+
+bool start_job_when_free(const route_context& ctx, const std::string& job_id) {
+  for (int i = 0; i < 100; ++i) {
+    if (ask<bool>(ctx, ctx.manager, atom::start::value, job_id)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+response list_jobs(const route_context& ctx, const request& req, const path_params&) {
+  std::string problem;
+  auto limit = int_param(req, "limit", 50, 500, problem);
+  if (!limit) return error(400, problem, "invalid_parameter");
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  return json(200, "{\"jobs\":" + storage::list_jobs_json(tx, *limit) + "}");
+}
+
+response submit_job(const route_context& ctx, const request& req, const path_params&) {
+  return post_job(ctx, req, false);
+}
+
+response submit_cross_region(const route_context& ctx, const request& req, const path_params&) {
+  return post_job(ctx, req, true);
+}
+
+response get_job(const route_context& ctx, const request& req, const path_params& p) {
+  const auto& id = p[0];
+  std::string include;
+  if (auto it = req.query.find("include"); it != req.query.end()) include = it->second;
+  if (!include.empty() && include != "executions" && include != "all" && include != "latest")
+    return error(400, "include must be executions, all or latest", "invalid_parameter");
+  std::string problem;
+  auto limit = int_param(req, "exec_limit", 100, 200, problem);
+  auto offset = int_param(req, "exec_offset", 0, INT64_MAX / 2, problem);
+  if (!limit || !offset) return error(400, problem, "invalid_parameter");
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  auto job = storage::find_job(tx, id);
+  if (!job) return error(404, "job not found", "job_not_found");
+  std::string body = "{\"job\":" + job->spec_json +
+                     ",\"status\":" + boost::json::serialize(boost::json::value(job->status)) +
+                     ",\"cells\":" + job->counters_json;
+  if (!job->error.empty())
+    body += ",\"error\":" + boost::json::serialize(boost::json::value(job->error));
+  if (include == "executions" || include == "all")
+    body +=
+        ",\"executions\":" + storage::executions_json(tx, id, *limit, *offset, include == "all");
+  if (include == "latest") {
+    auto latest = boost::json::parse(storage::executions_json(tx, id, 1, 0, false));
+    boost::json::array receipts;
+    for (auto& e : latest.as_array()) receipts.push_back(e.as_object()["receipt"]);
+    body += ",\"executions\":" + boost::json::serialize(receipts);
+  }
+  body += "}";
+  return json(200, std::move(body));
+}
+
+response all_job_executions(const route_context& ctx, const request&, const path_params& p) {
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  if (!storage::find_job(tx, p[0])) return error(404, "job not found", "job_not_found");
+  return json(200,
+              "{\"executions\":" + storage::executions_json(tx, p[0], INT64_MAX, 0, true) + "}");
+}
+
+response job_progress_route(const route_context& ctx, const request&, const path_params& p) {
+  const auto& id = p[0];
+  auto progress = ask<job_progress>(ctx, ctx.hub, atom::get::value, id);
+  if (progress.status.empty()) {  // not running here, or finished long ago: count in storage
+    auto conn = ctx.pool->acquire();
+    pqxx::work tx{*conn};
+    auto job = storage::find_job(tx, id);
+    if (!job) return error(404, "job not found", "job_not_found");
+    progress = job_progress{};
+    progress.job_id = id;
+    progress.status = job->status;
+    progress.reason = job->error;
+    storage::read_progress(tx, id, progress);
+  }
+  return json(200, progress_json(progress));
+}
+
+// Server-sent events of a job: a snapshot (or the events missed since Last-Event-ID), then one
+// event per committed cell transition and job status change.
+response job_events(const route_context& ctx, const request& req, const path_params& p) {
+  const auto& id = p[0];
+  int64_t last = -1;
+  std::string given = header(req, "last-event-id");
+  if (given.empty())
+    if (auto q = req.query.find("last_event_id"); q != req.query.end()) given = q->second;
+  if (!given.empty()) {
+    try {
+      size_t used = 0;
+      last = std::stoll(given, &used);
+      if (used != given.size() || last < 0) throw std::invalid_argument(given);
+    } catch (const std::exception&) {
+      return error(400, "Last-Event-ID must be a non-negative integer", "invalid_parameter");
+    }
+  }
+  job_progress initial;
+  if (ask<job_progress>(ctx, ctx.hub, atom::get::value, id).status.empty()) {
+    auto conn = ctx.pool->acquire();
+    pqxx::work tx{*conn};
+    auto job = storage::find_job(tx, id);
+    if (!job) return error(404, "job not found", "job_not_found");
+    initial.job_id = id;
+    initial.status = job->status;
+    initial.reason = job->error;
+    storage::read_progress(tx, id, initial);
+  }
+  response r;
+  auto sys = ctx.system;
+  auto hub = ctx.hub;
+  r.stream = [sys, hub, id, last, initial](std::shared_ptr<event_channel> channel) {
+    sys->spawn(event_stream, std::move(channel), id, last, hub, initial);
+  };
+  return r;
+}
+
+// Cancels a running job and waits (up to 5 s) for its verdict, in the original's reply shape.
+response cancel_job(const route_context& ctx, const request&, const path_params& p) {
+  const auto& id = p[0];
+  auto conn = ctx.pool->acquire();
+  auto job_status = [&]() -> std::optional<std::string> {
+    pqxx::work tx{*conn};
+    auto job = storage::find_job(tx, id);
+    if (!job) return std::nullopt;
+    return job->status;
+  };
+  auto before = job_status();
+  if (!before) return error(404, "job not found", "job_not_found");
+  if (status::is_terminal_job(*before))
+    return json(
+        200,
+        boost::json::serialize(boost::json::object{
+            {"ok", false}, {"message", "the job is already " + *before}, {"status", *before}}));
+  if (!ask<bool>(ctx, ctx.manager, atom::cancel::value, id))
+    return error(409, "the job is " + *before + " but not running on this node", "job_not_running");
+  auto now = *before;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!status::is_terminal_job(now) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    now = job_status().value_or(now);
+  }
+  pqxx::work tx{*conn};
+  auto cancelled = tx.exec_params1(
+      "SELECT count(*) FROM executions WHERE job_id = $1 AND status = 'cancelled'", id);
+  bool done = status::is_terminal_job(now);
+  boost::json::object out{{"ok", true},
+                          {"job_id", id},
+                          {"previous_status", *before},
+                          {"new_status", done ? now : std::string("cancelling")},
+                          {"context_cancelled", true},
+                          {"executions_cancelled", cancelled[0].as<int64_t>()},
+                          {"cancelled_at", format_rfc3339(now_us())}};
+  return json(done ? 200 : 202, boost::json::serialize(out));
+}
+
+// POST /api/v1/jobs/{id}/retry-all-failed: every failed or timed-out cell of a finished job (that
+// has retries left) runs again. 202 {job_id, status:"queued", cells_retried}; 200 with
+// cells_retried 0 when there is nothing to retry; 409 while the job runs.
+response retry_all_failed(const route_context& ctx, const request&, const path_params& p) {
+  const auto& id = p[0];
+  auto conn = ctx.pool->acquire();
+  int32_t reopened = 0;
+  {
+    pqxx::work tx{*conn};
+    auto job = storage::find_job(tx, id);
+    if (!job) return error(404, "job not found", "job_not_found");
+    if (!status::is_terminal_job(job->status))
+      return error(409, "the job is " + job->status + "; retry its failed cells once it ends",
+                   "job_running");
+    reopened = storage::reopen_failed_cells(tx, id, 0);
+    tx.commit();
+  }
+  boost::json::object out{{"job_id", id}, {"cells_retried", reopened}};
+  if (reopened == 0) {
+    out["status"] = "unchanged";
+    out["message"] = "no failed or timed-out cell with retries left";
+    return json(200, boost::json::serialize(out));
+  }
+  out["status"] = start_job_when_free(ctx, id) ? "queued" : "queued_for_next_start";
+  return json(202, boost::json::serialize(out));
+}
+
+}  // namespace beacon::http

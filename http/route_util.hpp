@@ -1,0 +1,52 @@
+// Helpers shared by the route handlers: JSON replies, query parameters, path ids, and asking an
+// actor from a worker thread.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "caf/all.hpp"
+#include "http/error_json.hpp"
+#include "http/routes.hpp"
+
+namespace beacon::http {
+
+inline response json(unsigned status, std::string body) {
+  return {status, std::move(body)};
+}
+
+inline response error(unsigned status, std::string_view message, std::string_view code) {
+  return json(status, error_json(message, code));
+}
+
+// A non-negative integer query parameter within [0, max], or the fallback; nullopt (with
+// `problem` set) when it is malformed or out of range.
+std::optional<int64_t> int_param(const request& req, const std::string& name, int64_t fallback,
+                                 int64_t max, std::string& problem);
+
+// A positive integer path id (an execution id), or nullopt.
+std::optional<int64_t> positive_id(const std::string& text);
+
+// An actor did not answer (gone, or busy past the deadline): the route answers 503.
+struct actor_unavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Asks an actor and waits for its reply (on a worker thread, never on the I/O thread).
+template <class Result, class Handle, class... Ts>
+Result ask(const route_context& ctx, const Handle& who, Ts&&... xs) {
+  caf::scoped_actor self{*ctx.system};
+  std::optional<Result> out;
+  std::string problem = "no reply";
+  // High priority: a status read overtakes the progress updates queued in the same mailbox.
+  self->request<caf::message_priority::high>(who, std::chrono::seconds(2), std::forward<Ts>(xs)...)
+      .receive([&](Result& r) { out = std::move(r); },
+               [&](caf::error& e) { problem = ctx.system->render(e); });
+  if (!out) throw actor_unavailable(problem);
+  return std::move(*out);
+}
+
+}  // namespace beacon::http

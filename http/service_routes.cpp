@@ -1,0 +1,145 @@
+// Node routes: health (with PostgreSQL, the actors and every provider), liveness, readiness,
+// Prometheus metrics, the question catalogue and the OpenAPI document.
+#include <boost/json.hpp>
+#include <map>
+#include <pqxx/pqxx>
+
+#include "common/clock.hpp"
+#include "http/embedded_files.hpp"
+#include "http/handlers.hpp"
+#include "http/metrics.hpp"
+#include "http/route_util.hpp"
+#include "messages/job_spec.hpp"
+#include "messages/status.hpp"
+
+namespace beacon::http {
+namespace {
+
+// The checks behind /health and /health/ready: PostgreSQL, the actor runtime, every provider.
+struct health_report {
+  boost::json::array services;
+  bool core_ok = true;         // PostgreSQL and the actors answer
+  bool providers_ok = true;    // no provider circuit open, no failing health check
+  bool regions_served = true;  // every region with providers has one whose circuit is not open
+};
+
+health_report check_health(const route_context& ctx) {
+  using clock = std::chrono::steady_clock;
+  health_report h;
+  auto check = [&](const char* name, auto&& probe) {
+    auto t0 = clock::now();
+    std::string st = "healthy", detail;
+    try {
+      detail = probe();
+    } catch (const std::exception& e) {
+      st = "unhealthy";
+      detail = e.what();
+      h.core_ok = false;
+    }
+    boost::json::object s{
+        {"name", name},
+        {"status", st},
+        {"last_check", format_rfc3339(now_us())},
+        {"response_time_ms", std::chrono::duration<double, std::milli>(clock::now() - t0).count()}};
+    if (!detail.empty()) s["detail"] = detail;
+    h.services.push_back(std::move(s));
+  };
+  check("database", [&] {
+    auto conn = ctx.pool->acquire();
+    pqxx::nontransaction tx{*conn};
+    tx.exec("SELECT 1");
+    return std::string();
+  });
+  check("actor_runtime", [&] {
+    auto jobs = ask<std::vector<std::string>>(ctx, ctx.manager, atom::get::value);
+    return std::to_string(jobs.size()) + " job(s) running";
+  });
+  if (!ctx.registry) return h;
+  std::vector<provider_status> providers;
+  try {
+    providers = ask<std::vector<provider_status>>(ctx, ctx.registry, atom::get::value);
+  } catch (const std::exception& e) {
+    h.core_ok = false;
+    h.services.push_back(
+        boost::json::object{{"name", "providers"}, {"status", "unhealthy"}, {"detail", e.what()}});
+  }
+  std::map<std::string, bool> region_up;
+  for (auto& p : providers) {
+    bool up = p.circuit != "open" && p.healthy;
+    region_up[p.region] = region_up[p.region] || p.circuit != "open";
+    h.providers_ok = h.providers_ok && up;
+    boost::json::object s{{"name", "provider:" + p.provider_id},
+                          {"status", up ? "healthy" : "unhealthy"},
+                          {"region", p.region},
+                          {"kind", p.kind},
+                          {"circuit", p.circuit},
+                          {"load", p.load},
+                          {"limit", p.limit},
+                          {"latency_ms", p.latency_ms}};
+    if (p.last_health_check_us > 0) s["last_check"] = format_rfc3339(p.last_health_check_us);
+    if (!p.last_failure.empty()) s["detail"] = p.last_failure;
+    h.services.push_back(std::move(s));
+  }
+  for (auto& [region, up] : region_up) h.regions_served = h.regions_served && up;
+  return h;
+}
+
+}  // namespace
+
+// {status: healthy|degraded|unhealthy, services}; 503 only when the node itself cannot work.
+response health(const route_context& ctx, const request&, const path_params&) {
+  auto h = check_health(ctx);
+  auto st = !h.core_ok ? "unhealthy" : h.providers_ok ? "healthy" : "degraded";
+  boost::json::object out{{"status", st}, {"services", h.services}};
+  return json(h.core_ok ? 200 : 503, boost::json::serialize(out));
+}
+
+response health_live(const route_context&, const request&, const path_params&) {
+  return json(200, R"({"status":"alive"})");
+}
+
+// {ready, services}: ready when storage and actors answer and every region can be served.
+response health_ready(const route_context& ctx, const request&, const path_params&) {
+  auto h = check_health(ctx);
+  bool ok = h.core_ok && h.regions_served;
+  boost::json::object out{{"ready", ok}, {"services", h.services}};
+  return json(ok ? 200 : 503, boost::json::serialize(out));
+}
+
+response metrics(const route_context& ctx, const request&, const path_params&) {
+  metrics_input in;
+  {
+    auto conn = ctx.pool->acquire();
+    pqxx::work tx{*conn};
+    for (auto row : tx.exec("SELECT status, count(*) FROM jobs GROUP BY status"))
+      in.jobs_by_status[row[0].as<std::string>()] = row[1].as<int64_t>();
+    auto cells = tx.exec1(
+        "SELECT coalesce(sum(pending_cells), 0), coalesce(sum(running_cells), 0),"
+        " coalesce(sum(completed_cells), 0), coalesce(sum(failed_cells), 0),"
+        " coalesce(sum(timeout_cells), 0), coalesce(sum(cancelled_cells), 0) FROM jobs");
+    for (size_t i = 0; i < status::cell_count; ++i)
+      in.cells_by_status[std::string(status::cell_all[i])] =
+          cells[static_cast<int>(i)].as<int64_t>();
+  }
+  in.jobs_running_here = static_cast<int64_t>(
+      ask<std::vector<std::string>>(ctx, ctx.manager, atom::get::value).size());
+  if (ctx.registry)
+    in.providers = ask<std::vector<provider_status>>(ctx, ctx.registry, atom::get::value);
+  return {200, prometheus_text(in), "text/plain; version=0.0.4"};
+}
+
+response questions(const route_context&, const request&, const path_params&) {
+  boost::json::object categories{{"control_questions", boost::json::array{}},
+                                 {"bias_detection", boost::json::array{}},
+                                 {"cultural_perspective", boost::json::array{}}};
+  for (auto& q : builtin_questions())
+    categories[builtin_category(q.id)].as_array().push_back(
+        boost::json::object{{"question_id", q.id}, {"question", q.prompt}});
+  return json(200, boost::json::serialize(boost::json::object{{"categories", categories}}));
+}
+
+response openapi_document(const route_context&, const request&, const path_params&) {
+  return {200, embedded_file("docs/openapi.yaml"), "application/yaml"};
+}
+
+}  // namespace beacon::http

@@ -1,0 +1,81 @@
+// Export SQL.
+#include "storage/export_store.hpp"
+
+#include <pqxx/pqxx>
+
+#include "storage/job_store.hpp"
+#include "storage/sql_time.hpp"
+
+namespace beacon::storage {
+namespace {
+
+// Column name and the SQL producing its text.
+const std::vector<std::pair<std::string, std::string>>& csv_spec() {
+  static const std::vector<std::pair<std::string, std::string>> spec = {
+      {"id", "e.id::text"},
+      {"job_id", "e.job_id"},
+      {"question_index", "e.question_index::text"},
+      {"question_id", "e.question_id"},
+      {"model_id", "e.model_id"},
+      {"region", "e.region"},
+      {"run", "e.run::text"},
+      {"status", "e.status"},
+      {"provider_id", "e.provider_id"},
+      {"provider_region", "e.provider_region"},
+      {"started_at", rfc3339("e.started_at")},
+      {"completed_at", rfc3339("e.completed_at")},
+      {"duration_ms", "e.duration_ms::text"},
+      {"attempts", "e.attempts::text"},
+      {"retry_count", "e.manual_retries::text"},
+      {"http_status", "e.http_status::text"},
+      {"error_code", "e.error_code"},
+      {"error_message", "e.error_message"},
+      {"response_classification", "e.response_classification"},
+      {"is_substantive", "e.is_substantive::text"},
+      {"is_content_refusal", "e.is_content_refusal::text"},
+      {"response_length", "e.response_length::text"},
+      {"response", "e.output_data ->> 'response'"},
+  };
+  return spec;
+}
+
+}  // namespace
+
+const std::vector<std::string>& export_csv_columns() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (auto& c : csv_spec()) out.push_back(c.first);
+    return out;
+  }();
+  return names;
+}
+
+export_page read_export_page(pqxx::transaction_base& tx, const std::string& job_id, int64_t after_id,
+                             int64_t limit, bool csv) {
+  std::string select = "e.id";
+  if (csv) {
+    for (auto& c : csv_spec()) select += ", " + c.second;
+  } else {
+    select += ", json_build_object(" + execution_fields(true) +
+              ", 'question_index', e.question_index)::text";
+  }
+  export_page page;
+  for (auto row : tx.exec_params("SELECT " + select +
+                                     " FROM executions e WHERE e.job_id = $1 AND e.id > $2"
+                                     " ORDER BY e.id LIMIT $3",
+                                 job_id, after_id, limit)) {
+    page.last_id = row[0].as<int64_t>();
+    if (!csv) {
+      page.json_lines.push_back(row[1].as<std::string>());
+      continue;
+    }
+    std::vector<std::string> fields;
+    for (size_t i = 1; i < row.size(); ++i)
+      fields.push_back(row[static_cast<int>(i)].is_null() ? std::string()
+                                                          : row[static_cast<int>(i)].as<std::string>());
+    page.rows.push_back(std::move(fields));
+  }
+  return page;
+}
+
+}  // namespace beacon::storage
