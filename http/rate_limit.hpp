@@ -17,7 +17,7 @@ class rate_limiter {
   explicit rate_limiter(int64_t per_minute) : per_minute_(per_minute) {}
 
   // Takes one token for `client`; false (with the seconds until one is back) when it has none.
-  bool allow(const std::string& client, clock::time_point now, double& retry_after_s);
+  bool try_acquire(const std::string& client, clock::time_point now, double& retry_after_s);
 
   int64_t per_minute() const { return per_minute_; }
 

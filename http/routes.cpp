@@ -83,7 +83,7 @@ handler make_routes(route_context ctx) {
   return [ctx, patterns](const request& req) -> response {
     if (ctx.limiter) {
       double wait_s = 0;
-      if (!ctx.limiter->allow(req.remote, rate_limiter::clock::now(), wait_s)) {
+      if (!ctx.limiter->try_acquire(req.remote, rate_limiter::clock::now(), wait_s)) {
         auto r = error(429,
                        "more than " + std::to_string(ctx.limiter->per_minute()) +
                            " requests per minute from " + req.remote,

@@ -5,6 +5,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <map>
 #include <string>
 
 namespace beacon::test {
@@ -13,11 +15,13 @@ struct http_reply {
   unsigned status = 0;
   std::string body;
   std::string content_type;
+  std::map<std::string, std::string> headers;  // lower-case names
 };
 
 inline http_reply http_call(uint16_t port, const std::string& method, const std::string& target,
                             const std::string& body = "",
-                            const std::string& content_type = "application/json") {
+                            const std::string& content_type = "application/json",
+                            const std::map<std::string, std::string>& headers = {}) {
   namespace beast = boost::beast;
   namespace bhttp = boost::beast::http;
   boost::asio::io_context ioc;
@@ -26,6 +30,7 @@ inline http_reply http_call(uint16_t port, const std::string& method, const std:
   stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
+  for (auto& [name, value] : headers) req.set(name, value);
   if (!body.empty() || method == "POST") {
     req.set(bhttp::field::content_type, content_type);
     req.body() = body;
@@ -39,7 +44,13 @@ inline http_reply http_call(uint16_t port, const std::string& method, const std:
   auto res = parser.release();
   beast::error_code ec;
   stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-  return {res.result_int(), res.body(), std::string(res[bhttp::field::content_type])};
+  http_reply out{res.result_int(), res.body(), std::string(res[bhttp::field::content_type]), {}};
+  for (auto& f : res) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(f.value());
+  }
+  return out;
 }
 
 }  // namespace beacon::test
