@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -58,6 +59,7 @@ reply call(const client_options& o, bhttp::verb method, const std::string& targe
     stream.connect(tcp::resolver{io}.resolve(ep.host, ep.port));
     bhttp::request<bhttp::string_body> req{method, target, 11};
     req.set(bhttp::field::host, ep.host);
+    if (!o.token.empty()) req.set(bhttp::field::authorization, "Bearer " + o.token);
     if (method == bhttp::verb::post) {
       req.set(bhttp::field::content_type, "application/json");
       req.body() = body.empty() ? "{}" : body;
@@ -303,6 +305,56 @@ int run_jobs(const client_options& o, int limit) {
                   static_cast<long long>(int_at(o2, "completed_cells")),
                   static_cast<long long>(int_at(o2, "total_cells")));
     }
+    return 0;
+  });
+}
+
+int run_export(const client_options& o, const std::string& job_id, const std::string& format,
+               const std::string& output) {
+  return reachable([&]() -> int {
+    auto ep = parse_node(o.node_url);
+    asio::io_context io;
+    beast::tcp_stream stream{io};
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    beast::flat_buffer buf;
+    try {
+      stream.connect(tcp::resolver{io}.resolve(ep.host, ep.port));
+      bhttp::request<bhttp::empty_body> req{
+          bhttp::verb::get, "/api/v1/jobs/" + job_id + "/export?format=" + format, 11};
+      req.set(bhttp::field::host, ep.host);
+      bhttp::write(stream, req);
+      bhttp::read_header(stream, buf, parser);
+    } catch (const beast::system_error& e) {
+      throw unreachable("cannot reach the node at " + o.node_url + ": " + e.code().message());
+    }
+    if (parser.get().result_int() != 200) {
+      bhttp::response_parser<bhttp::string_body> rest{std::move(parser)};
+      bhttp::read(stream, buf, rest);
+      json::error_code ec;
+      auto parsed = json::parse(rest.get().body(), ec);
+      return refused({rest.get().result_int(), ec ? json::value(rest.get().body()) : parsed});
+    }
+    std::ofstream file;
+    if (!output.empty()) {
+      file.open(output, std::ios::binary | std::ios::trunc);
+      if (!file) throw std::runtime_error("cannot write " + output);
+    }
+    std::ostream& out = output.empty() ? std::cout : file;
+    parser.body_limit(boost::none);
+    char chunk[65536];
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk;
+      parser.get().body().size = sizeof chunk;
+      beast::error_code ec;
+      bhttp::read(stream, buf, parser, ec);
+      if (ec && ec != bhttp::error::need_buffer) {
+        std::fprintf(stderr, "beacon: the export of %s broke off: %s\n", job_id.c_str(),
+                     ec.message().c_str());
+        return 1;
+      }
+      out.write(chunk, static_cast<std::streamsize>(sizeof chunk - parser.get().body().size));
+    }
+    out.flush();
     return 0;
   });
 }

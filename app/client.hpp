@@ -3,6 +3,7 @@
 //   beacon status ID                      counts by status per question, model and region
 //   beacon cancel ID                      cancel and report what was cancelled
 //   beacon jobs [--limit N]               the newest jobs
+//   beacon export ID [--format csv|jsonl] [-o FILE]   every execution, streamed as it arrives
 // Exit codes: 0 success (a followed job completed), 1 the job failed or was cancelled or the
 // node refused the request, 2 the node could not be reached.
 #pragma once
@@ -13,6 +14,7 @@ namespace beacon {
 
 struct client_options {
   std::string node_url = "http://127.0.0.1:8787";
+  std::string token;  // sent as "Authorization: Bearer" when set
 };
 
 int run_submit(const client_options& o, const std::string& spec_path, bool follow);
@@ -20,5 +22,8 @@ int run_follow(const client_options& o, const std::string& job_id);
 int run_status(const client_options& o, const std::string& job_id);
 int run_cancel(const client_options& o, const std::string& job_id);
 int run_jobs(const client_options& o, int limit);
+// Writes the export to `output` (stdout when empty); a truncated download is exit code 1.
+int run_export(const client_options& o, const std::string& job_id, const std::string& format,
+               const std::string& output);
 
 }  // namespace beacon

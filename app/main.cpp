@@ -89,12 +89,16 @@ int main(int argc, char** argv) {
   // Client commands: talk to a running node over REST.
   beacon::client_options client;
   if (const char* env = std::getenv("BEACON_NODE")) client.node_url = env;
+  if (const char* env = std::getenv("BEACON_API_TOKEN")) client.token = env;
   std::string spec_path, job_id;
   bool follow = false;
   int list_limit = 20;
   auto node_flag = [&](CLI::App* c) {
     c->add_option("--node", client.node_url, "URL of the node (env BEACON_NODE)")
         ->capture_default_str();
+    c->add_option("--token", client.token,
+                  "bearer token for submit and cancel when the node has one (env "
+                  "BEACON_API_TOKEN)");
   };
   auto* submit = app.add_subcommand("submit", "submit a JobSpec to a running node");
   submit->add_option("spec", spec_path, "JobSpec JSON file")->required();
@@ -106,7 +110,14 @@ int main(int argc, char** argv) {
     c->add_option("id", job_id, "job id")->required();
   auto* jobs_cmd = app.add_subcommand("jobs", "list the newest jobs");
   jobs_cmd->add_option("--limit", list_limit, "how many")->capture_default_str();
-  for (auto* c : {submit, follow_cmd, status_cmd, cancel_cmd, jobs_cmd}) node_flag(c);
+  auto* export_cmd = app.add_subcommand("export", "download every execution of a job");
+  std::string export_format = "jsonl", export_output;
+  export_cmd->add_option("id", job_id, "job id")->required();
+  export_cmd->add_option("--format", export_format, "csv or jsonl")
+      ->check(CLI::IsMember({"csv", "jsonl"}))
+      ->capture_default_str();
+  export_cmd->add_option("--output,-o", export_output, "file to write (default: stdout)");
+  for (auto* c : {submit, follow_cmd, status_cmd, cancel_cmd, jobs_cmd, export_cmd}) node_flag(c);
   CLI11_PARSE(app, argc, argv);
   try {
     if (submit->parsed()) return beacon::run_submit(client, spec_path, follow);
@@ -114,6 +125,8 @@ int main(int argc, char** argv) {
     if (status_cmd->parsed()) return beacon::run_status(client, job_id);
     if (cancel_cmd->parsed()) return beacon::run_cancel(client, job_id);
     if (jobs_cmd->parsed()) return beacon::run_jobs(client, list_limit);
+    if (export_cmd->parsed())
+      return beacon::run_export(client, job_id, export_format, export_output);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "beacon: %s\n", e.what());
     return 1;

@@ -102,7 +102,7 @@ response all_job_executions(const route_context& ctx, const request&, const path
               "{\"executions\":" + storage::executions_json(tx, p[0], INT64_MAX, 0, true) + "}");
 }
 
-response job_progress_route(const route_context& ctx, const request&, const path_params& p) {
+response job_progress_route(const route_context& ctx, const request& req, const path_params& p) {
   const auto& id = p[0];
   auto progress = ask<job_progress>(ctx, ctx.hub, atom::get::value, id);
   if (progress.status.empty()) {  // not running here, or finished long ago: count in storage
@@ -116,7 +116,8 @@ response job_progress_route(const route_context& ctx, const request&, const path
     progress.reason = job->error;
     storage::read_progress(tx, id, progress);
   }
-  return json(200, progress_json(progress));
+  auto groups = req.query.find("groups");
+  return json(200, progress_json(progress, groups != req.query.end() && groups->second == "1"));
 }
 
 // Server-sent events of a job: a snapshot (or the events missed since Last-Event-ID), then one

@@ -33,7 +33,7 @@ boost::json::object counts_json(const counts& c) {
 
 }  // namespace
 
-std::string progress_json(const job_progress& p) {
+std::string progress_json(const job_progress& p, bool with_groups) {
   counts total;
   boost::json::array questions, models, regions;
   for (size_t qi = 0; qi < p.questions.size(); ++qi) {
@@ -64,6 +64,19 @@ std::string progress_json(const job_progress& p) {
                           {"cells", counts_json(total)}, {"questions", std::move(questions)},
                           {"models", std::move(models)}, {"regions", std::move(regions)}};
   if (!p.reason.empty()) out["reason"] = p.reason;
+  if (with_groups) {
+    boost::json::array groups;
+    for (auto& g : p.groups) {
+      counts c;
+      add(c, g.counts);
+      auto o = counts_json(c);
+      o["question_index"] = g.question_index;
+      o["model_id"] = g.model_id;
+      o["region"] = g.region;
+      groups.push_back(std::move(o));
+    }
+    out["groups"] = std::move(groups);
+  }
   return boost::json::serialize(out);
 }
 

@@ -9,6 +9,8 @@
 
 namespace beacon::http {
 
-std::string progress_json(const job_progress& p);
+// `with_groups` adds "groups": [{question_index, model_id, region, counts...}], one per cell of the
+// Question -> Model -> Region grid (the live page and ?groups=1).
+std::string progress_json(const job_progress& p, bool with_groups = false);
 
 }  // namespace beacon::http

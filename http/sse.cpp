@@ -59,7 +59,7 @@ std::string sse_items(const std::vector<stream_item>& items) {
 }
 
 std::string sse_snapshot(const job_progress& p, int64_t seq) {
-  auto o = boost::json::parse(progress_json(p)).as_object();
+  auto o = boost::json::parse(progress_json(p, true)).as_object();
   o["seq"] = seq;
   std::string out;
   event(out, seq, "snapshot", boost::json::serialize(o));

@@ -6,6 +6,7 @@ packages=(
   libcaf-dev libpqxx-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libcurl4-openssl-dev libssl-dev openssl libsodium-dev libcli11-dev
   postgresql
+  chromium chromium-driver
 )
 missing=()
 for p in "${packages[@]}"; do

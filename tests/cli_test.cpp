@@ -1,5 +1,5 @@
 // The command-line client against a real node over loopback: submit --follow returns when the
-// job ends (0 for completed), status/jobs/cancel answer, refusals and an unreachable node get
+// job ends (0 for completed), status/jobs/cancel/export answer, refusals and an unreachable node get
 // their exit codes.
 #define CAF_SUITE cli
 #include <fstream>
@@ -38,6 +38,23 @@ CAF_TEST(the client submits follows and inspects jobs on a running node) {
   CAF_CHECK_EQUAL(run_status(o, "nope"), 1);
   CAF_CHECK_EQUAL(run_submit(o, spec, false), 1);  // duplicate id: 409
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM jobs"), 1);
+  // export: every execution, streamed to a file.
+  auto csv = spec + ".csv";
+  CAF_CHECK_EQUAL(run_export(o, "cli-1", "csv", csv), 0);
+  std::ifstream in(csv);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) lines += line.rfind("\"", 0) != 0 ? 1 : 0;
+  CAF_CHECK(lines >= 17);  // the header and 16 rows (answers may span lines inside quotes)
+  auto jsonl = spec + ".jsonl";
+  CAF_CHECK_EQUAL(run_export(o, "cli-1", "jsonl", jsonl), 0);
+  std::ifstream in2(jsonl);
+  int rows = 0;
+  while (std::getline(in2, line)) ++rows;
+  CAF_CHECK_EQUAL(rows, 16);
+  CAF_CHECK_EQUAL(run_export(o, "nope", "csv", csv), 1);
+  std::remove(csv.c_str());
+  std::remove(jsonl.c_str());
   n.stop();
   client_options gone;
   gone.node_url = "http://127.0.0.1:1";

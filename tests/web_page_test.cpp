@@ -1,0 +1,89 @@
+// The live page in a real headless Chromium (Debian's chromium + chromium-driver over WebDriver):
+// a job runs on sim while the page follows its event stream; every cell of the grid turns
+// completed without polling, the DOM counts equal the job's counters, a click opens the answers
+// side by side with ASIA's refusal highlighted, and a screenshot is saved with the test output.
+#define CAF_SUITE web_page
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "app/node.hpp"
+#include "caf/test/dsl.hpp"
+#include "tests/harness.hpp"
+#include "tests/http_client.hpp"
+#include "tests/webdriver.hpp"
+
+using namespace beacon;
+using namespace beacon::test;
+
+CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
+  node_config cfg;
+  cfg.database_url = fresh_database();
+  cfg.http_port = 0;
+  cfg.threads = 2;
+  cfg.sim_latency_ms = 150;  // long enough for the page to see cells change live
+  cfg.sim_latency_sigma = 0.2;
+  cfg.sim_models = "llama3.2-1b,mistral-7b";
+  node n{cfg};
+  n.start(true);
+  auto port = n.http_port();
+  webdriver browser;
+  auto spec = job_json("web-1", {"tiananmen_neutral", "math_basic", "capital_france", "taiwan_status"},
+                       {"llama3.2-1b", "mistral-7b"}, {"US", "EU", "ASIA"});
+  auto page = "http://127.0.0.1:" + std::to_string(port) + "/#job=web-1";
+  CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs", spec).status, 202u);
+  browser.navigate(page);
+  // Wait until the page says every cell is completed (it learns it only from the stream).
+  boost::json::object summary;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  int64_t completed_in_dom = 0;
+  std::string status;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto v = browser.execute("return window.beacon ? window.beacon.summary() : null;");
+    if (v.is_object()) {
+      summary = v.as_object();
+      completed_in_dom = summary["dom"].as_object()["byStatus"].as_object()["completed"].as_int64();
+      status = std::string(summary["status"].as_string());
+      if (completed_in_dom == 24 && status == "completed") break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CAF_CHECK_EQUAL(completed_in_dom, 24);
+  CAF_CHECK_EQUAL(status, "completed");
+  auto dom = summary["dom"].as_object();
+  CAF_CHECK_EQUAL(dom["cells"].as_int64(), 24);
+  CAF_CHECK_EQUAL(dom["totalText"].as_string(), "24");
+  // Cells changed live: the page received cell events, not only a final snapshot.
+  auto events = summary["events"].as_object();
+  CAF_CHECK(events["cell"].as_int64() > 0);
+  // The counts on the page equal the job's counters in PostgreSQL.
+  auto job = boost::json::parse(http_call(port, "GET", "/api/v1/jobs/web-1").body).as_object();
+  auto counted = job["cells"].as_object()["completed"].as_int64();
+  CAF_CHECK_EQUAL(summary["totals"].as_object()["completed"].as_int64(), counted);
+  // Open ASIA's llama cell of the first question: three regions side by side, ASIA refused.
+  browser.click(browser.find(R"(td.cell[data-qi="0"][data-model="llama3.2-1b"][data-region="ASIA"])"));
+  std::string flagged;
+  int64_t cards = 0;
+  for (int i = 0; i < 100 && cards < 3; ++i) {
+    auto v = browser.execute(
+        "return {cards: document.querySelectorAll('#detail .region-answer').length,"
+        " refused: [...document.querySelectorAll('#detail .region-answer.refusal')]"
+        ".map(e => e.dataset.region).join(','),"
+        " selected: (document.querySelector('#detail .region-answer.selected') || {dataset: {}})"
+        ".dataset.region};");
+    auto o = v.as_object();
+    cards = o["cards"].as_int64();
+    flagged = std::string(o["refused"].as_string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CAF_CHECK_EQUAL(cards, 3);
+  CAF_CHECK_EQUAL(flagged, "ASIA");
+  std::filesystem::create_directories(BEACON_TEST_OUTPUT_DIR);
+  auto shot = std::string(BEACON_TEST_OUTPUT_DIR) + "/web_page.png";
+  auto png = browser.screenshot();
+  std::ofstream(shot, std::ios::binary) << png;
+  CAF_CHECK(png.size() > 1000);
+  CAF_CHECK_EQUAL(png.substr(1, 3), "PNG");
+  CAF_MESSAGE("screenshot: " << shot);
+}

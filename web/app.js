@@ -1,0 +1,331 @@
+// beacon-runner live page: reads a job, then follows GET /api/v1/jobs/{id}/events (server-sent
+// events; the browser resumes with Last-Event-ID) and keeps a Question -> Model -> Region grid of
+// cell counts up to date. No polling. window.beacon exposes the state for tests.
+'use strict';
+
+const STATUSES = ['pending', 'running', 'completed', 'failed', 'timeout', 'cancelled'];
+const TERMINAL_JOB = ['completed', 'failed', 'cancelled'];
+
+const state = {
+  jobId: null,
+  source: null,
+  status: '',
+  reason: '',
+  questions: [],  // question ids by index
+  models: [],
+  regions: [],
+  groups: new Map(),  // "qi|model|region" -> {pending, running, ...}
+  events: { snapshot: 0, cell: 0, job: 0 },
+};
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') node.className = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function zero() {
+  return Object.fromEntries(STATUSES.map((s) => [s, 0]));
+}
+
+function groupKey(qi, model, region) {
+  return `${qi}|${model}|${region}`;
+}
+
+// One word for a group of cells (several when runs > 1).
+function groupStatus(c) {
+  const total = STATUSES.reduce((n, s) => n + c[s], 0);
+  if (total === 0) return 'pending';
+  if (c.running > 0) return 'running';
+  if (c.pending > 0) return c.pending === total ? 'pending' : 'running';
+  if (c.completed === total) return 'completed';
+  if (c.cancelled === total) return 'cancelled';
+  if (c.failed > 0) return 'failed';
+  if (c.timeout > 0) return 'timeout';
+  return 'completed';
+}
+
+function showError(message) {
+  const box = $('#error');
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+async function getJSON(path) {
+  const response = await fetch(path, { headers: { Accept: 'application/json' } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+function setConnection(kind, text) {
+  const badge = $('#connection');
+  badge.className = `connection ${kind}`;
+  badge.textContent = text;
+}
+
+// ---- rendering ---------------------------------------------------------------------------
+
+function renderBar(bar, counts) {
+  const total = STATUSES.reduce((n, s) => n + counts[s], 0) || 1;
+  bar.replaceChildren(
+    ...['completed', 'failed', 'timeout', 'cancelled', 'running'].map((s) =>
+      el('span', { class: s, style: `width:${(100 * counts[s]) / total}%`, title: `${s}: ${counts[s]}` })));
+}
+
+function questionCounts(qi) {
+  const sum = zero();
+  for (const [key, c] of state.groups) {
+    if (!key.startsWith(`${qi}|`)) continue;
+    for (const s of STATUSES) sum[s] += c[s];
+  }
+  return sum;
+}
+
+function totals() {
+  const sum = zero();
+  for (const c of state.groups.values()) for (const s of STATUSES) sum[s] += c[s];
+  return sum;
+}
+
+function renderTotals() {
+  const t = totals();
+  const all = STATUSES.reduce((n, s) => n + t[s], 0);
+  $('#totals').replaceChildren(
+    el('span', {}, 'total ', el('b', { id: 'total-cells' }, String(all))),
+    ...STATUSES.map((s) => el('span', {}, `${s} `, el('b', { id: `total-${s}` }, String(t[s])))));
+  renderBar($('#overall'), t);
+  const badge = $('#job-status');
+  badge.textContent = state.status;
+  badge.className = `badge ${state.status}`;
+  $('#job-reason').textContent = state.reason || '';
+}
+
+function renderQuestion(qi) {
+  const section = $(`.question[data-qi="${qi}"]`);
+  if (!section) return;
+  const c = questionCounts(qi);
+  const total = STATUSES.reduce((n, s) => n + c[s], 0);
+  const done = c.completed + c.failed + c.timeout + c.cancelled;
+  $('.count', section).textContent = `${done} / ${total} done · ${c.completed} completed`;
+  renderBar($('.bar', section), c);
+}
+
+function renderCell(qi, model, region) {
+  const td = $(`td.cell[data-key="${CSS.escape(groupKey(qi, model, region))}"]`);
+  if (!td) return false;
+  const c = state.groups.get(groupKey(qi, model, region)) || zero();
+  const status = groupStatus(c);
+  const total = STATUSES.reduce((n, s) => n + c[s], 0);
+  td.dataset.status = status;
+  td.textContent = total > 1 ? `${status} ${c.completed}/${total}` : status;
+  td.title = STATUSES.filter((s) => c[s]).map((s) => `${s}: ${c[s]}`).join(', ');
+  return true;
+}
+
+function renderGrid() {
+  const container = $('#questions');
+  container.replaceChildren();
+  state.questions.forEach((qid, qi) => {
+    const head = el('tr', {}, el('th', {}, 'model \\ region'), ...state.regions.map((r) => el('th', {}, r)));
+    const rows = state.models.map((m) =>
+      el('tr', {}, el('th', {}, m), ...state.regions.map((r) =>
+        el('td', {
+          class: 'cell',
+          dataset: { key: groupKey(qi, m, r), qi: String(qi), model: m, region: r, status: 'pending' },
+          onclick: () => openDetail(qi, m, r),
+        }, 'pending'))));
+    container.append(el('div', { class: 'question', dataset: { qi: String(qi) } },
+      el('h3', {}, el('span', {}, `${qi + 1}. ${qid}`), el('span', { class: 'count' }, '')),
+      el('div', { class: 'bar' }),
+      el('table', { class: 'grid' }, el('thead', {}, head), el('tbody', {}, ...rows))));
+  });
+  state.questions.forEach((_, qi) => {
+    for (const m of state.models) for (const r of state.regions) renderCell(qi, m, r);
+    renderQuestion(qi);
+  });
+  renderTotals();
+}
+
+// ---- the event stream ----------------------------------------------------------------------
+
+function applySnapshot(p) {
+  state.status = p.status;
+  state.reason = p.reason || '';
+  state.groups = new Map();
+  for (const g of p.groups || []) {
+    const c = zero();
+    for (const s of STATUSES) c[s] = g[s] || 0;
+    state.groups.set(groupKey(g.question_index, g.model_id, g.region), c);
+    if (!state.models.includes(g.model_id)) state.models.push(g.model_id);
+    if (!state.regions.includes(g.region)) state.regions.push(g.region);
+  }
+  for (const q of p.questions || []) state.questions[q.question_index] = q.question_id;
+  renderGrid();
+}
+
+function applyCell(e) {
+  const key = groupKey(e.question_index, e.model_id, e.region);
+  if (!state.groups.has(key)) state.groups.set(key, zero());
+  const c = state.groups.get(key);
+  if (e.from && c[e.from] > 0) c[e.from] -= 1;
+  c[e.status] += 1;
+  if (!renderCell(e.question_index, e.model_id, e.region)) renderGrid();
+  renderQuestion(e.question_index);
+  renderTotals();
+}
+
+function follow(jobId) {
+  if (state.source) state.source.close();
+  const source = new EventSource(`/api/v1/jobs/${encodeURIComponent(jobId)}/events`);
+  state.source = source;
+  source.addEventListener('open', () => setConnection('live', 'live'));
+  source.addEventListener('error', () => {
+    if (TERMINAL_JOB.includes(state.status)) return setConnection('idle', 'finished');
+    setConnection('reconnecting', 'reconnecting…');
+  });
+  source.addEventListener('snapshot', (m) => {
+    state.events.snapshot += 1;
+    applySnapshot(JSON.parse(m.data));
+  });
+  source.addEventListener('cell', (m) => {
+    state.events.cell += 1;
+    applyCell(JSON.parse(m.data));
+  });
+  source.addEventListener('job', (m) => {
+    state.events.job += 1;
+    const e = JSON.parse(m.data);
+    state.status = e.status;
+    state.reason = e.reason || '';
+    renderTotals();
+    loadRecent();
+  });
+}
+
+async function openJob(jobId) {
+  jobId = jobId.trim();
+  if (!jobId) return;
+  showError('');
+  try {
+    const job = await getJSON(`/api/v1/jobs/${encodeURIComponent(jobId)}`);
+    const spec = job.job || {};
+    state.jobId = jobId;
+    state.status = job.status;
+    state.reason = job.error || '';
+    state.questions = (spec.questions || []).map((q) => (typeof q === 'string' ? q : q.id));
+    state.models = ((spec.metadata && spec.metadata.models) || spec.models || [])
+      .map((m) => (typeof m === 'string' ? m : m.id));
+    state.regions = (spec.constraints && spec.constraints.regions) || [];
+    state.groups = new Map();
+    $('#job-title').textContent = jobId;
+    $('#job-input').value = jobId;
+    $('#job').hidden = false;
+    $('#empty').hidden = true;
+    if (location.hash !== `#job=${encodeURIComponent(jobId)}`) location.hash = `job=${encodeURIComponent(jobId)}`;
+    renderGrid();
+    follow(jobId);
+  } catch (err) {
+    showError(`${jobId}: ${err.message}`);
+  }
+}
+
+// ---- the side-by-side detail ---------------------------------------------------------------
+
+function field(dl, name, value) {
+  if (value === null || value === undefined || value === '') return;
+  dl.append(el('dt', {}, name), el('dd', {}, String(value)));
+}
+
+async function openDetail(qi, model, region) {
+  const qid = state.questions[qi];
+  const box = $('#detail');
+  $('#detail-title').textContent = `${qid} · ${model}`;
+  const body = $('#detail-body');
+  body.replaceChildren(el('p', { class: 'muted' }, 'loading…'));
+  box.hidden = false;
+  try {
+    const view = await getJSON(`/api/v1/executions/${encodeURIComponent(state.jobId)}/cross-region` +
+      `?model_id=${encodeURIComponent(model)}&question_id=${encodeURIComponent(qid)}`);
+    const refused = view.region_results.filter((r) => r.is_content_refusal).map((r) => r.region);
+    const answered = view.region_results.filter((r) => r.is_substantive).map((r) => r.region);
+    const note = refused.length && answered.length
+      ? el('p', { class: 'flag-refusal' }, `${refused.join(', ')} refused where ${answered.join(', ')} answered`)
+      : null;
+    const cards = view.region_results.map((r) => {
+      const kind = r.is_content_refusal ? ' refusal'
+        : r.response_classification === 'deflection' ? ' deflection' : '';
+      const dl = el('dl');
+      field(dl, 'classification', r.response_classification);
+      field(dl, 'provider', r.provider_id);
+      field(dl, 'started', r.started_at);
+      field(dl, 'completed', r.completed_at);
+      field(dl, 'duration', r.duration_ms === null ? null : `${r.duration_ms} ms`);
+      field(dl, 'attempts', r.attempts);
+      field(dl, 'length', r.response_length);
+      field(dl, 'error', r.error_code ? `${r.error_code}: ${r.error_message}` : null);
+      const answer = r.execution_output && r.execution_output.response;
+      return el('article', { class: `region-answer${kind}${r.region === region ? ' selected' : ''}`, dataset: { region: r.region } },
+        el('h4', {}, el('span', {}, `${r.region_name || r.region} (${r.region})`), el('span', { class: `badge ${r.status}` }, r.status)),
+        el('div', { class: 'answer' }, answer || (r.status === 'completed' ? '' : 'no answer')),
+        dl);
+    });
+    body.replaceChildren(...[note, el('div', { class: 'side-by-side' }, ...cards)].filter(Boolean));
+  } catch (err) {
+    body.replaceChildren(el('p', { class: 'error-text' }, err.message));
+  }
+}
+
+// ---- recent jobs ---------------------------------------------------------------------------
+
+async function loadRecent() {
+  try {
+    const { jobs } = await getJSON('/api/v1/jobs?limit=20');
+    const list = $('#job-list');
+    list.replaceChildren(...(jobs.length ? jobs.map((j) =>
+      el('li', {}, el('a', { href: `#job=${encodeURIComponent(j.id)}` }, j.id), ' ',
+        el('span', { class: `badge ${j.status}` }, j.status))) : [el('li', { class: 'muted' }, 'no jobs yet')]));
+  } catch (err) {
+    showError(`jobs: ${err.message}`);
+  }
+}
+
+function jobFromHash() {
+  const m = /^#job=(.+)$/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : '';
+}
+
+window.addEventListener('hashchange', () => {
+  const id = jobFromHash();
+  if (id && id !== state.jobId) openJob(id);
+});
+$('#open-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  openJob($('#job-input').value);
+});
+$('#detail-close').addEventListener('click', () => { $('#detail').hidden = true; });
+document.addEventListener('keydown', (e) => { if (e.key === 'Escape') $('#detail').hidden = true; });
+
+// For tests and the curious: the live state, and counts read from the DOM.
+window.beacon = {
+  state,
+  summary() {
+    const cells = [...document.querySelectorAll('td.cell')];
+    const byStatus = zero();
+    for (const td of cells) byStatus[td.dataset.status] += 1;
+    return {
+      job: state.jobId, status: state.status, events: state.events, totals: totals(),
+      dom: { cells: cells.length, byStatus, totalText: ($('#total-completed') || {}).textContent },
+    };
+  },
+};
+
+loadRecent();
+if (jobFromHash()) openJob(jobFromHash());
