@@ -6,6 +6,7 @@
 
 #include "caf/all.hpp"
 #include "common/logging.hpp"
+#include "common/priority.hpp"
 #include "messages/errors.hpp"
 #include "storage/cell_writer.hpp"
 #include "storage/job_store.hpp"
@@ -25,6 +26,11 @@ pqxx::connection& connection(self_ptr self) {
   if (!st.conn || !st.conn->is_open()) {
     st.conn.reset();
     st.conn = std::make_unique<pqxx::connection>(st.opts.database_url);
+    if (st.opts.backend_niceness > 0 &&
+        !set_process_niceness(st.conn->backendpid(), st.opts.backend_niceness))
+      logging::info("storage_niceness_not_set")
+          .field("backend_pid", st.conn->backendpid())
+          .field("why", "the PostgreSQL backend belongs to another user");
   }
   return *st.conn;
 }

@@ -17,6 +17,7 @@ namespace beacon {
 
 struct persistence_options {
   std::string database_url;
+  int32_t backend_niceness = 0;  // > 0: its PostgreSQL backend yields to interactive reads
   size_t batch_max = 4096;
   caf::timespan reconnect_delay = std::chrono::milliseconds(250);
   progress_hub_actor hub;

@@ -41,6 +41,24 @@ void append(self_ptr self, const std::string& job_id, std::vector<stream_item> i
   while (s.recent.size() > progress_hub_state::stream_buffer) s.recent.pop_front();
 }
 
+// Publishes a job's counts now (start, status change).
+void publish_now(self_ptr self, const std::string& job_id) {
+  auto& s = self->state;
+  s.dirty.erase(job_id);
+  auto it = s.jobs.find(job_id);
+  if (s.board && it != s.jobs.end()) s.board->publish(it->second);
+}
+
+// Publishes within progress_board::publish_interval (coalescing a burst of updates).
+void publish_soon(self_ptr self, const std::string& job_id) {
+  auto& s = self->state;
+  if (!s.board) return;
+  s.dirty.insert(job_id);
+  if (s.publish_scheduled) return;
+  s.publish_scheduled = true;
+  self->delayed_send(self, progress_board::publish_interval, atom::flush::value);
+}
+
 void snapshot_to(self_ptr self, const event_stream_actor& who, const std::string& job_id) {
   auto it = self->state.jobs.find(job_id);
   if (it == self->state.jobs.end()) return;
@@ -50,8 +68,10 @@ void snapshot_to(self_ptr self, const event_stream_actor& who, const std::string
 }  // namespace
 
 progress_hub_actor::behavior_type progress_hub(
-    progress_hub_actor::stateful_pointer<progress_hub_state> self, size_t keep_finished) {
+    progress_hub_actor::stateful_pointer<progress_hub_state> self, size_t keep_finished,
+    std::shared_ptr<progress_board> board) {
   self->state.keep_finished = keep_finished;
+  self->state.board = std::move(board);
   self->set_down_handler([=](caf::down_msg& dm) {
     for (auto& [id, s] : self->state.streams)
       s.subscribers.erase(std::remove_if(s.subscribers.begin(), s.subscribers.end(),
@@ -68,6 +88,7 @@ progress_hub_actor::behavior_type progress_hub(
           index[{g.question_index, g.model_id, g.region}] = i;
         }
         self->state.jobs[id] = std::move(p);
+        publish_now(self, id);
         for (auto& sub : self->state.streams[id].subscribers) snapshot_to(self, sub, id);
       },
       [=](atom::update, std::vector<cell_event>& events) {
@@ -77,6 +98,7 @@ progress_hub_actor::behavior_type progress_hub(
           if (it == self->state.jobs.end()) continue;
           count(self, it->second, e);
           auto job = e.job_id;
+          publish_soon(self, job);
           by_job[job].push_back(stream_item{0, std::move(e), {}, {}});
         }
         for (auto& [job, items] : by_job) append(self, job, std::move(items));
@@ -91,12 +113,15 @@ progress_hub_actor::behavior_type progress_hub(
         p.status = st;
         p.reason = reason;
         if (changed) append(self, job_id, {stream_item{0, {}, st, reason}});
+        publish_now(self, job_id);
         // A repeated verdict (finish after a restart) must not queue the job for eviction twice.
         if (status::is_terminal_job(st) && !was_terminal) {
           s.finished.push_back(job_id);
           while (s.finished.size() > s.keep_finished) {
             auto old = s.finished.front();
             s.jobs.erase(old);
+            s.dirty.erase(old);
+            if (s.board) s.board->forget(old);
             s.groups.erase(old);
             auto stream = s.streams.find(old);
             if (stream != s.streams.end() && stream->second.subscribers.empty())
@@ -119,6 +144,13 @@ progress_hub_actor::behavior_type progress_hub(
           return;
         }
         snapshot_to(self, who, job_id);
+      },
+      [=](atom::flush) {
+        auto& s = self->state;
+        s.publish_scheduled = false;
+        auto jobs = std::move(s.dirty);
+        s.dirty.clear();
+        for (auto& id : jobs) publish_now(self, id);
       },
       [=](atom::get, const std::string& job_id) -> job_progress {
         auto& jobs = self->state.jobs;

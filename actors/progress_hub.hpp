@@ -7,10 +7,13 @@
 
 #include <deque>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "common/progress_board.hpp"
 #include "messages/interfaces.hpp"
 
 namespace beacon {
@@ -27,13 +30,17 @@ struct progress_hub_state {
   std::map<std::string, job_stream> streams;
   std::deque<std::string> finished;  // terminal jobs, oldest first, evicted past the limit
   size_t keep_finished = 1000;
+  std::shared_ptr<progress_board> board;  // may be null (tests without REST)
+  std::set<std::string> dirty;            // moved since the last publish
+  bool publish_scheduled = false;
   static constexpr size_t stream_buffer = 4096;
   static inline const char* name = "progress_hub";
 };
 
-// `keep_finished`: terminal jobs kept for reads (the oldest are forgotten past it). Every
-// function-based actor takes an argument: CAF 0.17 dereferences a null tuple for none (UBSan).
+// `keep_finished`: terminal jobs kept for reads (the oldest are forgotten past it); `board`: where
+// counts are published for REST reads (may be null).
 progress_hub_actor::behavior_type progress_hub(
-    progress_hub_actor::stateful_pointer<progress_hub_state> self, size_t keep_finished);
+    progress_hub_actor::stateful_pointer<progress_hub_state> self, size_t keep_finished,
+    std::shared_ptr<progress_board> board);
 
 }  // namespace beacon

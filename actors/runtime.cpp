@@ -12,10 +12,12 @@ std::vector<sim_deployment> default_sim_deployments() {
 
 runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   runtime rt;
-  rt.hub = sys.spawn(progress_hub, opts.finished_jobs_kept);
+  rt.board = std::make_shared<progress_board>();
+  rt.hub = sys.spawn(progress_hub, opts.finished_jobs_kept, rt.board);
   persistence_guard_options guard;
   guard.persistence.database_url = opts.database_url;
   guard.persistence.batch_max = opts.persistence_batch_max;
+  guard.persistence.backend_niceness = opts.background_niceness;
   guard.persistence.hub = rt.hub;
   guard.detached = opts.detached_persistence;
   rt.persistence_guard = sys.spawn(persistence_guard, guard, spawn_first_persistence(sys, guard));

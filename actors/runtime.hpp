@@ -11,6 +11,7 @@
 #include "actors/persistence_guard.hpp"
 #include "actors/provider_registry.hpp"
 #include "actors/sim_provider.hpp"
+#include "common/progress_board.hpp"
 
 namespace beacon {
 
@@ -29,6 +30,7 @@ struct runtime_options {
   std::string database_url;
   bool detached_persistence = true;
   size_t persistence_batch_max = 4096;
+  int32_t background_niceness = 0;   // of the persistence backend (see node_config)
   size_t finished_jobs_kept = 1000;  // progress of finished jobs kept in memory
   supervisor_settings supervisor;    // its execution.registry is filled in by spawn_runtime
   sim::settings sim;
@@ -41,6 +43,7 @@ struct runtime_options {
 struct runtime {
   caf::actor persistence_guard;
   progress_hub_actor hub;
+  std::shared_ptr<progress_board> board;  // the hub's counts, readable from any thread
   provider_registry_actor registry;
   std::vector<provider_actor> sim_providers;     // in-process; the HTTP ones belong to the registry
   std::shared_ptr<providers::http_client> http;  // shared by the HTTP providers

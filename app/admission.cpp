@@ -31,10 +31,9 @@ std::optional<admission_result> refused_signature(const boost::json::object& spe
                                                   storage::admit_guards& guards) {
   auto check = check_signature(spec, settings.signatures, now_us());
   if (check.status != 0) {
-    auto field = check.error_code.rfind("missing_field:", 0) == 0 ? check.error_code.substr(14)
-                 : check.error_code.rfind("invalid_encoding:", 0) == 0
-                     ? check.error_code.substr(17)
-                     : "signature";
+    auto field = check.error_code.rfind("missing_field:", 0) == 0      ? check.error_code.substr(14)
+                 : check.error_code.rfind("invalid_encoding:", 0) == 0 ? check.error_code.substr(17)
+                                                                       : "signature";
     return rejected(check.status, check.message, check.error_code, field);
   }
   if (check.is_signed) {
@@ -78,11 +77,11 @@ admission_result store(pqxx::connection& conn, std::string_view body,
                           " with a different body",
                       "idempotency_key_reused", "Idempotency-Key");
     case admit_result::replay:
-      return rejected(409,
-                      "this signed JobSpec's nonce was already used (job " +
-                          outcome.existing_job_id + ")",
-                      "replay_detected", "metadata.nonce");
-    case admit_result::created: break;
+      return rejected(
+          409, "this signed JobSpec's nonce was already used (job " + outcome.existing_job_id + ")",
+          "replay_detected", "metadata.nonce");
+    case admit_result::created:
+      break;
   }
   logging::info("job_admitted")
       .job(spec.id)

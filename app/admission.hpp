@@ -27,8 +27,8 @@ struct admission_result {
   // 202 accepted, 200 idempotent repeat, 400 invalid, 401/403 signature policy, 409 duplicate
   // or replay, 422 Idempotency-Key reused with another body, 503 storage down
   unsigned status = 0;
-  std::string body;     // JSON
-  std::string job_id;   // set when accepted
+  std::string body;    // JSON
+  std::string job_id;  // set when accepted
 };
 
 // Nothing is stored unless the spec is valid, its signature (if any, or required) verifies, the

@@ -134,6 +134,11 @@ const std::vector<config_key>& config_keys() {
       number_key<int32_t>("require-signed-jobs",
                           "1: refuse unsigned JobSpecs even without a trusted-keys file",
                           &node_config::require_signed_jobs, 0, 1),
+      number_key<int32_t>(
+          "background-niceness",
+          "niceness of the actor threads and the persistence PostgreSQL backend, so "
+          "REST reads get a core under load (0: leave them alone)",
+          &node_config::background_niceness, 0, 19),
       number_key<int64_t>("signature-window-s",
                           "how far metadata.timestamp of a signed JobSpec may be from now",
                           &node_config::signature_window_s, 1, 86'400 * 365),

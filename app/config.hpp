@@ -42,11 +42,13 @@ struct node_config {
       providers_file;  // JSON list of HTTP provider endpoints (providers/provider_config.hpp)
   std::string sim_regions = "US,EU,ASIA";  // one sim deployment per region ...
   std::string sim_models = "llama3.2-1b,mistral-7b,qwen2.5-1.5b";  // ... serving these models
-  std::string api_token;               // non-empty: write routes need "Authorization: Bearer"
+  std::string api_token;                 // non-empty: write routes need "Authorization: Bearer"
   int64_t rate_limit_per_minute = 1200;  // per client address; 0 turns it off
-  std::string trusted_keys_file;       // JSON [{kid, public_key, status, not_before, not_after}]
-  int32_t require_signed_jobs = 0;     // 1: unsigned JobSpecs are refused
-  int64_t signature_window_s = 300;    // allowed |now - metadata.timestamp| of signed specs
+  std::string trusted_keys_file;         // JSON [{kid, public_key, status, not_before, not_after}]
+  int32_t require_signed_jobs = 0;       // 1: unsigned JobSpecs are refused
+  int64_t signature_window_s = 300;
+  int32_t background_niceness = 5;  // actor threads and the persistence backend; 0: unchanged    //
+                                    // allowed |now - metadata.timestamp| of signed specs
 };
 
 // One configuration key: its flag/JSON name, environment variable, help and how to set it.

@@ -7,14 +7,28 @@
 
 #include "caf/all.hpp"
 #include "common/logging.hpp"
+#include "common/priority.hpp"
 #include "http/routes.hpp"
 #include "storage/migrations.hpp"
 
 namespace beacon {
 
+// Runs every actor thread (scheduler workers, detached actors) at the background niceness.
+class niceness_hook : public caf::thread_hook {
+ public:
+  explicit niceness_hook(int32_t nice) : nice_(nice) {}
+  void init(caf::actor_system&) override {}
+  void thread_started() override { set_thread_niceness(nice_); }
+  void thread_terminates() override {}
+
+ private:
+  int32_t nice_;
+};
+
 runtime_options runtime_options_from(const node_config& cfg) {
   runtime_options o;
   o.persistence_batch_max = static_cast<size_t>(cfg.persistence_batch_max);
+  o.background_niceness = cfg.background_niceness;
   auto& sup = o.supervisor;
   sup.pipeline = cfg.pipeline_questions;
   sup.max_in_flight_per_job = cfg.max_in_flight_per_job;
@@ -98,6 +112,8 @@ void node::start(bool serve_http) {
   if (cfg_.scheduler_policy != "stealing" && cfg_.scheduler_policy != "sharing")
     throw std::invalid_argument("scheduler-policy must be stealing or sharing");
   caf_cfg_->set("scheduler.policy", caf::atom_from_string(cfg_.scheduler_policy));
+  if (cfg_.background_niceness > 0)
+    caf_cfg_->add_thread_hook<niceness_hook>(cfg_.background_niceness);
   sys_ = std::make_unique<caf::actor_system>(*caf_cfg_);
   auto opts = runtime_options_from(cfg_);
   opts.database_url = db_url_;
@@ -119,6 +135,7 @@ void node::start(bool serve_http) {
     ctx.system = sys_.get();
     ctx.manager = rt_.manager;
     ctx.hub = rt_.hub;
+    ctx.board = rt_.board;
     ctx.registry = rt_.registry;
     ctx.admission = admission_;
     ctx.api_token = cfg_.api_token;

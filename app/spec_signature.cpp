@@ -55,12 +55,13 @@ std::vector<trusted_key> load_trusted_keys(const std::string& path) {
     if (!raw || raw->size() != crypto::ed25519_public_key_bytes)
       throw std::runtime_error(path + ": key " + k.kid +
                                " has no base64 Ed25519 public_key (32 bytes)");
-    for (auto [field, into] : {std::pair{"not_before", &k.not_before_us},
-                               std::pair{"not_after", &k.not_after_us}}) {
+    for (auto [field, into] :
+         {std::pair{"not_before", &k.not_before_us}, std::pair{"not_after", &k.not_after_us}}) {
       auto t = text_of(o, field);
       if (t.empty()) continue;
       auto parsed = parse_rfc3339(t);
-      if (!parsed) throw std::runtime_error(path + ": " + field + " of " + k.kid + " is not RFC 3339");
+      if (!parsed)
+        throw std::runtime_error(path + ": " + field + " of " + k.kid + " is not RFC 3339");
       *into = *parsed;
     }
     out.push_back(std::move(k));

@@ -23,9 +23,9 @@ struct trusted_key {
 };
 
 struct signature_policy {
-  bool require = false;               // unsigned specs are refused
-  std::vector<trusted_key> trusted;   // non-empty: only these keys sign (implies require)
-  int64_t timestamp_window_s = 300;   // |now - metadata.timestamp| allowed
+  bool require = false;              // unsigned specs are refused
+  std::vector<trusted_key> trusted;  // non-empty: only these keys sign (implies require)
+  int64_t timestamp_window_s = 300;  // |now - metadata.timestamp| allowed
   bool enforced() const { return require || !trusted.empty(); }
 };
 

@@ -156,6 +156,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--state-dir", state_dir, "state directory of the embedded PostgreSQL")
       ->capture_default_str();
+  int niceness = node_config{}.background_niceness;
+  app.add_option("--background-niceness", niceness,
+                 "niceness of the actor threads and the persistence backend (0: off)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   logging::init(logging::format::human, spdlog::level::warn);
   node_config cfg;
@@ -168,6 +172,8 @@ int main(int argc, char** argv) {
   cfg.max_cells_per_job = 10'000'000;
   cfg.max_in_flight_per_job = 4096;
   cfg.log_level = "warn";
+  cfg.background_niceness = niceness;
+  cfg.rate_limit_per_minute = 0;  // one client asking as fast as it can
   try {
     node n{cfg};
     n.start(true);

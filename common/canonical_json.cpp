@@ -20,7 +20,8 @@ std::u16string utf16_of(std::string_view s) {
     uint32_t cp = c;
     size_t n = 1;
     if (c >= 0xF0 && i + 3 < s.size()) {
-      cp = (c & 0x07u) << 18 | (s[i + 1] & 0x3Fu) << 12 | (s[i + 2] & 0x3Fu) << 6 | (s[i + 3] & 0x3Fu);
+      cp = (c & 0x07u) << 18 | (s[i + 1] & 0x3Fu) << 12 | (s[i + 2] & 0x3Fu) << 6 |
+           (s[i + 3] & 0x3Fu);
       n = 4;
     } else if (c >= 0xE0 && i + 2 < s.size()) {
       cp = (c & 0x0Fu) << 12 | (s[i + 1] & 0x3Fu) << 6 | (s[i + 2] & 0x3Fu);
@@ -46,13 +47,27 @@ void write_string(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -68,12 +83,24 @@ void write_string(std::string& out, std::string_view s) {
 
 void write(std::string& out, const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::null: out += "null"; break;
-    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
-    case boost::json::kind::int64: out += js_number(static_cast<double>(v.get_int64())); break;
-    case boost::json::kind::uint64: out += js_number(static_cast<double>(v.get_uint64())); break;
-    case boost::json::kind::double_: out += js_number(v.get_double()); break;
-    case boost::json::kind::string: write_string(out, v.get_string()); break;
+    case boost::json::kind::null:
+      out += "null";
+      break;
+    case boost::json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      break;
+    case boost::json::kind::int64:
+      out += js_number(static_cast<double>(v.get_int64()));
+      break;
+    case boost::json::kind::uint64:
+      out += js_number(static_cast<double>(v.get_uint64()));
+      break;
+    case boost::json::kind::double_:
+      out += js_number(v.get_double());
+      break;
+    case boost::json::kind::string:
+      write_string(out, v.get_string());
+      break;
     case boost::json::kind::array: {
       out += '[';
       bool first = true;

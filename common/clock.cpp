@@ -1,8 +1,8 @@
 // RFC 3339 rendering of microsecond timestamps.
 #include "common/clock.hpp"
 
-#include <cstdio>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
 namespace beacon {
@@ -21,8 +21,8 @@ std::string format_rfc3339(int64_t us) {
 std::optional<int64_t> parse_rfc3339(std::string_view text) {
   std::string s(text);
   int y, mo, d, h, mi, sec, used = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) !=
-          6 ||
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+                  &used) != 6 ||
       used < 19)
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;

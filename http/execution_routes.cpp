@@ -21,9 +21,8 @@ boost::json::object region_label(const std::string& region) {
     const char* name;
     const char* flag;
   };
-  static const label known[] = {{"US", "United States", "🇺🇸"},
-                                {"EU", "Europe", "🇪🇺"},
-                                {"ASIA", "Asia Pacific", "🌏"}};
+  static const label known[] = {
+      {"US", "United States", "🇺🇸"}, {"EU", "Europe", "🇪🇺"}, {"ASIA", "Asia Pacific", "🌏"}};
   for (auto& k : known)
     if (region == k.region) return {{"region_name", k.name}, {"flag", k.flag}};
   return {{"region_name", region}, {"flag", nullptr}};
@@ -97,12 +96,12 @@ response retry_question(const route_context& ctx, const request& req, const path
   auto target = storage::find_retry_target(tx, *id);
   if (!target) return error(404, "execution not found", "execution_not_found");
   if (region->as_string() != target->region)
-    return error(400, "this execution ran in " + target->region + ", not " +
-                          std::string(region->as_string()),
-                 "region_mismatch");
+    return error(
+        400,
+        "this execution ran in " + target->region + ", not " + std::string(region->as_string()),
+        "region_mismatch");
   if (index->as_int64() != target->question_index)
-    return error(400,
-                 "this execution is question_index " + std::to_string(target->question_index),
+    return error(400, "this execution is question_index " + std::to_string(target->question_index),
                  "question_mismatch");
   boost::json::object out{{"execution_id", target->id},
                           {"region", target->region},
@@ -117,12 +116,14 @@ response retry_question(const route_context& ctx, const request& req, const path
   if (target->status == status::pending || target->status == status::running)
     return json(202, boost::json::serialize(out));
   if (target->status != status::failed && target->status != status::timeout)
-    return error(400, "only a failed or timed-out execution can be retried (this one is " +
-                          target->status + ")",
-                 "not_retryable");
+    return error(
+        400,
+        "only a failed or timed-out execution can be retried (this one is " + target->status + ")",
+        "not_retryable");
   if (target->manual_retries >= target->max_retries)
-    return error(429, "this execution was already retried " +
-                          std::to_string(target->manual_retries) + " time(s), the maximum",
+    return error(429,
+                 "this execution was already retried " + std::to_string(target->manual_retries) +
+                     " time(s), the maximum",
                  "retry_limit_reached");
   if (!status::is_terminal_job(target->job_status))
     return error(409, "the job is " + target->job_status + "; retry this cell once it ends",
@@ -152,9 +153,9 @@ response cross_region_view(const route_context& ctx, const request& req, const p
   std::string question;
   if (auto q = req.query.find("question_id"); q != req.query.end()) question = q->second;
   if (question.empty()) question = storage::first_question_id(tx, job_id);
-  auto rows = boost::json::parse(
-                  storage::cross_region_rows_json(tx, job_id, model->second, question))
-                  .as_array();
+  auto rows =
+      boost::json::parse(storage::cross_region_rows_json(tx, job_id, model->second, question))
+          .as_array();
   if (rows.empty())
     return error(404, "no executions of model " + model->second + " for question " + question,
                  "executions_not_found");
@@ -180,14 +181,13 @@ response cross_region_view(const route_context& ctx, const request& req, const p
   summary["avg_response_length"] =
       lengths ? boost::json::value(static_cast<double>(length_sum) / static_cast<double>(lengths))
               : boost::json::value(nullptr);
-  boost::json::object out{
-      {"cross_region_execution",
-       {{"job_id", job_id},
-        {"model_id", model->second},
-        {"question_id", question},
-        {"status", job->status}}},
-      {"region_results", std::move(regions)},
-      {"summary", std::move(summary)}};
+  boost::json::object out{{"cross_region_execution",
+                           {{"job_id", job_id},
+                            {"model_id", model->second},
+                            {"question_id", question},
+                            {"status", job->status}}},
+                          {"region_results", std::move(regions)},
+                          {"summary", std::move(summary)}};
   return json(200, boost::json::serialize(out));
 }
 

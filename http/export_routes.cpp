@@ -54,8 +54,7 @@ response export_job(const route_context& ctx, const request& req, const path_par
   auto* pool = ctx.pool;
   r.produce = [pool, job_id, csv](event_channel& out) {
     auto conn = pool->acquire();
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx{
-        *conn};
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx{*conn};
     if (csv) {
       std::string head;
       append_csv_row(head, storage::export_csv_columns());

@@ -35,6 +35,14 @@ response post_job(const route_context& ctx, const request& req, bool wrapper) {
   return json(result.status, std::move(result.body));
 }
 
+// The job's live counts from the hub (its board when there is one), or null when the hub does
+// not hold the job.
+std::shared_ptr<const job_progress> held_progress(const route_context& ctx, const std::string& id) {
+  if (ctx.board) return ctx.board->read(id);
+  auto p = ask<job_progress>(ctx, ctx.hub, atom::get::value, id);
+  return p.status.empty() ? nullptr : std::make_shared<const job_progress>(std::move(p));
+}
+
 }  // namespace
 
 bool start_job_when_free(const route_context& ctx, const std::string& job_id) {
@@ -104,20 +112,20 @@ response all_job_executions(const route_context& ctx, const request&, const path
 
 response job_progress_route(const route_context& ctx, const request& req, const path_params& p) {
   const auto& id = p[0];
-  auto progress = ask<job_progress>(ctx, ctx.hub, atom::get::value, id);
-  if (progress.status.empty()) {  // not running here, or finished long ago: count in storage
-    auto conn = ctx.pool->acquire();
-    pqxx::work tx{*conn};
-    auto job = storage::find_job(tx, id);
-    if (!job) return error(404, "job not found", "job_not_found");
-    progress = job_progress{};
-    progress.job_id = id;
-    progress.status = job->status;
-    progress.reason = job->error;
-    storage::read_progress(tx, id, progress);
-  }
   auto groups = req.query.find("groups");
-  return json(200, progress_json(progress, groups != req.query.end() && groups->second == "1"));
+  bool with_groups = groups != req.query.end() && groups->second == "1";
+  if (auto live = held_progress(ctx, id)) return json(200, progress_json(*live, with_groups));
+  // Not running here, or finished long ago: count in storage.
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
+  auto job = storage::find_job(tx, id);
+  if (!job) return error(404, "job not found", "job_not_found");
+  job_progress progress;
+  progress.job_id = id;
+  progress.status = job->status;
+  progress.reason = job->error;
+  storage::read_progress(tx, id, progress);
+  return json(200, progress_json(progress, with_groups));
 }
 
 // Server-sent events of a job: a snapshot (or the events missed since Last-Event-ID), then one
@@ -138,7 +146,7 @@ response job_events(const route_context& ctx, const request& req, const path_par
     }
   }
   job_progress initial;
-  if (ask<job_progress>(ctx, ctx.hub, atom::get::value, id).status.empty()) {
+  if (!held_progress(ctx, id)) {
     auto conn = ctx.pool->acquire();
     pqxx::work tx{*conn};
     auto job = storage::find_job(tx, id);

@@ -5,7 +5,8 @@
 
 namespace beacon::http {
 
-bool rate_limiter::try_acquire(const std::string& client, clock::time_point now, double& retry_after_s) {
+bool rate_limiter::try_acquire(const std::string& client, clock::time_point now,
+                               double& retry_after_s) {
   if (per_minute_ <= 0) return true;
   const double capacity = static_cast<double>(per_minute_);
   const double per_second = capacity / 60.0;

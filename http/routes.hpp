@@ -10,6 +10,7 @@
 
 #include "app/admission.hpp"
 #include "caf/actor_system.hpp"
+#include "common/progress_board.hpp"
 #include "http/rate_limit.hpp"
 #include "http/server.hpp"
 #include "messages/interfaces.hpp"
@@ -22,6 +23,7 @@ struct route_context {
   caf::actor_system* system = nullptr;
   job_manager_actor manager;
   progress_hub_actor hub;
+  std::shared_ptr<progress_board> board;  // the hub's published counts
   provider_registry_actor registry;
   admission_settings admission;
   std::string api_token;                  // non-empty: write routes need "Bearer <token>"

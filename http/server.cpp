@@ -219,8 +219,8 @@ class session : public std::enable_shared_from_this<session> {
     bool keep_alive = req.keep_alive();
     if (srv_->async_handle) {
       auto self = shared_from_this();
-      srv_->async_handle(convert(req, remote()), [self, keep_alive](response r,
-                                                          std::chrono::microseconds after) {
+      srv_->async_handle(convert(req, remote()), [self, keep_alive](
+                                                     response r, std::chrono::microseconds after) {
         asio::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, after] {
           if (after.count() <= 0) return self->write(r, keep_alive);
           auto timer = std::make_shared<asio::steady_timer>(self->stream_.get_executor(), after);

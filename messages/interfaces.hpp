@@ -56,7 +56,9 @@ using progress_hub_actor =
                      // (job id, status, reason)
                      caf::reacts_to<atom::job_state, std::string, std::string, std::string>,
                      // An unknown job yields an empty status.
-                     caf::replies_to<atom::get, std::string>::with<job_progress>>;
+                     caf::replies_to<atom::get, std::string>::with<job_progress>,
+                     // Internal: publish the jobs whose counts moved to the progress board.
+                     caf::reacts_to<atom::flush>>;
 
 // A PROVIDER: one configured endpoint (or the in-process sim) serving some models in one region.
 using provider_actor =

@@ -50,8 +50,8 @@ const std::vector<std::string>& export_csv_columns() {
   return names;
 }
 
-export_page read_export_page(pqxx::transaction_base& tx, const std::string& job_id, int64_t after_id,
-                             int64_t limit, bool csv) {
+export_page read_export_page(pqxx::transaction_base& tx, const std::string& job_id,
+                             int64_t after_id, int64_t limit, bool csv) {
   std::string select = "e.id";
   if (csv) {
     for (auto& c : csv_spec()) select += ", " + c.second;
@@ -71,8 +71,9 @@ export_page read_export_page(pqxx::transaction_base& tx, const std::string& job_
     }
     std::vector<std::string> fields;
     for (size_t i = 1; i < row.size(); ++i)
-      fields.push_back(row[static_cast<int>(i)].is_null() ? std::string()
-                                                          : row[static_cast<int>(i)].as<std::string>());
+      fields.push_back(row[static_cast<int>(i)].is_null()
+                           ? std::string()
+                           : row[static_cast<int>(i)].as<std::string>());
     page.rows.push_back(std::move(fields));
   }
   return page;

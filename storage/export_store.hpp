@@ -19,7 +19,7 @@ struct export_page {
 };
 
 // Up to `limit` executions of the job with an id above `after_id`.
-export_page read_export_page(pqxx::transaction_base& tx, const std::string& job_id, int64_t after_id,
-                             int64_t limit, bool csv);
+export_page read_export_page(pqxx::transaction_base& tx, const std::string& job_id,
+                             int64_t after_id, int64_t limit, bool csv);
 
 }  // namespace beacon::storage

@@ -53,9 +53,9 @@ admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, int32_t ma
     if (fresh.empty()) {  // lost a race with the same key: answer as the winner's repeat
       tx.abort();
       pqxx::work again{conn};
-      auto seen = again.exec_params1(
-          "SELECT job_id, request_sha256 FROM idempotency_keys WHERE key = $1",
-          guards.idempotency_key);
+      auto seen =
+          again.exec_params1("SELECT job_id, request_sha256 FROM idempotency_keys WHERE key = $1",
+                             guards.idempotency_key);
       return {seen[1].as<std::string>() == guards.request_sha256
                   ? admit_result::idempotent_repeat
                   : admit_result::idempotency_conflict,

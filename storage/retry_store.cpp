@@ -33,15 +33,17 @@ std::optional<retry_target> find_retry_target(pqxx::work& tx, int64_t execution_
   auto r = tx.exec_params(
       "SELECT e.id, e.job_id, j.status, e.region, e.question_index, e.status, e.manual_retries,"
       " e.max_retries,"
-      " " + rfc3339("e.updated_at") + ","
-      " coalesce(e.output_data::text, 'null')"
-      " FROM executions e JOIN jobs j ON j.id = e.job_id WHERE e.id = $1",
+      " " +
+          rfc3339("e.updated_at") +
+          ","
+          " coalesce(e.output_data::text, 'null')"
+          " FROM executions e JOIN jobs j ON j.id = e.job_id WHERE e.id = $1",
       execution_id);
   if (r.empty()) return std::nullopt;
   auto row = r[0];
-  return retry_target{row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                      row[3].as<std::string>(), row[4].as<int32_t>(), row[5].as<std::string>(),
-                      row[6].as<int32_t>(), row[7].as<int32_t>(), row[8].as<std::string>(),
+  return retry_target{row[0].as<int64_t>(),     row[1].as<std::string>(), row[2].as<std::string>(),
+                      row[3].as<std::string>(), row[4].as<int32_t>(),     row[5].as<std::string>(),
+                      row[6].as<int32_t>(),     row[7].as<int32_t>(),     row[8].as<std::string>(),
                       row[9].as<std::string>()};
 }
 

@@ -63,9 +63,16 @@ std::set<std::string> openapi_operations(const std::string& yaml) {
 
 // Values that differ from run to run become placeholders; everything else is compared.
 void normalise(boost::json::value& v, const std::string& key = "") {
-  static const std::set<std::string> measured = {
-      "duration_ms", "response_time_ms", "latency_ms", "id", "execution_id", "next_cursor",
-      "cross_region_execution_id", "load", "limit_now", "executions_cancelled"};
+  static const std::set<std::string> measured = {"duration_ms",
+                                                 "response_time_ms",
+                                                 "latency_ms",
+                                                 "id",
+                                                 "execution_id",
+                                                 "next_cursor",
+                                                 "cross_region_execution_id",
+                                                 "load",
+                                                 "limit_now",
+                                                 "executions_cancelled"};
   static const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   if (v.is_object()) {
     for (auto& kv : v.as_object()) normalise(kv.value(), std::string(kv.key()));
@@ -73,9 +80,12 @@ void normalise(boost::json::value& v, const std::string& key = "") {
     for (auto& x : v.as_array()) normalise(x, key);
   } else if (v.is_string()) {
     std::string s(v.as_string());
-    if (parse_rfc3339(s)) v = "<time>";
-    else if (std::regex_match(s, uuid)) v = "<uuid>";
-    else if (key == "id" && s.rfind("bias-detection-", 0) == 0) v = "<job-id>";
+    if (parse_rfc3339(s))
+      v = "<time>";
+    else if (std::regex_match(s, uuid))
+      v = "<uuid>";
+    else if (key == "id" && s.rfind("bias-detection-", 0) == 0)
+      v = "<job-id>";
   } else if (v.is_number() && measured.count(key)) {
     v = "<number>";
   }
@@ -108,16 +118,17 @@ std::string first_difference(const boost::json::value& want, const boost::json::
     auto& w = want.as_array();
     auto& g = got.as_array();
     if (w.size() != g.size())
-      return at + ": " + std::to_string(w.size()) + " items expected, " +
-             std::to_string(g.size()) + " got";
+      return at + ": " + std::to_string(w.size()) + " items expected, " + std::to_string(g.size()) +
+             " got";
     for (size_t i = 0; i < w.size(); ++i) {
       auto d = first_difference(w[i], g[i], at + "[" + std::to_string(i) + "]");
       if (!d.empty()) return d;
     }
     return "";
   }
-  return want == got ? "" : at + ": expected " + boost::json::serialize(want) + ", got " +
-                                boost::json::serialize(got);
+  return want == got ? ""
+                     : at + ": expected " + boost::json::serialize(want) + ", got " +
+                           boost::json::serialize(got);
 }
 
 struct fixture {
@@ -142,7 +153,8 @@ struct fixture {
   void golden(const std::string& name, const std::string& method, const std::string& target,
               const std::string& body = "") {
     auto r = http_call(port, method, target, body);
-    boost::json::object got{{"status", static_cast<int64_t>(r.status)}, {"body", boost::json::parse(r.body)}};
+    boost::json::object got{{"status", static_cast<int64_t>(r.status)},
+                            {"body", boost::json::parse(r.body)}};
     boost::json::value v = got;
     normalise(v);
     auto file = source_dir + "/tests/golden/" + name + ".json";
@@ -199,8 +211,7 @@ CAF_TEST(portal facing responses match their golden json) {
   golden("cancel_finished_job", "POST", "/api/v1/jobs/golden-1/cancel", "{}");
   golden("executions_page", "GET", "/api/v1/executions?limit=2");
   auto first = query_int(url, "SELECT min(id) FROM executions WHERE job_id = 'golden-1'");
-  golden("execution_details", "GET",
-         "/api/v1/executions/" + std::to_string(first) + "/details");
+  golden("execution_details", "GET", "/api/v1/executions/" + std::to_string(first) + "/details");
   golden("retry_question_completed", "POST",
          "/api/v1/executions/" + std::to_string(first) + "/retry-question",
          R"({"region":"US","question_index":0})");

@@ -1,6 +1,6 @@
 // The command-line client against a real node over loopback: submit --follow returns when the
-// job ends (0 for completed), status/jobs/cancel/export answer, refusals and an unreachable node get
-// their exit codes.
+// job ends (0 for completed), status/jobs/cancel/export answer, refusals and an unreachable node
+// get their exit codes.
 #define CAF_SUITE cli
 #include <fstream>
 #include <thread>

@@ -97,24 +97,24 @@ CAF_TEST(failed cells run again on request once a provider serves them) {
   submit(job_json("retry-1", {"math_basic", "capital_france"}, {"llama3.2-1b", "mistral-7b"},
                   {"US", "EU"}, 1, 0.1));
   CAF_REQUIRE_EQUAL(wait_terminal("retry-1"), "completed");
-  CAF_CHECK_EQUAL(
-      query_int(url, "SELECT count(*) FROM executions WHERE job_id = 'retry-1' AND status = "
-                     "'failed' AND error_code = 'no_provider'"),
-      4);
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE job_id = 'retry-1' AND status = "
+                            "'failed' AND error_code = 'no_provider'"),
+                  4);
   auto failed_id = query_int(url,
                              "SELECT min(id) FROM executions WHERE job_id = 'retry-1' AND status "
                              "= 'failed'");
-  auto index = query_int(url, "SELECT question_index FROM executions WHERE id = " +
-                                  std::to_string(failed_id));
-  auto region = query_column(url, "SELECT region FROM executions WHERE id = " +
-                                      std::to_string(failed_id))[0];
+  auto index = query_int(
+      url, "SELECT question_index FROM executions WHERE id = " + std::to_string(failed_id));
+  auto region =
+      query_column(url, "SELECT region FROM executions WHERE id = " + std::to_string(failed_id))[0];
   auto target = "/api/v1/executions/" + std::to_string(failed_id) + "/retry-question";
   // Wrong region or index: refused, nothing changes.
   auto wrong = http_call(port, "POST", target,
                          R"({"region":"ASIA","question_index":)" + std::to_string(index) + "}");
   CAF_CHECK_EQUAL(wrong.status, 400u);
-  std::string body = R"({"region":")" + region + R"(","question_index":)" +
-                     std::to_string(index) + "}";
+  std::string body =
+      R"({"region":")" + region + R"(","question_index":)" + std::to_string(index) + "}";
   auto retried = http_call(port, "POST", target, body);
   CAF_CHECK_EQUAL(retried.status, 202u);
   auto r = boost::json::parse(retried.body).as_object();
@@ -135,10 +135,10 @@ CAF_TEST(failed cells run again on request once a provider serves them) {
   auto a = boost::json::parse(all.body).as_object();
   CAF_CHECK_EQUAL(a["cells_retried"].as_int64(), 4);
   CAF_REQUIRE_EQUAL(wait_terminal("retry-1"), "completed");
-  CAF_CHECK_EQUAL(
-      query_int(url, "SELECT count(*) FROM executions WHERE job_id = 'retry-1' AND status = "
-                     "'completed'"),
-      8);
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE job_id = 'retry-1' AND status = "
+                            "'completed'"),
+                  8);
   CAF_CHECK_EQUAL(counter_mismatch(url, "retry-1"), "");
   auto job = get("/api/v1/jobs/retry-1");
   CAF_CHECK_EQUAL(job["cells"].as_object()["completed"].as_int64(), 8);
@@ -212,8 +212,7 @@ CAF_TEST(the cross region view puts one model and question side by side) {
   CAF_CHECK_EQUAL(view["summary"].as_object()["completed_regions"].as_int64(), 3);
   CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/executions/side-1/cross-region").status, 400u);
   CAF_CHECK_EQUAL(
-      http_call(port, "GET", "/api/v1/executions/side-1/cross-region?model_id=gpt-9").status,
-      404u);
+      http_call(port, "GET", "/api/v1/executions/side-1/cross-region?model_id=gpt-9").status, 404u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -91,12 +91,11 @@ struct fixture {
 
 CAF_TEST_FIXTURE_SCOPE(rest_security_tests, fixture)
 
-CAF_TEST(a spec signed by the portal code verifies and one changed byte does not) {
+CAF_TEST(a spec signed by the portal code verifies and one changed byte does not ) {
   start({});
-  auto fixture_json =
-      boost::json::parse(read_text(std::string(BEACON_SOURCE_DIR) +
-                                   "/tests/data/portal_signed_spec.json"))
-          .as_object();
+  auto fixture_json = boost::json::parse(read_text(std::string(BEACON_SOURCE_DIR) +
+                                                   "/tests/data/portal_signed_spec.json"))
+                          .as_object();
   auto spec = fixture_json["spec"].as_object();
   // Our canonical bytes are exactly json-stable-stringify's (unicode, escapes, 6e11, 1e21, 1.5e-7).
   auto ours = signing_payload(spec);
@@ -129,13 +128,15 @@ CAF_TEST(trusted keys the timestamp window and nonces are enforced) {
   auto trusted = crypto::ed25519_generate();
   auto revoked = crypto::ed25519_generate();
   auto stranger = crypto::ed25519_generate();
-  auto keys_file = std::filesystem::temp_directory_path() / ("beacon-keys-" + url.substr(url.size() - 8) + ".json");
+  auto keys_file = std::filesystem::temp_directory_path() /
+                   ("beacon-keys-" + url.substr(url.size() - 8) + ".json");
   {
-    boost::json::array keys{
-        {{"kid", "portal-1"}, {"public_key", crypto::base64_encode(trusted.public_key)},
-         {"status", "active"}},
-        {{"kid", "old"}, {"public_key", crypto::base64_encode(revoked.public_key)},
-         {"status", "revoked"}}};
+    boost::json::array keys{{{"kid", "portal-1"},
+                             {"public_key", crypto::base64_encode(trusted.public_key)},
+                             {"status", "active"}},
+                            {{"kid", "old"},
+                             {"public_key", crypto::base64_encode(revoked.public_key)},
+                             {"status", "revoked"}}};
     std::ofstream(keys_file) << boost::json::serialize(keys);
   }
   node_config cfg;

@@ -29,8 +29,9 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   n.start(true);
   auto port = n.http_port();
   webdriver browser;
-  auto spec = job_json("web-1", {"tiananmen_neutral", "math_basic", "capital_france", "taiwan_status"},
-                       {"llama3.2-1b", "mistral-7b"}, {"US", "EU", "ASIA"});
+  auto spec =
+      job_json("web-1", {"tiananmen_neutral", "math_basic", "capital_france", "taiwan_status"},
+               {"llama3.2-1b", "mistral-7b"}, {"US", "EU", "ASIA"});
   auto page = "http://127.0.0.1:" + std::to_string(port) + "/#job=web-1";
   CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs", spec).status, 202u);
   browser.navigate(page);
@@ -62,7 +63,8 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   auto counted = job["cells"].as_object()["completed"].as_int64();
   CAF_CHECK_EQUAL(summary["totals"].as_object()["completed"].as_int64(), counted);
   // Open ASIA's llama cell of the first question: three regions side by side, ASIA refused.
-  browser.click(browser.find(R"(td.cell[data-qi="0"][data-model="llama3.2-1b"][data-region="ASIA"])"));
+  browser.click(
+      browser.find(R"(td.cell[data-qi="0"][data-model="llama3.2-1b"][data-region="ASIA"])"));
   std::string flagged;
   int64_t cards = 0;
   for (int i = 0; i < 100 && cards < 3; ++i) {

@@ -33,8 +33,8 @@ webdriver::webdriver() {
   port_ = free_port();
   std::string port_arg = "--port=" + std::to_string(port_);
   const char* argv[] = {"chromedriver", port_arg.c_str(), "--log-level=WARNING", nullptr};
-  if (posix_spawnp(&driver_, "chromedriver", nullptr, nullptr, const_cast<char**>(argv),
-                   environ) != 0)
+  if (posix_spawnp(&driver_, "chromedriver", nullptr, nullptr, const_cast<char**>(argv), environ) !=
+      0)
     throw std::runtime_error("cannot run chromedriver (Debian package chromium-driver)");
   bool up = false;
   for (int i = 0; i < 200 && !up; ++i) {
@@ -45,10 +45,10 @@ webdriver::webdriver() {
     }
   }
   if (!up) throw std::runtime_error("chromedriver did not start on port " + std::to_string(port_));
-  boost::json::object options{{"binary", "/usr/bin/chromium"},
-                              {"args", boost::json::array{"--headless=new", "--no-sandbox",
-                                                          "--disable-gpu", "--disable-dev-shm-usage",
-                                                          "--window-size=1400,1000"}}};
+  boost::json::object options{
+      {"binary", "/usr/bin/chromium"},
+      {"args", boost::json::array{"--headless=new", "--no-sandbox", "--disable-gpu",
+                                  "--disable-dev-shm-usage", "--window-size=1400,1000"}}};
   boost::json::object caps{
       {"capabilities",
        {{"alwaysMatch", {{"browserName", "chrome"}, {"goog:chromeOptions", options}}}}}};
@@ -98,8 +98,7 @@ std::string webdriver::find(const std::string& css) {
 }
 
 void webdriver::click(const std::string& element) {
-  command("POST", "/session/" + session_ + "/element/" + element + "/click",
-          boost::json::object{});
+  command("POST", "/session/" + session_ + "/element/" + element + "/click", boost::json::object{});
 }
 
 std::string webdriver::screenshot() {

@@ -3,9 +3,10 @@
 // commands the page test needs. Everything goes over real HTTP (tests/http_client.hpp).
 #pragma once
 
+#include <sys/types.h>
+
 #include <boost/json/value.hpp>
 #include <string>
-#include <sys/types.h>
 
 namespace beacon::test {
 

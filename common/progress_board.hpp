@@ -1,0 +1,43 @@
+// The read side of the progress hub: the hub publishes each running job's counts here (at once
+// on start and status changes, at most every `publish_interval` while cells move), and REST
+// threads read them under a mutex, without a message round trip through the busy scheduler.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "messages/types.hpp"
+
+namespace beacon {
+
+class progress_board {
+ public:
+  static constexpr std::chrono::milliseconds publish_interval{10};
+
+  void publish(const job_progress& p) {
+    auto copy = std::make_shared<const job_progress>(p);
+    std::lock_guard<std::mutex> guard{mutex_};
+    jobs_[p.job_id] = std::move(copy);
+  }
+
+  void forget(const std::string& job_id) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    jobs_.erase(job_id);
+  }
+
+  // The job's last published counts, or null when the hub does not hold it.
+  std::shared_ptr<const job_progress> read(const std::string& job_id) const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    auto it = jobs_.find(job_id);
+    return it == jobs_.end() ? nullptr : it->second;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const job_progress>> jobs_;
+};
+
+}  // namespace beacon
