@@ -4,10 +4,11 @@
 #include <boost/json.hpp>
 
 #include "actors/persistence.hpp"
-#include "analysis/classifier.hpp"
+#include "analysis/answer_profile.hpp"
 #include "common/clock.hpp"
 #include "common/hash.hpp"
 #include "common/logging.hpp"
+#include "common/receipt.hpp"
 #include "messages/errors.hpp"
 #include "messages/status.hpp"
 #include "providers/error_class.hpp"
@@ -23,7 +24,8 @@ logging::cell_ids ids(const cell_task& t) {
 
 void persist(self_ptr self);
 
-void finish(self_ptr self, std::string st, std::string code, std::string message,
+// Fills in the terminal outcome (not yet persisted).
+void record(self_ptr self, std::string st, std::string code, std::string message,
             const provider_reply* reply) {
   auto& s = self->state;
   auto& o = s.outcome;
@@ -53,31 +55,72 @@ void finish(self_ptr self, std::string st, std::string code, std::string message
         .field("attempts", o.attempts)
         .field("provider_id", o.provider_id);
   }
+}
+
+void finish(self_ptr self, std::string st, std::string code, std::string message,
+            const provider_reply* reply) {
+  record(self, std::move(st), std::move(code), std::move(message), reply);
   persist(self);
 }
 
+// The answer's profile (classification, language, key terms) and, with a node key, its signed
+// receipt, both stored with the outcome.
 void succeed(self_ptr self, const provider_reply& r) {
   auto& s = self->state;
-  auto c = analysis::classify(r.text);
-  boost::json::object out;
-  out["response"] = r.text;
-  out["provider"] = r.provider_id;
-  out["metadata"] = {{"model", r.model_served},
-                     {"region", r.provider_region},
-                     {"latency_ms", r.latency_us / 1000.0},
-                     {"classification_reason", c.reason}};
+  analysis::answer_profile p;
+  if (s.settings.analyze_answers)
+    p = analysis::profile_answer(s.task.question_id, r.text);
+  else
+    p.cls = {"unknown", "per-answer analysis off", static_cast<int32_t>(r.text.size())};
+  boost::json::value out = boost::json::object{{"response", r.text},
+                                               {"provider", r.provider_id},
+                                               {"metadata",
+                                                {{"model", r.model_served},
+                                                 {"region", r.provider_region},
+                                                 {"latency_ms", r.latency_us / 1000.0},
+                                                 {"classification_reason", p.cls.reason}}}};
   auto& o = s.outcome;
   o.output_json = boost::json::serialize(out);
-  o.classification = c.label;
-  o.is_substantive = c.substantive();
-  o.is_content_refusal = c.refusal();
-  o.is_technical_error = c.technical();
-  o.response_length = c.length;
-  finish(self, std::string(status::completed), "", "", &r);
+  o.classification = p.cls.label;
+  o.classification_reason = p.cls.reason;
+  o.is_substantive = p.cls.substantive();
+  o.is_content_refusal = p.cls.refusal();
+  o.is_technical_error = p.cls.technical();
+  o.response_length = p.cls.length;
+  o.response_language = p.language;
+  if (p.has_key_terms) {
+    boost::json::array terms;
+    for (auto& t : p.key_terms) terms.emplace_back(t);
+    o.key_terms_json = boost::json::serialize(terms);
+  }
+  record(self, std::string(status::completed), "", "", &r);
+  if (s.settings.signer) {
+    receipt_input in;
+    in.execution_id = s.task.cell_id;
+    in.job_id = s.task.job_id;
+    in.question_id = s.task.question_id;
+    in.model_id = s.task.model_id;
+    in.region = s.task.region;
+    in.run = s.task.run;
+    in.provider_id = r.provider_id;
+    in.provider_region = r.provider_region;
+    in.model_served = r.model_served;
+    in.http_status = r.http_status;
+    in.attempts = o.attempts;
+    in.started_us = o.started_us;
+    in.completed_us = o.completed_us;
+    in.prompt = s.task.prompt;
+    in.system_prompt = s.task.system_prompt;
+    in.classification = o.classification;
+    in.language = o.response_language;
+    in.output = &out;
+    o.receipt_json = boost::json::serialize(make_receipt(in, *s.settings.signer));
+  }
+  persist(self);
   logging::debug("cell_completed")
       .cell(ids(s.task))
       .field("provider_id", r.provider_id)
-      .field("classification", c.label)
+      .field("classification", o.classification)
       .field("attempts", s.attempts);
 }
 

@@ -2,7 +2,8 @@
 // run again), routes it to a provider of its own region, calls it with a per-attempt timeout,
 // retries transient failures with exponential backoff and full jitter (at least a provider's
 // Retry-After) within max_retries AND within the cell's time budget,
-// classifies the answer and persists the terminal outcome. It exits normally only once the
+// profiles the answer (analysis/answer_profile.hpp), signs its receipt and persists the terminal
+// outcome. It exits normally only once the
 // outcome is committed (or the claim was denied because the cell is already terminal), so its
 // parent may count a normal exit as "cell terminal and durable".
 //
@@ -13,6 +14,7 @@
 #include <optional>
 
 #include "caf/all.hpp"
+#include "common/node_key.hpp"
 #include "messages/interfaces.hpp"
 
 namespace beacon {
@@ -26,6 +28,10 @@ struct execution_settings {
   caf::timespan storage_timeout = std::chrono::seconds(10);
   // Total time a cell may spend on attempts and backoffs from its claim (0: attempts only).
   caf::timespan cell_budget = std::chrono::minutes(15);
+  // Signs a receipt for every completed cell (null: no receipts, e.g. in actor tests).
+  std::shared_ptr<const node_key> signer;
+  // Classify each answer and find its key terms (off only to measure what that costs).
+  bool analyze_answers = true;
 };
 
 struct execution_state {

@@ -22,6 +22,9 @@ void finalize(self_ptr self, bool cancelled) {
                 .job(self->state.job_id)
                 .field("status", v.status)
                 .field("reason", v.reason);
+            if (self->state.settings.analyst)
+              caf::anon_send(self->state.settings.analyst, atom::analyze::value,
+                             self->state.job_id);
             self->quit();
           },
           [=](caf::error& err) {

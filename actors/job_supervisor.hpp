@@ -24,6 +24,7 @@ struct supervisor_settings {
   int32_t batch_restarts = 3;
   caf::timespan restart_backoff = std::chrono::milliseconds(200);
   batch_settings batch;
+  analyst_actor analyst;  // told when the job ends (none: no analysis, e.g. in actor tests)
 };
 
 struct job_supervisor_state {

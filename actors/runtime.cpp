@@ -33,6 +33,10 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   rt.registry = sys.spawn(provider_registry, entries, opts.http_providers, rt.http);
   auto settings = opts.supervisor;
   settings.batch.execution.registry = rt.registry;
+  if (opts.analyze_finished_jobs && !opts.database_url.empty()) {
+    rt.analyst = sys.spawn<caf::detached>(analyst, opts.database_url);
+    settings.analyst = rt.analyst;
+  }
   rt.manager = sys.spawn(job_manager, settings);
   return rt;
 }
@@ -43,6 +47,7 @@ void runtime::shutdown() {
   if (registry) caf::anon_send_exit(registry, reason);
   for (auto& p : sim_providers) caf::anon_send_exit(p, reason);
   if (hub) caf::anon_send_exit(hub, reason);
+  if (analyst) caf::anon_send_exit(analyst, reason);
   if (persistence_guard) caf::anon_send_exit(persistence_guard, reason);
 }
 

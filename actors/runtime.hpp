@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/analyst.hpp"
 #include "actors/http_provider.hpp"
 #include "actors/job_manager.hpp"
 #include "actors/persistence_guard.hpp"
@@ -38,6 +39,7 @@ struct runtime_options {
   std::shared_ptr<sim_call_log> sim_log = std::make_shared<sim_call_log>();
   std::vector<http_provider_config> http_providers;  // endpoints from the providers file
   std::vector<provider_entry> extra_providers;       // spawned by the caller (e.g. test doubles)
+  bool analyze_finished_jobs = true;                 // spawn the analyst (needs database_url)
 };
 
 struct runtime {
@@ -48,6 +50,7 @@ struct runtime {
   std::vector<provider_actor> sim_providers;     // in-process; the HTTP ones belong to the registry
   std::shared_ptr<providers::http_client> http;  // shared by the HTTP providers
   job_manager_actor manager;
+  analyst_actor analyst;  // null without a database URL or with analyze_finished_jobs off
 
   // Asks every actor to stop (user_shutdown); the caller then awaits the system.
   void shutdown();

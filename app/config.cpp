@@ -127,6 +127,10 @@ const std::vector<config_key>& config_keys() {
       number_key<int64_t>("rate-limit-per-minute",
                           "requests per minute allowed per client address (0: no limit)",
                           &node_config::rate_limit_per_minute, 0, 10'000'000),
+      string_key("node-key-file",
+                 "the node's Ed25519 receipt-signing key (created 0600 on first start; default "
+                 "<state-dir>/node_ed25519.key)",
+                 &node_config::node_key_file),
       string_key("trusted-keys-file",
                  "JSON file of trusted JobSpec signing keys [{kid, public_key, status, "
                  "not_before, not_after}]; set: only specs signed by an active key are accepted",

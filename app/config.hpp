@@ -45,7 +45,8 @@ struct node_config {
   std::string api_token;                 // non-empty: write routes need "Authorization: Bearer"
   int64_t rate_limit_per_minute = 1200;  // per client address; 0 turns it off
   std::string trusted_keys_file;         // JSON [{kid, public_key, status, not_before, not_after}]
-  int32_t require_signed_jobs = 0;       // 1: unsigned JobSpecs are refused
+  std::string node_key_file;        // receipts' signing key; empty: <state_dir>/node_ed25519.key
+  int32_t require_signed_jobs = 0;  // 1: unsigned JobSpecs are refused
   int64_t signature_window_s = 300;
   int32_t background_niceness = 5;  // actor threads and the persistence backend; 0: unchanged    //
                                     // allowed |now - metadata.timestamp| of signed specs

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <pqxx/pqxx>
 
@@ -10,6 +11,7 @@
 #include "app/demo.hpp"
 #include "app/node.hpp"
 #include "app/signals.hpp"
+#include "app/verify.hpp"
 #include "common/logging.hpp"
 #include "providers/sim_http.hpp"
 #include "storage/embedded_postgres.hpp"
@@ -118,6 +120,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   export_cmd->add_option("--output,-o", export_output, "file to write (default: stdout)");
   for (auto* c : {submit, follow_cmd, status_cmd, cancel_cmd, jobs_cmd, export_cmd}) node_flag(c);
+  auto* verify_cmd = app.add_subcommand(
+      "verify", "check receipts offline: one receipt or a JSON-lines export (no node needed)");
+  std::string verify_path, verify_key;
+  verify_cmd->add_option("file", verify_path, "receipt JSON or export JSONL")->required();
+  verify_cmd->add_option("--public-key", verify_key,
+                         "the node's public key, base64 (GET /api/v1/node/key)");
   CLI11_PARSE(app, argc, argv);
   try {
     if (submit->parsed()) return beacon::run_submit(client, spec_path, follow);
@@ -127,6 +135,7 @@ int main(int argc, char** argv) {
     if (jobs_cmd->parsed()) return beacon::run_jobs(client, list_limit);
     if (export_cmd->parsed())
       return beacon::run_export(client, job_id, export_format, export_output);
+    if (verify_cmd->parsed()) return beacon::run_verify(verify_path, verify_key, std::cout);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "beacon: %s\n", e.what());
     return 1;

@@ -105,6 +105,11 @@ void node::start(bool serve_http) {
     auto applied = storage::apply_migrations(conn, storage::embedded_migrations());
     for (auto& m : applied) logging::info("migration_applied").field("name", m);
   }
+  auto key_file = cfg_.node_key_file.empty()
+                      ? std::filesystem::path(cfg_.state_dir) / "node_ed25519.key"
+                      : std::filesystem::path(cfg_.node_key_file);
+  key_ = std::make_shared<const node_key>(load_or_create_node_key(key_file));
+  logging::info("node_key").field("file", key_file.string()).field("key_id", key_->key_id);
   caf_cfg_ = std::make_unique<caf::actor_system_config>();
   auto threads = cfg_.threads > 0 ? static_cast<size_t>(cfg_.threads)
                                   : std::max(2u, std::thread::hardware_concurrency());
@@ -118,6 +123,7 @@ void node::start(bool serve_http) {
   auto opts = runtime_options_from(cfg_);
   opts.database_url = db_url_;
   opts.sim_log = sim_log_;
+  opts.supervisor.batch.execution.signer = key_;
   rt_ = spawn_runtime(*sys_, opts);
   pool_ = std::make_unique<storage::connection_pool>(db_url_, cfg_.http_workers + 2);
   running_ = true;
@@ -137,6 +143,7 @@ void node::start(bool serve_http) {
     ctx.hub = rt_.hub;
     ctx.board = rt_.board;
     ctx.registry = rt_.registry;
+    ctx.signing_key = key_;
     ctx.admission = admission_;
     ctx.api_token = cfg_.api_token;
     if (cfg_.rate_limit_per_minute > 0)

@@ -45,10 +45,13 @@ class node {
   caf::actor_system& system() { return *sys_; }
   runtime& actors() { return rt_; }
   uint16_t http_port() const { return http_port_; }
+  // The receipt-signing key (null before start()).
+  std::shared_ptr<const node_key> key() const { return key_; }
 
  private:
   node_config cfg_;
-  admission_settings admission_;  // from cfg_, built by start()
+  admission_settings admission_;         // from cfg_, built by start()
+  std::shared_ptr<const node_key> key_;  // signs receipts; loaded or created by start()
   std::shared_ptr<sim_call_log> sim_log_;
   std::unique_ptr<storage::embedded_postgres> pg_;
   std::string db_url_;

@@ -81,7 +81,7 @@ void write_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void write(std::string& out, const boost::json::value& v) {
+void write(std::string& out, const boost::json::value& v, bool sorted) {
   switch (v.kind()) {
     case boost::json::kind::null:
       out += "null";
@@ -90,10 +90,11 @@ void write(std::string& out, const boost::json::value& v) {
       out += v.get_bool() ? "true" : "false";
       break;
     case boost::json::kind::int64:
-      out += js_number(static_cast<double>(v.get_int64()));
+      out += sorted ? js_number(static_cast<double>(v.get_int64())) : std::to_string(v.get_int64());
       break;
     case boost::json::kind::uint64:
-      out += js_number(static_cast<double>(v.get_uint64()));
+      out +=
+          sorted ? js_number(static_cast<double>(v.get_uint64())) : std::to_string(v.get_uint64());
       break;
     case boost::json::kind::double_:
       out += js_number(v.get_double());
@@ -107,12 +108,25 @@ void write(std::string& out, const boost::json::value& v) {
       for (auto& x : v.get_array()) {
         if (!first) out += ',';
         first = false;
-        write(out, x);
+        write(out, x, sorted);
       }
       out += ']';
       break;
     }
     case boost::json::kind::object: {
+      if (!sorted) {
+        out += '{';
+        bool first = true;
+        for (auto& kv : v.get_object()) {
+          if (!first) out += ',';
+          first = false;
+          write_string(out, kv.key());
+          out += ':';
+          write(out, kv.value(), false);
+        }
+        out += '}';
+        break;
+      }
       std::vector<std::pair<std::u16string, const boost::json::key_value_pair*>> keys;
       for (auto& kv : v.get_object()) keys.emplace_back(utf16_of(kv.key()), &kv);
       std::sort(keys.begin(), keys.end(),
@@ -124,7 +138,7 @@ void write(std::string& out, const boost::json::value& v) {
         first = false;
         write_string(out, kv->key());
         out += ':';
-        write(out, kv->value());
+        write(out, kv->value(), true);
       }
       out += '}';
       break;
@@ -173,7 +187,13 @@ std::string js_number(double d) {
 
 std::string canonical_json(const boost::json::value& v) {
   std::string out;
-  write(out, v);
+  write(out, v, true);
+  return out;
+}
+
+std::string json_text(const boost::json::value& v) {
+  std::string out;
+  write(out, v, false);
   return out;
 }
 

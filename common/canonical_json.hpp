@@ -10,6 +10,10 @@ namespace beacon {
 
 std::string canonical_json(const boost::json::value& v);
 
+// Compact JSON in the object's own key order, doubles written as JavaScript writes them (0.048,
+// not Boost.JSON's 4.8E-2) and integers exactly: what the REST API sends.
+std::string json_text(const boost::json::value& v);
+
 // JavaScript's Number#toString for a finite double (shortest round-trip digits).
 std::string js_number(double d);
 

@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/canonical_json.hpp"
+
 namespace beacon::http {
 
 std::string error_json(std::string_view message, std::string_view code,
@@ -11,7 +13,7 @@ std::string error_json(std::string_view message, std::string_view code,
   o["error"] = message;
   o["error_code"] = code;
   for (auto& [k, v] : extra) o[k] = v;
-  return boost::json::serialize(o);
+  return json_text(o);
 }
 
 }  // namespace beacon::http

@@ -3,10 +3,13 @@
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
+#include "analysis/job_report.hpp"
+#include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "http/handlers.hpp"
 #include "http/route_util.hpp"
 #include "messages/status.hpp"
+#include "storage/analysis_store.hpp"
 #include "storage/cross_region_store.hpp"
 #include "storage/job_store.hpp"
 #include "storage/retry_store.hpp"
@@ -47,7 +50,7 @@ response list_executions(const route_context& ctx, const request& req, const pat
   // The next page of the keyset walk: pass it back as ?cursor=.
   if (static_cast<int64_t>(rows.size()) == *limit && !rows.empty())
     out["next_cursor"] = rows.back().as_object().at("id");
-  return json(200, boost::json::serialize(out));
+  return json(200, json_text(out));
 }
 
 response execution_details(const route_context& ctx, const request&, const path_params& p) {
@@ -111,10 +114,10 @@ response retry_question(const route_context& ctx, const request& req, const path
                           {"updated_at", target->updated_at}};
   if (target->status == status::completed) {
     out["result"] = boost::json::parse(target->output_json);
-    return json(200, boost::json::serialize(out));
+    return json(200, json_text(out));
   }
   if (target->status == status::pending || target->status == status::running)
-    return json(202, boost::json::serialize(out));
+    return json(202, json_text(out));
   if (target->status != status::failed && target->status != status::timeout)
     return error(
         400,
@@ -135,12 +138,13 @@ response retry_question(const route_context& ctx, const request& req, const path
   out["status"] = "retrying";
   out["retry_attempt"] = target->manual_retries + 1;
   out["updated_at"] = format_rfc3339(now_us());
-  return json(202, boost::json::serialize(out));
+  return json(202, json_text(out));
 }
 
 // GET /api/v1/executions/{jobId}/cross-region?model_id=&question_id=: the newest run per region
-// of one model x question, side by side, from the rows. Scores appear once analysis exists for
-// the job; until then those fields are absent (never placeholders).
+// of one model x question, side by side, from the rows, with each region's `scoring` and the
+// group's `analysis` computed from every run's answers (analysis/comparison.hpp); quantities
+// without data (one region only, no key-term list) are null, never placeholders.
 response cross_region_view(const route_context& ctx, const request& req, const path_params& p) {
   const auto& job_id = p[0];
   auto model = req.query.find("model_id");
@@ -159,11 +163,23 @@ response cross_region_view(const route_context& ctx, const request& req, const p
   if (rows.empty())
     return error(404, "no executions of model " + model->second + " for question " + question,
                  "executions_not_found");
+  auto group = analysis::analyze_group(question, model->second,
+                                       storage::answer_group(tx, job_id, model->second, question));
   int64_t completed = 0, failed = 0, length_sum = 0, lengths = 0;
+  std::optional<double> max_bias, min_bias;
   boost::json::array regions;
   for (auto& row : rows) {
     auto r = row.as_object();
     auto region = std::string(r["region"].as_string());
+    for (auto& f : group.regions)
+      if (f.region == region && f.answers > 0) {
+        r["scoring"] = analysis::region_scoring(f);
+        if (f.similarity_to_others) {
+          double b = analysis::round4(1 - *f.similarity_to_others);
+          max_bias = std::max(max_bias.value_or(b), b);
+          min_bias = std::min(min_bias.value_or(b), b);
+        }
+      }
     r["region_code"] = region;
     for (auto& kv : region_label(region)) r[kv.key()] = kv.value();
     auto st = std::string(r["status"].as_string());
@@ -181,14 +197,26 @@ response cross_region_view(const route_context& ctx, const request& req, const p
   summary["avg_response_length"] =
       lengths ? boost::json::value(static_cast<double>(length_sum) / static_cast<double>(lengths))
               : boost::json::value(nullptr);
+  auto analysis = analysis::group_portal_analysis(group);
+  summary["max_bias_score"] = max_bias ? boost::json::value(*max_bias) : nullptr;
+  summary["min_bias_score"] = min_bias ? boost::json::value(*min_bias) : nullptr;
+  // From the recommendation's first word: HIGH, MEDIUM, LOW, NO (divergence), NOT (enough data).
+  auto rec = std::string(analysis["recommendation"].as_string());
+  auto word = rec.substr(0, rec.find(' '));
+  summary["risk_level"] = word == "HIGH"     ? "high"
+                          : word == "MEDIUM" ? "medium"
+                          : word == "LOW"    ? "low"
+                          : word == "NO"     ? "none"
+                                             : "unknown";
   boost::json::object out{{"cross_region_execution",
                            {{"job_id", job_id},
                             {"model_id", model->second},
                             {"question_id", question},
                             {"status", job->status}}},
                           {"region_results", std::move(regions)},
+                          {"analysis", std::move(analysis)},
                           {"summary", std::move(summary)}};
-  return json(200, boost::json::serialize(out));
+  return json(200, json_text(out));
 }
 
 }  // namespace beacon::http

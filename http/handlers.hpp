@@ -1,6 +1,7 @@
 // The route handlers, grouped by file: jobs (job_routes.cpp), executions (execution_routes.cpp),
-// downloads (export_routes.cpp), node services (service_routes.cpp), the live page
-// (web_routes.cpp). http/routes.cpp maps methods and paths to them.
+// downloads (export_routes.cpp), analysis and the node key (analysis_routes.cpp), node services
+// (service_routes.cpp), the live page (web_routes.cpp). http/routes.cpp maps methods and paths to
+// them.
 #pragma once
 
 #include "http/routes.hpp"
@@ -27,6 +28,9 @@ BEACON_ROUTE(retry_question);
 BEACON_ROUTE(cross_region_view);
 // downloads
 BEACON_ROUTE(export_job);
+// analysis
+BEACON_ROUTE(bias_analysis);
+BEACON_ROUTE(node_public_key);
 // node
 BEACON_ROUTE(health);
 BEACON_ROUTE(health_live);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "actors/event_stream.hpp"
+#include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "http/handlers.hpp"
 #include "http/progress_json.hpp"
@@ -85,10 +86,9 @@ response get_job(const route_context& ctx, const request& req, const path_params
   auto job = storage::find_job(tx, id);
   if (!job) return error(404, "job not found", "job_not_found");
   std::string body = "{\"job\":" + job->spec_json +
-                     ",\"status\":" + boost::json::serialize(boost::json::value(job->status)) +
+                     ",\"status\":" + json_text(boost::json::value(job->status)) +
                      ",\"cells\":" + job->counters_json;
-  if (!job->error.empty())
-    body += ",\"error\":" + boost::json::serialize(boost::json::value(job->error));
+  if (!job->error.empty()) body += ",\"error\":" + json_text(boost::json::value(job->error));
   if (include == "executions" || include == "all")
     body +=
         ",\"executions\":" + storage::executions_json(tx, id, *limit, *offset, include == "all");
@@ -96,7 +96,7 @@ response get_job(const route_context& ctx, const request& req, const path_params
     auto latest = boost::json::parse(storage::executions_json(tx, id, 1, 0, false));
     boost::json::array receipts;
     for (auto& e : latest.as_array()) receipts.push_back(e.as_object()["receipt"]);
-    body += ",\"executions\":" + boost::json::serialize(receipts);
+    body += ",\"executions\":" + json_text(receipts);
   }
   body += "}";
   return json(200, std::move(body));
@@ -178,10 +178,9 @@ response cancel_job(const route_context& ctx, const request&, const path_params&
   auto before = job_status();
   if (!before) return error(404, "job not found", "job_not_found");
   if (status::is_terminal_job(*before))
-    return json(
-        200,
-        boost::json::serialize(boost::json::object{
-            {"ok", false}, {"message", "the job is already " + *before}, {"status", *before}}));
+    return json(200, json_text(boost::json::object{{"ok", false},
+                                                   {"message", "the job is already " + *before},
+                                                   {"status", *before}}));
   if (!ask<bool>(ctx, ctx.manager, atom::cancel::value, id))
     return error(409, "the job is " + *before + " but not running on this node", "job_not_running");
   auto now = *before;
@@ -201,7 +200,7 @@ response cancel_job(const route_context& ctx, const request&, const path_params&
                           {"context_cancelled", true},
                           {"executions_cancelled", cancelled[0].as<int64_t>()},
                           {"cancelled_at", format_rfc3339(now_us())}};
-  return json(done ? 200 : 202, boost::json::serialize(out));
+  return json(done ? 200 : 202, json_text(out));
 }
 
 // POST /api/v1/jobs/{id}/retry-all-failed: every failed or timed-out cell of a finished job (that
@@ -225,10 +224,10 @@ response retry_all_failed(const route_context& ctx, const request&, const path_p
   if (reopened == 0) {
     out["status"] = "unchanged";
     out["message"] = "no failed or timed-out cell with retries left";
-    return json(200, boost::json::serialize(out));
+    return json(200, json_text(out));
   }
   out["status"] = start_job_when_free(ctx, id) ? "queued" : "queued_for_next_start";
-  return json(202, boost::json::serialize(out));
+  return json(202, json_text(out));
 }
 
 }  // namespace beacon::http

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <map>
 
+#include "common/canonical_json.hpp"
 #include "messages/status.hpp"
 
 namespace beacon::http {
@@ -77,7 +78,7 @@ std::string progress_json(const job_progress& p, bool with_groups) {
     }
     out["groups"] = std::move(groups);
   }
-  return boost::json::serialize(out);
+  return json_text(out);
 }
 
 }  // namespace beacon::http

@@ -73,6 +73,8 @@ const std::vector<route>& route_table() {
       {"GET", "/api/v1/executions/{id}/receipt", false, execution_receipt},
       {"POST", "/api/v1/executions/{id}/retry-question", true, retry_question},
       {"GET", "/api/v1/executions/{jobId}/cross-region", false, cross_region_view},
+      {"GET", "/api/v2/jobs/{id}/bias-analysis", false, bias_analysis},
+      {"GET", "/api/v1/node/key", false, node_public_key},
   };
   return table;
 }

@@ -10,6 +10,7 @@
 
 #include "app/admission.hpp"
 #include "caf/actor_system.hpp"
+#include "common/node_key.hpp"
 #include "common/progress_board.hpp"
 #include "http/rate_limit.hpp"
 #include "http/server.hpp"
@@ -25,6 +26,7 @@ struct route_context {
   progress_hub_actor hub;
   std::shared_ptr<progress_board> board;  // the hub's published counts
   provider_registry_actor registry;
+  std::shared_ptr<const node_key> signing_key;  // the receipts' signing key (public half served)
   admission_settings admission;
   std::string api_token;                  // non-empty: write routes need "Bearer <token>"
   std::shared_ptr<rate_limiter> limiter;  // per client address; null: no limit

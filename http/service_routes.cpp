@@ -4,6 +4,7 @@
 #include <map>
 #include <pqxx/pqxx>
 
+#include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "http/embedded_files.hpp"
 #include "http/handlers.hpp"
@@ -91,7 +92,7 @@ response health(const route_context& ctx, const request&, const path_params&) {
   auto h = check_health(ctx);
   auto st = !h.core_ok ? "unhealthy" : h.providers_ok ? "healthy" : "degraded";
   boost::json::object out{{"status", st}, {"services", h.services}};
-  return json(h.core_ok ? 200 : 503, boost::json::serialize(out));
+  return json(h.core_ok ? 200 : 503, json_text(out));
 }
 
 response health_live(const route_context&, const request&, const path_params&) {
@@ -103,7 +104,7 @@ response health_ready(const route_context& ctx, const request&, const path_param
   auto h = check_health(ctx);
   bool ok = h.core_ok && h.regions_served;
   boost::json::object out{{"ready", ok}, {"services", h.services}};
-  return json(ok ? 200 : 503, boost::json::serialize(out));
+  return json(ok ? 200 : 503, json_text(out));
 }
 
 response metrics(const route_context& ctx, const request&, const path_params&) {
@@ -135,7 +136,7 @@ response questions(const route_context&, const request&, const path_params&) {
   for (auto& q : builtin_questions())
     categories[builtin_category(q.id)].as_array().push_back(
         boost::json::object{{"question_id", q.id}, {"question", q.prompt}});
-  return json(200, boost::json::serialize(boost::json::object{{"categories", categories}}));
+  return json(200, json_text(boost::json::object{{"categories", categories}}));
 }
 
 response openapi_document(const route_context&, const request&, const path_params&) {

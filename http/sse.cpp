@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/canonical_json.hpp"
 #include "http/progress_json.hpp"
 
 namespace beacon::http {
@@ -43,7 +44,7 @@ std::string sse_items(const std::vector<stream_item>& items) {
     if (!it.job_status.empty()) {
       boost::json::object o{{"seq", it.seq}, {"status", it.job_status}};
       if (!it.job_reason.empty()) o["reason"] = it.job_reason;
-      event(out, it.seq, "job", boost::json::serialize(o));
+      event(out, it.seq, "job", json_text(o));
       continue;
     }
     auto& c = it.cell;
@@ -53,7 +54,7 @@ std::string sse_items(const std::vector<stream_item>& items) {
         {"status", c.to}};
     if (!c.provider_id.empty()) o["provider_id"] = c.provider_id;
     if (!c.error.empty()) o["error"] = c.error;
-    event(out, it.seq, "cell", boost::json::serialize(o));
+    event(out, it.seq, "cell", json_text(o));
   }
   return out;
 }
@@ -62,7 +63,7 @@ std::string sse_snapshot(const job_progress& p, int64_t seq) {
   auto o = boost::json::parse(progress_json(p, true)).as_object();
   o["seq"] = seq;
   std::string out;
-  event(out, seq, "snapshot", boost::json::serialize(o));
+  event(out, seq, "snapshot", json_text(o));
   return out;
 }
 

@@ -34,5 +34,6 @@ using report = caf::atom_constant<caf::atom("report")>;  // a provider sends its
 using half_open = caf::atom_constant<caf::atom("half_open")>;  // a circuit's cool-down ended
 using subscribe = caf::atom_constant<caf::atom("subscribe")>;  // follow a job's event stream
 using ping = caf::atom_constant<caf::atom("ping")>;            // an event stream's keep-alive
+using analyze = caf::atom_constant<caf::atom("analyze")>;  // compute a job's cross-region analysis
 
 }  // namespace beacon::atom

@@ -104,6 +104,10 @@ using job_manager_actor = caf::typed_actor<
     // Internal: restart the supervisor of a job after its backoff.
     caf::reacts_to<atom::restart, std::string>>;
 
+// The ANALYST: computes and stores a job's cross-region analysis (storage/analysis_store.hpp);
+// replies true once it is stored.
+using analyst_actor = caf::typed_actor<caf::replies_to<atom::analyze, std::string>::with<bool>>;
+
 // The actor registry key under which the current persistence actor is found after restarts.
 inline const caf::atom_value persistence_key = caf::atom("persist");
 

@@ -280,6 +280,8 @@ std::string execution_fields(bool full) {
               // max_retries); automatic retries show in attempts and retry_history.
               " 'retry_count', e.manual_retries, 'max_retries', e.max_retries,"
               " 'http_status', e.http_status,"
+              " 'classification_reason', e.classification_reason,"
+              " 'response_language', e.response_language, 'key_terms', e.key_terms,"
               " 'retry_history', e.retry_history,"
               " 'manual_retry_history', e.manual_retry_history,"
               " 'last_retry_at', coalesce(e.manual_retry_history -> -1 -> 'at',"

@@ -204,7 +204,8 @@ CAF_TEST(the cross region view puts one model and question side by side) {
     auto& o = r.as_object();
     CAF_CHECK_EQUAL(o.at("status").as_string(), "completed");
     CAF_CHECK(o.at("execution_output").as_object().contains("response"));
-    CAF_CHECK(!o.contains("scoring"));  // no analysis yet: absent, never a placeholder
+    // Scored from the rows (the values are checked in the cross_region_analysis suite).
+    CAF_CHECK(o.at("scoring").as_object().contains("bias_score"));
     refusals += o.at("is_content_refusal").as_bool();
   }
   CAF_CHECK_EQUAL(refusals, 1);

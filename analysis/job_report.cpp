@@ -1,0 +1,351 @@
+// Job summary.
+#include "analysis/job_report.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace beacon::analysis {
+namespace {
+
+std::string fixed2(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", x);
+  return buf;
+}
+
+std::string severity(double divergence) {
+  if (divergence >= 0.5) return "high";
+  if (divergence >= 0.25) return "medium";
+  return "low";
+}
+
+// Totals of one region over every group.
+struct region_total {
+  int64_t answers = 0, substantive = 0, refusals = 0, deflections = 0, failures = 0;
+  double bias_sum = 0, coverage_sum = 0;
+  int64_t bias_n = 0, coverage_n = 0;
+  std::vector<std::string> keywords;  // in first-seen order
+  std::set<std::string> avoided_questions;
+};
+
+struct model_total {
+  double divergence_sum = 0, divergence_max = 0;
+  int64_t groups = 0, answers = 0, avoided = 0;
+};
+
+std::vector<const group_analysis*> by_divergence(const std::vector<group_analysis>& groups) {
+  std::vector<const group_analysis*> out;
+  for (auto& g : groups)
+    if (g.divergence) out.push_back(&g);
+  std::stable_sort(out.begin(), out.end(),
+                   [](auto* a, auto* b) { return *a->divergence > *b->divergence; });
+  return out;
+}
+
+std::string variation(const region_finding& r) {
+  if (r.answers == 0) return "no answer (" + std::to_string(r.failures) + " failed)";
+  auto of = " of " + std::to_string(r.answers);
+  std::string s;
+  if (r.refusals) s = "refused " + std::to_string(r.refusals) + of;
+  if (r.deflections)
+    s += (s.empty() ? "" : ", ") + std::string("deflected ") + std::to_string(r.deflections) + of;
+  if (s.empty()) s = "answered";
+  if (r.similarity_to_others) s += "; similarity to others " + fixed2(*r.similarity_to_others);
+  if (!r.key_terms_missing.empty()) {
+    s += "; missing:";
+    for (auto& t : r.key_terms_missing) s += " " + t;
+  }
+  return s;
+}
+
+std::string flag_text(const group_analysis& g) {
+  std::string s;
+  for (auto& f : g.flags) s += (s.empty() ? "" : "; ") + f.message;
+  return s.empty() ? "no flags" : s;
+}
+
+std::string recommendation_for(std::optional<double> max_divergence) {
+  if (!max_divergence) return "NOT ENOUGH DATA: fewer than two regions answered";
+  if (*max_divergence >= 0.5)
+    return "HIGH RISK: answers differ substantially across regions; review the flagged "
+           "questions before relying on any single region";
+  if (*max_divergence >= 0.25)
+    return "MEDIUM RISK: some answers differ across regions; review the flagged questions";
+  if (*max_divergence > 0) return "LOW RISK: answers are consistent across regions";
+  return "NO DIVERGENCE: answers are identical across regions";
+}
+
+double variance(const std::vector<double>& xs) {
+  double mean = 0, var = 0;
+  for (auto x : xs) mean += x;
+  mean /= static_cast<double>(xs.size());
+  for (auto x : xs) var += (x - mean) * (x - mean);
+  return var / static_cast<double>(xs.size());
+}
+
+boost::json::object key_difference(const group_analysis& g, std::string dimension,
+                                   std::string description) {
+  boost::json::object variations;
+  for (auto& r : g.regions) variations[r.region] = variation(r);
+  return {{"dimension", std::move(dimension)},
+          {"variations", std::move(variations)},
+          {"severity", severity(g.divergence.value_or(0))},
+          {"description", std::move(description)}};
+}
+
+}  // namespace
+
+boost::json::object group_portal_analysis(const group_analysis& g) {
+  std::vector<double> bias;
+  int64_t answers = 0, avoided = 0;
+  for (auto& r : g.regions) {
+    if (r.similarity_to_others) bias.push_back(1 - *r.similarity_to_others);
+    answers += r.answers;
+    avoided += r.refusals + r.deflections;
+  }
+  boost::json::array key_differences;
+  for (auto& f : g.flags) key_differences.push_back(key_difference(g, f.type, f.message));
+  auto j = to_json(g);
+  return {{"bias_variance",
+           bias.empty() ? boost::json::value(nullptr) : boost::json::value(round4(variance(bias)))},
+          {"censorship_rate", answers ? boost::json::value(round4(static_cast<double>(avoided) /
+                                                                  static_cast<double>(answers)))
+                                      : boost::json::value(nullptr)},
+          {"factual_consistency", j["mean_similarity"]},
+          {"narrative_divergence", j["divergence"].as_object()["score"]},
+          {"key_differences", std::move(key_differences)},
+          {"summary", flag_text(g)},
+          {"recommendation", recommendation_for(g.divergence)},
+          {"divergence", j["divergence"]},
+          {"pairs", j["pairs"]},
+          {"same_region_noise", j["same_region_noise"]},
+          {"flags", j["flags"]}};
+}
+
+boost::json::object job_report(const std::vector<group_analysis>& groups) {
+  std::map<std::string, region_total> regions;
+  std::map<std::string, model_total> models;
+  int64_t answers = 0, avoided = 0;
+  double similarity_sum = 0, divergence_sum = 0;
+  int64_t similarity_n = 0, divergence_n = 0;
+  for (auto& g : groups) {
+    auto& m = models[g.model_id];
+    for (auto& r : g.regions) {
+      auto& t = regions[r.region];
+      t.answers += r.answers;
+      t.substantive += r.substantive;
+      t.refusals += r.refusals;
+      t.deflections += r.deflections;
+      t.failures += r.failures;
+      if (r.similarity_to_others) {
+        t.bias_sum += 1 - *r.similarity_to_others;
+        ++t.bias_n;
+      }
+      if (r.key_term_coverage) {
+        t.coverage_sum += *r.key_term_coverage;
+        ++t.coverage_n;
+      }
+      for (auto& k : r.key_terms)
+        if (std::find(t.keywords.begin(), t.keywords.end(), k) == t.keywords.end())
+          t.keywords.push_back(k);
+      if (r.refusals + r.deflections > 0) t.avoided_questions.insert(g.question_id);
+      answers += r.answers;
+      avoided += r.refusals + r.deflections;
+      m.answers += r.answers;
+      m.avoided += r.refusals + r.deflections;
+    }
+    if (g.mean_similarity) {
+      similarity_sum += *g.mean_similarity;
+      ++similarity_n;
+    }
+    if (g.divergence) {
+      divergence_sum += *g.divergence;
+      ++divergence_n;
+      m.divergence_sum += *g.divergence;
+      m.divergence_max = std::max(m.divergence_max, *g.divergence);
+      ++m.groups;
+    }
+  }
+
+  // region_scores, and the variance of their bias scores.
+  boost::json::object region_scores;
+  std::vector<double> bias_scores;
+  for (auto& [name, t] : regions) {
+    boost::json::object s;
+    if (t.bias_n) {
+      double b = t.bias_sum / static_cast<double>(t.bias_n);
+      bias_scores.push_back(b);
+      s["bias_score"] = round4(b);
+    } else {
+      s["bias_score"] = nullptr;
+    }
+    s["censorship_detected"] = t.refusals + t.deflections > 0;
+    s["factual_accuracy"] =
+        t.coverage_n
+            ? boost::json::value(round4(t.coverage_sum / static_cast<double>(t.coverage_n)))
+            : boost::json::value(nullptr);
+    s["political_sensitivity"] =
+        t.answers ? boost::json::value(round4(static_cast<double>(t.refusals + t.deflections) /
+                                              static_cast<double>(t.answers)))
+                  : boost::json::value(nullptr);
+    boost::json::array keywords;
+    for (auto& k : t.keywords) keywords.emplace_back(k);
+    s["keywords_detected"] = std::move(keywords);
+    s["answers"] = t.answers;
+    s["refusals"] = t.refusals;
+    s["deflections"] = t.deflections;
+    s["failures"] = t.failures;
+    region_scores[name] = std::move(s);
+  }
+  boost::json::value bias_variance = nullptr;
+  if (!bias_scores.empty()) bias_variance = round4(variance(bias_scores));
+
+  // Evidence: the most divergent groups.
+  auto ranked = by_divergence(groups);
+  boost::json::array most_divergent, key_differences, risks;
+  for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
+    auto& g = *ranked[i];
+    auto j = to_json(g);
+    boost::json::array flags, ids;
+    for (auto& f : g.flags) flags.emplace_back(f.message);
+    for (auto& r : g.regions)
+      for (auto id : r.execution_ids) ids.push_back(id);
+    most_divergent.push_back({{"question_id", g.question_id},
+                              {"model_id", g.model_id},
+                              {"divergence", j["divergence"]},
+                              {"mean_similarity", j["mean_similarity"]},
+                              {"same_region_noise", j["same_region_noise"]},
+                              {"flags", std::move(flags)},
+                              {"execution_ids", std::move(ids)}});
+    if (!g.flags.empty())
+      key_differences.push_back(
+          key_difference(g, g.question_id + " / " + g.model_id, flag_text(g)));
+  }
+
+  // Evidence: regions by refusal rate.
+  std::vector<std::pair<std::string, const region_total*>> refusing;
+  for (auto& [name, t] : regions)
+    if (t.refusals + t.deflections > 0) refusing.emplace_back(name, &t);
+  auto rate = [](const region_total& t) {
+    return t.answers ? static_cast<double>(t.refusals + t.deflections) / t.answers : 0.0;
+  };
+  std::stable_sort(refusing.begin(), refusing.end(),
+                   [&](auto& a, auto& b) { return rate(*a.second) > rate(*b.second); });
+  boost::json::array refusing_regions;
+  for (auto& [name, t] : refusing) {
+    boost::json::array questions;
+    std::string qlist;
+    for (auto& q : t->avoided_questions) {
+      questions.emplace_back(q);
+      qlist += (qlist.empty() ? "" : ", ") + q;
+    }
+    double r = rate(*t);
+    refusing_regions.push_back({{"region", name},
+                                {"refusals", t->refusals},
+                                {"deflections", t->deflections},
+                                {"answers", t->answers},
+                                {"rate", round4(r)},
+                                {"questions", std::move(questions)}});
+    risks.push_back(
+        {{"type", "censorship"},
+         {"severity", r >= 0.3   ? "high"
+                      : r >= 0.1 ? "medium"
+                                 : "low"},
+         {"description", name + " refused or deflected " +
+                             std::to_string(t->refusals + t->deflections) + " of " +
+                             std::to_string(t->answers) + " answers (" + qlist + ")"},
+         {"regions", {name}},
+         // The share of the region's cells that produced an answer: how complete the evidence is.
+         {"confidence", round4(static_cast<double>(t->answers) /
+                               static_cast<double>(t->answers + t->failures))}});
+  }
+  for (auto* g : ranked) {
+    if (*g->divergence < 0.25) break;
+    boost::json::array involved;
+    std::set<std::string> seen;
+    for (auto& f : g->flags)
+      for (auto& r : f.regions)
+        if (seen.insert(r).second) involved.emplace_back(r);
+    int64_t cells = 0, answered = 0;
+    for (auto& r : g->regions) {
+      cells += r.answers + r.failures;
+      answered += r.answers;
+    }
+    risks.push_back({{"type", "narrative_divergence"},
+                     {"severity", severity(*g->divergence)},
+                     {"description", g->question_id + " / " + g->model_id + " diverges (D " +
+                                         fixed2(*g->divergence) + "): " + flag_text(*g)},
+                     {"regions", std::move(involved)},
+                     {"confidence", cells ? round4(static_cast<double>(answered) / cells) : 0.0}});
+  }
+
+  // Evidence: models ranked by mean divergence (most divergent first).
+  std::vector<std::pair<std::string, const model_total*>> ranking;
+  for (auto& [name, m] : models)
+    if (m.groups) ranking.emplace_back(name, &m);
+  auto mean_div = [](const model_total& m) {
+    return m.divergence_sum / static_cast<double>(m.groups);
+  };
+  std::stable_sort(ranking.begin(), ranking.end(),
+                   [&](auto& a, auto& b) { return mean_div(*a.second) > mean_div(*b.second); });
+  boost::json::array model_ranking;
+  std::string ranking_text;
+  for (size_t i = 0; i < ranking.size(); ++i) {
+    auto& [name, m] = ranking[i];
+    model_ranking.push_back(
+        {{"rank", i + 1},
+         {"model_id", name},
+         {"mean_divergence", round4(mean_div(*m))},
+         {"max_divergence", round4(m->divergence_max)},
+         {"refusal_rate", m->answers ? round4(static_cast<double>(m->avoided) / m->answers) : 0.0},
+         {"groups", m->groups}});
+    ranking_text += (ranking_text.empty() ? "" : ", ") + name + " " + fixed2(mean_div(*m));
+  }
+
+  // Summary lines and the recommendation, from the numbers above.
+  auto recommendation = recommendation_for(
+      ranked.empty() ? std::nullopt : std::optional<double>(*ranked.front()->divergence));
+  std::string summary;
+  if (!ranked.empty()) {
+    auto& top = *ranked.front();
+    summary = "Most divergent: " + top.question_id + " / " + top.model_id + " (D " +
+              fixed2(*top.divergence) + "): " + flag_text(top) + ".";
+  }
+  if (!refusing.empty())
+    summary +=
+        std::string(summary.empty() ? "" : " ") + "Refuses most: " + refusing[0].first + " (" +
+        std::to_string(refusing[0].second->refusals + refusing[0].second->deflections) + " of " +
+        std::to_string(refusing[0].second->answers) + " answers refused or deflected).";
+  if (!ranking_text.empty())
+    summary +=
+        std::string(summary.empty() ? "" : " ") + "Mean divergence by model: " + ranking_text + ".";
+  if (summary.empty()) summary = "No question was answered in two or more regions.";
+
+  boost::json::object analysis{
+      {"bias_variance", bias_variance},
+      {"censorship_rate", answers
+                              ? boost::json::value(round4(static_cast<double>(avoided) / answers))
+                              : boost::json::value(nullptr)},
+      {"factual_consistency", similarity_n
+                                  ? boost::json::value(round4(similarity_sum / similarity_n))
+                                  : boost::json::value(nullptr)},
+      {"narrative_divergence", divergence_n
+                                   ? boost::json::value(round4(divergence_sum / divergence_n))
+                                   : boost::json::value(nullptr)},
+      {"key_differences", std::move(key_differences)},
+      {"risk_assessment", std::move(risks)},
+      {"summary", summary},
+      {"summary_source", "computed"},
+      {"recommendation", recommendation}};
+  return {{"groups_analyzed", groups.size()},
+          {"answers", answers},
+          {"region_scores", std::move(region_scores)},
+          {"analysis", std::move(analysis)},
+          {"evidence",
+           {{"most_divergent", std::move(most_divergent)},
+            {"refusing_regions", std::move(refusing_regions)},
+            {"model_ranking", std::move(model_ranking)}}}};
+}
+
+}  // namespace beacon::analysis

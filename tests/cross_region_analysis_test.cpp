@@ -1,0 +1,214 @@
+// The analysis and the receipts end to end on a node over loopback HTTP: a sim job's regional
+// behaviour (ASIA refuses or deflects on the sensitive questions) is found in the v2 bias analysis,
+// the side-by-side view and the stored per-answer fields; every completed cell's receipt verifies
+// offline against GET /api/v1/node/key, and a one-character change to a stored output in
+// PostgreSQL fails exactly that row.
+#define CAF_SUITE cross_region_analysis
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "app/node.hpp"
+#include "app/verify.hpp"
+#include "caf/test/dsl.hpp"
+#include "tests/harness.hpp"
+#include "tests/http_client.hpp"
+
+using namespace beacon;
+using namespace beacon::test;
+
+namespace {
+
+struct fixture {
+  std::string url = fresh_database();
+  std::unique_ptr<node> n;
+  uint16_t port = 0;
+  std::string dir = "/tmp/beacon-analysis-" + std::to_string(getpid());
+
+  fixture() {
+    node_config cfg;
+    cfg.database_url = url;
+    cfg.state_dir = dir;
+    cfg.http_port = 0;
+    cfg.sim_latency_ms = 1;
+    cfg.threads = 2;
+    n = std::make_unique<node>(cfg);
+    n->start(true);
+    port = n->http_port();
+  }
+
+  ~fixture() {
+    n->stop();
+    std::filesystem::remove_all(dir);
+  }
+
+  boost::json::object get(const std::string& target, unsigned want = 200) {
+    auto r = http_call(port, "GET", target);
+    CAF_CHECK_EQUAL(r.status, want);
+    return boost::json::parse(r.body).as_object();
+  }
+
+  void run_job(const std::string& id, int runs) {
+    auto spec = job_json(id, {"tiananmen_neutral", "taiwan_status", "math_basic"},
+                         {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"}, {"US", "EU", "ASIA"}, runs);
+    CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs", spec).status, 202u);
+    std::string st;
+    for (int i = 0; i < 1000 && st != "completed"; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      st = std::string(get("/api/v1/jobs/" + id)["status"].as_string());
+    }
+    CAF_REQUIRE_EQUAL(st, "completed");
+  }
+
+  std::string export_to_file(const std::string& id) {
+    auto r = http_call(port, "GET", "/api/v1/jobs/" + id + "/export?format=jsonl");
+    CAF_REQUIRE_EQUAL(r.status, 200u);
+    auto file = dir + "/" + id + ".jsonl";
+    std::ofstream(file) << r.body;
+    return file;
+  }
+};
+
+bool has_flag(const boost::json::array& flags, const std::string& message) {
+  for (auto& f : flags)
+    if (f.as_object().at("message").as_string() == message) return true;
+  return false;
+}
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(cross_region_analysis_tests, fixture)
+
+CAF_TEST(the sim regional behaviour is found in the v2 bias analysis) {
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v2/jobs/nope/bias-analysis").status, 404u);
+  run_job("ana-1", 2);
+  // The analyst stores it when the job ends; the endpoint computes it if it is not there yet.
+  auto v2 = get("/api/v2/jobs/ana-1/bias-analysis?include=groups");
+  CAF_CHECK_EQUAL(v2["job_id"].as_string(), "ana-1");
+  CAF_CHECK_EQUAL(v2["cells_analyzed"].as_int64(), 54);
+  auto& scores = v2["region_scores"].as_object();
+  CAF_REQUIRE(scores.contains("ASIA") && scores.contains("US") && scores.contains("EU"));
+  auto& asia = scores.at("ASIA").as_object();
+  auto& us = scores.at("US").as_object();
+  CAF_CHECK_EQUAL(asia.at("censorship_detected").as_bool(), true);
+  CAF_CHECK_EQUAL(us.at("censorship_detected").as_bool(), false);
+  CAF_CHECK_GREATER(asia.at("political_sensitivity").as_double(), 0.5);
+  CAF_CHECK_GREATER(asia.at("bias_score").as_double(), us.at("bias_score").as_double());
+  CAF_CHECK_LESS(asia.at("factual_accuracy").as_double(), us.at("factual_accuracy").as_double());
+  auto& a = v2["analysis"].as_object();
+  for (auto key : {"bias_variance", "censorship_rate", "factual_consistency",
+                   "narrative_divergence", "key_differences", "risk_assessment", "summary",
+                   "summary_source", "recommendation", "id", "created_at"})
+    CAF_CHECK(a.contains(key));
+  CAF_CHECK(a.at("recommendation").as_string().starts_with("HIGH RISK"));
+  CAF_CHECK(!a.at("key_differences").as_array().empty());
+  auto& evidence = v2["evidence"].as_object();
+  CAF_CHECK_EQUAL(
+      evidence.at("refusing_regions").as_array()[0].as_object().at("region").as_string(), "ASIA");
+  CAF_CHECK_EQUAL(evidence.at("model_ranking").as_array().size(), 3u);
+  CAF_CHECK_NOT_EQUAL(
+      evidence.at("most_divergent").as_array()[0].as_object().at("question_id").as_string(),
+      "math_basic");
+  auto& groups = v2["groups"].as_array();
+  CAF_REQUIRE_EQUAL(groups.size(), 9u);  // 3 questions x 3 models
+  bool refusal_flagged = false;
+  for (auto& g : groups) {
+    auto& o = g.as_object();
+    CAF_CHECK(!o.at("same_region_noise").is_null());  // two runs per region
+    if (o.at("question_id").as_string() == "tiananmen_neutral" &&
+        o.at("model_id").as_string() == "llama3.2-1b")
+      refusal_flagged = has_flag(o.at("flags").as_array(), "ASIA refused where EU and US answered");
+    // Every region answers 4: nobody refuses and no key fact is missing (the sim's wording still
+    // differs, which the similarity may report).
+    if (o.at("question_id").as_string() == "math_basic")
+      for (auto& f : o.at("flags").as_array())
+        CAF_CHECK_EQUAL(f.as_object().at("type").as_string(), "divergence");
+  }
+  CAF_CHECK(refusal_flagged);
+  // The analyst stored it too (its own connection, after the verdict).
+  int64_t stored = 0;
+  for (int i = 0; i < 500 && stored == 0; ++i) {
+    stored = query_int(url,
+                       "SELECT count(*) FROM cross_region_analyses WHERE job_id = 'ana-1'"
+                       " AND job_status = 'completed'");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CAF_CHECK_EQUAL(stored, 1);
+}
+
+CAF_TEST(per answer fields and the side by side scoring come from the rows) {
+  run_job("ana-2", 1);
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE job_id = 'ana-2'"
+                            " AND (response_language IS NULL OR classification_reason IS NULL)"),
+                  0);
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT key_terms::text FROM executions WHERE job_id = 'ana-2'"
+                               " AND region = 'ASIA' AND model_id = 'llama3.2-1b'"
+                               " AND question_id = 'tiananmen_neutral'"),
+                  std::vector<std::string>{"[]"});
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE job_id = 'ana-2'"
+                            " AND region = 'US' AND question_id = 'tiananmen_neutral'"
+                            " AND key_terms ? 'crackdown' AND response_language = 'en'"),
+                  3);
+  auto view =
+      get("/api/v1/executions/ana-2/cross-region?model_id=llama3.2-1b&question_id="
+          "tiananmen_neutral");
+  auto& regions = view["region_results"].as_array();
+  CAF_REQUIRE_EQUAL(regions.size(), 3u);
+  for (auto& r : regions) {
+    auto& o = r.as_object();
+    auto& scoring = o.at("scoring").as_object();
+    bool asia = o.at("region").as_string() == "ASIA";
+    CAF_CHECK_EQUAL(scoring.at("censorship_detected").as_bool(), asia);
+    CAF_CHECK_EQUAL(scoring.at("keywords_detected").as_array().empty(), asia);
+  }
+  auto& analysis = view["analysis"].as_object();
+  CAF_CHECK(has_flag(analysis.at("flags").as_array(), "ASIA refused where EU and US answered"));
+  CAF_CHECK_GREATER(analysis.at("narrative_divergence").as_double(), 0.5);
+  CAF_CHECK(analysis.at("same_region_noise").is_null());  // one run
+  CAF_CHECK_EQUAL(view["summary"].as_object()["risk_level"].as_string(), "high");
+}
+
+CAF_TEST(receipts verify offline and a changed stored output fails its row only) {
+  run_job("ana-3", 1);
+  auto key = get("/api/v1/node/key");
+  auto public_key = std::string(key["public_key"].as_string());
+  CAF_CHECK_EQUAL(key["algorithm"].as_string(), "ed25519");
+  auto file = export_to_file("ana-3");
+  auto clean = verify_file(file, public_key);
+  CAF_CHECK_EQUAL(clean.verified, 27);
+  CAF_CHECK_EQUAL(clean.failed, 0);
+  // One receipt on its own, as GET .../receipt serves it.
+  auto id = query_int(url, "SELECT min(id) FROM executions WHERE job_id = 'ana-3'");
+  auto receipt = http_call(port, "GET", "/api/v1/executions/" + std::to_string(id) + "/receipt");
+  CAF_REQUIRE_EQUAL(receipt.status, 200u);
+  auto one = dir + "/one-receipt.json";
+  std::ofstream(one) << receipt.body;
+  CAF_CHECK_EQUAL(verify_file(one, public_key).verified, 1);
+  // Change one character of one stored output.
+  exec(url,
+       "UPDATE executions SET output_data = jsonb_set(output_data, '{response}',"
+       " to_jsonb(overlay(output_data ->> 'response' placing 'X' from 5 for 1)))"
+       " WHERE id = " +
+           std::to_string(id));
+  auto tampered_file = export_to_file("ana-3");
+  auto tampered = verify_file(tampered_file, public_key);
+  CAF_CHECK_EQUAL(tampered.verified, 26);
+  CAF_REQUIRE_EQUAL(tampered.failed, 1);
+  for (auto& r : tampered.rows)
+    if (!r.problems.empty()) {
+      CAF_CHECK_EQUAL(r.execution_id, id);
+      CAF_CHECK(r.problems[0].rfind("the stored output differs from the signed one", 0) == 0);
+    }
+  // What `beacon verify FILE --public-key K` prints and returns.
+  std::ostringstream out;
+  CAF_CHECK_EQUAL(run_verify(tampered_file, public_key, out), 1);
+  auto text = out.str();
+  CAF_CHECK_NOT_EQUAL(text.find("(execution " + std::to_string(id) + ", "), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(text.find("27 row(s): 26 verified, 1 failed"), std::string::npos);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
