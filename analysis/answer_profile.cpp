@@ -9,8 +9,8 @@ namespace beacon::analysis {
 
 answer_profile profile_answer(std::string_view question_id, std::string_view text) {
   answer_profile p;
-  p.cls = classify(text);
   auto words = tokens(text);
+  p.cls = classify(text, words);
   p.language = guess_language(words);
   if (auto* terms = key_terms_for(question_id); terms && !terms->empty()) {
     p.has_key_terms = true;

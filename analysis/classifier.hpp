@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace beacon::analysis {
 
@@ -18,5 +19,7 @@ struct classification {
 // Classifies a provider's answer text. An empty or whitespace-only answer is a technical failure;
 // refusal phrases win over deflection phrases; anything else that answers is substantive.
 classification classify(std::string_view answer);
+// The same, with the answer's analysis::tokens already computed.
+classification classify(std::string_view answer, const std::vector<std::string>& words);
 
 }  // namespace beacon::analysis

@@ -35,7 +35,8 @@ key_term parse_term(const boost::json::value& v) {
 }
 
 bool starts_with(const std::string& word, const std::string& prefix) {
-  return word.compare(0, prefix.size(), prefix) == 0;
+  return word.size() >= prefix.size() && word[0] == prefix[0] &&
+         word.compare(0, prefix.size(), prefix) == 0;
 }
 
 bool mentions(const std::vector<std::string>& text, const std::vector<std::string>& pattern) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
+#include <unordered_map>
 
 namespace beacon::analysis {
 namespace {
@@ -69,11 +70,22 @@ std::string guess_language(const std::vector<std::string>& text_tokens) {
     if (han >= other) return "zh";
     return other_script;
   }
-  std::array<int, latin.size()> hits{};
-  for (auto& t : text_tokens)
+  // Stop word -> the languages it belongs to (bit i: latin[i]). The first 80 words decide.
+  static const auto stop = [] {
+    std::unordered_map<std::string_view, uint32_t> m;
     for (size_t i = 0; i < latin.size(); ++i)
-      for (auto w : latin[i].words)
-        if (t == w) ++hits[i];
+      for (auto w : latin[i].words) m[w] |= 1u << i;
+    return m;
+  }();
+  std::array<int, latin.size()> hits{};
+  for (size_t k = 0; k < text_tokens.size() && k < 80; ++k) {
+    auto& t = text_tokens[k];
+    if (t.size() > 5) continue;  // no stop word is longer
+    auto it = stop.find(t);
+    if (it == stop.end()) continue;
+    for (size_t i = 0; i < latin.size(); ++i)
+      if (it->second & (1u << i)) ++hits[i];
+  }
   size_t best = 0;
   for (size_t i = 1; i < latin.size(); ++i)
     if (hits[i] > hits[best]) best = i;

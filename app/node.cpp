@@ -124,6 +124,7 @@ void node::start(bool serve_http) {
   opts.database_url = db_url_;
   opts.sim_log = sim_log_;
   opts.supervisor.batch.execution.signer = key_;
+  if (hook_) hook_(opts);
   rt_ = spawn_runtime(*sys_, opts);
   pool_ = std::make_unique<storage::connection_pool>(db_url_, cfg_.http_workers + 2);
   running_ = true;

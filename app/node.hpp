@@ -2,6 +2,7 @@
 // migrations, the actor system with the runtime actors, and optionally the REST server.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -45,6 +46,9 @@ class node {
   caf::actor_system& system() { return *sys_; }
   runtime& actors() { return rt_; }
   uint16_t http_port() const { return http_port_; }
+  // Adjusts the runtime's options after they are built from the config, before the actors are
+  // spawned (benchmarks compare settings the config does not expose).
+  void set_runtime_hook(std::function<void(runtime_options&)> hook) { hook_ = std::move(hook); }
   // The receipt-signing key (null before start()).
   std::shared_ptr<const node_key> key() const { return key_; }
 
@@ -53,6 +57,7 @@ class node {
   admission_settings admission_;         // from cfg_, built by start()
   std::shared_ptr<const node_key> key_;  // signs receipts; loaded or created by start()
   std::shared_ptr<sim_call_log> sim_log_;
+  std::function<void(runtime_options&)> hook_;
   std::unique_ptr<storage::embedded_postgres> pg_;
   std::string db_url_;
   std::unique_ptr<caf::actor_system_config> caf_cfg_;

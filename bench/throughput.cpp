@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "app/node.hpp"
+#include "bench/cpu_meter.hpp"
 #include "common/logging.hpp"
 #include "providers/sim_http.hpp"
 #include "storage/embedded_postgres.hpp"
@@ -26,6 +27,8 @@
 
 using namespace beacon;
 using clock_type = std::chrono::steady_clock;
+using bench::machine_cpu_seconds;
+using bench::process_cpu_seconds;
 
 namespace {
 
@@ -35,22 +38,6 @@ struct sample {
   double node_cpu_ms_per_cell = 0;   // this process (actors, libpq, JSON)
   double total_cpu_ms_per_cell = 0;  // the whole machine, PostgreSQL included
 };
-
-double process_cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-// Busy CPU seconds of the whole machine from /proc/stat.
-double machine_cpu_seconds() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  long long user, nice, system, idle, iowait, irq, softirq, steal;
-  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  return static_cast<double>(user + nice + system + irq + softirq + steal) / sysconf(_SC_CLK_TCK);
-}
 
 long peak_rss_mib() {
   rusage ru{};

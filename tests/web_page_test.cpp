@@ -1,7 +1,8 @@
 // The live page in a real headless Chromium (Debian's chromium + chromium-driver over WebDriver):
 // a job runs on sim while the page follows its event stream; every cell of the grid turns
 // completed without polling, the DOM counts equal the job's counters, a click opens the answers
-// side by side with ASIA's refusal highlighted, and a screenshot is saved with the test output.
+// side by side with ASIA's refusal highlighted and flagged by the analysis, the job's analysis
+// panel shows, and a screenshot is saved with the test output.
 #define CAF_SUITE web_page
 #include <boost/json.hpp>
 #include <filesystem>
@@ -81,6 +82,27 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   }
   CAF_CHECK_EQUAL(cards, 3);
   CAF_CHECK_EQUAL(flagged, "ASIA");
+  // The comparison next to the answers: the refusal flag and the divergence with its components.
+  boost::json::value shown;
+  for (int i = 0; i < 100; ++i) {
+    shown = browser.execute(
+        "return {flags: [...document.querySelectorAll('#detail-analysis .flag')]"
+        ".map(e => e.textContent), divergence: (document.querySelector('#detail-analysis "
+        ".divergence') || {}).textContent || '', job: (document.querySelector('#job-analysis "
+        ".recommendation') || {}).textContent || ''};");
+    if (!shown.as_object().at("job").as_string().empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto& a = shown.as_object();
+  bool refusal_flag = false;
+  for (auto& f : a.at("flags").as_array())
+    refusal_flag = refusal_flag || f.as_string() == "ASIA refused where EU and US answered";
+  CAF_CHECK(refusal_flag);
+  auto divergence = std::string(a.at("divergence").as_string());
+  CAF_CHECK_EQUAL(divergence.rfind("divergence 0.", 0), 0u);
+  CAF_CHECK_NOT_EQUAL(divergence.find("(refusal gap)"), std::string::npos);
+  // The job's analysis panel appeared when the job ended.
+  CAF_CHECK_EQUAL(std::string(a.at("job").as_string()).rfind("HIGH RISK", 0), 0u);
   std::filesystem::create_directories(BEACON_TEST_OUTPUT_DIR);
   auto shot = std::string(BEACON_TEST_OUTPUT_DIR) + "/web_page.png";
   auto png = browser.screenshot();

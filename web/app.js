@@ -207,7 +207,39 @@ function follow(jobId) {
     state.reason = e.reason || '';
     renderTotals();
     loadRecent();
+    loadAnalysis();
   });
+}
+
+// The job's cross-region analysis once it ended (GET /api/v2/jobs/{id}/bias-analysis).
+async function loadAnalysis() {
+  const box = $('#job-analysis');
+  if (!TERMINAL_JOB.includes(state.status)) {
+    box.hidden = true;
+    return;
+  }
+  try {
+    const v2 = await getJSON(`/api/v2/jobs/${encodeURIComponent(state.jobId)}/bias-analysis`);
+    const a = v2.analysis;
+    const ev = v2.evidence || {};
+    const refusing = (ev.refusing_regions || []).map((r) =>
+      el('li', {}, `${r.region}: ${r.refusals + r.deflections} of ${r.answers} answers refused or deflected (${r.questions.join(', ')})`));
+    const ranking = (ev.model_ranking || []).map((m) =>
+      el('li', {}, `${m.rank}. ${m.model_id}: mean divergence ${num(m.mean_divergence)}, max ${num(m.max_divergence)}`));
+    const top = (ev.most_divergent || []).slice(0, 5).map((g) =>
+      el('li', {}, `${g.question_id} / ${g.model_id}: D ${num(g.divergence.score)}${g.flags.length ? ' — ' + g.flags.join('; ') : ''}`));
+    box.replaceChildren(
+      el('h3', {}, 'Cross-region analysis'),
+      el('p', { class: 'recommendation' }, a.recommendation),
+      el('p', {}, a.summary),
+      el('h4', {}, 'Most divergent'), el('ul', {}, ...top),
+      el('h4', {}, 'Refusing regions'), refusing.length ? el('ul', {}, ...refusing) : el('p', { class: 'muted' }, 'none'),
+      el('h4', {}, 'Models by divergence'), el('ol', { class: 'plain' }, ...ranking));
+    box.hidden = false;
+  } catch (err) {
+    box.replaceChildren(el('p', { class: 'muted' }, `analysis: ${err.message}`));
+    box.hidden = false;
+  }
 }
 
 async function openJob(jobId) {
@@ -232,12 +264,35 @@ async function openJob(jobId) {
     if (location.hash !== `#job=${encodeURIComponent(jobId)}`) location.hash = `job=${encodeURIComponent(jobId)}`;
     renderGrid();
     follow(jobId);
+    loadAnalysis();
   } catch (err) {
     showError(`${jobId}: ${err.message}`);
   }
 }
 
 // ---- the side-by-side detail ---------------------------------------------------------------
+
+function num(x) {
+  return x === null || x === undefined ? null : Number(x).toFixed(2);
+}
+
+// The comparison of one question x model: flags, the divergence and its components, pairs.
+function analysisBox(a) {
+  const d = a.divergence || {};
+  const c = d.components;
+  const flags = (a.flags || []).map((f) => el('li', { class: `flag flag-${f.type}` }, f.message));
+  const score = d.score === null || d.score === undefined
+    ? 'divergence: not enough answers to compare'
+    : `divergence ${num(d.score)} = 0.4×${num(c.dissimilarity)} (dissimilarity) + 0.3×${num(c.refusal_gap)} (refusal gap)`
+      + ` + 0.2×${num(c.key_term_gap)} (key-term gap) + 0.1×${num(c.length_disparity)} (length)`;
+  const noise = a.same_region_noise === null || a.same_region_noise === undefined
+    ? 'same-region noise: unknown (one run)' : `same-region noise ${num(a.same_region_noise)}`;
+  const pairs = (a.pairs || []).map((p) => `${p.regions.join('–')} ${num(p.similarity)}${p.beyond_noise ? '' : ' (within noise)'}`);
+  return el('div', { class: 'analysis', id: 'detail-analysis' },
+    flags.length ? el('ul', { class: 'flags' }, ...flags) : el('p', { class: 'muted' }, 'no flags'),
+    el('p', { class: 'divergence' }, score),
+    el('p', { class: 'muted' }, `similarity ${pairs.join(' · ') || '—'} · ${noise}`));
+}
 
 function field(dl, name, value) {
   if (value === null || value === undefined || value === '') return;
@@ -254,16 +309,15 @@ async function openDetail(qi, model, region) {
   try {
     const view = await getJSON(`/api/v1/executions/${encodeURIComponent(state.jobId)}/cross-region` +
       `?model_id=${encodeURIComponent(model)}&question_id=${encodeURIComponent(qid)}`);
-    const refused = view.region_results.filter((r) => r.is_content_refusal).map((r) => r.region);
-    const answered = view.region_results.filter((r) => r.is_substantive).map((r) => r.region);
-    const note = refused.length && answered.length
-      ? el('p', { class: 'flag-refusal' }, `${refused.join(', ')} refused where ${answered.join(', ')} answered`)
-      : null;
+    const a = view.analysis || {};
     const cards = view.region_results.map((r) => {
       const kind = r.is_content_refusal ? ' refusal'
         : r.response_classification === 'deflection' ? ' deflection' : '';
       const dl = el('dl');
+      const sc = r.scoring || {};
       field(dl, 'classification', r.response_classification);
+      field(dl, 'bias score', num(sc.bias_score));
+      field(dl, 'key terms', sc.keywords_detected && sc.keywords_detected.join(', '));
       field(dl, 'provider', r.provider_id);
       field(dl, 'started', r.started_at);
       field(dl, 'completed', r.completed_at);
@@ -277,6 +331,7 @@ async function openDetail(qi, model, region) {
         el('div', { class: 'answer' }, answer || (r.status === 'completed' ? '' : 'no answer')),
         dl);
     });
+    const note = analysisBox(a);
     body.replaceChildren(...[note, el('div', { class: 'side-by-side' }, ...cards)].filter(Boolean));
   } catch (err) {
     body.replaceChildren(el('p', { class: 'error-text' }, err.message));
