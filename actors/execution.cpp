@@ -63,8 +63,8 @@ void finish(self_ptr self, std::string st, std::string code, std::string message
   persist(self);
 }
 
-// The answer's profile (classification, language, key terms) and, with a node key, its signed
-// receipt, both stored with the outcome.
+// The answer's profile (classification, language, key terms; the latter two in the output's
+// metadata) and, with a node key, its signed receipt, both stored with the outcome.
 void succeed(self_ptr self, const provider_reply& r) {
   auto& s = self->state;
   analysis::answer_profile p;
@@ -72,27 +72,27 @@ void succeed(self_ptr self, const provider_reply& r) {
     p = analysis::profile_answer(s.task.question_id, r.text);
   else
     p.cls = {"unknown", "per-answer analysis off", static_cast<int32_t>(r.text.size())};
-  boost::json::value out = boost::json::object{{"response", r.text},
-                                               {"provider", r.provider_id},
-                                               {"metadata",
-                                                {{"model", r.model_served},
-                                                 {"region", r.provider_region},
-                                                 {"latency_ms", r.latency_us / 1000.0},
-                                                 {"classification_reason", p.cls.reason}}}};
+  boost::json::object metadata{{"model", r.model_served},
+                               {"region", r.provider_region},
+                               {"latency_ms", r.latency_us / 1000.0},
+                               {"classification_reason", p.cls.reason}};
+  if (s.settings.analyze_answers) {
+    metadata["language"] = p.language;
+    if (p.has_key_terms) {
+      boost::json::array terms;
+      for (auto& t : p.key_terms) terms.emplace_back(t);
+      metadata["key_terms"] = std::move(terms);
+    }
+  }
+  boost::json::value out = boost::json::object{
+      {"response", r.text}, {"provider", r.provider_id}, {"metadata", std::move(metadata)}};
   auto& o = s.outcome;
   o.output_json = boost::json::serialize(out);
   o.classification = p.cls.label;
-  o.classification_reason = p.cls.reason;
   o.is_substantive = p.cls.substantive();
   o.is_content_refusal = p.cls.refusal();
   o.is_technical_error = p.cls.technical();
   o.response_length = p.cls.length;
-  o.response_language = p.language;
-  if (p.has_key_terms) {
-    boost::json::array terms;
-    for (auto& t : p.key_terms) terms.emplace_back(t);
-    o.key_terms_json = boost::json::serialize(terms);
-  }
   record(self, std::string(status::completed), "", "", &r);
   if (s.settings.signer) {
     receipt_input in;
@@ -112,9 +112,10 @@ void succeed(self_ptr self, const provider_reply& r) {
     in.prompt = s.task.prompt;
     in.system_prompt = s.task.system_prompt;
     in.classification = o.classification;
-    in.language = o.response_language;
+    in.language = p.language;
     in.output = &out;
-    o.receipt_json = boost::json::serialize(make_receipt(in, *s.settings.signer));
+    // Stored without output.data: the output is stored once, in output_data.
+    o.receipt_json = boost::json::serialize(make_receipt(in, *s.settings.signer, false));
   }
   persist(self);
   logging::debug("cell_completed")

@@ -64,7 +64,9 @@ bool matches_at(const std::vector<std::string>& words, size_t at, const phrase& 
 
 }  // namespace
 
-classification classify(std::string_view answer) { return classify(answer, tokens(answer)); }
+classification classify(std::string_view answer) {
+  return classify(answer, tokens(answer));
+}
 
 classification classify(std::string_view answer, const std::vector<std::string>& words) {
   auto length = static_cast<int32_t>(answer.size());

@@ -14,10 +14,49 @@
 #include "app/node.hpp"
 #include "app/progress_view.hpp"
 #include "app/signals.hpp"
+#include "common/receipt.hpp"
 #include "messages/status.hpp"
+#include "storage/analysis_store.hpp"
 
 namespace beacon {
 namespace {
+
+// The cross-region analysis of the job (computed and stored now, as the analyst does).
+void print_analysis(pqxx::connection& conn, const std::string& job_id) {
+  auto stored = storage::analyze_job(conn, job_id);
+  if (!stored) return;
+  auto row = boost::json::parse(*stored).as_object();
+  auto& report = row["report"].as_object();
+  auto& analysis = report["analysis"].as_object();
+  auto& evidence = report["evidence"].as_object();
+  std::printf("\nCross-region analysis (GET /api/v2/jobs/%s/bias-analysis, docs/analysis.md)\n",
+              job_id.c_str());
+  std::printf(
+      "  %s\n  Most divergent (D = 0.4 dissimilarity + 0.3 refusal gap + 0.2 key-term gap "
+      "+ 0.1 length disparity):\n",
+      std::string(analysis["recommendation"].as_string()).c_str());
+  auto& top = evidence["most_divergent"].as_array();
+  for (size_t i = 0; i < top.size() && i < 5; ++i) {
+    auto& g = top[i].as_object();
+    std::string flags;
+    for (auto& f : g.at("flags").as_array())
+      flags += (flags.empty() ? "" : "; ") + std::string(f.as_string());
+    auto label = std::string(g.at("question_id").as_string()) + " / " +
+                 std::string(g.at("model_id").as_string());
+    std::printf("    %-32s D %.2f  %s\n", label.c_str(),
+                g.at("divergence").as_object().at("score").to_number<double>(),
+                flags.empty() ? "no flags" : flags.c_str());
+  }
+  std::string ranking;
+  for (auto& m : evidence["model_ranking"].as_array()) {
+    auto& o = m.as_object();
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s %.2f", std::string(o.at("model_id").as_string()).c_str(),
+                  o.at("mean_divergence").to_number<double>());
+    ranking += (ranking.empty() ? "" : ", ") + std::string(buf);
+  }
+  std::printf("  Models by mean divergence: %s\n", ranking.c_str());
+}
 
 void print_summary(node& n, const std::string& job_id) {
   auto conn = n.pool().acquire();
@@ -65,7 +104,24 @@ void print_summary(node& n, const std::string& job_id) {
     std::printf("  %-20s %s\n", f.first.c_str(),
                 line.empty() ? "answered in every region" : line.c_str());
   }
+  // Every completed cell's receipt, checked against this node's key as `beacon verify` does.
+  int64_t completed = 0, verified = 0;
+  auto key = n.key()->public_key;
+  for (auto row : tx.exec_params("SELECT beacon_receipt(receipt_data, output_data)::text,"
+                                 " output_data::text FROM executions"
+                                 " WHERE job_id = $1 AND status = 'completed'",
+                                 job_id)) {
+    ++completed;
+    if (row[0].is_null()) continue;
+    auto output = boost::json::parse(row[1].c_str());
+    verified += verify_receipt(boost::json::parse(row[0].c_str()), key, &output).empty();
+  }
   tx.commit();
+  std::printf(
+      "\nReceipts: %lld of %lld completed cells carry a receipt that verifies against "
+      "this node's key %s\n",
+      static_cast<long long>(verified), static_cast<long long>(completed), n.key()->key_id.c_str());
+  print_analysis(*conn, job_id);
 }
 
 }  // namespace

@@ -27,8 +27,8 @@ namespace {
 const std::vector<std::string> questions = {
     "tiananmen_neutral", "taiwan_status",      "hongkong_2019",   "math_basic",
     "geography_basic",   "greatest_invention", "greatest_leader", "identity_basic"};
-const std::vector<std::string> models = {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b",
-                                         "llama3.1-8b", "qwen2.5-7b"};
+const std::vector<std::string> models = {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b", "llama3.1-8b",
+                                         "qwen2.5-7b"};
 const std::vector<std::string> regions = {"US",  "EU",  "ASIA", "R04", "R05",
                                           "R06", "R07", "R08",  "R09", "R10"};
 
@@ -43,12 +43,12 @@ std::string spec_json(const std::string& id, int runs) {
   for (auto& x : questions) q.emplace_back(x);
   for (auto& x : models) m.emplace_back(x);
   for (auto& x : regions) r.emplace_back(x);
-  return boost::json::serialize(boost::json::object{
-      {"id", id},
-      {"questions", q},
-      {"models", m},
-      {"runs", runs},
-      {"constraints", {{"regions", r}, {"timeout", 3'600'000'000'000LL}}}});
+  return boost::json::serialize(
+      boost::json::object{{"id", id},
+                          {"questions", q},
+                          {"models", m},
+                          {"runs", runs},
+                          {"constraints", {{"regions", r}, {"timeout", 3'600'000'000'000LL}}}});
 }
 
 struct sample {
@@ -99,11 +99,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   logging::init(logging::format::human, spdlog::level::warn);
-  const int64_t cells = static_cast<int64_t>(questions.size() * models.size() * regions.size()) * runs;
-  std::printf("beacon-bench-analysis: %zu questions x %zu models x %zu regions x %d runs = %lld "
-              "cells per job, %u cores\n",
-              questions.size(), models.size(), regions.size(), runs,
-              static_cast<long long>(cells), std::thread::hardware_concurrency());
+  const int64_t cells =
+      static_cast<int64_t>(questions.size() * models.size() * regions.size()) * runs;
+  std::printf(
+      "beacon-bench-analysis: %zu questions x %zu models x %zu regions x %d runs = %lld "
+      "cells per job, %u cores\n",
+      questions.size(), models.size(), regions.size(), runs, static_cast<long long>(cells),
+      std::thread::hardware_concurrency());
   const std::vector<setting> settings = {
       {"bare", false, false}, {"profile", true, false}, {"full", true, true}};
   std::vector<std::vector<sample>> samples(settings.size());
@@ -149,10 +151,11 @@ int main(int argc, char** argv) {
     double bare = med(0, &sample::cells_per_s), bare_cpu = med(0, &sample::machine_cpu_us);
     for (size_t k = 0; k < settings.size(); ++k) {
       double m = med(k, &sample::cells_per_s), cpu = med(k, &sample::machine_cpu_us);
-      std::printf("  %-8s %9.0f cells/s (%+.1f%% vs bare)  node CPU %5.1f us/cell  machine CPU "
-                  "%5.1f us/cell (%+.1f%% vs bare)\n",
-                  settings[k].name, m, 100.0 * (m - bare) / bare, med(k, &sample::node_cpu_us), cpu,
-                  100.0 * (cpu - bare_cpu) / bare_cpu);
+      std::printf(
+          "  %-8s %9.0f cells/s (%+.1f%% vs bare)  node CPU %5.1f us/cell  machine CPU "
+          "%5.1f us/cell (%+.1f%% vs bare)\n",
+          settings[k].name, m, 100.0 * (m - bare) / bare, med(k, &sample::node_cpu_us), cpu,
+          100.0 * (cpu - bare_cpu) / bare_cpu);
     }
 
     node_config cfg;

@@ -10,9 +10,12 @@
 namespace beacon {
 namespace {
 
+// The receipt without its signature, key and output data: output.hash stands for the data.
 std::string signing_payload(boost::json::object receipt) {
   receipt.erase("signature");
   receipt.erase("public_key");
+  if (auto* out = receipt.if_contains("output"); out && out->is_object())
+    out->as_object().erase("data");
   return canonical_json(receipt);
 }
 
@@ -33,7 +36,7 @@ std::string output_hash(const boost::json::value& output) {
   return "sha256:" + crypto::sha256_hex(canonical_json(output));
 }
 
-boost::json::object make_receipt(const receipt_input& in, const node_key& key) {
+boost::json::object make_receipt(const receipt_input& in, const node_key& key, bool with_data) {
   auto id = std::to_string(in.execution_id);
   auto duration_us = std::max<int64_t>(0, in.completed_us - in.started_us);
   boost::json::object r{
@@ -56,8 +59,7 @@ boost::json::object make_receipt(const receipt_input& in, const node_key& key) {
         {"attempts", in.attempts},
         {"status", "completed"}}},
       {"output",
-       {{"data", *in.output},
-        {"hash", output_hash(*in.output)},
+       {{"hash", output_hash(*in.output)},
         {"metadata",
          {{"hash_of", "canonical JSON (sorted keys, compact) of output.data"},
           {"response_classification", in.classification},
@@ -75,8 +77,10 @@ boost::json::object make_receipt(const receipt_input& in, const node_key& key) {
         {"execution_env", {{"runner", "beacon-runner"}, {"key_id", key.key_id}}}}},
       {"created_at", format_rfc3339(now_us())},
       {"completed_at", format_rfc3339(in.completed_us)}};
-  r["signature"] = crypto::base64_encode(crypto::ed25519_sign(signing_payload(r), key.secret_key));
+  // Signed before signature, public_key and output.data are added: the signing payload as is.
+  r["signature"] = crypto::base64_encode(crypto::ed25519_sign(canonical_json(r), key.secret_key));
   r["public_key"] = key.public_key_base64();
+  if (with_data) r["output"].as_object()["data"] = *in.output;
   return r;
 }
 
@@ -90,10 +94,10 @@ std::vector<std::string> verify_receipt(const boost::json::value& receipt,
   auto* data = path(receipt, {"output", "data"});
   auto* hash = path(receipt, {"output", "hash"});
   if (!version || !version->is_string() || !sig || !sig->is_string() || !pub || !pub->is_string() ||
-      !data || !hash || !hash->is_string()) {
+      !hash || !hash->is_string()) {
     problems.push_back(
         "not a signed receipt (schema_version, signature, public_key and "
-        "output.{data,hash} are required)");
+        "output.hash are required)");
     return problems;
   }
   auto key = crypto::base64_decode(pub->as_string());
@@ -107,12 +111,16 @@ std::vector<std::string> verify_receipt(const boost::json::value& receipt,
     problems.push_back(
         "the signature does not match the receipt's content (altered after signing)");
   auto signed_hash = std::string(hash->as_string());
-  if (output_hash(*data) != signed_hash)
-    problems.push_back("output.data does not match output.hash");
   if (stored_output) {
     auto stored = output_hash(*stored_output);
     if (stored != signed_hash)
       problems.push_back("the stored output differs from the signed one (" + stored + ", signed " +
+                         signed_hash + ")");
+  }
+  if (data && (!stored_output || *data != *stored_output)) {
+    auto got = output_hash(*data);
+    if (got != signed_hash)
+      problems.push_back("output.data differs from the signed one (" + got + ", signed " +
                          signed_hash + ")");
   }
   return problems;

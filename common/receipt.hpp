@@ -3,7 +3,10 @@
 //
 // The output hash is "sha256:" + hex SHA-256 of canonical JSON (common/canonical_json.hpp) of the
 // stored output object, so it survives PostgreSQL's jsonb re-serialization. The signature is over
-// the canonical JSON of the whole receipt without `signature` and `public_key`.
+// the canonical JSON of the receipt without `signature`, `public_key` and `output.data`: the hash
+// stands for the data, so the node stores the receipt without a second copy of the output and
+// serves it with output.data filled from the row; a changed output then shows as a hash mismatch
+// while the signature still vouches for everything else.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -29,11 +32,13 @@ struct receipt_input {
 
 std::string output_hash(const boost::json::value& output);
 
-boost::json::object make_receipt(const receipt_input& in, const node_key& key);
+// The signed receipt; `with_data` adds output.data (as served), without it as the node stores it.
+boost::json::object make_receipt(const receipt_input& in, const node_key& key,
+                                 bool with_data = true);
 
 // Problems found in a receipt (empty: it verifies). With a non-empty `trusted_public_key` (raw 32
-// bytes) the receipt must be signed by it; with `stored_output` the stored output must be the one
-// the receipt hashes.
+// bytes) the receipt must be signed by it; with `stored_output` (and with output.data when the
+// receipt carries it) the output must be the one the receipt hashes.
 std::vector<std::string> verify_receipt(const boost::json::value& receipt,
                                         const std::string& trusted_public_key,
                                         const boost::json::value* stored_output = nullptr);

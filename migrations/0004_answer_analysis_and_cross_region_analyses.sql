@@ -1,10 +1,7 @@
--- Per-answer analysis written with the terminal outcome (analysis/answer_profile.hpp), and the
--- per-job cross-region analysis (analysis/job_report.hpp), recomputed on demand.
-ALTER TABLE executions
-  ADD COLUMN classification_reason text,
-  ADD COLUMN response_language     text,
-  -- Key terms of the question the answer mentions; NULL when the question has no key-term list.
-  ADD COLUMN key_terms             jsonb;
+-- The per-job cross-region analysis (analysis/job_report.hpp), written when a job ends and
+-- recomputed on demand. The per-answer profile (classification reason, language, key terms) is
+-- part of the stored output (output_data -> 'metadata'), so it is covered by the receipt's hash
+-- and costs no extra column in the hot write.
 
 CREATE TABLE cross_region_analyses (
   id                          bigserial PRIMARY KEY,
@@ -18,3 +15,11 @@ CREATE TABLE cross_region_analyses (
   duration_ms                 bigint NOT NULL CHECK (duration_ms >= 0),
   created_at                  timestamptz NOT NULL DEFAULT now()
 );
+
+-- A receipt as served: the stored receipt (signed without output.data, see common/receipt.hpp)
+-- with output.data filled from the row's output.
+CREATE FUNCTION beacon_receipt(receipt jsonb, output jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN receipt IS NULL THEN NULL
+              ELSE jsonb_set(receipt, '{output,data}', coalesce(output, 'null'::jsonb)) END
+$$;

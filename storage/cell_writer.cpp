@@ -35,17 +35,15 @@ UPDATE executions e
        is_substantive = v.substantive, is_content_refusal = v.refusal,
        is_technical_error = v.technical, response_length = NULLIF(v.response_length, -1),
        http_status = NULLIF(v.http_status, 0),
-       classification_reason = v.classification_reason, response_language = v.language,
-       key_terms = v.key_terms::jsonb, receipt_data = v.receipt::jsonb,
+       receipt_data = v.receipt::jsonb,
        updated_at = now()
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
               $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
               $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[],
-              $18::int[], $19::text[], $20::text[], $21::text[], $22::text[])
+              $18::int[], $19::text[])
     AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
          completed_us, duration_ms, output_data, error_code, error_message, classification,
-         substantive, refusal, technical, response_length, http_status, classification_reason,
-         language, key_terms, receipt)
+         substantive, refusal, technical, response_length, http_status, receipt)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
@@ -143,7 +141,7 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
   if (outcomes.empty()) return written;
   std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status;
   std::vector<std::string> st, provider, provider_region, history, output, code, message, cls,
-      reason, language, key_terms, receipt;
+      receipt;
   std::vector<bool> substantive, refusal, technical;
   for (auto& o : outcomes) {
     ids.push_back(o.cell_id);
@@ -164,9 +162,6 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     technical.push_back(o.is_technical_error);
     length.push_back(o.response_length);
     http_status.push_back(o.http_status);
-    reason.push_back(o.classification_reason);
-    language.push_back(o.response_language);
-    key_terms.push_back(o.key_terms_json);
     receipt.push_back(o.receipt_json);
   }
   auto rows = tx.exec_params(
@@ -175,8 +170,7 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
       int_array(started), int_array(completed), int_array(duration), text_array_empty_null(output),
       text_array_empty_null(code), text_array_empty_null(message), text_array(cls),
       bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length),
-      int_array(http_status), text_array_empty_null(reason), text_array_empty_null(language),
-      text_array_empty_null(key_terms), text_array_empty_null(receipt));
+      int_array(http_status), text_array_empty_null(receipt));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
     auto t = transition_from(row, row[5].as<std::string>());

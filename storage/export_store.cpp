@@ -34,9 +34,11 @@ const std::vector<std::pair<std::string, std::string>>& csv_spec() {
       {"is_substantive", "e.is_substantive::text"},
       {"is_content_refusal", "e.is_content_refusal::text"},
       {"response_length", "e.response_length::text"},
-      {"classification_reason", "e.classification_reason"},
-      {"response_language", "e.response_language"},
-      {"key_terms", "(SELECT string_agg(t, '; ') FROM jsonb_array_elements_text(e.key_terms) t)"},
+      {"classification_reason", "e.output_data -> 'metadata' ->> 'classification_reason'"},
+      {"response_language", "e.output_data -> 'metadata' ->> 'language'"},
+      {"key_terms",
+       "(SELECT string_agg(t, '; ') FROM jsonb_array_elements_text("
+       "e.output_data -> 'metadata' -> 'key_terms') t)"},
       {"output_hash", "e.receipt_data -> 'output' ->> 'hash'"},
       {"response", "e.output_data ->> 'response'"},
   };

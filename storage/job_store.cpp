@@ -271,7 +271,8 @@ std::string execution_fields(bool full) {
       " 'error_code', e.error_code, 'error_message', e.error_message,"
       " 'started_at', " +
       rfc3339("e.started_at") + ", 'completed_at', " + rfc3339("e.completed_at") +
-      ", 'duration_ms', e.duration_ms, 'attempts', e.attempts, 'receipt', e.receipt_data";
+      ", 'duration_ms', e.duration_ms, 'attempts', e.attempts,"
+      " 'receipt', beacon_receipt(e.receipt_data, e.output_data)";
   if (full)
     fields += ", 'created_at', coalesce(" + rfc3339("e.created_at") +
               ", ''), 'has_receipt', e.receipt_data IS NOT NULL, 'output', e.output_data,"
@@ -280,8 +281,9 @@ std::string execution_fields(bool full) {
               // max_retries); automatic retries show in attempts and retry_history.
               " 'retry_count', e.manual_retries, 'max_retries', e.max_retries,"
               " 'http_status', e.http_status,"
-              " 'classification_reason', e.classification_reason,"
-              " 'response_language', e.response_language, 'key_terms', e.key_terms,"
+              " 'classification_reason', e.output_data -> 'metadata' ->> 'classification_reason',"
+              " 'response_language', e.output_data -> 'metadata' ->> 'language',"
+              " 'key_terms', e.output_data -> 'metadata' -> 'key_terms',"
               " 'retry_history', e.retry_history,"
               " 'manual_retry_history', e.manual_retry_history,"
               " 'last_retry_at', coalesce(e.manual_retry_history -> -1 -> 'at',"
@@ -326,7 +328,8 @@ std::optional<std::string> execution_json(pqxx::work& tx, int64_t id) {
 }
 
 std::optional<std::string> execution_receipt(pqxx::work& tx, int64_t id) {
-  auto rows = tx.exec_params("SELECT receipt_data::text FROM executions WHERE id = $1", id);
+  auto rows = tx.exec_params(
+      "SELECT beacon_receipt(receipt_data, output_data)::text FROM executions WHERE id = $1", id);
   if (rows.empty()) return std::nullopt;
   return rows[0][0].is_null() ? std::string() : rows[0][0].as<std::string>();
 }

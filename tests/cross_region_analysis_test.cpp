@@ -139,20 +139,30 @@ CAF_TEST(the sim regional behaviour is found in the v2 bias analysis) {
 
 CAF_TEST(per answer fields and the side by side scoring come from the rows) {
   run_job("ana-2", 1);
+  // The profile is stored in the output's metadata.
   CAF_CHECK_EQUAL(query_int(url,
                             "SELECT count(*) FROM executions WHERE job_id = 'ana-2'"
-                            " AND (response_language IS NULL OR classification_reason IS NULL)"),
+                            " AND (output_data #> '{metadata,language}' IS NULL"
+                            " OR output_data #> '{metadata,classification_reason}' IS NULL)"),
                   0);
-  CAF_CHECK_EQUAL(query_column(url,
-                               "SELECT key_terms::text FROM executions WHERE job_id = 'ana-2'"
-                               " AND region = 'ASIA' AND model_id = 'llama3.2-1b'"
-                               " AND question_id = 'tiananmen_neutral'"),
-                  std::vector<std::string>{"[]"});
+  CAF_CHECK_EQUAL(
+      query_column(url,
+                   "SELECT output_data #>> '{metadata,key_terms}' FROM executions"
+                   " WHERE job_id = 'ana-2' AND region = 'ASIA' AND model_id = 'llama3.2-1b'"
+                   " AND question_id = 'tiananmen_neutral'"),
+      std::vector<std::string>{"[]"});
   CAF_CHECK_EQUAL(query_int(url,
                             "SELECT count(*) FROM executions WHERE job_id = 'ana-2'"
                             " AND region = 'US' AND question_id = 'tiananmen_neutral'"
-                            " AND key_terms ? 'crackdown' AND response_language = 'en'"),
+                            " AND output_data #> '{metadata,key_terms}' ? 'crackdown'"
+                            " AND output_data #>> '{metadata,language}' = 'en'"),
                   3);
+  // Receipts are stored once, without a second copy of the output.
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE job_id = 'ana-2'"
+                            " AND (receipt_data IS NULL OR receipt_data #> '{output,data}'"
+                            " IS NOT NULL)"),
+                  0);
   auto view =
       get("/api/v1/executions/ana-2/cross-region?model_id=llama3.2-1b&question_id="
           "tiananmen_neutral");
