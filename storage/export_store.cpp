@@ -40,6 +40,8 @@ const std::vector<std::pair<std::string, std::string>>& csv_spec() {
        "(SELECT string_agg(t, '; ') FROM jsonb_array_elements_text("
        "e.output_data -> 'metadata' -> 'key_terms') t)"},
       {"output_hash", "e.receipt_data -> 'output' ->> 'hash'"},
+      {"group_divergence", "g.score::text"},
+      {"group_flags", "(SELECT string_agg(f, '; ') FROM jsonb_array_elements_text(g.flags) f)"},
       {"response", "e.output_data ->> 'response'"},
   };
   return spec;
@@ -63,11 +65,21 @@ export_page read_export_page(pqxx::transaction_base& tx, const std::string& job_
     for (auto& c : csv_spec()) select += ", " + c.second;
   } else {
     select += ", json_build_object(" + execution_fields(true) +
-              ", 'question_index', e.question_index)::text";
+              ", 'question_index', e.question_index, 'group_analysis', CASE WHEN g.q IS NULL THEN"
+              " NULL ELSE json_build_object('divergence', g.score, 'flags', g.flags) END)::text";
   }
   export_page page;
-  for (auto row : tx.exec_params("SELECT " + select +
-                                     " FROM executions e WHERE e.job_id = $1 AND e.id > $2"
+  // The stored analysis of the row's question x model (none until the job has ended).
+  const std::string groups =
+      "WITH g AS (SELECT x ->> 'question_id' AS q, x ->> 'model_id' AS m,"
+      " x -> 'divergence' -> 'score' AS score,"
+      " (SELECT coalesce(jsonb_agg(f -> 'message'), '[]') FROM jsonb_array_elements(x -> 'flags') "
+      "f)"
+      " AS flags FROM cross_region_analyses a, jsonb_array_elements(a.groups) x"
+      " WHERE a.job_id = $1) ";
+  for (auto row : tx.exec_params(groups + "SELECT " + select +
+                                     " FROM executions e LEFT JOIN g ON g.q = e.question_id"
+                                     " AND g.m = e.model_id WHERE e.job_id = $1 AND e.id > $2"
                                      " ORDER BY e.id LIMIT $3",
                                  job_id, after_id, limit)) {
     page.last_id = row[0].as<int64_t>();

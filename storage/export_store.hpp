@@ -1,5 +1,7 @@
 // Pages of a job's executions for GET /api/v1/jobs/{id}/export, in id order (keyset, so a
-// million-row export never holds more than one page).
+// million-row export never holds more than one page), each row with its per-answer analysis and
+// the stored cross-region analysis of its question x model (divergence score and flags; empty
+// until the job has ended and been analysed).
 #pragma once
 
 #include <cstdint>

@@ -184,10 +184,22 @@ CAF_TEST(per answer fields and the side by side scoring come from the rows) {
 
 CAF_TEST(receipts verify offline and a changed stored output fails its row only) {
   run_job("ana-3", 1);
+  get("/api/v2/jobs/ana-3/bias-analysis");  // stored now if the analyst has not yet
   auto key = get("/api/v1/node/key");
   auto public_key = std::string(key["public_key"].as_string());
   CAF_CHECK_EQUAL(key["algorithm"].as_string(), "ed25519");
   auto file = export_to_file("ana-3");
+  // The export carries each row's per-answer profile and its group's stored analysis.
+  std::ifstream lines(file);
+  std::string line;
+  int64_t with_group = 0, with_terms = 0;
+  while (std::getline(lines, line)) {
+    auto row = boost::json::parse(line).as_object();
+    with_group += row["group_analysis"].is_object();
+    with_terms += row["key_terms"].is_array();
+  }
+  CAF_CHECK_EQUAL(with_group, 27);
+  CAF_CHECK_EQUAL(with_terms, 27);  // all three questions have key-term lists
   auto clean = verify_file(file, public_key);
   CAF_CHECK_EQUAL(clean.verified, 27);
   CAF_CHECK_EQUAL(clean.failed, 0);
