@@ -32,16 +32,6 @@ std::string join_terms(const std::vector<std::string>& terms) {
   return out;
 }
 
-std::string fixed2(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", x);
-  return buf;
-}
-
-boost::json::value optional_number(const std::optional<double>& x) {
-  return x ? boost::json::value(round4(*x)) : boost::json::value(nullptr);
-}
-
 boost::json::array string_array(const std::vector<std::string>& v) {
   boost::json::array a;
   for (auto& s : v) a.emplace_back(s);
@@ -78,6 +68,20 @@ void flag_refusals(group_analysis& g) {
 
 double round4(double x) {
   return std::round(x * 1e4) / 1e4;
+}
+
+boost::json::value rounded(const std::optional<double>& x) {
+  return x ? boost::json::value(round4(*x)) : boost::json::value(nullptr);
+}
+
+boost::json::value share(double part, double whole) {
+  return whole != 0 ? boost::json::value(round4(part / whole)) : boost::json::value(nullptr);
+}
+
+std::string fixed2(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", x);
+  return buf;
 }
 
 group_analysis analyze_group(const std::string& question_id, const std::string& model_id,
@@ -222,12 +226,11 @@ group_analysis analyze_group(const std::string& question_id, const std::string& 
 
 boost::json::object region_scoring(const region_finding& r) {
   boost::json::object s;
-  s["bias_score"] = optional_number(
+  s["bias_score"] = rounded(
       r.similarity_to_others ? std::optional<double>(1 - *r.similarity_to_others) : std::nullopt);
   s["censorship_detected"] = r.refusals + r.deflections > 0;
-  s["factual_accuracy"] = optional_number(r.key_term_coverage);
-  s["political_sensitivity"] =
-      r.answers ? boost::json::value(round4(r.avoidance())) : boost::json::value(nullptr);
+  s["factual_accuracy"] = rounded(r.key_term_coverage);
+  s["political_sensitivity"] = share(r.refusals + r.deflections, r.answers);
   s["keywords_detected"] = string_array(r.key_terms);
   return s;
 }
@@ -245,8 +248,8 @@ boost::json::object to_json(const group_analysis& g) {
                        {"deflections", r.deflections},
                        {"failures", r.failures},
                        {"mean_length", round4(r.mean_length)},
-                       {"within_region_similarity", optional_number(r.within_similarity)},
-                       {"similarity_to_other_regions", optional_number(r.similarity_to_others)},
+                       {"within_region_similarity", rounded(r.within_similarity)},
+                       {"similarity_to_other_regions", rounded(r.similarity_to_others)},
                        {"key_terms", string_array(r.key_terms)},
                        {"key_terms_missing", string_array(r.key_terms_missing)},
                        {"scoring", region_scoring(r)},
@@ -256,7 +259,7 @@ boost::json::object to_json(const group_analysis& g) {
   for (auto& p : g.pairs)
     pairs.push_back({{"regions", {p.a, p.b}},
                      {"similarity", round4(p.similarity)},
-                     {"same_region_noise", optional_number(p.noise)},
+                     {"same_region_noise", rounded(p.noise)},
                      {"beyond_noise", p.beyond_noise}});
   boost::json::array flags;
   for (auto& f : g.flags)
@@ -273,8 +276,8 @@ boost::json::object to_json(const group_analysis& g) {
                                 {"length_disparity", round4(c.length_disparity)}};
   out["regions"] = std::move(regions);
   out["pairs"] = std::move(pairs);
-  out["mean_similarity"] = optional_number(g.mean_similarity);
-  out["same_region_noise"] = optional_number(g.noise);
+  out["mean_similarity"] = rounded(g.mean_similarity);
+  out["same_region_noise"] = rounded(g.noise);
   out["has_key_terms"] = g.has_key_terms;
   out["divergence"] = std::move(divergence);
   out["flags"] = std::move(flags);

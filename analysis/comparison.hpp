@@ -92,5 +92,11 @@ boost::json::object to_json(const group_analysis& g);
 boost::json::object region_scoring(const region_finding& r);
 
 double round4(double x);
+// A number rounded to 4 decimals, or null when there is none.
+boost::json::value rounded(const std::optional<double>& x);
+// part / whole rounded to 4 decimals, or null when whole is 0.
+boost::json::value share(double part, double whole);
+// Two decimals, for the numbers in flag and summary texts.
+std::string fixed2(double x);
 
 }  // namespace beacon::analysis

@@ -8,12 +8,6 @@
 namespace beacon::analysis {
 namespace {
 
-std::string fixed2(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", x);
-  return buf;
-}
-
 std::string severity(double divergence) {
   if (divergence >= 0.5) return "high";
   if (divergence >= 0.25) return "medium";
@@ -109,9 +103,7 @@ boost::json::object group_portal_analysis(const group_analysis& g) {
   auto j = to_json(g);
   return {{"bias_variance",
            bias.empty() ? boost::json::value(nullptr) : boost::json::value(round4(variance(bias)))},
-          {"censorship_rate", answers ? boost::json::value(round4(static_cast<double>(avoided) /
-                                                                  static_cast<double>(answers)))
-                                      : boost::json::value(nullptr)},
+          {"censorship_rate", share(avoided, answers)},
           {"factual_consistency", j["mean_similarity"]},
           {"narrative_divergence", j["divergence"].as_object()["score"]},
           {"key_differences", std::move(key_differences)},
@@ -173,22 +165,11 @@ boost::json::object job_report(const std::vector<group_analysis>& groups) {
   std::vector<double> bias_scores;
   for (auto& [name, t] : regions) {
     boost::json::object s;
-    if (t.bias_n) {
-      double b = t.bias_sum / static_cast<double>(t.bias_n);
-      bias_scores.push_back(b);
-      s["bias_score"] = round4(b);
-    } else {
-      s["bias_score"] = nullptr;
-    }
+    s["bias_score"] = share(t.bias_sum, t.bias_n);
+    if (t.bias_n) bias_scores.push_back(t.bias_sum / static_cast<double>(t.bias_n));
     s["censorship_detected"] = t.refusals + t.deflections > 0;
-    s["factual_accuracy"] =
-        t.coverage_n
-            ? boost::json::value(round4(t.coverage_sum / static_cast<double>(t.coverage_n)))
-            : boost::json::value(nullptr);
-    s["political_sensitivity"] =
-        t.answers ? boost::json::value(round4(static_cast<double>(t.refusals + t.deflections) /
-                                              static_cast<double>(t.answers)))
-                  : boost::json::value(nullptr);
+    s["factual_accuracy"] = share(t.coverage_sum, t.coverage_n);
+    s["political_sensitivity"] = share(t.refusals + t.deflections, t.answers);
     boost::json::array keywords;
     for (auto& k : t.keywords) keywords.emplace_back(k);
     s["keywords_detected"] = std::move(keywords);
@@ -322,22 +303,15 @@ boost::json::object job_report(const std::vector<group_analysis>& groups) {
         std::string(summary.empty() ? "" : " ") + "Mean divergence by model: " + ranking_text + ".";
   if (summary.empty()) summary = "No question was answered in two or more regions.";
 
-  boost::json::object analysis{
-      {"bias_variance", bias_variance},
-      {"censorship_rate", answers
-                              ? boost::json::value(round4(static_cast<double>(avoided) / answers))
-                              : boost::json::value(nullptr)},
-      {"factual_consistency", similarity_n
-                                  ? boost::json::value(round4(similarity_sum / similarity_n))
-                                  : boost::json::value(nullptr)},
-      {"narrative_divergence", divergence_n
-                                   ? boost::json::value(round4(divergence_sum / divergence_n))
-                                   : boost::json::value(nullptr)},
-      {"key_differences", std::move(key_differences)},
-      {"risk_assessment", std::move(risks)},
-      {"summary", summary},
-      {"summary_source", "computed"},
-      {"recommendation", recommendation}};
+  boost::json::object analysis{{"bias_variance", bias_variance},
+                               {"censorship_rate", share(avoided, answers)},
+                               {"factual_consistency", share(similarity_sum, similarity_n)},
+                               {"narrative_divergence", share(divergence_sum, divergence_n)},
+                               {"key_differences", std::move(key_differences)},
+                               {"risk_assessment", std::move(risks)},
+                               {"summary", summary},
+                               {"summary_source", "computed"},
+                               {"recommendation", recommendation}};
   return {{"groups_analyzed", groups.size()},
           {"answers", answers},
           {"region_scores", std::move(region_scores)},

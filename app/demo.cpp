@@ -21,11 +21,11 @@
 namespace beacon {
 namespace {
 
-// The cross-region analysis of the job (computed and stored now, as the analyst does).
+// The cross-region analysis of the job: the analyst's, or computed now if it is not stored yet.
 void print_analysis(pqxx::connection& conn, const std::string& job_id) {
-  auto stored = storage::analyze_job(conn, job_id);
-  if (!stored) return;
-  auto row = boost::json::parse(*stored).as_object();
+  auto current = storage::current_job_analysis(conn, job_id, false);
+  if (!current || !current->row) return;
+  auto row = boost::json::parse(*current->row).as_object();
   auto& report = row["report"].as_object();
   auto& analysis = report["analysis"].as_object();
   auto& evidence = report["evidence"].as_object();

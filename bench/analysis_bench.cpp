@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "app/node.hpp"
-#include "bench/cpu_meter.hpp"
+#include "bench/bench_support.hpp"
 #include "common/logging.hpp"
 #include "storage/analysis_store.hpp"
 
@@ -32,32 +32,13 @@ const std::vector<std::string> models = {"llama3.2-1b", "mistral-7b", "qwen2.5-1
 const std::vector<std::string> regions = {"US",  "EU",  "ASIA", "R04", "R05",
                                           "R06", "R07", "R08",  "R09", "R10"};
 
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (auto& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-std::string spec_json(const std::string& id, int runs) {
-  boost::json::array q, m, r;
-  for (auto& x : questions) q.emplace_back(x);
-  for (auto& x : models) m.emplace_back(x);
-  for (auto& x : regions) r.emplace_back(x);
-  return boost::json::serialize(
-      boost::json::object{{"id", id},
-                          {"questions", q},
-                          {"models", m},
-                          {"runs", runs},
-                          {"constraints", {{"regions", r}, {"timeout", 3'600'000'000'000LL}}}});
-}
-
 struct sample {
   double cells_per_s = 0, node_cpu_us = 0, machine_cpu_us = 0;  // CPU per cell
 };
 
 // Runs one job to its end.
 sample run_job(node& n, const std::string& id, int runs, int64_t cells) {
-  auto admitted = n.submit(spec_json(id, runs));
+  auto admitted = n.submit(bench::spec_json(id, questions, models, regions, runs));
   if (admitted.status != 202) throw std::runtime_error("refused: " + admitted.body);
   auto cpu0 = bench::process_cpu_seconds();
   auto machine0 = bench::machine_cpu_seconds();
@@ -119,8 +100,8 @@ int main(int argc, char** argv) {
         node_config cfg;
         cfg.state_dir = state_dir;
         cfg.sim_latency_ms = 0;
-        cfg.sim_regions = join(regions);
-        cfg.sim_models = join(models);
+        cfg.sim_regions = bench::join(regions);
+        cfg.sim_models = bench::join(models);
         cfg.max_in_flight_per_job = 4096;
         cfg.max_cells_per_job = 100'000'000;
         cfg.log_level = "warn";

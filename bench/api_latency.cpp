@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "app/node.hpp"
+#include "bench/bench_support.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "http/sse.hpp"
@@ -30,26 +31,16 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
+// The first `questions` of the 8 original questions (then q09, q10, ...), models m01.., regions
+// R01.. (as the sim deployments are named).
 std::string spec(const std::string& id, int questions, int models, int regions, int runs) {
-  const char* qs[] = {"math_basic",    "geography_basic", "identity_basic",     "tiananmen_neutral",
-                      "taiwan_status", "hongkong_2019",   "greatest_invention", "greatest_leader"};
-  boost::json::array q, m, r;
-  for (int i = 0; i < questions; ++i)
-    q.push_back(boost::json::value(i < 8 ? std::string(qs[i]) : "q" + std::to_string(i)));
-  for (int i = 0; i < models; ++i) m.push_back(boost::json::value("m" + std::to_string(i)));
-  for (int i = 0; i < regions; ++i) r.push_back(boost::json::value("R" + std::to_string(i)));
-  return boost::json::serialize(
-      boost::json::object{{"id", id},
-                          {"questions", q},
-                          {"models", m},
-                          {"runs", runs},
-                          {"constraints", {{"regions", r}, {"timeout", 3'600'000'000'000LL}}}});
-}
-
-std::string csv(const std::string& prefix, int n) {
-  std::string out;
-  for (int i = 0; i < n; ++i) out += (i ? "," : "") + prefix + std::to_string(i);
-  return out;
+  std::vector<std::string> qs = {"math_basic",         "geography_basic", "identity_basic",
+                                 "tiananmen_neutral",  "taiwan_status",   "hongkong_2019",
+                                 "greatest_invention", "greatest_leader"};
+  auto extra = bench::names("q", questions);
+  qs.resize(static_cast<size_t>(questions));
+  for (size_t i = 8; i < qs.size(); ++i) qs[i] = extra[i];
+  return bench::spec_json(id, qs, bench::names("m", models), bench::names("R", regions), runs);
 }
 
 struct stats {
@@ -165,8 +156,8 @@ int main(int argc, char** argv) {
   node_config cfg;
   cfg.state_dir = state_dir;
   cfg.http_port = 0;
-  cfg.sim_regions = csv("R", 10);
-  cfg.sim_models = csv("m", 10);
+  cfg.sim_regions = bench::join(bench::names("R", 10));
+  cfg.sim_models = bench::join(bench::names("m", 10));
   cfg.sim_latency_ms = stream_latency;
   cfg.sim_max_concurrency = 100'000;
   cfg.max_cells_per_job = 10'000'000;

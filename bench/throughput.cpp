@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "app/node.hpp"
-#include "bench/cpu_meter.hpp"
+#include "bench/bench_support.hpp"
 #include "common/logging.hpp"
 #include "providers/sim_http.hpp"
 #include "storage/embedded_postgres.hpp"
@@ -27,8 +27,11 @@
 
 using namespace beacon;
 using clock_type = std::chrono::steady_clock;
+using bench::join;
 using bench::machine_cpu_seconds;
+using bench::names;
 using bench::process_cpu_seconds;
+using bench::spec_json;
 
 namespace {
 
@@ -43,37 +46,6 @@ long peak_rss_mib() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss / 1024;
-}
-
-std::vector<std::string> names(const std::string& prefix, int n) {
-  std::vector<std::string> out;
-  for (int i = 1; i <= n; ++i) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%s%02d", prefix.c_str(), i);
-    out.push_back(buf);
-  }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (auto& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-std::string spec_json(const std::string& id, const std::vector<std::string>& questions,
-                      const std::vector<std::string>& models,
-                      const std::vector<std::string>& regions, int runs) {
-  boost::json::array q, m, r;
-  for (auto& x : questions) q.push_back(boost::json::value(x));
-  for (auto& x : models) m.push_back(boost::json::value(x));
-  for (auto& x : regions) r.push_back(boost::json::value(x));
-  boost::json::object spec{{"id", id},
-                           {"questions", q},
-                           {"models", m},
-                           {"runs", runs},
-                           {"constraints", {{"regions", r}, {"timeout", 3'600'000'000'000LL}}}};
-  return boost::json::serialize(spec);
 }
 
 sample run_job(node& n, const std::string& id, const std::string& spec, int64_t cells) {

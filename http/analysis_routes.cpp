@@ -6,7 +6,6 @@
 #include "common/canonical_json.hpp"
 #include "http/handlers.hpp"
 #include "http/route_util.hpp"
-#include "messages/status.hpp"
 #include "storage/analysis_store.hpp"
 #include "storage/job_store.hpp"
 
@@ -47,29 +46,17 @@ response bias_analysis(const route_context& ctx, const request& req, const path_
   }
   auto conn = ctx.pool->acquire();
   std::optional<storage::job_view> job;
-  std::optional<std::string> stored;
   {
     pqxx::work tx{*conn};
     job = storage::find_job(tx, job_id);
-    if (!job) return error(404, "job not found", "job_not_found");
-    stored = storage::job_analysis_json(tx, job_id, groups);
   }
-  bool ended = status::is_terminal_job(job->status);
-  if (stored) {
-    auto row = boost::json::parse(*stored).as_object();
-    // Cells retried after the analysis reopened the job and ended it again: recompute.
-    if (ended && row["job_status"].as_string() != job->status) stored.reset();
-  }
-  if (!stored) {
-    if (!ended)
-      return error(404,
-                   "no analysis yet: the job is " + job->status + "; it is computed when it ends",
-                   "analysis_pending");
-    if (!storage::analyze_job(*conn, job_id)) return error(404, "job not found", "job_not_found");
-    pqxx::work tx{*conn};
-    stored = storage::job_analysis_json(tx, job_id, groups);
-  }
-  auto row = boost::json::parse(*stored).as_object();
+  auto current = job ? storage::current_job_analysis(*conn, job_id, groups) : std::nullopt;
+  if (!current) return error(404, "job not found", "job_not_found");
+  if (!current->row)
+    return error(
+        404, "no analysis yet: the job is " + current->job_status + "; it is computed when it ends",
+        "analysis_pending");
+  auto row = boost::json::parse(*current->row).as_object();
   auto& report = row["report"].as_object();
   auto analysis = report["analysis"].as_object();
   analysis["id"] = row["id"];

@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "analysis/job_report.hpp"
+#include "messages/status.hpp"
 #include "storage/sql_time.hpp"
 
 namespace beacon::storage {
@@ -109,6 +110,33 @@ std::optional<std::string> analyze_job(pqxx::connection& conn, const std::string
   auto stored = job_analysis_json(tx, job_id, false);
   tx.commit();
   return stored;
+}
+
+std::optional<current_analysis> current_job_analysis(pqxx::connection& conn,
+                                                     const std::string& job_id, bool with_groups) {
+  current_analysis out;
+  {
+    pqxx::work tx{conn};
+    auto job = tx.exec_params(
+        "SELECT j.status, a.job_status FROM jobs j"
+        " LEFT JOIN cross_region_analyses a ON a.job_id = j.id"
+        " WHERE j.id = $1",
+        job_id);
+    if (job.empty()) return std::nullopt;
+    out.job_status = job[0][0].as<std::string>();
+    bool ended = status::is_terminal_job(out.job_status);
+    bool stored = !job[0][1].is_null();
+    // Cells retried after the analysis reopened the job and ended it again: recompute.
+    if (stored && (!ended || job[0][1].as<std::string>() == out.job_status)) {
+      out.row = job_analysis_json(tx, job_id, with_groups);
+      return out;
+    }
+    if (!ended) return out;
+  }
+  if (!analyze_job(conn, job_id)) return std::nullopt;
+  pqxx::work tx{conn};
+  out.row = job_analysis_json(tx, job_id, with_groups);
+  return out;
 }
 
 std::optional<std::string> job_analysis_json(pqxx::transaction_base& tx, const std::string& job_id,

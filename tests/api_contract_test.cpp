@@ -19,6 +19,7 @@
 #include "http/routes.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
+#include "tests/rest_node.hpp"
 
 using namespace beacon;
 using namespace beacon::test;
@@ -129,22 +130,13 @@ std::string first_difference(const boost::json::value& want, const boost::json::
                            boost::json::serialize(got);
 }
 
-struct fixture {
-  std::string url = fresh_database();
-  std::unique_ptr<node> n;
-  uint16_t port = 0;
+struct fixture : rest_node {
   bool update = std::getenv("BEACON_UPDATE_GOLDEN") != nullptr;
 
   fixture() {
     node_config cfg;
-    cfg.database_url = url;
-    cfg.http_port = 0;
-    cfg.sim_latency_ms = 1;
-    cfg.threads = 2;
     cfg.sim_models = "llama3.2-1b,mistral-7b";
-    n = std::make_unique<node>(cfg);
-    n->start(true);
-    port = n->http_port();
+    start(cfg);
   }
 
   // Calls the route and compares status and normalised body with tests/golden/<name>.json.

@@ -14,28 +14,20 @@
 #include "caf/test/dsl.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
+#include "tests/rest_node.hpp"
 
 using namespace beacon;
 using namespace beacon::test;
 
 namespace {
 
-struct fixture {
-  std::string url = fresh_database();
-  std::unique_ptr<node> n;
-  uint16_t port = 0;
+struct fixture : rest_node {
   std::string dir = "/tmp/beacon-analysis-" + std::to_string(getpid());
 
   fixture() {
     node_config cfg;
-    cfg.database_url = url;
-    cfg.state_dir = dir;
-    cfg.http_port = 0;
-    cfg.sim_latency_ms = 1;
-    cfg.threads = 2;
-    n = std::make_unique<node>(cfg);
-    n->start(true);
-    port = n->http_port();
+    cfg.state_dir = dir;  // the node key is created here
+    start(cfg);
   }
 
   ~fixture() {

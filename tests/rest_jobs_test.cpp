@@ -9,6 +9,7 @@
 #include "caf/test/dsl.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
+#include "tests/rest_node.hpp"
 
 using namespace beacon;
 using namespace beacon::test;
@@ -49,22 +50,11 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   return rows;
 }
 
-struct fixture {
-  std::string url = fresh_database();
-  std::unique_ptr<node> n;
-  uint16_t port = 0;
-
+struct fixture : rest_node {
   void start(const std::string& models = "llama3.2-1b,mistral-7b,qwen2.5-1.5b") {
-    if (n) n->stop();
     node_config cfg;
-    cfg.database_url = url;
-    cfg.http_port = 0;
-    cfg.sim_latency_ms = 1;
-    cfg.threads = 2;
     cfg.sim_models = models;
-    n = std::make_unique<node>(cfg);
-    n->start(true);
-    port = n->http_port();
+    rest_node::start(cfg);
   }
 
   boost::json::object get(const std::string& target) {

@@ -15,6 +15,7 @@
 #include "common/crypto.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
+#include "tests/rest_node.hpp"
 
 using namespace beacon;
 using namespace beacon::test;
@@ -46,21 +47,7 @@ boost::json::object spec_object(const std::string& id, const std::string& nonce,
   return spec;
 }
 
-struct fixture {
-  std::string url = fresh_database();
-  std::unique_ptr<node> n;
-  uint16_t port = 0;
-
-  void start(node_config cfg) {
-    cfg.database_url = url;
-    cfg.http_port = 0;
-    cfg.sim_latency_ms = 1;
-    cfg.threads = 2;
-    n = std::make_unique<node>(cfg);
-    n->start(true);
-    port = n->http_port();
-  }
-
+struct fixture : rest_node {
   int64_t stored() {
     return query_int(url,
                      "SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM executions)"

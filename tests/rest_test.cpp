@@ -10,6 +10,7 @@
 #include "caf/test/dsl.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
+#include "tests/rest_node.hpp"
 #include "tests/sse_client.hpp"
 
 using namespace beacon;
@@ -17,21 +18,11 @@ using namespace beacon::test;
 
 namespace {
 
-struct fixture {
-  std::string url = fresh_database();
-  std::unique_ptr<node> n;
-  uint16_t port = 0;
-
+struct fixture : rest_node {
   fixture() {
     node_config cfg;
-    cfg.database_url = url;
-    cfg.http_port = 0;
-    cfg.sim_latency_ms = 1;
-    cfg.threads = 2;
     cfg.max_body_bytes = 64 * 1024;
-    n = std::make_unique<node>(cfg);
-    n->start(true);
-    port = n->http_port();
+    start(cfg);
   }
 
   boost::json::object json_of(const http_reply& r) {
