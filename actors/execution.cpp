@@ -203,7 +203,7 @@ void attempt(self_ptr self) {
                 s.task.model_id,
                 s.task.region,
                 s.task.run,
-                s.attempts,
+                s.task.attempt_base + s.attempts,
                 s.task.prompt,
                 s.task.system_prompt,
                 std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()};

@@ -19,6 +19,70 @@ bool start_job(self_ptr self, const std::string& job_id) {
   return true;
 }
 
+// Starts the job now, or once its previous supervisor has ended.
+void start_or_defer(self_ptr self, const std::string& job_id) {
+  if (!start_job(self, job_id)) self->state.start_when_down.insert(job_id);
+}
+
+// Reopens the cells of a job that no supervisor runs here, and starts the job if it had ended.
+void reopen_in_storage(self_ptr self, const std::string& job_id, int64_t execution_id,
+                       caf::typed_response_promise<reopen_result> rp) {
+  auto store = current_persistence(self->system());
+  self->request(store, self->state.settings.batch.execution.storage_timeout, atom::reopen::value,
+                job_id, execution_id)
+      .then(
+          [=](const reopen_result& r) mutable {
+            if (r.cells > 0) {
+              logging::info("cells_reopened")
+                  .job(job_id)
+                  .field("cells", r.cells)
+                  .field("execution_id", execution_id);
+              if (r.job_was_ended) start_or_defer(self, job_id);
+            }
+            rp.deliver(r);
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+// A person's retry: the running supervisor reopens and runs the cells itself; if it is ending,
+// the retry waits for it to end and then goes through storage like one for an ended job.
+caf::result<reopen_result> reopen(self_ptr self, const std::string& job_id, int64_t execution_id) {
+  auto rp = self->make_response_promise<reopen_result>();
+  auto it = self->state.jobs.find(job_id);
+  if (it == self->state.jobs.end()) {
+    reopen_in_storage(self, job_id, execution_id, rp);
+    return rp;
+  }
+  auto timeout = self->state.settings.batch.execution.storage_timeout;
+  self->request(it->second, timeout, atom::reopen::value, execution_id)
+      .then(
+          [=](const reopen_result& r) mutable {
+            if (!r.deferred) {
+              rp.deliver(r);
+              return;
+            }
+            if (self->state.jobs.count(job_id)) {
+              self->state.deferred.emplace(job_id,
+                                           job_manager_state::deferred_retry{execution_id, rp});
+              return;
+            }
+            reopen_in_storage(self, job_id, execution_id, rp);
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+// What waited for the job's supervisor to end: deferred retries, a start.
+void after_supervisor(self_ptr self, const std::string& job_id) {
+  auto& s = self->state;
+  auto range = s.deferred.equal_range(job_id);
+  std::vector<job_manager_state::deferred_retry> waiting;
+  for (auto i = range.first; i != range.second; ++i) waiting.push_back(i->second);
+  s.deferred.erase(range.first, range.second);
+  for (auto& w : waiting) reopen_in_storage(self, job_id, w.execution_id, w.reply);
+  if (s.start_when_down.erase(job_id) > 0) start_job(self, job_id);
+}
+
 }  // namespace
 
 job_manager_state::~job_manager_state() {
@@ -37,8 +101,10 @@ job_manager_actor::behavior_type job_manager(
     s.jobs.erase(job_id);
     if (!dm.reason) {
       s.restarts.erase(job_id);
+      after_supervisor(self, job_id);
       return;
     }
+    after_supervisor(self, job_id);  // a restart below finds the job running again
     auto n = ++s.restarts[job_id];
     auto reason = self->system().render(dm.reason);
     if (n > s.max_restarts) {
@@ -86,6 +152,9 @@ job_manager_actor::behavior_type job_manager(
         return ids;
       },
       [=](atom::restart, const std::string& job_id) { start_job(self, job_id); },
+      [=](atom::reopen, const std::string& job_id, int64_t execution_id) {
+        return reopen(self, job_id, execution_id);
+      },
   };
 }
 

@@ -1,21 +1,32 @@
 // The JOB MANAGER actor: owns one job supervisor per running job, monitors them, restarts a
 // crashed supervisor after a growing backoff (it resumes from storage), and resumes unfinished
-// jobs when the node starts.
+// jobs when the node starts. A person's retry goes to the running job's supervisor, or reopens
+// the ended job's cells through persistence and starts the job again; a start asked for while
+// the job's previous supervisor is still ending happens when it has ended.
 #pragma once
 
 #include <map>
+#include <set>
 #include <unordered_map>
+#include <vector>
 
 #include "actors/job_supervisor.hpp"
 
 namespace beacon {
 
 struct job_manager_state {
+  // A retry that arrived while the job's supervisor was ending: run once it is down.
+  struct deferred_retry {
+    int64_t execution_id = 0;
+    caf::typed_response_promise<reopen_result> reply;
+  };
   supervisor_settings settings;
   int32_t max_restarts = 5;
   std::map<std::string, caf::actor> jobs;
   std::unordered_map<caf::actor_addr, std::string> job_of;
   std::map<std::string, int32_t> restarts;
+  std::set<std::string> start_when_down;  // queued again while their supervisor was ending
+  std::multimap<std::string, deferred_retry> deferred;
   ~job_manager_state();
   static inline const char* name = "job_manager";
 };

@@ -1,6 +1,8 @@
 // The job supervisor actor.
 #include "actors/job_supervisor.hpp"
 
+#include <algorithm>
+
 #include "actors/persistence.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
@@ -13,6 +15,7 @@ using self_ptr = caf::stateful_actor<job_supervisor_state>*;
 
 void finalize(self_ptr self, bool cancelled) {
   auto& s = self->state;
+  s.finalizing = true;
   auto store = current_persistence(self->system());
   self->request(store, s.settings.batch.execution.storage_timeout, atom::finish::value, s.job_id,
                 cancelled)
@@ -62,7 +65,53 @@ void advance(self_ptr self) {
     s.todo.pop_front();
     launch_batch(self, qi);
   }
-  if (s.batches.empty() && s.todo.empty()) finalize(self, false);
+  if (s.batches.empty() && s.todo.empty() && s.restarting.empty() && s.reopening == 0)
+    finalize(self, false);
+}
+
+// Runs question `qi` again: queued now, or after its running batch ends.
+void requeue(self_ptr self, int32_t qi) {
+  auto& s = self->state;
+  if (s.restarting.count(qi)) return;  // the restarted batch loads every open cell
+  for (auto& kv : s.batches)
+    if (kv.second.second == qi) {
+      s.rerun.insert(qi);
+      return;
+    }
+  if (std::find(s.todo.begin(), s.todo.end(), qi) == s.todo.end()) s.todo.push_back(qi);
+}
+
+// A person's retry while the job runs: persistence reopens the cells, then they run again.
+caf::result<reopen_result> reopen_cells(self_ptr self, int64_t execution_id) {
+  auto& s = self->state;
+  if (!s.started || s.ending || s.finalizing) {
+    reopen_result later;
+    later.deferred = true;
+    return later;
+  }
+  auto rp = self->make_response_promise<reopen_result>();
+  ++s.reopening;
+  auto store = current_persistence(self->system());
+  self->request(store, s.settings.batch.execution.storage_timeout, atom::reopen::value, s.job_id,
+                execution_id)
+      .then(
+          [=](const reopen_result& r) mutable {
+            --self->state.reopening;
+            for (auto qi : r.question_indexes) requeue(self, qi);
+            if (r.cells > 0)
+              logging::info("cells_reopened")
+                  .job(self->state.job_id)
+                  .field("cells", r.cells)
+                  .field("execution_id", execution_id);
+            rp.deliver(r);
+            advance(self);
+          },
+          [=](caf::error& err) mutable {
+            --self->state.reopening;
+            rp.deliver(err);
+            advance(self);
+          });
+  return rp;
 }
 
 // Ends the job early: every open cell gets `cell_status`, then the verdict.
@@ -94,6 +143,7 @@ void on_batch_down(self_ptr self, caf::down_msg& dm) {
   if (it == s.batches.end()) return;
   auto qi = it->second.second;
   s.batches.erase(it);
+  bool again = s.rerun.erase(qi) > 0;  // a crashed batch's restart reloads its cells anyway
   if (dm.reason) {
     auto n = ++s.batch_crashes[qi];
     auto reason = self->system().render(dm.reason);
@@ -108,9 +158,11 @@ void on_batch_down(self_ptr self, caf::down_msg& dm) {
                   " times; last reason: " + reason);
       return;
     }
+    s.restarting.insert(qi);
     self->delayed_send(self, s.settings.restart_backoff * n, atom::restart::value, qi);
     return;
   }
+  if (again && !s.ending) requeue(self, qi);
   advance(self);
 }
 
@@ -137,7 +189,7 @@ void begin(self_ptr self, const job_snapshot& snap) {
   auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(s.spec.timeout);
   auto elapsed = std::chrono::microseconds(snap.started_us > 0 ? now_us() - snap.started_us : 0);
   auto left = std::max(timeout - elapsed, std::chrono::microseconds(0));
-  logging::info("job_started")
+  logging::info(snap.first_start ? "job_started" : "job_resumed")
       .job(s.job_id)
       .field("questions", s.spec.questions.size())
       .field("questions_open", s.todo.size())
@@ -175,7 +227,9 @@ caf::behavior job_supervisor(caf::stateful_actor<job_supervisor_state>* self, st
                   });
       },
       [=](atom::finish, bool cancelled) { finalize(self, cancelled); },
+      [=](atom::reopen, int64_t execution_id) { return reopen_cells(self, execution_id); },
       [=](atom::restart, int32_t qi) {
+        self->state.restarting.erase(qi);
         if (!self->state.ending) launch_batch(self, qi);
       },
       [=](atom::cancel) {

@@ -7,10 +7,13 @@
 //
 // Messages: (run) start or resume; (cancel) cancel the job; (deadline) the timeout fired;
 // (restart, int32 question index) respawn a crashed batch; (finish, bool cancelled) retry the
-// verdict after a storage failure.
+// verdict after a storage failure; (reopen, int64 execution id or 0) a person's retry of failed
+// cells while the job runs: reopened in storage, their questions run again (after the batch of
+// the same question, if one runs); replies `deferred` once the job is ending.
 #pragma once
 
 #include <deque>
+#include <set>
 #include <unordered_map>
 
 #include "actors/question_batch.hpp"
@@ -35,8 +38,12 @@ struct job_supervisor_state {
   std::unordered_map<caf::actor_addr, std::pair<caf::actor, int32_t>> batches;
   std::unordered_map<int32_t, int32_t> batch_crashes;
   std::vector<int32_t> started_order;  // question indexes in the order their batches started
+  std::set<int32_t> rerun;       // questions reopened while their batch ran: run again after it
+  std::set<int32_t> restarting;  // questions whose crashed batch waits for its restart
+  int32_t reopening = 0;         // reopen requests in flight (the verdict waits for them)
   bool started = false;
-  bool ending = false;  // cancel or deadline in progress
+  bool ending = false;      // cancel or deadline in progress
+  bool finalizing = false;  // the verdict was asked for
   int32_t finish_failures = 0;
   ~job_supervisor_state();
   static inline const char* name = "job_supervisor";

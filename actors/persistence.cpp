@@ -8,8 +8,10 @@
 #include "common/logging.hpp"
 #include "common/priority.hpp"
 #include "messages/errors.hpp"
+#include "messages/status.hpp"
 #include "storage/cell_writer.hpp"
 #include "storage/job_store.hpp"
+#include "storage/retry_store.hpp"
 
 namespace beacon {
 namespace {
@@ -228,6 +230,21 @@ persistence_actor::behavior_type persistence(
         if (result && self->state.opts.hub)
           self->send(self->state.opts.hub, atom::job_state::value, job_id, result->status,
                      result->reason);
+        return result;
+      },
+      [=](atom::reopen, const std::string& job_id,
+          int64_t execution_id) -> caf::result<reopen_result> {
+        std::vector<storage::cell_transition> transitions;
+        auto result = job_operation(self, [&](pqxx::work& tx) {
+          transitions.clear();
+          auto r = storage::reopen_failed_cells(tx, job_id, execution_id, transitions);
+          storage::apply_counters(tx, transitions);
+          return r;
+        });
+        publish(self, transitions);
+        if (result && result->job_was_ended && self->state.opts.hub)
+          self->send(self->state.opts.hub, atom::job_state::value, job_id,
+                     std::string(status::job_queued), std::string());
         return result;
       },
       [=](atom::resumable) -> caf::result<std::vector<std::string>> {

@@ -29,7 +29,8 @@ cell_task task_for(self_ptr self, const cell_row& c) {
           c.system_prompt,
           c.attempts,
           c.max_retries,
-          s.settings.attempt_timeout};
+          s.settings.attempt_timeout,
+          c.attempt_base};
 }
 
 void launch(self_ptr self, cell_row c, std::optional<cell_outcome> preset = std::nullopt) {

@@ -4,8 +4,10 @@
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
+#include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "common/crypto.hpp"
+#include "common/json_exact.hpp"
 #include "common/logging.hpp"
 #include "http/error_json.hpp"
 #include "providers/system_prompt.hpp"
@@ -55,7 +57,9 @@ admission_result store(pqxx::connection& conn, std::string_view body,
   for (auto& r : spec.regions) prompts[r] = regional_system_prompt(r);
   storage::admit_outcome outcome;
   try {
-    outcome = storage::admit_job(conn, spec, settings.max_retries, prompts, guards);
+    outcome = storage::admit_job(
+        conn, spec, storage::retry_budget{settings.max_retries, settings.manual_retry_limit},
+        prompts, guards);
   } catch (const pqxx::broken_connection& e) {
     return {503, error_json(std::string("storage unavailable: ") + e.what(), "storage_unavailable"),
             ""};
@@ -68,8 +72,7 @@ admission_result store(pqxx::connection& conn, std::string_view body,
               ""};
     case admit_result::idempotent_repeat:
       return {200,
-              boost::json::serialize(
-                  boost::json::object{{"id", outcome.existing_job_id}, {"idempotent", true}}),
+              json_text(boost::json::object{{"id", outcome.existing_job_id}, {"idempotent", true}}),
               ""};
     case admit_result::idempotency_conflict:
       return rejected(422,
@@ -93,7 +96,7 @@ admission_result store(pqxx::connection& conn, std::string_view body,
       .field("signed", !guards.signer_public_key.empty());
   boost::json::object ok{
       {"id", spec.id}, {"status", "enqueued"}, {"total_cells", spec.total_cells()}};
-  return {202, boost::json::serialize(ok), spec.id};
+  return {202, json_text(ok), spec.id};
 }
 
 storage::admit_guards guards_for(std::string_view body, const admission_options& options) {
@@ -111,10 +114,10 @@ admission_result admit(pqxx::connection& conn, std::string_view body,
     return rejected(400, "Idempotency-Key is longer than 255 characters", "invalid_header",
                     "Idempotency-Key");
   auto guards = guards_for(body, options);
-  boost::json::error_code ec;
-  auto doc = boost::json::parse(body, ec);
-  if (!ec && doc.is_object())
-    if (auto refused = refused_signature(doc.as_object(), settings, guards)) return *refused;
+  // Numbers exactly as written: the signature covers them as JavaScript would print them.
+  auto doc = parse_json_exact(body);
+  if (doc && doc->is_object())
+    if (auto refused = refused_signature(doc->as_object(), settings, guards)) return *refused;
   return store(conn, body, settings, std::move(guards));
 }
 
@@ -124,11 +127,12 @@ admission_result admit_cross_region(pqxx::connection& conn, std::string_view bod
   if (options.idempotency_key.size() > 255)
     return rejected(400, "Idempotency-Key is longer than 255 characters", "invalid_header",
                     "Idempotency-Key");
-  boost::json::error_code ec;
-  auto doc = boost::json::parse(body, ec);
-  if (ec || !doc.is_object())
-    return rejected(400, "the body is not a JSON object", "invalid_json", "body");
-  auto& wrapper = doc.as_object();
+  std::string problem;
+  auto doc = parse_json_exact(body, &problem);
+  if (!doc || !doc->is_object())
+    return rejected(400, doc ? "the body is not a JSON object" : "the body is not JSON: " + problem,
+                    "invalid_json", "body");
+  auto& wrapper = doc->as_object();
   auto* inner = wrapper.if_contains("jobspec");
   if (!inner || !inner->is_object())
     return rejected(400, "jobspec must be the JobSpec object", "invalid_spec", "jobspec");
@@ -182,7 +186,7 @@ admission_result admit_cross_region(pqxx::connection& conn, std::string_view bod
                          {"status", "submitted"},
                          {"submitted_at", format_rfc3339(now_us())},
                          {"estimated_duration", nullptr}};
-  result.body = boost::json::serialize(ok);
+  result.body = json_text(ok);
   return result;
 }
 

@@ -14,7 +14,8 @@ namespace beacon {
 
 struct admission_settings {
   spec_limits limits;
-  int32_t max_retries = 3;
+  int32_t max_retries = 3;         // automatic retries per cell
+  int32_t manual_retry_limit = 3;  // retries a person may ask for per cell
   signature_policy signatures;
 };
 

@@ -7,7 +7,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "http/cors.hpp"
+
 namespace beacon {
+
+node_config::node_config() : cors_origins(http::default_cors_origins) {}
 namespace {
 
 template <class T>
@@ -143,6 +147,19 @@ const std::vector<config_key>& config_keys() {
           "niceness of the actor threads and the persistence PostgreSQL backend, so "
           "REST reads get a core under load (0: leave them alone)",
           &node_config::background_niceness, 0, 19),
+      {"cors-origins", env_name("cors-origins"),
+       "comma-separated origins allowed to call the API from a browser: exact "
+       "(http://127.0.0.1:3000), suffix wildcards (https://*.netlify.app) or *; the node's own "
+       "origin is always allowed",
+       [](node_config& cfg, const std::string& text) {
+         http::parse_cors_origins(text);  // throws naming a malformed entry
+         cfg.cors_origins = text;
+       },
+       [](const node_config& cfg) { return cfg.cors_origins; }},
+      number_key<int32_t>("manual-retry-limit",
+                          "retries a person may ask for per cell (retry-question, "
+                          "retry-all-failed), apart from the automatic max-retries",
+                          &node_config::manual_retry_limit, 0, 1000),
       number_key<int64_t>("signature-window-s",
                           "how far metadata.timestamp of a signed JobSpec may be from now",
                           &node_config::signature_window_s, 1, 86'400 * 365),

@@ -45,11 +45,15 @@ struct node_config {
   std::string api_token;                 // non-empty: write routes need "Authorization: Bearer"
   int64_t rate_limit_per_minute = 1200;  // per client address; 0 turns it off
   std::string trusted_keys_file;         // JSON [{kid, public_key, status, not_before, not_after}]
-  std::string node_key_file;        // receipts' signing key; empty: <state_dir>/node_ed25519.key
-  int32_t require_signed_jobs = 0;  // 1: unsigned JobSpecs are refused
-  int64_t signature_window_s = 300;
-  int32_t background_niceness = 5;  // actor threads and the persistence backend; 0: unchanged    //
-                                    // allowed |now - metadata.timestamp| of signed specs
+  std::string node_key_file;         // receipts' signing key; empty: <state_dir>/node_ed25519.key
+  int32_t require_signed_jobs = 0;   // 1: unsigned JobSpecs are refused
+  int64_t signature_window_s = 300;  // allowed |now - metadata.timestamp| of signed specs
+  int32_t background_niceness = 5;   // actor threads and the persistence backend; 0: unchanged
+  // Origins whose pages may call the API (exact, https://*.domain, or *); the node's own origin
+  // is always allowed. Default: the original runner's portal origins.
+  std::string cors_origins;
+  int32_t manual_retry_limit = 3;  // retries a person may ask for per cell (retry-question)
+  node_config();
 };
 
 // One configuration key: its flag/JSON name, environment variable, help and how to set it.

@@ -81,6 +81,7 @@ void node::start(bool serve_http) {
   if (running_) return;
   admission_.limits.max_cells = cfg_.max_cells_per_job;
   admission_.max_retries = cfg_.max_retries;
+  admission_.manual_retry_limit = cfg_.manual_retry_limit;
   admission_.signatures.require = cfg_.require_signed_jobs != 0;
   admission_.signatures.timestamp_window_s = cfg_.signature_window_s;
   if (!cfg_.trusted_keys_file.empty())
@@ -152,6 +153,8 @@ void node::start(bool serve_http) {
     http_ = std::make_unique<http::server>(http::make_routes(ctx),
                                            static_cast<size_t>(cfg_.http_workers),
                                            static_cast<size_t>(cfg_.max_body_bytes));
+    http_->decorate(http::cors_decorator(
+        std::make_shared<const http::cors_policy>(http::parse_cors_origins(cfg_.cors_origins))));
     http_port_ = http_->listen(cfg_.http_host, static_cast<uint16_t>(cfg_.http_port));
     logging::info("http_listening").field("host", cfg_.http_host).field("port", http_port_);
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -150,15 +151,12 @@ void write(std::string& out, const boost::json::value& v, bool sorted) {
 
 std::string js_number(double d) {
   if (std::isnan(d) || std::isinf(d)) return "null";  // JSON.stringify writes these as null
-  if (d == 0) return "0";
-  // The fewest significant digits that read back as the same double.
+  if (d == 0) return "0";                             // also -0, as JavaScript prints it
+  // The shortest digits that read back as the same double, nearest to it among those (Ryu in
+  // std::to_chars), as ECMAScript's Number::toString requires.
   char buf[40];
-  int precision = 1;
-  for (; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*e", precision - 1, d);
-    if (std::strtod(buf, nullptr) == d) break;
-  }
-  std::string text = buf;  // [-]d.ddde[+-]xx
+  auto written = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string text(buf, written.ptr);  // [-]d[.ddd]e[+-]xx
   bool negative = text[0] == '-';
   if (negative) text.erase(0, 1);
   auto e = text.find('e');

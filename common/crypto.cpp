@@ -19,12 +19,18 @@ const unsigned char* bytes_of(std::string_view s) {
 
 }  // namespace
 
-std::string sha256_hex(std::string_view bytes) {
+std::string sha256(std::string_view bytes) {
   ensure_sodium();
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, bytes_of(bytes), bytes.size());
+  std::string digest(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(digest.data()), bytes_of(bytes),
+                     bytes.size());
+  return digest;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  auto digest = sha256(bytes);
   char hex[crypto_hash_sha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  sodium_bin2hex(hex, sizeof hex, bytes_of(digest), digest.size());
   return hex;
 }
 

@@ -7,6 +7,9 @@
 
 namespace beacon::crypto {
 
+// The 32-byte SHA-256 of `bytes`.
+std::string sha256(std::string_view bytes);
+
 // Lower-case hex SHA-256 of `bytes`.
 std::string sha256_hex(std::string_view bytes);
 

@@ -5,6 +5,7 @@
 
 #include "common/canonical_json.hpp"
 #include "http/handlers.hpp"
+#include "http/portal_words.hpp"
 #include "http/route_util.hpp"
 #include "storage/analysis_store.hpp"
 #include "storage/job_store.hpp"
@@ -31,6 +32,19 @@ boost::json::object job_metadata(const storage::job_view& job) {
   meta["models"] = std::move(models);
   meta["metadata"] = spec.contains("metadata") ? spec["metadata"] : boost::json::object();
   return meta;
+}
+
+// region_scores keyed as the portal's heat map looks them up (lower case), each still naming its
+// region as stored.
+boost::json::value portal_region_scores(const boost::json::value& scores) {
+  if (!scores.is_object()) return scores;
+  boost::json::object out;
+  for (auto& kv : scores.as_object()) {
+    auto v = kv.value();
+    if (v.is_object()) v.as_object()["region"] = kv.key();
+    out[portal_region_key(kv.key())] = std::move(v);
+  }
+  return out;
 }
 
 }  // namespace
@@ -63,7 +77,7 @@ response bias_analysis(const route_context& ctx, const request& req, const path_
   analysis["created_at"] = row["created_at"];
   boost::json::object out{{"job_id", job_id},
                           {"cross_region_execution_id", row["cross_region_execution_id"]},
-                          {"region_scores", report["region_scores"]},
+                          {"region_scores", portal_region_scores(report["region_scores"])},
                           {"created_at", row["created_at"]},
                           {"job_metadata", job_metadata(*job)},
                           {"analysis", std::move(analysis)},

@@ -76,8 +76,8 @@ response execution_receipt(const route_context& ctx, const request&, const path_
 
 // POST /api/v1/executions/{id}/retry-question {region, question_index} (the portal's retry
 // button): completed -> 200 with the result; pending or running -> 202 as it is; cancelled -> 400;
-// max_retries manual retries used -> 429; job still running -> 409; else the cell runs again
-// (202, status "retrying").
+// manual_retry_limit retries used -> 429; else the cell runs again (202, status "retrying"),
+// inside its running job or in its ended job, which is queued again.
 response retry_question(const route_context& ctx, const request& req, const path_params& p) {
   auto id = positive_id(p[0]);
   if (!id) return error(400, "an execution id is a positive integer", "invalid_parameter");
@@ -94,9 +94,12 @@ response retry_question(const route_context& ctx, const request& req, const path
     return error(400, "region (the execution's region) is required", "invalid_parameter");
   if (!index || !index->is_int64())
     return error(400, "question_index (an integer) is required", "invalid_parameter");
-  auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
-  auto target = storage::find_retry_target(tx, *id);
+  std::optional<storage::retry_target> target;
+  {
+    auto conn = ctx.pool->acquire();
+    pqxx::work tx{*conn};
+    target = storage::find_retry_target(tx, *id);
+  }
   if (!target) return error(404, "execution not found", "execution_not_found");
   if (region->as_string() != target->region)
     return error(
@@ -123,18 +126,14 @@ response retry_question(const route_context& ctx, const request& req, const path
         400,
         "only a failed or timed-out execution can be retried (this one is " + target->status + ")",
         "not_retryable");
-  if (target->manual_retries >= target->max_retries)
+  if (target->manual_retries >= target->manual_retry_limit)
     return error(429,
                  "this execution was already retried " + std::to_string(target->manual_retries) +
                      " time(s), the maximum",
                  "retry_limit_reached");
-  if (!status::is_terminal_job(target->job_status))
-    return error(409, "the job is " + target->job_status + "; retry this cell once it ends",
-                 "job_running");
-  if (storage::reopen_failed_cells(tx, target->job_id, target->id) == 0)
-    return error(409, "the execution changed meanwhile; read it again", "conflict");
-  tx.commit();
-  start_job_when_free(ctx, target->job_id);
+  auto r = ask_within<reopen_result>(ctx, write_deadline, ctx.manager, atom::reopen::value,
+                                     target->job_id, target->id);
+  if (r.cells == 0) return error(409, "the execution changed meanwhile; read it again", "conflict");
   out["status"] = "retrying";
   out["retry_attempt"] = target->manual_retries + 1;
   out["updated_at"] = format_rfc3339(now_us());

@@ -20,12 +20,19 @@ BEACON_ROUTE(job_progress_route);
 BEACON_ROUTE(job_events);
 BEACON_ROUTE(cancel_job);
 BEACON_ROUTE(retry_all_failed);
+BEACON_ROUTE(cross_region_diff);
+BEACON_ROUTE(job_regions);
+BEACON_ROUTE(list_diffs);
 // executions
 BEACON_ROUTE(list_executions);
 BEACON_ROUTE(execution_details);
 BEACON_ROUTE(execution_receipt);
 BEACON_ROUTE(retry_question);
 BEACON_ROUTE(cross_region_view);
+BEACON_ROUTE(execution_bias_score);
+// transparency
+BEACON_ROUTE(transparency_root);
+BEACON_ROUTE(transparency_proof);
 // downloads
 BEACON_ROUTE(export_job);
 // analysis
@@ -43,9 +50,5 @@ BEACON_ROUTE(web_index);
 BEACON_ROUTE(web_asset);
 
 #undef BEACON_ROUTE
-
-// Asks the job manager to run a queued job, waiting (up to 2 s) while a previous supervisor of
-// the same job is still ending. False when it did not start.
-bool start_job_when_free(const route_context& ctx, const std::string& job_id);
 
 }  // namespace beacon::http

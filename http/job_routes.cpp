@@ -8,7 +8,9 @@
 #include "actors/event_stream.hpp"
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
+#include "common/json_exact.hpp"
 #include "http/handlers.hpp"
+#include "http/portal_words.hpp"
 #include "http/progress_json.hpp"
 #include "http/route_util.hpp"
 #include "messages/status.hpp"
@@ -46,14 +48,6 @@ std::shared_ptr<const job_progress> held_progress(const route_context& ctx, cons
 
 }  // namespace
 
-bool start_job_when_free(const route_context& ctx, const std::string& job_id) {
-  for (int i = 0; i < 100; ++i) {
-    if (ask<bool>(ctx, ctx.manager, atom::start::value, job_id)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 response list_jobs(const route_context& ctx, const request& req, const path_params&) {
   std::string problem;
   auto limit = int_param(req, "limit", 50, 500, problem);
@@ -85,8 +79,11 @@ response get_job(const route_context& ctx, const request& req, const path_params
   pqxx::work tx{*conn};
   auto job = storage::find_job(tx, id);
   if (!job) return error(404, "job not found", "job_not_found");
-  std::string body = "{\"job\":" + job->spec_json +
-                     ",\"status\":" + json_text(boost::json::value(job->status)) +
+  // The spec's numbers as JavaScript writes them (jsonb prints 1.5e-7 as 0.00000015).
+  auto spec = parse_json_exact(job->spec_json);
+  std::string body = "{\"job\":" + (spec ? json_text(*spec) : job->spec_json) + ",\"status\":" +
+                     json_text(boost::json::value(std::string(portal_job_status(job->status)))) +
+                     ",\"stored_status\":" + json_text(boost::json::value(job->status)) +
                      ",\"cells\":" + job->counters_json;
   if (!job->error.empty()) body += ",\"error\":" + json_text(boost::json::value(job->error));
   if (include == "executions" || include == "all")
@@ -203,30 +200,26 @@ response cancel_job(const route_context& ctx, const request&, const path_params&
   return json(done ? 200 : 202, json_text(out));
 }
 
-// POST /api/v1/jobs/{id}/retry-all-failed: every failed or timed-out cell of a finished job (that
-// has retries left) runs again. 202 {job_id, status:"queued", cells_retried}; 200 with
-// cells_retried 0 when there is nothing to retry; 409 while the job runs.
+// POST /api/v1/jobs/{id}/retry-all-failed (also the portal's /executions/{id}/retry-all-failed):
+// every failed or timed-out cell with manual retries left runs again, in a running job or in an
+// ended one (queued again). 202 {job_id, status:"queued"|"retrying", cells_retried}; 200 with
+// cells_retried 0 when there is nothing to retry.
 response retry_all_failed(const route_context& ctx, const request&, const path_params& p) {
   const auto& id = p[0];
-  auto conn = ctx.pool->acquire();
-  int32_t reopened = 0;
   {
+    auto conn = ctx.pool->acquire();
     pqxx::work tx{*conn};
-    auto job = storage::find_job(tx, id);
-    if (!job) return error(404, "job not found", "job_not_found");
-    if (!status::is_terminal_job(job->status))
-      return error(409, "the job is " + job->status + "; retry its failed cells once it ends",
-                   "job_running");
-    reopened = storage::reopen_failed_cells(tx, id, 0);
-    tx.commit();
+    if (!storage::find_job(tx, id)) return error(404, "job not found", "job_not_found");
   }
-  boost::json::object out{{"job_id", id}, {"cells_retried", reopened}};
-  if (reopened == 0) {
+  auto r = ask_within<reopen_result>(ctx, write_deadline, ctx.manager, atom::reopen::value, id,
+                                     int64_t{0});
+  boost::json::object out{{"job_id", id}, {"cells_retried", r.cells}};
+  if (r.cells == 0) {
     out["status"] = "unchanged";
     out["message"] = "no failed or timed-out cell with retries left";
     return json(200, json_text(out));
   }
-  out["status"] = start_job_when_free(ctx, id) ? "queued" : "queued_for_next_start";
+  out["status"] = r.job_was_ended ? "queued" : "retrying";
   return json(202, json_text(out));
 }
 

@@ -35,18 +35,28 @@ struct actor_unavailable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Asks an actor and waits for its reply (on a worker thread, never on the I/O thread).
+// Asks an actor and waits up to `deadline` for its reply (on a worker thread, never on the I/O
+// thread); throws actor_unavailable (the route answers 503) when none comes.
 template <class Result, class Handle, class... Ts>
-Result ask(const route_context& ctx, const Handle& who, Ts&&... xs) {
+Result ask_within(const route_context& ctx, caf::timespan deadline, const Handle& who, Ts&&... xs) {
   caf::scoped_actor self{*ctx.system};
   std::optional<Result> out;
   std::string problem = "no reply";
   // High priority: a status read overtakes the progress updates queued in the same mailbox.
-  self->request<caf::message_priority::high>(who, std::chrono::seconds(2), std::forward<Ts>(xs)...)
+  self->request<caf::message_priority::high>(who, deadline, std::forward<Ts>(xs)...)
       .receive([&](Result& r) { out = std::move(r); },
                [&](caf::error& e) { problem = ctx.system->render(e); });
   if (!out) throw actor_unavailable(problem);
   return std::move(*out);
 }
+
+// A read of an actor's state: answered at once or the actor is in trouble (2 s).
+template <class Result, class Handle, class... Ts>
+Result ask(const route_context& ctx, const Handle& who, Ts&&... xs) {
+  return ask_within<Result>(ctx, std::chrono::seconds(2), who, std::forward<Ts>(xs)...);
+}
+
+// A change the runtime makes for a handler: it waits for storage, so it gets longer (15 s).
+inline constexpr std::chrono::seconds write_deadline{15};
 
 }  // namespace beacon::http

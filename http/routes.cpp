@@ -2,8 +2,10 @@
 // 405 with Allow), the bearer token on write routes, and storage or runtime failures as 503.
 #include "http/routes.hpp"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 
+#include "http/cors.hpp"
 #include "http/handlers.hpp"
 #include "http/route_util.hpp"
 
@@ -44,7 +46,39 @@ bool authorized(const route_context& ctx, const request& req) {
   return it != req.headers.end() && it->second == "Bearer " + ctx.api_token;
 }
 
+// The answer to a preflight (OPTIONS) of a path: 204 with the methods its routes take; 404 when
+// no route has this path. The CORS headers themselves come from the decorator.
+response preflight(const std::vector<std::vector<std::string>>& patterns,
+                   const std::vector<std::string>& segments, const std::string& path) {
+  path_params params;
+  std::string methods;
+  const auto& table = route_table();
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (!matches(patterns[i], segments, params)) continue;
+    std::string m = table[i].method;
+    if (methods.find(m) == std::string::npos) methods += (methods.empty() ? "" : ", ") + m;
+  }
+  if (methods.empty()) return error(404, "no route for OPTIONS " + path, "not_found");
+  methods += ", OPTIONS";
+  response r{204, "", ""};
+  r.headers = cors_preflight_headers(methods);
+  r.headers.emplace_back("Allow", methods);
+  return r;
+}
+
 }  // namespace
+
+decorator cors_decorator(std::shared_ptr<const cors_policy> policy) {
+  return [policy](std::string_view origin, std::string_view host, response& r) {
+    auto extra = cors_response_headers(*policy, origin, host);
+    if (!origin_allowed(*policy, origin, host)) {
+      auto& h = r.headers;
+      h.erase(std::remove_if(h.begin(), h.end(), [](auto& kv) { return is_cors_header(kv.first); }),
+              h.end());
+    }
+    for (auto& kv : extra) r.headers.push_back(std::move(kv));
+  };
+}
 
 const std::vector<route>& route_table() {
   static const std::vector<route> table = {
@@ -73,6 +107,13 @@ const std::vector<route>& route_table() {
       {"GET", "/api/v1/executions/{id}/receipt", false, execution_receipt},
       {"POST", "/api/v1/executions/{id}/retry-question", true, retry_question},
       {"GET", "/api/v1/executions/{jobId}/cross-region", false, cross_region_view},
+      {"GET", "/api/v1/executions/{jobId}/cross-region-diff", false, cross_region_diff},
+      {"GET", "/api/v1/executions/{jobId}/regions", false, job_regions},
+      {"POST", "/api/v1/executions/{jobId}/retry-all-failed", true, retry_all_failed},
+      {"GET", "/api/v1/executions/{id}/bias-score", false, execution_bias_score},
+      {"GET", "/api/v1/diffs", false, list_diffs},
+      {"GET", "/api/v1/transparency/root", false, transparency_root},
+      {"GET", "/api/v1/transparency/proof", false, transparency_proof},
       {"GET", "/api/v2/jobs/{id}/bias-analysis", false, bias_analysis},
       {"GET", "/api/v1/node/key", false, node_public_key},
   };
@@ -83,6 +124,9 @@ handler make_routes(route_context ctx) {
   std::vector<std::vector<std::string>> patterns;
   for (auto& r : route_table()) patterns.push_back(split_path(r.pattern));
   return [ctx, patterns](const request& req) -> response {
+    // A preflight is answered before the rate limit and the token: browsers send one ahead of
+    // every call they make from another origin (the portal's GETs included).
+    if (req.method == "OPTIONS") return preflight(patterns, split_path(req.path), req.path);
     if (ctx.limiter) {
       double wait_s = 0;
       if (!ctx.limiter->try_acquire(req.remote, rate_limiter::clock::now(), wait_s)) {

@@ -12,6 +12,7 @@
 #include "caf/actor_system.hpp"
 #include "common/node_key.hpp"
 #include "common/progress_board.hpp"
+#include "http/cors.hpp"
 #include "http/rate_limit.hpp"
 #include "http/server.hpp"
 #include "messages/interfaces.hpp"
@@ -46,5 +47,9 @@ struct route {
 const std::vector<route>& route_table();
 
 handler make_routes(route_context ctx);
+
+// Adds the CORS headers of `policy` to every response (and strips preflight headers for an origin
+// that is not allowed): install it on the server with server::decorate.
+decorator cors_decorator(std::shared_ptr<const cors_policy> policy);
 
 }  // namespace beacon::http

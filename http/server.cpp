@@ -28,6 +28,7 @@ struct stream_channel;
 struct server::impl {
   handler handle;
   async_handler async_handle;
+  decorator decorate;
   size_t max_body;
   asio::io_context ioc{1};
   asio::thread_pool workers;
@@ -203,6 +204,11 @@ class session : public std::enable_shared_from_this<session> {
 
  private:
   void on_read(beast::error_code ec) {
+    if (parser_) {  // the headers parsed so far, for the decorator (also on 400 and 413)
+      auto& head = parser_->get();
+      origin_ = std::string(head[bhttp::field::origin]);
+      host_ = std::string(head[bhttp::field::host]);
+    }
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
         ec == beast::error::timeout || ec == asio::error::operation_aborted ||
         ec == asio::error::connection_reset)
@@ -288,13 +294,14 @@ class session : public std::enable_shared_from_this<session> {
     });
   }
 
-  void write(const response& r, bool keep_alive) {
+  void write(response r, bool keep_alive) {
+    if (srv_->decorate) srv_->decorate(origin_, host_, r);
     if (r.stream || r.produce) return start_stream(r);
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->result(r.status);
     res->version(11);
     res->set(bhttp::field::server, "beacon-runner");
-    res->set(bhttp::field::content_type, r.content_type);
+    if (!r.content_type.empty()) res->set(bhttp::field::content_type, r.content_type);
     for (auto& [name, value] : r.headers) res->set(name, value);
     res->keep_alive(keep_alive);
     res->body() = r.body;
@@ -312,6 +319,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   beast::tcp_stream stream_;
+  std::string origin_, host_;  // of the request being answered
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   server::impl* srv_;  // outlives every session: stop() joins the I/O thread
@@ -331,6 +339,10 @@ server::server(handler h, size_t workers, size_t max_body_bytes)
 
 server::server(async_handler h, size_t max_body_bytes)
     : impl_(std::make_unique<impl>(handler{}, std::move(h), 1, max_body_bytes)) {}
+
+void server::decorate(decorator d) {
+  impl_->decorate = std::move(d);
+}
 
 server::~server() {
   stop();

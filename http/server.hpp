@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -61,6 +62,10 @@ struct response {
 
 using handler = std::function<response(const request&)>;
 
+// Adjusts every response the server writes (handler answers, streams, downloads and the server's
+// own 400/413) from the request's Origin and Host headers: the place for CORS headers.
+using decorator = std::function<void(std::string_view origin, std::string_view host, response&)>;
+
 // Answers one request later, at most once, from any thread; `after` delays the answer on the
 // server's own timer (no thread waits).
 using responder = std::function<void(response r, std::chrono::microseconds after)>;
@@ -76,6 +81,9 @@ class server {
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
+
+  // Sets the decorator (before listen()).
+  void decorate(decorator d);
 
   // Binds and starts serving; returns the bound port (useful with port 0). Throws on failure.
   uint16_t listen(const std::string& host, uint16_t port);

@@ -32,6 +32,9 @@ using persistence_actor = caf::typed_actor<
     caf::replies_to<atom::finish, std::string, bool>::with<job_verdict>,
     // Jobs that a starting node must resume (queued or running).
     caf::replies_to<atom::resumable>::with<std::vector<std::string>>,
+    // A person's retry: reopen the job's failed and timed-out cells (job id, execution id or 0
+    // for all) within their manual retry limit; an ended job is queued again.
+    caf::replies_to<atom::reopen, std::string, int64_t>::with<reopen_result>,
     // Internal: write the buffered claims and outcomes now.
     caf::reacts_to<atom::flush>>;
 
@@ -101,6 +104,10 @@ using job_manager_actor = caf::typed_actor<
     caf::replies_to<atom::resume>::with<int32_t>,
     // The ids of the jobs this node is running.
     caf::replies_to<atom::get>::with<std::vector<std::string>>,
+    // A person's retry of a job's failed cells (job id, execution id or 0 for all): the running
+    // job's supervisor runs them again, or the ended job is queued and started again. Replies
+    // after the cells are reopened in storage.
+    caf::replies_to<atom::reopen, std::string, int64_t>::with<reopen_result>,
     // Internal: restart the supervisor of a job after its backoff.
     caf::reacts_to<atom::restart, std::string>>;
 

@@ -9,6 +9,8 @@
 #include <optional>
 #include <set>
 
+#include "common/json_exact.hpp"
+
 namespace json = boost::json;
 
 namespace beacon {
@@ -129,9 +131,10 @@ std::string generated_id(const json::object& spec) {
 }
 
 job_spec parse(std::string_view body, const spec_limits& limits) {
-  json::error_code ec;
-  json::value root = json::parse(body, ec);
-  if (ec) refuse("body", "the body is not valid JSON: " + ec.message());
+  std::string problem;
+  auto parsed = parse_json_exact(body, &problem);
+  if (!parsed) refuse("body", "the body is not valid JSON: " + problem);
+  json::value root = std::move(*parsed);
   if (!root.is_object()) refuse("body", "the body must be a JSON object (a JobSpec)");
   auto& spec = root.as_object();
   job_spec out;

@@ -21,12 +21,13 @@ struct cell_row {
   int32_t attempts = 0;
   int32_t max_retries = 0;
   std::string system_prompt;
+  int32_t attempt_base = 0;  // provider calls of the cell's earlier (manually retried) rounds
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cell_row& x) {
   return f(caf::meta::type_name("cell_row"), x.id, x.model_id, x.region, x.run, x.status,
-           x.attempts, x.max_retries, x.system_prompt);
+           x.attempts, x.max_retries, x.system_prompt, x.attempt_base);
 }
 
 // Everything an execution actor needs to run one cell.
@@ -43,13 +44,16 @@ struct cell_task {
   int32_t prior_attempts = 0;  // provider calls already recorded for this cell
   int32_t max_retries = 0;     // extra attempts after the first
   caf::timespan attempt_timeout{};
+  // Provider calls of earlier rounds (before a manual retry): attempt numbers sent to providers
+  // continue after them, so a provider that decides by attempt number sees a new attempt.
+  int32_t attempt_base = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cell_task& x) {
   return f(caf::meta::type_name("cell_task"), x.cell_id, x.job_id, x.question_id, x.question_index,
            x.prompt, x.model_id, x.region, x.run, x.system_prompt, x.prior_attempts, x.max_retries,
-           x.attempt_timeout);
+           x.attempt_timeout, x.attempt_base);
 }
 
 // A request to mark a cell running; granted only while the cell is not terminal.
@@ -209,14 +213,29 @@ struct job_snapshot {
   std::string job_id;
   std::string status;
   std::string spec_json;
-  int64_t started_us = 0;
+  int64_t started_us = 0;  // start of the current round (the job timeout counts from here)
   std::vector<int32_t> open_cells_per_question;  // pending + running, by question index
+  bool first_start = false;  // this start moved the job out of queued for the first time
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_snapshot& x) {
   return f(caf::meta::type_name("job_snapshot"), x.job_id, x.status, x.spec_json, x.started_us,
-           x.open_cells_per_question);
+           x.open_cells_per_question, x.first_start);
+}
+
+// What a manual retry reopened: failed or timed-out cells back to pending.
+struct reopen_result {
+  int32_t cells = 0;                      // cells reopened
+  std::vector<int32_t> question_indexes;  // of those cells, each once, ascending
+  bool job_was_ended = false;             // the job was terminal and is queued again
+  bool deferred = false;  // (supervisor to manager) the job is ending: retry once it has ended
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reopen_result& x) {
+  return f(caf::meta::type_name("reopen_result"), x.cells, x.question_indexes, x.job_was_ended,
+           x.deferred);
 }
 
 // A job's final status and why.

@@ -12,7 +12,7 @@
 
 namespace beacon::storage {
 
-admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max_retries,
+admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, const retry_budget& retries,
                         const std::map<std::string, std::string>& system_prompts,
                         const admit_guards& guards) {
   pqxx::work tx{conn};
@@ -83,15 +83,16 @@ admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, int32_t ma
   }
   tx.exec_params(
       "INSERT INTO executions (job_id, cross_region_execution_id, region, model_id, question_id,"
-      " question_index, run, max_retries, system_prompt)"
-      " SELECT $1, $2::uuid, r.region, m.model, q.qid, (q.qi - 1)::int, n, $8, NULLIF(r.prompt, '')"
+      " question_index, run, max_retries, manual_retry_limit, system_prompt)"
+      " SELECT $1, $2::uuid, r.region, m.model, q.qid, (q.qi - 1)::int, n, $8, $9,"
+      " NULLIF(r.prompt, '')"
       " FROM unnest($3::text[]) WITH ORDINALITY AS q(qid, qi)"
       " CROSS JOIN unnest($4::text[]) WITH ORDINALITY AS m(model, mi)"
       " CROSS JOIN unnest($5::text[], $6::text[]) WITH ORDINALITY AS r(region, prompt, ri)"
       " CROSS JOIN generate_series(0, $7 - 1) AS n"
       " ORDER BY q.qi, m.mi, r.ri, n",
       spec.id, cross_id, text_array(qids), text_array(spec.models), text_array(spec.regions),
-      text_array(prompts), spec.runs, max_retries);
+      text_array(prompts), spec.runs, retries.automatic, retries.manual);
   tx.commit();
   return {admit_result::created, spec.id};
 }
@@ -126,24 +127,28 @@ job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& 
   snap.job_id = job_id;
   progress.job_id = job_id;
   auto job = tx.exec_params(
-      "SELECT status, spec::text, coalesce(extract(epoch FROM started_at) * 1e6, 0)::bigint"
-      " FROM jobs WHERE id = $1 FOR UPDATE",
+      "SELECT status, spec::text,"
+      " coalesce(extract(epoch FROM coalesce(round_started_at, started_at)) * 1e6, 0)::bigint,"
+      " started_at IS NULL FROM jobs WHERE id = $1 FOR UPDATE",
       job_id);
   if (job.empty()) return snap;
   snap.status = job[0][0].as<std::string>();
   snap.spec_json = job[0][1].as<std::string>();
   snap.started_us = job[0][2].as<int64_t>();
   if (snap.status == status::job_queued) {
+    // A job queued again by a manual retry keeps the started_at of its first run.
     auto started = tx.exec_params1(
-        "UPDATE jobs SET status = 'running', started_at = now(), updated_at = now() WHERE id = $1"
-        " RETURNING (extract(epoch FROM started_at) * 1e6)::bigint",
+        "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now()),"
+        " round_started_at = now(), updated_at = now() WHERE id = $1"
+        " RETURNING (extract(epoch FROM round_started_at) * 1e6)::bigint",
         job_id);
     tx.exec_params(
-        "UPDATE cross_region_executions SET status = 'running', started_at = now(),"
-        " updated_at = now() WHERE job_id = $1",
+        "UPDATE cross_region_executions SET status = 'running',"
+        " started_at = coalesce(started_at, now()), updated_at = now() WHERE job_id = $1",
         job_id);
     snap.status = status::job_running;
     snap.started_us = started[0].as<int64_t>();
+    snap.first_start = job[0][3].as<bool>();
   }
   progress.status = snap.status;
   read_progress(tx, job_id, progress);
@@ -198,10 +203,12 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
   }
   tx.exec_params(
       "UPDATE jobs SET status = $2, error = CASE WHEN $2 = 'completed' THEN NULL ELSE $3 END,"
-      " completed_at = now(), updated_at = now() WHERE id = $1",
+      " completed_at = coalesce(completed_at, now()), updated_at = now() WHERE id = $1",
       job_id, v.status, v.reason);
   tx.exec_params(
-      "UPDATE cross_region_executions SET status = $2, completed_at = now(), updated_at = now(),"
+      "UPDATE cross_region_executions SET status = $2, completed_at = coalesce(completed_at, "
+      "now()),"
+      " updated_at = now(),"
       " duration_ms = greatest(0, (extract(epoch FROM now() - coalesce(started_at, created_at)) * "
       "1000)::bigint)"
       " WHERE job_id = $1",
@@ -221,13 +228,13 @@ std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
                                       int32_t question_index, int64_t after_id, int32_t limit) {
   std::vector<cell_row> out;
   for (auto row : tx.exec_params("SELECT id, model_id, region, run, status, attempts, max_retries,"
-                                 " coalesce(system_prompt, '') FROM executions"
+                                 " coalesce(system_prompt, ''), attempt_base FROM executions"
                                  " WHERE job_id = $1 AND question_index = $2 AND id > $3"
                                  " AND status IN ('pending', 'running') ORDER BY id LIMIT $4",
                                  job_id, question_index, after_id, limit)) {
     out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
                    row[3].as<int32_t>(), row[4].as<std::string>(), row[5].as<int32_t>(),
-                   row[6].as<int32_t>(), row[7].as<std::string>()});
+                   row[6].as<int32_t>(), row[7].as<std::string>(), row[8].as<int32_t>()});
   }
   return out;
 }
@@ -272,15 +279,15 @@ std::string execution_fields(bool full) {
       " 'started_at', " +
       rfc3339("e.started_at") + ", 'completed_at', " + rfc3339("e.completed_at") +
       ", 'duration_ms', e.duration_ms, 'attempts', e.attempts,"
+      // retry_count: retries a person asked for (the portal's meaning, shown as "Retry n/limit"
+      // and hidden at the limit); automatic retries show in attempts and retry_history.
+      " 'retry_count', e.manual_retries, 'max_retries', e.manual_retry_limit,"
       " 'receipt', beacon_receipt(e.receipt_data, e.output_data)";
   if (full)
     fields += ", 'created_at', coalesce(" + rfc3339("e.created_at") +
               ", ''), 'has_receipt', e.receipt_data IS NOT NULL, 'output', e.output_data,"
               " 'system_prompt', e.system_prompt, 'response_length', e.response_length,"
-              // retry_count: retries a person asked for (the portal's meaning, capped by
-              // max_retries); automatic retries show in attempts and retry_history.
-              " 'retry_count', e.manual_retries, 'max_retries', e.max_retries,"
-              " 'http_status', e.http_status,"
+              " 'auto_max_retries', e.max_retries, 'http_status', e.http_status,"
               " 'classification_reason', e.output_data -> 'metadata' ->> 'classification_reason',"
               " 'response_language', e.output_data -> 'metadata' ->> 'language',"
               " 'key_terms', e.output_data -> 'metadata' -> 'key_terms',"

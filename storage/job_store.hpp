@@ -35,9 +35,15 @@ struct admit_outcome {
   std::string existing_job_id;
 };
 
+// Attempts per cell: automatic retries after transient failures, and retries a person may ask for.
+struct retry_budget {
+  int32_t automatic = 3;
+  int32_t manual = 3;
+};
+
 // Inserts the job (queued), its cross-region row, one region_results row per region and every
 // cell as a pending execution, in one transaction. `system_prompts` maps region -> prompt.
-admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, int32_t max_retries,
+admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, const retry_budget& retries,
                         const std::map<std::string, std::string>& system_prompts,
                         const admit_guards& guards = {});
 

@@ -2,8 +2,9 @@
 #include "storage/retry_store.hpp"
 
 #include <pqxx/pqxx>
+#include <set>
 
-#include "storage/cell_writer.hpp"
+#include "messages/status.hpp"
 #include "storage/sql_time.hpp"
 
 namespace beacon::storage {
@@ -18,13 +19,14 @@ UPDATE executions e
          'status', e.status, 'error_code', e.error_code, 'error_message', e.error_message,
          'attempts', e.attempts, 'provider_id', e.provider_id, 'http_status', e.http_status,
          'retry_history', e.retry_history)),
+       attempt_base = e.attempt_base + e.attempts,
        attempts = 0, retry_history = '[]', provider_id = NULL, provider_region = NULL,
        started_at = NULL, completed_at = NULL, duration_ms = NULL, output_data = NULL,
        error_code = NULL, error_message = NULL, http_status = NULL,
        response_classification = 'unknown', is_substantive = false, is_content_refusal = false,
        is_technical_error = false, response_length = NULL, receipt_data = NULL, updated_at = now()
  WHERE e.job_id = $1 AND e.status IN ('failed', 'timeout') AND ($2 = 0 OR e.id = $2)
-   AND e.manual_retries < e.max_retries
+   AND e.manual_retries < e.manual_retry_limit
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status, e.model_id)sql";
 
 }  // namespace
@@ -32,11 +34,9 @@ RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.statu
 std::optional<retry_target> find_retry_target(pqxx::work& tx, int64_t execution_id) {
   auto r = tx.exec_params(
       "SELECT e.id, e.job_id, j.status, e.region, e.question_index, e.status, e.manual_retries,"
-      " e.max_retries,"
-      " " +
+      " e.manual_retry_limit, " +
           rfc3339("e.updated_at") +
-          ","
-          " coalesce(e.output_data::text, 'null')"
+          ", coalesce(e.output_data::text, 'null')"
           " FROM executions e JOIN jobs j ON j.id = e.job_id WHERE e.id = $1",
       execution_id);
   if (r.empty()) return std::nullopt;
@@ -47,12 +47,17 @@ std::optional<retry_target> find_retry_target(pqxx::work& tx, int64_t execution_
                       row[9].as<std::string>()};
 }
 
-int32_t reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int64_t execution_id) {
+reopen_result reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int64_t execution_id,
+                                  std::vector<cell_event>& moved) {
+  reopen_result out;
   // The job row first: a concurrent finish or cancel of the same job waits for us.
-  tx.exec_params("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", job_id);
-  std::vector<cell_transition> moved;
+  auto job = tx.exec_params("SELECT status FROM jobs WHERE id = $1 FOR UPDATE", job_id);
+  if (job.empty()) return out;
+  auto job_status = job[0][0].as<std::string>();
+  // A job that is being cancelled or timed out does not take retries.
+  std::set<int32_t> questions;
   for (auto row : tx.exec_params(reopen_sql, job_id, execution_id)) {
-    cell_transition t;
+    cell_event t;
     t.cell_id = row[0].as<int64_t>();
     t.job_id = row[1].as<std::string>();
     t.region = row[2].as<std::string>();
@@ -60,19 +65,21 @@ int32_t reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int64_t e
     t.from = row[4].as<std::string>();
     t.to = row[5].as<std::string>();
     t.model_id = row[6].as<std::string>();
+    questions.insert(t.question_index);
     moved.push_back(std::move(t));
+    ++out.cells;
   }
-  if (moved.empty()) return 0;
-  apply_counters(tx, moved);
+  if (out.cells == 0) return out;
+  out.question_indexes.assign(questions.begin(), questions.end());
+  out.job_was_ended = status::is_terminal_job(job_status);
+  if (!out.job_was_ended) return out;  // a running (or queued) job runs the cells itself
   tx.exec_params(
-      "UPDATE jobs SET status = 'queued', error = NULL, completed_at = NULL, updated_at = now()"
-      " WHERE id = $1",
-      job_id);
+      "UPDATE jobs SET status = 'queued', error = NULL, updated_at = now() WHERE id = $1", job_id);
   tx.exec_params(
-      "UPDATE cross_region_executions SET status = 'queued', completed_at = NULL,"
-      " duration_ms = NULL, updated_at = now() WHERE job_id = $1",
+      "UPDATE cross_region_executions SET status = 'queued', duration_ms = NULL,"
+      " updated_at = now() WHERE job_id = $1",
       job_id);
-  return static_cast<int32_t>(moved.size());
+  return out;
 }
 
 }  // namespace beacon::storage

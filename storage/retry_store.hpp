@@ -1,6 +1,8 @@
-// Retries a person asks for: failed or timed-out cells of a finished job go back to pending (their
-// previous outcome kept in manual_retry_history), the counters move in the same transaction, and
-// the job is queued again so the manager runs just those cells.
+// Retries a person asks for: failed or timed-out cells go back to pending (their previous outcome
+// kept in manual_retry_history, their attempts added to attempt_base so the numbering continues),
+// within each cell's manual_retry_limit. An ended job is queued again (its started_at and
+// completed_at stay those of its first run); a running job keeps running and runs the cell again.
+// The counters move in the same transaction. Only the persistence actor calls reopen_failed_cells.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,8 @@
 #include <pqxx/transaction>
 #include <string>
 #include <vector>
+
+#include "messages/types.hpp"
 
 namespace beacon::storage {
 
@@ -20,14 +24,16 @@ struct retry_target {
   int32_t question_index = 0;
   std::string status;
   int32_t manual_retries = 0;
-  int32_t max_retries = 0;
+  int32_t manual_retry_limit = 0;
   std::string updated_at;   // RFC 3339
   std::string output_json;  // completed cells: output_data
 };
 std::optional<retry_target> find_retry_target(pqxx::work& tx, int64_t execution_id);
 
 // Reopens the job's failed and timed-out cells (only `execution_id` when > 0) that have had fewer
-// than max_retries manual retries; queues the job again when any was reopened. Returns how many.
-int32_t reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int64_t execution_id);
+// than manual_retry_limit manual retries; queues an ended job again. Appends the cells' status
+// changes to `moved` (the caller moves the counters and tells the progress hub).
+reopen_result reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int64_t execution_id,
+                                  std::vector<cell_event>& moved);
 
 }  // namespace beacon::storage

@@ -69,7 +69,8 @@ void normalise(boost::json::value& v, const std::string& key = "") {
       "next_cursor", "cross_region_execution_id", "load",       "limit_now", "executions_cancelled",
       "duration"};
   // Signatures, keys and the output hash (its output holds a measured latency) differ per run.
-  static const std::set<std::string> per_key = {"signature", "public_key", "key_id", "hash"};
+  static const std::set<std::string> per_key = {"signature", "public_key", "key_id",    "hash",
+                                                "root_hash", "leaf_hash",  "audit_path"};
   static const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   if (v.is_object()) {
     for (auto& kv : v.as_object()) normalise(kv.value(), std::string(kv.key()));
@@ -211,6 +212,16 @@ CAF_TEST(portal facing responses match their golden json) {
   golden("execution_receipt", "GET", "/api/v1/executions/" + std::to_string(first) + "/receipt");
   golden("bias_analysis", "GET", "/api/v2/jobs/golden-1/bias-analysis");
   golden("node_key", "GET", "/api/v1/node/key");
+  golden("cross_region_diff", "GET", "/api/v1/executions/golden-1/cross-region-diff");
+  golden("job_regions", "GET", "/api/v1/executions/golden-1/regions");
+  golden("diffs", "GET", "/api/v1/diffs?limit=5");
+  golden("execution_bias_score", "GET",
+         "/api/v1/executions/" + std::to_string(first) + "/bias-score");
+  golden("transparency_root", "GET", "/api/v1/transparency/root");
+  golden("transparency_proof", "GET",
+         "/api/v1/transparency/proof?execution_id=" + std::to_string(first));
+  golden("retry_all_failed_none", "POST", "/api/v1/executions/golden-1/retry-all-failed", "{}");
+  golden("error_diff_unknown_job", "GET", "/api/v1/executions/no-such-job/cross-region-diff");
   auto wrapper = R"({"jobspec":)" +
                  job_json("golden-2", {"math_basic"}, {"mistral-7b"}, {"US", "EU"}) +
                  R"(,"target_regions":["US","EU"],"min_regions":1,"enable_analysis":true})";

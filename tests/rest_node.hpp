@@ -16,11 +16,11 @@ struct rest_node {
   uint16_t port = 0;
 
   // (Re)starts the node with `cfg`; database, port, sim latency and threads are set here.
-  void start(node_config cfg = {}) {
+  void start(node_config cfg = {}, double sim_latency_ms = 1) {
     if (n) n->stop();
     cfg.database_url = url;
     cfg.http_port = 0;
-    cfg.sim_latency_ms = 1;
+    cfg.sim_latency_ms = sim_latency_ms;
     cfg.threads = 2;
     n = std::make_unique<node>(cfg);
     n->start(true);

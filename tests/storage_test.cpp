@@ -56,7 +56,8 @@ CAF_TEST(admission inserts exactly questions x models x regions x runs pending c
   // A duplicate id stores nothing more.
   pqxx::connection conn{url};
   auto again = storage::admit_job(
-      conn, std::get<job_spec>(parse_job_spec(job_json("adm-1", {"q"}, {"m"}, {"US"}))), 3, {});
+      conn, std::get<job_spec>(parse_job_spec(job_json("adm-1", {"q"}, {"m"}, {"US"}))),
+      storage::retry_budget{}, {});
   CAF_CHECK(again.result == storage::admit_result::duplicate);
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions"), 72);
 }

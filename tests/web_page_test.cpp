@@ -1,8 +1,10 @@
-// The live page in a real headless Chromium (Debian's chromium + chromium-driver over WebDriver):
+// The live page in a real headless Chromium (Debian's chromium + chromium-driver over WebDriver),
+// served from another origin than the API (a second port), so Chromium itself enforces CORS:
 // a job runs on sim while the page follows its event stream; every cell of the grid turns
 // completed without polling, the DOM counts equal the job's counters, a click opens the answers
 // side by side with ASIA's refusal highlighted and flagged by the analysis, the job's analysis
-// panel shows, and a screenshot is saved with the test output.
+// panel shows, calls made the portal's way (preflighted GET and POST) succeed, and a screenshot is
+// saved with the test output. The same page from an origin the node does not allow loads nothing.
 #define CAF_SUITE web_page
 #include <boost/json.hpp>
 #include <filesystem>
@@ -11,6 +13,8 @@
 
 #include "app/node.hpp"
 #include "caf/test/dsl.hpp"
+#include "http/embedded_files.hpp"
+#include "http/server.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
 #include "tests/webdriver.hpp"
@@ -18,8 +22,32 @@
 using namespace beacon;
 using namespace beacon::test;
 
+namespace {
+
+// The live page's files on a port of their own: another origin than the node's API.
+struct page_server {
+  http::server server{
+      [](const http::request& req) {
+        auto name = req.path == "/" ? std::string("web/index.html") : req.path.substr(1);
+        auto& files = http::embedded_files();
+        auto it = files.find(name);
+        if (it == files.end() || name.rfind("web/", 0) != 0) return http::response{404, "{}"};
+        auto type = name.size() > 3 && name.substr(name.size() - 3) == ".js" ? "text/javascript"
+                    : name.substr(name.size() - 4) == ".css"                 ? "text/css"
+                                                                             : "text/html";
+        return http::response{200, it->second, type};
+      },
+      1, 1 << 20};
+  uint16_t port = server.listen("127.0.0.1", 0);
+  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+
+}  // namespace
+
 CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
+  page_server pages, other_pages;
   node_config cfg;
+  cfg.cors_origins = pages.origin();  // other_pages is not allowed
   cfg.database_url = fresh_database();
   cfg.http_port = 0;
   cfg.threads = 2;
@@ -33,7 +61,8 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   auto spec =
       job_json("web-1", {"tiananmen_neutral", "math_basic", "capital_france", "taiwan_status"},
                {"llama3.2-1b", "mistral-7b"}, {"US", "EU", "ASIA"});
-  auto page = "http://127.0.0.1:" + std::to_string(port) + "/#job=web-1";
+  auto api = "http://127.0.0.1:" + std::to_string(port);
+  auto page = pages.origin() + "/?api=" + api + "#job=web-1";
   CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs", spec).status, 202u);
   browser.navigate(page);
   // Wait until the page says every cell is completed (it learns it only from the stream).
@@ -103,6 +132,22 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   CAF_CHECK_NOT_EQUAL(divergence.find("(refusal gap)"), std::string::npos);
   // The job's analysis panel appeared when the job ended.
   CAF_CHECK_EQUAL(std::string(a.at("job").as_string()).rfind("HIGH RISK", 0), 0u);
+  // Calls the portal's way from this origin: every one preflighted (a JSON Content-Type on a GET,
+  // a POST with an Idempotency-Key), then read.
+  auto portal_calls = browser.execute(
+      "const api = '" + api +
+      "';"
+      "const h = {'Content-Type': 'application/json; charset=utf-8'};"
+      "return Promise.all(["
+      " fetch(api + '/api/v1/jobs/web-1?include=executions&exec_limit=100', {headers: h})"
+      "  .then(r => r.json().then(b => r.status + ':' + b.status + ':' + b.executions.length)),"
+      " fetch(api + '/api/v1/jobs/web-1/cancel', {method: 'POST', headers: Object.assign("
+      "  {'Idempotency-Key': 'k1'}, h), body: '{}'}).then(r => r.json().then(b => r.status + ':' +"
+      "  b.status)),"
+      " fetch(api + '/api/v1/executions/web-1/cross-region-diff', {headers: h}).then(r => "
+      "  String(r.status))"
+      "]).then(x => x.join(' '), e => 'error: ' + e);");
+  CAF_CHECK_EQUAL(portal_calls.as_string(), "200:completed:24 200:completed 200");
   std::filesystem::create_directories(BEACON_TEST_OUTPUT_DIR);
   auto shot = std::string(BEACON_TEST_OUTPUT_DIR) + "/web_page.png";
   auto png = browser.screenshot();
@@ -110,4 +155,23 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   CAF_CHECK(png.size() > 1000);
   CAF_CHECK_EQUAL(png.substr(1, 3), "PNG");
   CAF_MESSAGE("screenshot: " << shot);
+  // From an origin the node does not list, Chromium withholds every answer: nothing loads.
+  browser.navigate(other_pages.origin() + "/?api=" + api + "#job=web-1");
+  std::string shown_error;
+  for (int i = 0; i < 100 && shown_error.empty(); ++i) {
+    auto v = browser.execute(
+        "const e = document.querySelector('#error');"
+        " return e && !e.hidden ? e.textContent : '';");
+    shown_error = std::string(v.as_string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CAF_CHECK(!shown_error.empty());
+  CAF_MESSAGE("page on a foreign origin says: " << shown_error);
+  auto blocked = browser.execute(
+      "return fetch('" + api +
+      "/api/v1/jobs?limit=50', {headers: {'Content-Type': "
+      "'application/json'}}).then(r => 'read ' + r.status, e => 'blocked ' + e.name);");
+  CAF_CHECK_EQUAL(blocked.as_string(), "blocked TypeError");
+  auto cells = browser.execute("return document.querySelectorAll('td.cell').length;");
+  CAF_CHECK_EQUAL(cells.as_int64(), 0);
 }

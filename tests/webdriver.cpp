@@ -48,7 +48,10 @@ webdriver::webdriver() {
   boost::json::object options{
       {"binary", "/usr/bin/chromium"},
       {"args", boost::json::array{"--headless=new", "--no-sandbox", "--disable-gpu",
-                                  "--disable-dev-shm-usage", "--window-size=1400,1000"}}};
+                                  "--disable-dev-shm-usage", "--window-size=1400,1000",
+                                  // No calls home: this machine's network is closed.
+                                  "--disable-background-networking", "--disable-component-update",
+                                  "--disable-sync", "--no-first-run", "--disable-quic"}}};
   boost::json::object caps{
       {"capabilities",
        {{"alwaysMatch", {{"browserName", "chrome"}, {"goog:chromeOptions", options}}}}}};

@@ -18,6 +18,10 @@ const state = {
   events: { snapshot: 0, cell: 0, job: 0 },
 };
 
+// The node to talk to: this page's own origin, or another one given as ?api=http://host:port (the
+// node must list this page's origin in its cors-origins).
+const API = (new URLSearchParams(location.search).get('api') || '').replace(/\/+$/, '');
+
 const $ = (selector, root = document) => root.querySelector(selector);
 
 function el(tag, attrs = {}, ...children) {
@@ -60,7 +64,7 @@ function showError(message) {
 }
 
 async function getJSON(path) {
-  const response = await fetch(path, { headers: { Accept: 'application/json' } });
+  const response = await fetch(API + path, { headers: { Accept: 'application/json' } });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
   return body;
@@ -185,7 +189,7 @@ function applyCell(e) {
 
 function follow(jobId) {
   if (state.source) state.source.close();
-  const source = new EventSource(`/api/v1/jobs/${encodeURIComponent(jobId)}/events`);
+  const source = new EventSource(`${API}/api/v1/jobs/${encodeURIComponent(jobId)}/events`);
   state.source = source;
   source.addEventListener('open', () => setConnection('live', 'live'));
   source.addEventListener('error', () => {
@@ -250,7 +254,7 @@ async function openJob(jobId) {
     const job = await getJSON(`/api/v1/jobs/${encodeURIComponent(jobId)}`);
     const spec = job.job || {};
     state.jobId = jobId;
-    state.status = job.status;
+    state.status = job.stored_status || job.status;
     state.reason = job.error || '';
     state.questions = (spec.questions || []).map((q) => (typeof q === 'string' ? q : q.id));
     state.models = ((spec.metadata && spec.metadata.models) || spec.models || [])
