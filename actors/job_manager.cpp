@@ -72,9 +72,12 @@ caf::result<reopen_result> reopen(self_ptr self, const std::string& job_id, int6
   return rp;
 }
 
-// What waited for the job's supervisor to end: deferred retries, a start.
+// What waited for the job's supervisor to end: cancels, deferred retries, a start.
 void after_supervisor(self_ptr self, const std::string& job_id) {
   auto& s = self->state;
+  auto cancels = s.cancel_waiters.equal_range(job_id);
+  for (auto i = cancels.first; i != cancels.second; ++i) i->second.deliver(true);
+  s.cancel_waiters.erase(cancels.first, cancels.second);
   auto range = s.deferred.equal_range(job_id);
   std::vector<job_manager_state::deferred_retry> waiting;
   for (auto i = range.first; i != range.second; ++i) waiting.push_back(i->second);
@@ -118,11 +121,13 @@ job_manager_actor::behavior_type job_manager(
   });
   return {
       [=](atom::start, const std::string& job_id) { return start_job(self, job_id); },
-      [=](atom::cancel, const std::string& job_id) {
+      [=](atom::cancel, const std::string& job_id) -> caf::result<bool> {
         auto it = self->state.jobs.find(job_id);
         if (it == self->state.jobs.end()) return false;
         caf::anon_send(it->second, atom::cancel::value);
-        return true;
+        auto rp = self->make_response_promise<bool>();
+        self->state.cancel_waiters.emplace(job_id, rp);
+        return rp;
       },
       [=](atom::resume) -> caf::result<int32_t> {
         auto rp = self->make_response_promise<int32_t>();

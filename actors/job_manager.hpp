@@ -2,7 +2,8 @@
 // crashed supervisor after a growing backoff (it resumes from storage), and resumes unfinished
 // jobs when the node starts. A person's retry goes to the running job's supervisor, or reopens
 // the ended job's cells through persistence and starts the job again; a start asked for while
-// the job's previous supervisor is still ending happens when it has ended.
+// the job's previous supervisor is still ending happens when it has ended. A cancel is answered
+// when the job's supervisor has ended, i.e. after its verdict is committed.
 #pragma once
 
 #include <map>
@@ -27,6 +28,8 @@ struct job_manager_state {
   std::map<std::string, int32_t> restarts;
   std::set<std::string> start_when_down;  // queued again while their supervisor was ending
   std::multimap<std::string, deferred_retry> deferred;
+  // Cancels waiting for the job's supervisor to end (it ends only after the verdict commits).
+  std::multimap<std::string, caf::typed_response_promise<bool>> cancel_waiters;
   ~job_manager_state();
   static inline const char* name = "job_manager";
 };

@@ -96,7 +96,7 @@ header_list cors_response_headers(const cors_policy& policy, std::string_view or
   if (!origin_allowed(policy, origin, host)) return out;
   out.emplace_back("Access-Control-Allow-Origin", std::string(origin));
   out.emplace_back("Access-Control-Expose-Headers",
-                   "Retry-After, Location, Allow, X-RateLimit-Limit, X-RateLimit-Remaining");
+                   "Retry-After, Location, Allow");
   return out;
 }
 

@@ -3,7 +3,6 @@
 #include <boost/json.hpp>
 #include <optional>
 #include <pqxx/pqxx>
-#include <thread>
 
 #include "actors/event_stream.hpp"
 #include "common/canonical_json.hpp"
@@ -162,11 +161,12 @@ response job_events(const route_context& ctx, const request& req, const path_par
   return r;
 }
 
-// Cancels a running job and waits (up to 5 s) for its verdict, in the original's reply shape.
+// Cancels a running job and waits (up to 5 s) for its verdict, in the original's reply shape:
+// the job manager answers once the job's supervisor has committed the verdict and ended.
 response cancel_job(const route_context& ctx, const request&, const path_params& p) {
   const auto& id = p[0];
-  auto conn = ctx.pool->acquire();
   auto job_status = [&]() -> std::optional<std::string> {
+    auto conn = ctx.pool->acquire();
     pqxx::work tx{*conn};
     auto job = storage::find_job(tx, id);
     if (!job) return std::nullopt;
@@ -178,24 +178,19 @@ response cancel_job(const route_context& ctx, const request&, const path_params&
     return json(200, json_text(boost::json::object{{"ok", false},
                                                    {"message", "the job is already " + *before},
                                                    {"status", *before}}));
-  if (!ask<bool>(ctx, ctx.manager, atom::cancel::value, id))
+  auto ended = ask_until<bool>(ctx, std::chrono::seconds(5), ctx.manager, atom::cancel::value, id);
+  if (ended && !*ended)
     return error(409, "the job is " + *before + " but not running on this node", "job_not_running");
-  auto now = *before;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!status::is_terminal_job(now) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    now = job_status().value_or(now);
-  }
-  pqxx::work tx{*conn};
-  auto cancelled = tx.exec_params1(
-      "SELECT count(*) FROM executions WHERE job_id = $1 AND status = 'cancelled'", id);
+  auto now = job_status().value_or(*before);
   bool done = status::is_terminal_job(now);
+  auto conn = ctx.pool->acquire();
+  pqxx::work tx{*conn};
   boost::json::object out{{"ok", true},
                           {"job_id", id},
                           {"previous_status", *before},
                           {"new_status", done ? now : std::string("cancelling")},
                           {"context_cancelled", true},
-                          {"executions_cancelled", cancelled[0].as<int64_t>()},
+                          {"executions_cancelled", storage::cells_with_status(tx, id, "cancelled")},
                           {"cancelled_at", format_rfc3339(now_us())}};
   return json(done ? 200 : 202, json_text(out));
 }

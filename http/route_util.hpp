@@ -50,6 +50,23 @@ Result ask_within(const route_context& ctx, caf::timespan deadline, const Handle
   return std::move(*out);
 }
 
+// Like ask_within, but nullopt when no reply came within `deadline` (the caller answers "still
+// in progress"); other failures throw actor_unavailable.
+template <class Result, class Handle, class... Ts>
+std::optional<Result> ask_until(const route_context& ctx, caf::timespan deadline,
+                                const Handle& who, Ts&&... xs) {
+  caf::scoped_actor self{*ctx.system};
+  std::optional<Result> out;
+  std::optional<std::string> problem;
+  self->request<caf::message_priority::high>(who, deadline, std::forward<Ts>(xs)...)
+      .receive([&](Result& r) { out = std::move(r); },
+               [&](caf::error& e) {
+                 if (e != caf::sec::request_timeout) problem = ctx.system->render(e);
+               });
+  if (problem) throw actor_unavailable(*problem);
+  return out;
+}
+
 // A read of an actor's state: answered at once or the actor is in trouble (2 s).
 template <class Result, class Handle, class... Ts>
 Result ask(const route_context& ctx, const Handle& who, Ts&&... xs) {

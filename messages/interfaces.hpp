@@ -98,7 +98,8 @@ using http_provider_actor =
 using job_manager_actor = caf::typed_actor<
     // Start (or resume) a job already admitted to storage; false when it is already running.
     caf::replies_to<atom::start, std::string>::with<bool>,
-    // Cancel a running job; false when this node is not running it.
+    // Cancel a running job: true once its supervisor has ended (after the verdict is committed,
+    // or a crash); false at once when this node is not running it.
     caf::replies_to<atom::cancel, std::string>::with<bool>,
     // Resume every queued or running job from storage; replies how many were started.
     caf::replies_to<atom::resume>::with<int32_t>,

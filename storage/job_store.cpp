@@ -326,6 +326,13 @@ int64_t executions_total(pqxx::work& tx) {
   return tx.exec1("SELECT coalesce(sum(total_cells), 0) FROM jobs")[0].as<int64_t>();
 }
 
+int64_t cells_with_status(pqxx::work& tx, const std::string& job_id, const std::string& status) {
+  return tx
+      .exec_params1("SELECT count(*) FROM executions WHERE job_id = $1 AND status = $2", job_id,
+                    status)[0]
+      .as<int64_t>();
+}
+
 std::optional<std::string> execution_json(pqxx::work& tx, int64_t id) {
   auto rows = tx.exec_params("SELECT json_build_object(" + execution_fields(true) +
                                  ")::text FROM executions e WHERE e.id = $1",

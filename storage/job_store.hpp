@@ -88,6 +88,8 @@ std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t l
 std::string list_executions_json(pqxx::work& tx, int64_t limit, int64_t offset, int64_t before_id);
 // How many executions exist (from the jobs' exact cell counters, not a table scan).
 int64_t executions_total(pqxx::work& tx);
+// How many of the job's cells have `status` (one COUNT over its rows).
+int64_t cells_with_status(pqxx::work& tx, const std::string& job_id, const std::string& status);
 // One execution in full; nullopt when there is none with this id.
 std::optional<std::string> execution_json(pqxx::work& tx, int64_t id);
 // The stored receipt of an execution ("" when it has none yet); nullopt for an unknown id.

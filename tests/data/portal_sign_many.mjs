@@ -6,23 +6,7 @@
 // a given seed. Usage: node portal_sign_many.mjs COUNT [SEED]
 import crypto from 'node:crypto';
 
-function stableStringify(node) {
-  if (node && node.toJSON && typeof node.toJSON === 'function') node = node.toJSON();
-  if (node === undefined) return undefined;
-  if (typeof node === 'number') return isFinite(node) ? '' + node : 'null';
-  if (typeof node !== 'object') return JSON.stringify(node);
-  if (node === null) return 'null';
-  if (Array.isArray(node)) {
-    return '[' + node.map((x) => stableStringify(x) || 'null').join(',') + ']';
-  }
-  const out = [];
-  for (const key of Object.keys(node).sort()) {
-    const value = stableStringify(node[key]);
-    if (!value) continue;
-    out.push(JSON.stringify(key) + ':' + value);
-  }
-  return '{' + out.join(',') + '}';
-}
+import { privateKey, publicKey, stableStringify } from './portal_canonical.mjs';
 
 const count = Number(process.argv[2] || 1000);
 let state = BigInt(process.argv[3] || 20261201);
@@ -57,12 +41,6 @@ const textual = [['6E11', 6e11], ['1.50e-7', 1.5e-7], ['1e-400', 0], ['-0', -0],
   ['-9223372036854775808', -9223372036854775808], ['1e21', 1e21], ['1E+2', 100],
   ['2.2250738585072011e-308', 2.2250738585072011e-308], ['4.9e-324', 5e-324]];
 
-const seed = Buffer.alloc(32, 7);
-const privateKey = crypto.createPrivateKey({
-  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
-  format: 'der', type: 'pkcs8',
-});
-const publicKey = crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(12);
 const publicKeyBase64 = publicKey.toString('base64');
 
 const lines = [];
