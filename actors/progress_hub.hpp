@@ -13,7 +13,7 @@
 #include <tuple>
 #include <vector>
 
-#include "common/progress_board.hpp"
+#include "actors/progress_board.hpp"
 #include "messages/interfaces.hpp"
 
 namespace beacon {

@@ -10,9 +10,9 @@
 #include "actors/http_provider.hpp"
 #include "actors/job_manager.hpp"
 #include "actors/persistence_guard.hpp"
+#include "actors/progress_board.hpp"
 #include "actors/provider_registry.hpp"
 #include "actors/sim_provider.hpp"
-#include "common/progress_board.hpp"
 
 namespace beacon {
 

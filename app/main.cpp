@@ -13,7 +13,7 @@
 #include "app/signals.hpp"
 #include "app/verify.hpp"
 #include "common/logging.hpp"
-#include "providers/sim_http.hpp"
+#include "http/sim_http.hpp"
 #include "storage/embedded_postgres.hpp"
 #include "storage/migrations.hpp"
 

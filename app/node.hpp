@@ -7,8 +7,8 @@
 #include <string>
 
 #include "actors/runtime.hpp"
-#include "app/admission.hpp"
 #include "app/config.hpp"
+#include "http/admission.hpp"
 #include "http/server.hpp"
 #include "storage/connection_pool.hpp"
 #include "storage/embedded_postgres.hpp"

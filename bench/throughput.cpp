@@ -21,7 +21,7 @@
 #include "app/node.hpp"
 #include "bench/bench_support.hpp"
 #include "common/logging.hpp"
-#include "providers/sim_http.hpp"
+#include "http/sim_http.hpp"
 #include "storage/embedded_postgres.hpp"
 #include "storage/migrations.hpp"
 

@@ -95,8 +95,7 @@ header_list cors_response_headers(const cors_policy& policy, std::string_view or
   header_list out{{"Vary", "Origin"}};
   if (!origin_allowed(policy, origin, host)) return out;
   out.emplace_back("Access-Control-Allow-Origin", std::string(origin));
-  out.emplace_back("Access-Control-Expose-Headers",
-                   "Retry-After, Location, Allow");
+  out.emplace_back("Access-Control-Expose-Headers", "Retry-After, Location, Allow");
   return out;
 }
 

@@ -4,10 +4,10 @@
 #include <optional>
 #include <pqxx/pqxx>
 
-#include "actors/event_stream.hpp"
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "common/json_exact.hpp"
+#include "http/event_stream.hpp"
 #include "http/handlers.hpp"
 #include "http/portal_words.hpp"
 #include "http/progress_json.hpp"

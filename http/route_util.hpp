@@ -53,8 +53,8 @@ Result ask_within(const route_context& ctx, caf::timespan deadline, const Handle
 // Like ask_within, but nullopt when no reply came within `deadline` (the caller answers "still
 // in progress"); other failures throw actor_unavailable.
 template <class Result, class Handle, class... Ts>
-std::optional<Result> ask_until(const route_context& ctx, caf::timespan deadline,
-                                const Handle& who, Ts&&... xs) {
+std::optional<Result> ask_until(const route_context& ctx, caf::timespan deadline, const Handle& who,
+                                Ts&&... xs) {
   caf::scoped_actor self{*ctx.system};
   std::optional<Result> out;
   std::optional<std::string> problem;

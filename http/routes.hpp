@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "app/admission.hpp"
+#include "actors/progress_board.hpp"
 #include "caf/actor_system.hpp"
 #include "common/node_key.hpp"
-#include "common/progress_board.hpp"
+#include "http/admission.hpp"
 #include "http/cors.hpp"
 #include "http/rate_limit.hpp"
 #include "http/server.hpp"

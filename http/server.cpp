@@ -90,8 +90,16 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
 
   void shutdown() {
     close();
+    if (!sock) return;  // released by stop()
     beast::error_code ignored;
     sock->socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  // Destroys the socket now (the server is stopping and its I/O thread has ended): a channel an
+  // actor still holds must not close a socket after the io_context is gone.
+  void release_socket() {
+    std::lock_guard<std::mutex> guard{mutex};
+    sock.reset();
   }
 
   bool closed() const override {
@@ -376,6 +384,9 @@ void server::stop() {
   impl_->workers.join();
   impl_->ioc.stop();
   if (impl_->io_thread.joinable()) impl_->io_thread.join();
+  std::lock_guard<std::mutex> guard{impl_->channels_mutex};
+  for (auto& w : impl_->channels)
+    if (auto c = w.lock()) c->release_socket();
 }
 
 }  // namespace beacon::http

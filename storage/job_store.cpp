@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "messages/status.hpp"
+#include "messages/verdict.hpp"
 #include "storage/pg_arrays.hpp"
 #include "storage/sql_time.hpp"
 
@@ -181,26 +182,7 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
             "SELECT count(*) FROM region_results WHERE job_id = $1 AND completed_cells > 0",
             job_id)[0]
           .as<int64_t>();
-  double rate = total > 0 ? static_cast<double>(completed) / static_cast<double>(total) : 0.0;
-  char rate_text[32];
-  std::snprintf(rate_text, sizeof rate_text, "%.3f", rate);
-  auto summary = std::to_string(completed) + " of " + std::to_string(total) +
-                 " cells completed (success rate " + rate_text + "), " +
-                 std::to_string(regions_ok) + " region(s) with a success";
-  job_verdict v;
-  if (cancelled) {
-    v = {std::string(status::job_cancelled), "cancelled by request; " + summary};
-  } else if (rate + 1e-9 < min_rate) {
-    char min_text[32];
-    std::snprintf(min_text, sizeof min_text, "%.3f", min_rate);
-    v = {std::string(status::job_failed),
-         summary + "; below the required success rate " + min_text};
-  } else if (regions_ok < min_regions) {
-    v = {std::string(status::job_failed),
-         summary + "; " + std::to_string(min_regions) + " region(s) required"};
-  } else {
-    v = {std::string(status::job_completed), summary};
-  }
+  auto v = decide_verdict({total, completed, regions_ok, min_rate, min_regions, cancelled});
   tx.exec_params(
       "UPDATE jobs SET status = $2, error = CASE WHEN $2 = 'completed' THEN NULL ELSE $3 END,"
       " completed_at = coalesce(completed_at, now()), updated_at = now() WHERE id = $1",

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <pqxx/pqxx>
 
-#include "app/admission.hpp"
+#include "http/admission.hpp"
 #include "providers/system_prompt.hpp"
 #include "storage/embedded_postgres.hpp"
 #include "storage/job_store.hpp"

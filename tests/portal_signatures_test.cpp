@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <fstream>
 
-#include "app/spec_signature.hpp"
 #include "caf/test/dsl.hpp"
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "common/json_exact.hpp"
+#include "messages/spec_signature.hpp"
 #include "tests/harness.hpp"
 
 using namespace beacon;

@@ -9,10 +9,10 @@
 #include <sstream>
 
 #include "app/node.hpp"
-#include "app/spec_signature.hpp"
 #include "caf/test/dsl.hpp"
 #include "common/clock.hpp"
 #include "common/crypto.hpp"
+#include "messages/spec_signature.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
 #include "tests/rest_node.hpp"

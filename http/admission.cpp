@@ -1,5 +1,5 @@
 // Admission.
-#include "app/admission.hpp"
+#include "http/admission.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>

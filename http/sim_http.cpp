@@ -1,5 +1,5 @@
 // The sim HTTP server's handler.
-#include "providers/sim_http.hpp"
+#include "http/sim_http.hpp"
 
 #include <boost/json.hpp>
 

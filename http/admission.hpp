@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "app/spec_signature.hpp"
 #include "messages/job_spec.hpp"
+#include "messages/spec_signature.hpp"
 
 namespace beacon {
 

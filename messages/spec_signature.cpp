@@ -1,5 +1,5 @@
 // JobSpec signature checks.
-#include "app/spec_signature.hpp"
+#include "messages/spec_signature.hpp"
 
 #include <boost/json.hpp>
 #include <fstream>

@@ -1,5 +1,5 @@
 // The event stream actor.
-#include "actors/event_stream.hpp"
+#include "http/event_stream.hpp"
 
 #include "caf/all.hpp"
 #include "http/sse.hpp"
