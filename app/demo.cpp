@@ -21,9 +21,16 @@
 namespace beacon {
 namespace {
 
-// The cross-region analysis of the job: the analyst's, or computed now if it is not stored yet.
-void print_analysis(pqxx::connection& conn, const std::string& job_id) {
-  auto current = storage::current_job_analysis(conn, job_id, false);
+// The cross-region analysis of the job: the analyst's, asked for if it is not stored yet.
+void print_analysis(node& n, pqxx::connection& conn, const std::string& job_id) {
+  auto current = storage::current_job_analysis(conn, job_id, false, [&](const std::string& id) {
+    if (!n.actors().analyst) return false;
+    bool stored = false;
+    caf::scoped_actor self{n.system()};
+    self->request(n.actors().analyst, std::chrono::seconds(60), atom::analyze::value, id)
+        .receive([&](bool ok) { stored = ok; }, [](caf::error&) {});
+    return stored;
+  });
   if (!current || !current->row) return;
   auto row = boost::json::parse(*current->row).as_object();
   auto& report = row["report"].as_object();
@@ -121,7 +128,7 @@ void print_summary(node& n, const std::string& job_id) {
       "\nReceipts: %lld of %lld completed cells carry a receipt that verifies against "
       "this node's key %s\n",
       static_cast<long long>(verified), static_cast<long long>(completed), n.key()->key_id.c_str());
-  print_analysis(*conn, job_id);
+  print_analysis(n, *conn, job_id);
 }
 
 }  // namespace

@@ -145,6 +145,7 @@ void node::start(bool serve_http) {
     ctx.hub = rt_.hub;
     ctx.board = rt_.board;
     ctx.registry = rt_.registry;
+    ctx.analyst = rt_.analyst;
     ctx.signing_key = key_;
     ctx.admission = admission_;
     ctx.api_token = cfg_.api_token;
@@ -182,7 +183,7 @@ void node::stop() {
 
 admission_result node::submit(std::string_view body) {
   auto conn = pool_->acquire();
-  auto result = admit(*conn, body, admission_);
+  auto result = admit(*conn, body, admission_, {}, job_writer_of(*sys_));
   if (result.status == 202) caf::anon_send(rt_.manager, atom::start::value, result.job_id);
   return result;
 }

@@ -4,12 +4,15 @@
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
+#include "actors/persistence.hpp"
+#include "caf/scoped_actor.hpp"
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "common/crypto.hpp"
 #include "common/json_exact.hpp"
 #include "common/logging.hpp"
 #include "http/error_json.hpp"
+#include "messages/errors.hpp"
 #include "providers/system_prompt.hpp"
 #include "storage/job_store.hpp"
 
@@ -45,25 +48,52 @@ std::optional<admission_result> refused_signature(const boost::json::object& spe
   return std::nullopt;
 }
 
+// The request persistence stores for a parsed, verified spec.
+admission_request request_for(job_spec spec, const admission_settings& settings,
+                              const storage::admit_guards& guards) {
+  admission_request r;
+  for (auto& region : spec.regions) r.system_prompts[region] = regional_system_prompt(region);
+  r.spec = std::move(spec);
+  r.max_retries = settings.max_retries;
+  r.manual_retry_limit = settings.manual_retry_limit;
+  r.idempotency_key = guards.idempotency_key;
+  r.request_sha256 = guards.request_sha256;
+  r.signer_public_key = guards.signer_public_key;
+  r.nonce = guards.nonce;
+  return r;
+}
+
+// Stores straight to storage (no actors running).
+caf::expected<admission_reply> write_directly(pqxx::connection& conn, const admission_request& r) {
+  auto out =
+      storage::admit_job(conn, r.spec, {r.max_retries, r.manual_retry_limit}, r.system_prompts,
+                         {r.idempotency_key, r.request_sha256, r.signer_public_key, r.nonce});
+  return admission_reply{static_cast<int32_t>(out.result), out.existing_job_id};
+}
+
 // Stores a parsed, verified spec and answers as POST /api/v1/jobs does.
 admission_result store(pqxx::connection& conn, std::string_view body,
-                       const admission_settings& settings, storage::admit_guards guards) {
+                       const admission_settings& settings, storage::admit_guards guards,
+                       const job_writer& writer) {
   auto parsed = parse_job_spec(body, settings.limits);
   if (auto* err = std::get_if<spec_error>(&parsed))
     return rejected(400, err->message, err->field == "body" ? "invalid_json" : "invalid_spec",
                     err->field);
   auto& spec = std::get<job_spec>(parsed);
-  std::map<std::string, std::string> prompts;
-  for (auto& r : spec.regions) prompts[r] = regional_system_prompt(r);
-  storage::admit_outcome outcome;
+  auto request = request_for(spec, settings, guards);
+  caf::expected<admission_reply> stored = caf::error{};
   try {
-    outcome = storage::admit_job(
-        conn, spec, storage::retry_budget{settings.max_retries, settings.manual_retry_limit},
-        prompts, guards);
+    stored = writer ? writer(std::move(request)) : write_directly(conn, request);
   } catch (const pqxx::broken_connection& e) {
-    return {503, error_json(std::string("storage unavailable: ") + e.what(), "storage_unavailable"),
-            ""};
+    stored = make_storage_error(storage_errc::unavailable, e.what());
   }
+  if (!stored) {
+    if (is_storage_rejection(stored.error()))  // the detail is in the log, not in the answer
+      return {500, error_json("storage refused the job", "storage_rejected"), ""};
+    return {503, error_json("storage unavailable; nothing was stored", "storage_unavailable"), ""};
+  }
+  storage::admit_outcome outcome{static_cast<storage::admit_result>(stored->result),
+                                 stored->existing_job_id};
   using storage::admit_result;
   switch (outcome.result) {
     case admit_result::duplicate:
@@ -108,8 +138,26 @@ storage::admit_guards guards_for(std::string_view body, const admission_options&
 
 }  // namespace
 
+job_writer job_writer_of(caf::actor_system& sys) {
+  return [&sys](admission_request r) -> caf::expected<admission_reply> {
+    caf::scoped_actor self{sys};
+    caf::expected<admission_reply> out = caf::error{};
+    // A million-cell insert takes seconds; the deadline only catches a runtime that is gone.
+    self->request(current_persistence(sys), std::chrono::seconds(60), atom::admit::value,
+                  std::move(r))
+        .receive([&](admission_reply& reply) { out = std::move(reply); },
+                 [&](caf::error& e) {
+                   out = is_storage_rejection(e)
+                             ? e
+                             : make_storage_error(storage_errc::unavailable, sys.render(e));
+                 });
+    return out;
+  };
+}
+
 admission_result admit(pqxx::connection& conn, std::string_view body,
-                       const admission_settings& settings, const admission_options& options) {
+                       const admission_settings& settings, const admission_options& options,
+                       const job_writer& writer) {
   if (options.idempotency_key.size() > 255)
     return rejected(400, "Idempotency-Key is longer than 255 characters", "invalid_header",
                     "Idempotency-Key");
@@ -118,12 +166,12 @@ admission_result admit(pqxx::connection& conn, std::string_view body,
   auto doc = parse_json_exact(body);
   if (doc && doc->is_object())
     if (auto refused = refused_signature(doc->as_object(), settings, guards)) return *refused;
-  return store(conn, body, settings, std::move(guards));
+  return store(conn, body, settings, std::move(guards), writer);
 }
 
 admission_result admit_cross_region(pqxx::connection& conn, std::string_view body,
                                     const admission_settings& settings,
-                                    const admission_options& options) {
+                                    const admission_options& options, const job_writer& writer) {
   if (options.idempotency_key.size() > 255)
     return rejected(400, "Idempotency-Key is longer than 255 characters", "invalid_header",
                     "Idempotency-Key");
@@ -171,7 +219,7 @@ admission_result admit_cross_region(pqxx::connection& conn, std::string_view bod
     rate = m->to_number<double>();
   }
   c["min_success_rate"] = rate;
-  auto result = store(conn, boost::json::serialize(spec), settings, std::move(guards));
+  auto result = store(conn, boost::json::serialize(spec), settings, std::move(guards), writer);
   if (result.status != 202) return result;
   pqxx::work tx{conn};
   auto cre =

@@ -1,14 +1,19 @@
-// Admission of a submitted JobSpec: validate, store the job and all its cells in one
-// transaction, and answer with the status code and JSON body the REST API returns.
+// Admission of a submitted JobSpec: validate, have the job and all its cells stored in one
+// transaction (by the runtime's persistence actor in a node), and answer with the status code
+// and JSON body the REST API returns.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <pqxx/connection>
 #include <string>
 #include <string_view>
 
+#include "caf/actor_system.hpp"
+#include "caf/expected.hpp"
 #include "messages/job_spec.hpp"
 #include "messages/spec_signature.hpp"
+#include "messages/types.hpp"
 
 namespace beacon {
 
@@ -32,10 +37,16 @@ struct admission_result {
   std::string job_id;  // set when accepted
 };
 
+// Stores a validated job: through the persistence actor (job_writer_of), or, where no actors run
+// (actor tests, benchmarks that admit before starting a node), straight to storage (empty).
+using job_writer = std::function<caf::expected<admission_reply>(admission_request)>;
+job_writer job_writer_of(caf::actor_system& sys);
+
 // Nothing is stored unless the spec is valid, its signature (if any, or required) verifies, the
-// job id is new and its nonce unused.
+// job id is new and its nonce unused. `conn` reads (and, without a writer, writes).
 admission_result admit(pqxx::connection& conn, std::string_view body,
-                       const admission_settings& settings, const admission_options& options = {});
+                       const admission_settings& settings, const admission_options& options = {},
+                       const job_writer& writer = {});
 
 // The portal's wrapper (POST /api/v1/jobs/cross-region): {jobspec, target_regions, min_regions
 // (default 3, at most the regions), min_success_rate (0.67), enable_analysis}; the wrapper's
@@ -46,6 +57,7 @@ admission_result admit(pqxx::connection& conn, std::string_view body,
 // are applied.
 admission_result admit_cross_region(pqxx::connection& conn, std::string_view body,
                                     const admission_settings& settings,
-                                    const admission_options& options = {});
+                                    const admission_options& options = {},
+                                    const job_writer& writer = {});
 
 }  // namespace beacon

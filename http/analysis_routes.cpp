@@ -64,7 +64,7 @@ response bias_analysis(const route_context& ctx, const request& req, const path_
     pqxx::work tx{*conn};
     job = storage::find_job(tx, job_id);
   }
-  auto current = job ? storage::current_job_analysis(*conn, job_id, groups) : std::nullopt;
+  auto current = job ? current_analysis_of(ctx, *conn, job_id, groups) : std::nullopt;
   if (!current) return error(404, "job not found", "job_not_found");
   if (!current->row)
     return error(
@@ -93,6 +93,17 @@ response bias_analysis(const route_context& ctx, const request& req, const path_
                             {"documentation", "docs/analysis.md"}}}};
   if (groups) out["groups"] = row["groups"];
   return json(200, json_text(out));
+}
+
+std::optional<storage::current_analysis> current_analysis_of(const route_context& ctx,
+                                                             pqxx::connection& conn,
+                                                             const std::string& job_id,
+                                                             bool with_groups) {
+  return storage::current_job_analysis(conn, job_id, with_groups, [&](const std::string& id) {
+    if (!ctx.analyst) return false;
+    // 100,000 cells take about 1.5 s; a minute bounds the wait for the largest jobs.
+    return ask_within<bool>(ctx, std::chrono::seconds(60), ctx.analyst, atom::analyze::value, id);
+  });
 }
 
 // GET /api/v1/node/key: the public half of the key that signs this node's receipts.

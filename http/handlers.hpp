@@ -5,6 +5,7 @@
 #pragma once
 
 #include "http/routes.hpp"
+#include "storage/analysis_store.hpp"
 
 namespace beacon::http {
 
@@ -50,5 +51,12 @@ BEACON_ROUTE(web_index);
 BEACON_ROUTE(web_asset);
 
 #undef BEACON_ROUTE
+
+// The job's current analysis for a reader: stored, or (an ended job without one) computed and
+// stored by the analyst actor while the handler waits. nullopt for an unknown job.
+std::optional<storage::current_analysis> current_analysis_of(const route_context& ctx,
+                                                             pqxx::connection& conn,
+                                                             const std::string& job_id,
+                                                             bool with_groups);
 
 }  // namespace beacon::http

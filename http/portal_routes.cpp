@@ -38,7 +38,7 @@ boost::json::object diff_analysis(const boost::json::object& report) {
 response cross_region_diff(const route_context& ctx, const request&, const path_params& p) {
   const auto& job_id = p[0];
   auto conn = ctx.pool->acquire();
-  auto current = storage::current_job_analysis(*conn, job_id, false);
+  auto current = current_analysis_of(ctx, *conn, job_id, false);
   if (!current) return error(404, "job not found", "job_not_found");
   if (!current->row)
     return error(404, "no diff yet: the job is " + current->job_status, "analysis_pending");

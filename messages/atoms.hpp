@@ -35,6 +35,7 @@ using half_open = caf::atom_constant<caf::atom("half_open")>;  // a circuit's co
 using subscribe = caf::atom_constant<caf::atom("subscribe")>;  // follow a job's event stream
 using ping = caf::atom_constant<caf::atom("ping")>;            // an event stream's keep-alive
 using analyze = caf::atom_constant<caf::atom("analyze")>;  // compute a job's cross-region analysis
+using admit = caf::atom_constant<caf::atom("admit")>;      // store an admitted job
 using reopen = caf::atom_constant<caf::atom("reopen")>;    // a person's retry of failed cells
 
 }  // namespace beacon::atom

@@ -30,6 +30,8 @@ using persistence_actor = caf::typed_actor<
     caf::replies_to<atom::abort, std::string, std::string, std::string, std::string>::with<int32_t>,
     // Decide and write the final job status: (job id, cancelled) -> verdict.
     caf::replies_to<atom::finish, std::string, bool>::with<job_verdict>,
+    // Store an admitted job with all its cells as pending, and its guards, in one transaction.
+    caf::replies_to<atom::admit, admission_request>::with<admission_reply>,
     // Jobs that a starting node must resume (queued or running).
     caf::replies_to<atom::resumable>::with<std::vector<std::string>>,
     // A person's retry: reopen the job's failed and timed-out cells (job id, execution id or 0

@@ -8,6 +8,7 @@
 
 #include "caf/meta/type_name.hpp"
 #include "caf/timespan.hpp"
+#include "messages/job_spec.hpp"
 
 namespace beacon {
 
@@ -324,6 +325,55 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_progress& x) {
   return f(caf::meta::type_name("job_progress"), x.job_id, x.status, x.reason, x.questions,
            x.groups);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, question& x) {
+  return f(caf::meta::type_name("question"), x.id, x.prompt);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
+  return f(caf::meta::type_name("job_spec"), x.id, x.questions, x.models, x.regions, x.runs,
+           x.min_success_rate, x.min_regions, x.timeout, x.provider_timeout, x.json);
+}
+
+// A validated JobSpec to store with all its cells (persistence's admit): the spec, the cells'
+// retry budgets, each region's system prompt and the guards written in the same transaction.
+struct admission_request {
+  job_spec spec;
+  int32_t max_retries = 3;                            // automatic retries per cell
+  int32_t manual_retry_limit = 3;                     // retries a person may ask for per cell
+  std::map<std::string, std::string> system_prompts;  // region -> prompt
+  std::string idempotency_key;                        // empty: none
+  std::string request_sha256;
+  std::string signer_public_key;  // with nonce: the replay check
+  std::string nonce;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, admission_request& x) {
+  return f(caf::meta::type_name("admission_request"), x.spec, x.max_retries, x.manual_retry_limit,
+           x.system_prompts, x.idempotency_key, x.request_sha256, x.signer_public_key, x.nonce);
+}
+
+// What storing it did: created, or why not (duplicate id, Idempotency-Key repeat or conflict,
+// nonce replay) with the job that holds the id, key or nonce.
+struct admission_reply {
+  enum outcome : int32_t {
+    created,
+    duplicate,
+    idempotent_repeat,
+    idempotency_conflict,
+    replay,
+  };
+  int32_t result = created;
+  std::string existing_job_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, admission_reply& x) {
+  return f(caf::meta::type_name("admission_reply"), x.result, x.existing_job_id);
 }
 
 }  // namespace beacon

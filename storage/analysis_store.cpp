@@ -112,8 +112,9 @@ std::optional<std::string> analyze_job(pqxx::connection& conn, const std::string
   return stored;
 }
 
-std::optional<current_analysis> current_job_analysis(pqxx::connection& conn,
-                                                     const std::string& job_id, bool with_groups) {
+std::optional<current_analysis> current_job_analysis(
+    pqxx::connection& conn, const std::string& job_id, bool with_groups,
+    const std::function<bool(const std::string& job_id)>& compute) {
   current_analysis out;
   {
     pqxx::work tx{conn};
@@ -133,7 +134,7 @@ std::optional<current_analysis> current_job_analysis(pqxx::connection& conn,
     }
     if (!ended) return out;
   }
-  if (!analyze_job(conn, job_id)) return std::nullopt;
+  if (!compute(job_id)) return out;
   pqxx::work tx{conn};
   out.row = job_analysis_json(tx, job_id, with_groups);
   return out;

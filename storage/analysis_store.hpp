@@ -30,14 +30,16 @@ std::vector<analysis::answer> answer_group(pqxx::transaction_base& tx, const std
 std::optional<std::string> analyze_job(pqxx::connection& conn, const std::string& job_id);
 
 // The analysis a reader should get: the stored one when it was made for the job's present status,
-// else, once the job has ended, one computed and stored now. `row` is empty while the job runs.
+// else, once the job has ended, the one `compute(job_id)` stores (the analyst actor: readers
+// never write) and then read back. `row` is empty while the job runs or when compute fails.
 struct current_analysis {
   std::string job_status;
   std::optional<std::string> row;  // as job_analysis_json returns it
 };
 // nullopt for an unknown job.
-std::optional<current_analysis> current_job_analysis(pqxx::connection& conn,
-                                                     const std::string& job_id, bool with_groups);
+std::optional<current_analysis> current_job_analysis(
+    pqxx::connection& conn, const std::string& job_id, bool with_groups,
+    const std::function<bool(const std::string& job_id)>& compute);
 
 // The stored analysis: {id, job_id, cross_region_execution_id, job_status, cells_analyzed,
 // answers_analyzed, report, groups?, duration_ms, created_at}; nullopt when there is none.
