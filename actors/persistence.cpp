@@ -158,15 +158,6 @@ auto job_operation(self_ptr self, Fn&& fn)
   }
 }
 
-// admission_reply carries storage's admit_result as its number.
-static_assert(static_cast<int32_t>(storage::admit_result::created) == admission_reply::created);
-static_assert(static_cast<int32_t>(storage::admit_result::duplicate) == admission_reply::duplicate);
-static_assert(static_cast<int32_t>(storage::admit_result::idempotent_repeat) ==
-              admission_reply::idempotent_repeat);
-static_assert(static_cast<int32_t>(storage::admit_result::idempotency_conflict) ==
-              admission_reply::idempotency_conflict);
-static_assert(static_cast<int32_t>(storage::admit_result::replay) == admission_reply::replay);
-
 }  // namespace
 
 persistence_state::~persistence_state() {
@@ -240,26 +231,6 @@ persistence_actor::behavior_type persistence(
           self->send(self->state.opts.hub, atom::job_state::value, job_id, result->status,
                      result->reason);
         return result;
-      },
-      [=](atom::admit, const admission_request& r) -> caf::result<admission_reply> {
-        flush(self);
-        storage::admit_guards guards{r.idempotency_key, r.request_sha256, r.signer_public_key,
-                                     r.nonce};
-        for (int attempt = 0;; ++attempt) {
-          try {
-            auto out =
-                storage::admit_job(connection(self), r.spec, {r.max_retries, r.manual_retry_limit},
-                                   r.system_prompts, guards);
-            return admission_reply{static_cast<int32_t>(out.result), out.existing_job_id};
-          } catch (const std::exception& e) {
-            if (is_connection_loss(e) && attempt == 0) {
-              self->state.conn.reset();  // re-open once: nothing was committed
-              continue;
-            }
-            logging::warn("admission_failed").job(r.spec.id).field("error", e.what());
-            return storage_error(e);
-          }
-        }
       },
       [=](atom::reopen, const std::string& job_id,
           int64_t execution_id) -> caf::result<reopen_result> {

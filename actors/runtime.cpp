@@ -33,6 +33,8 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   rt.registry = sys.spawn(provider_registry, entries, opts.http_providers, rt.http);
   auto settings = opts.supervisor;
   settings.batch.execution.registry = rt.registry;
+  if (!opts.database_url.empty())
+    rt.admitter = sys.spawn<caf::detached>(admitter, opts.database_url);
   if (opts.analyze_finished_jobs && !opts.database_url.empty()) {
     rt.analyst = sys.spawn<caf::detached>(analyst, opts.database_url);
     settings.analyst = rt.analyst;
@@ -48,6 +50,7 @@ void runtime::shutdown() {
   for (auto& p : sim_providers) caf::anon_send_exit(p, reason);
   if (hub) caf::anon_send_exit(hub, reason);
   if (analyst) caf::anon_send_exit(analyst, reason);
+  if (admitter) caf::anon_send_exit(admitter, reason);
   if (persistence_guard) caf::anon_send_exit(persistence_guard, reason);
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/admitter.hpp"
 #include "actors/analyst.hpp"
 #include "actors/http_provider.hpp"
 #include "actors/job_manager.hpp"
@@ -50,7 +51,8 @@ struct runtime {
   std::vector<provider_actor> sim_providers;     // in-process; the HTTP ones belong to the registry
   std::shared_ptr<providers::http_client> http;  // shared by the HTTP providers
   job_manager_actor manager;
-  analyst_actor analyst;  // null without a database URL or with analyze_finished_jobs off
+  analyst_actor analyst;    // null without a database URL or with analyze_finished_jobs off
+  admitter_actor admitter;  // stores submitted jobs; null without a database URL
 
   // Asks every actor to stop (user_shutdown); the caller then awaits the system.
   void shutdown();

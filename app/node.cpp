@@ -146,6 +146,7 @@ void node::start(bool serve_http) {
     ctx.board = rt_.board;
     ctx.registry = rt_.registry;
     ctx.analyst = rt_.analyst;
+    ctx.admitter = rt_.admitter;
     ctx.signing_key = key_;
     ctx.admission = admission_;
     ctx.api_token = cfg_.api_token;
@@ -183,7 +184,7 @@ void node::stop() {
 
 admission_result node::submit(std::string_view body) {
   auto conn = pool_->acquire();
-  auto result = admit(*conn, body, admission_, {}, job_writer_of(*sys_));
+  auto result = admit(*conn, body, admission_, {}, job_writer_of(*sys_, rt_.admitter));
   if (result.status == 202) caf::anon_send(rt_.manager, atom::start::value, result.job_id);
   return result;
 }

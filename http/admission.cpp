@@ -4,7 +4,6 @@
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
-#include "actors/persistence.hpp"
 #include "caf/scoped_actor.hpp"
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
@@ -138,13 +137,12 @@ storage::admit_guards guards_for(std::string_view body, const admission_options&
 
 }  // namespace
 
-job_writer job_writer_of(caf::actor_system& sys) {
-  return [&sys](admission_request r) -> caf::expected<admission_reply> {
+job_writer job_writer_of(caf::actor_system& sys, admitter_actor admitter) {
+  return [&sys, admitter](admission_request r) -> caf::expected<admission_reply> {
     caf::scoped_actor self{sys};
     caf::expected<admission_reply> out = caf::error{};
     // A million-cell insert takes seconds; the deadline only catches a runtime that is gone.
-    self->request(current_persistence(sys), std::chrono::seconds(60), atom::admit::value,
-                  std::move(r))
+    self->request(admitter, std::chrono::seconds(120), atom::admit::value, std::move(r))
         .receive([&](admission_reply& reply) { out = std::move(reply); },
                  [&](caf::error& e) {
                    out = is_storage_rejection(e)

@@ -11,6 +11,7 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/expected.hpp"
+#include "messages/interfaces.hpp"
 #include "messages/job_spec.hpp"
 #include "messages/spec_signature.hpp"
 #include "messages/types.hpp"
@@ -37,10 +38,11 @@ struct admission_result {
   std::string job_id;  // set when accepted
 };
 
-// Stores a validated job: through the persistence actor (job_writer_of), or, where no actors run
-// (actor tests, benchmarks that admit before starting a node), straight to storage (empty).
+// Stores a validated job: through the runtime's admitter actor (job_writer_of), or, where no
+// actors run (actor tests, benchmarks that admit before starting a node), straight to storage
+// (an empty writer).
 using job_writer = std::function<caf::expected<admission_reply>(admission_request)>;
-job_writer job_writer_of(caf::actor_system& sys);
+job_writer job_writer_of(caf::actor_system& sys, admitter_actor admitter);
 
 // Nothing is stored unless the spec is valid, its signature (if any, or required) verifies, the
 // job id is new and its nonce unused. `conn` reads (and, without a writer, writes).

@@ -31,7 +31,7 @@ response post_job(const route_context& ctx, const request& req, bool wrapper) {
   admission_options options;
   options.idempotency_key = header(req, "idempotency-key");
   auto conn = ctx.pool->acquire();
-  auto writer = job_writer_of(*ctx.system);
+  auto writer = job_writer_of(*ctx.system, ctx.admitter);
   auto result = wrapper ? admit_cross_region(*conn, req.body, ctx.admission, options, writer)
                         : admit(*conn, req.body, ctx.admission, options, writer);
   if (result.status == 202) caf::anon_send(ctx.manager, atom::start::value, result.job_id);

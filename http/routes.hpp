@@ -27,7 +27,8 @@ struct route_context {
   progress_hub_actor hub;
   std::shared_ptr<progress_board> board;  // the hub's published counts
   provider_registry_actor registry;
-  analyst_actor analyst;  // computes and stores analyses (null: none are computed on read)
+  analyst_actor analyst;    // computes and stores analyses (null: none are computed on read)
+  admitter_actor admitter;  // stores submitted jobs
   std::shared_ptr<const node_key> signing_key;  // the receipts' signing key (public half served)
   admission_settings admission;
   std::string api_token;                  // non-empty: write routes need "Bearer <token>"

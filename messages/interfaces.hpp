@@ -30,8 +30,6 @@ using persistence_actor = caf::typed_actor<
     caf::replies_to<atom::abort, std::string, std::string, std::string, std::string>::with<int32_t>,
     // Decide and write the final job status: (job id, cancelled) -> verdict.
     caf::replies_to<atom::finish, std::string, bool>::with<job_verdict>,
-    // Store an admitted job with all its cells as pending, and its guards, in one transaction.
-    caf::replies_to<atom::admit, admission_request>::with<admission_reply>,
     // Jobs that a starting node must resume (queued or running).
     caf::replies_to<atom::resumable>::with<std::vector<std::string>>,
     // A person's retry: reopen the job's failed and timed-out cells (job id, execution id or 0
@@ -113,6 +111,12 @@ using job_manager_actor = caf::typed_actor<
     caf::replies_to<atom::reopen, std::string, int64_t>::with<reopen_result>,
     // Internal: restart the supervisor of a job after its backoff.
     caf::reacts_to<atom::restart, std::string>>;
+
+// The ADMITTER: stores admitted jobs, each with all its cells as pending and its guards
+// (Idempotency-Key, nonce) in one transaction, on its own connection, so a large submission does
+// not hold up the commits of running jobs. Replies after commit.
+using admitter_actor =
+    caf::typed_actor<caf::replies_to<atom::admit, admission_request>::with<admission_reply>>;
 
 // The ANALYST: computes and stores a job's cross-region analysis (storage/analysis_store.hpp);
 // replies true once it is stored.
