@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "actors/persistence.hpp"
+#include "common/assert.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "messages/status.hpp"
@@ -46,6 +47,8 @@ void finalize(self_ptr self, bool cancelled) {
 
 void launch_batch(self_ptr self, int32_t qi) {
   auto& s = self->state;
+  BEACON_ASSERT(qi >= 0 && static_cast<size_t>(qi) < s.spec.questions.size(),
+                "a batch runs one of the job's questions");
   auto settings = s.settings.batch;
   settings.max_in_flight =
       std::max(1, s.settings.max_in_flight_per_job / std::max(1, s.settings.pipeline));

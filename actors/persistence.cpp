@@ -5,6 +5,7 @@
 #include <pqxx/transaction>
 
 #include "caf/all.hpp"
+#include "common/assert.hpp"
 #include "common/logging.hpp"
 #include "common/priority.hpp"
 #include "messages/errors.hpp"
@@ -84,6 +85,8 @@ void write_batch(self_ptr self, claim_entries& claims, outcome_entries& outcomes
     storage::apply_counters(tx, transitions);
     return 0;
   });
+  BEACON_ASSERT(written.size() <= outcome_rows.size() && granted.size() <= claim_rows.size(),
+                "storage answers only for the cells it was given");
   for (auto& o : outcomes)
     for (auto& rp : o.replies) rp.deliver(written.count(o.item.cell_id) > 0);
   for (auto& c : claims) {

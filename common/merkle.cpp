@@ -1,6 +1,7 @@
 // RFC 9162 Merkle trees.
 #include "common/merkle.hpp"
 
+#include "common/assert.hpp"
 #include "common/crypto.hpp"
 
 namespace beacon::merkle {
@@ -8,6 +9,7 @@ namespace {
 
 // The largest power of two below n (n >= 2).
 uint64_t split_point(uint64_t n) {
+  BEACON_ASSERT(n >= 2, "only a tree of two or more leaves splits");
   uint64_t k = 1;
   while (k * 2 < n) k *= 2;
   return k;
@@ -52,6 +54,7 @@ void tree_builder::add_leaf_hash(std::string hash) {
     sub *= 2;
   }
   stack_.emplace_back(sub, std::move(hash));
+  BEACON_ASSERT(stack_.size() <= 64, "one complete subtree per set bit of the size");
 }
 
 std::string tree_builder::root() const {

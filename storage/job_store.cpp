@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "common/assert.hpp"
 #include "messages/status.hpp"
 #include "messages/verdict.hpp"
 #include "storage/pg_arrays.hpp"
@@ -182,6 +183,7 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
             "SELECT count(*) FROM region_results WHERE job_id = $1 AND completed_cells > 0",
             job_id)[0]
           .as<int64_t>();
+  BEACON_ASSERT(completed <= total, "the counters never count more completed cells than exist");
   auto v = decide_verdict({total, completed, regions_ok, min_rate, min_regions, cancelled});
   tx.exec_params(
       "UPDATE jobs SET status = $2, error = CASE WHEN $2 = 'completed' THEN NULL ELSE $3 END,"
