@@ -32,13 +32,7 @@ void reopen_in_storage(self_ptr self, const std::string& job_id, int64_t executi
                 job_id, execution_id)
       .then(
           [=](const reopen_result& r) mutable {
-            if (r.cells > 0) {
-              logging::info("cells_reopened")
-                  .job(job_id)
-                  .field("cells", r.cells)
-                  .field("execution_id", execution_id);
-              if (r.job_was_ended) start_or_defer(self, job_id);
-            }
+            if (r.cells > 0 && r.job_was_ended) start_or_defer(self, job_id);
             rp.deliver(r);
           },
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });

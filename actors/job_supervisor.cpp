@@ -101,11 +101,6 @@ caf::result<reopen_result> reopen_cells(self_ptr self, int64_t execution_id) {
           [=](const reopen_result& r) mutable {
             --self->state.reopening;
             for (auto qi : r.question_indexes) requeue(self, qi);
-            if (r.cells > 0)
-              logging::info("cells_reopened")
-                  .job(self->state.job_id)
-                  .field("cells", r.cells)
-                  .field("execution_id", execution_id);
             rp.deliver(r);
             advance(self);
           },

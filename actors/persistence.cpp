@@ -11,6 +11,7 @@
 #include "messages/errors.hpp"
 #include "messages/status.hpp"
 #include "storage/cell_writer.hpp"
+#include "storage/failures.hpp"
 #include "storage/job_store.hpp"
 #include "storage/retry_store.hpp"
 
@@ -19,10 +20,8 @@ namespace {
 
 using self_ptr = persistence_actor::stateful_pointer<persistence_state>;
 
-bool is_connection_loss(const std::exception& e) {
-  return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
-         dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
-}
+using storage::is_connection_loss;
+using storage::storage_error;
 
 pqxx::connection& connection(self_ptr self) {
   auto& st = self->state;
@@ -53,11 +52,6 @@ auto with_tx(self_ptr self, Fn&& fn) {
       self->state.conn.reset();
     }
   }
-}
-
-caf::error storage_error(const std::exception& e) {
-  return make_storage_error(
-      is_connection_loss(e) ? storage_errc::unavailable : storage_errc::rejected, e.what());
 }
 
 // Hands the committed transitions to the progress hub (counters and event streams).
@@ -245,6 +239,12 @@ persistence_actor::behavior_type persistence(
           return r;
         });
         publish(self, transitions);
+        if (result && result->cells > 0)
+          logging::info("cells_reopened")
+              .job(job_id)
+              .field("cells", result->cells)
+              .field("execution_id", execution_id)
+              .field("job_was_ended", result->job_was_ended);
         if (result && result->job_was_ended && self->state.opts.hub)
           self->send(self->state.opts.hub, atom::job_state::value, job_id,
                      std::string(status::job_queued), std::string());

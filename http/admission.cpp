@@ -62,14 +62,6 @@ admission_request request_for(job_spec spec, const admission_settings& settings,
   return r;
 }
 
-// Stores straight to storage (no actors running).
-caf::expected<admission_reply> write_directly(pqxx::connection& conn, const admission_request& r) {
-  auto out =
-      storage::admit_job(conn, r.spec, {r.max_retries, r.manual_retry_limit}, r.system_prompts,
-                         {r.idempotency_key, r.request_sha256, r.signer_public_key, r.nonce});
-  return admission_reply{static_cast<int32_t>(out.result), out.existing_job_id};
-}
-
 // Stores a parsed, verified spec and answers as POST /api/v1/jobs does.
 admission_result store(pqxx::connection& conn, std::string_view body,
                        const admission_settings& settings, storage::admit_guards guards,
@@ -82,7 +74,8 @@ admission_result store(pqxx::connection& conn, std::string_view body,
   auto request = request_for(spec, settings, guards);
   caf::expected<admission_reply> stored = caf::error{};
   try {
-    stored = writer ? writer(std::move(request)) : write_directly(conn, request);
+    stored = writer ? writer(std::move(request))
+                    : caf::expected<admission_reply>(storage::store_admission(conn, request));
   } catch (const pqxx::broken_connection& e) {
     stored = make_storage_error(storage_errc::unavailable, e.what());
   }

@@ -32,9 +32,9 @@ cors_policy parse_cors_origins(std::string_view list);
 // the node's own origin (http://<host>) is always allowed.
 bool origin_allowed(const cors_policy& policy, std::string_view origin, std::string_view host);
 
-// The headers every response carries for an allowed origin (and Vary: Origin for any).
-header_list cors_response_headers(const cors_policy& policy, std::string_view origin,
-                                  std::string_view host);
+// The headers every response carries: Vary: Origin, and for an allowed origin (empty: none)
+// Access-Control-Allow-Origin and -Expose-Headers.
+header_list cors_response_headers(std::string_view allowed_origin);
 
 // The extra headers of a preflight answer for a path whose routes take `methods`.
 header_list cors_preflight_headers(const std::string& methods);

@@ -36,28 +36,15 @@ struct actor_unavailable : std::runtime_error {
 };
 
 // Asks an actor and waits up to `deadline` for its reply (on a worker thread, never on the I/O
-// thread); throws actor_unavailable (the route answers 503) when none comes.
-template <class Result, class Handle, class... Ts>
-Result ask_within(const route_context& ctx, caf::timespan deadline, const Handle& who, Ts&&... xs) {
-  caf::scoped_actor self{*ctx.system};
-  std::optional<Result> out;
-  std::string problem = "no reply";
-  // High priority: a status read overtakes the progress updates queued in the same mailbox.
-  self->request<caf::message_priority::high>(who, deadline, std::forward<Ts>(xs)...)
-      .receive([&](Result& r) { out = std::move(r); },
-               [&](caf::error& e) { problem = ctx.system->render(e); });
-  if (!out) throw actor_unavailable(problem);
-  return std::move(*out);
-}
-
-// Like ask_within, but nullopt when no reply came within `deadline` (the caller answers "still
-// in progress"); other failures throw actor_unavailable.
+// thread); nullopt when no reply came in time (the caller may answer "still in progress"), other
+// failures throw actor_unavailable (the route answers 503).
 template <class Result, class Handle, class... Ts>
 std::optional<Result> ask_until(const route_context& ctx, caf::timespan deadline, const Handle& who,
                                 Ts&&... xs) {
   caf::scoped_actor self{*ctx.system};
   std::optional<Result> out;
   std::optional<std::string> problem;
+  // High priority: a status read overtakes the progress updates queued in the same mailbox.
   self->request<caf::message_priority::high>(who, deadline, std::forward<Ts>(xs)...)
       .receive([&](Result& r) { out = std::move(r); },
                [&](caf::error& e) {
@@ -65,6 +52,14 @@ std::optional<Result> ask_until(const route_context& ctx, caf::timespan deadline
                });
   if (problem) throw actor_unavailable(*problem);
   return out;
+}
+
+// Like ask_until, but no reply in time also throws actor_unavailable.
+template <class Result, class Handle, class... Ts>
+Result ask_within(const route_context& ctx, caf::timespan deadline, const Handle& who, Ts&&... xs) {
+  auto out = ask_until<Result>(ctx, deadline, who, std::forward<Ts>(xs)...);
+  if (!out) throw actor_unavailable("no reply within the deadline");
+  return std::move(*out);
 }
 
 // A read of an actor's state: answered at once or the actor is in trouble (2 s).

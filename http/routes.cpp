@@ -70,8 +70,9 @@ response preflight(const std::vector<std::vector<std::string>>& patterns,
 
 decorator cors_decorator(std::shared_ptr<const cors_policy> policy) {
   return [policy](std::string_view origin, std::string_view host, response& r) {
-    auto extra = cors_response_headers(*policy, origin, host);
-    if (!origin_allowed(*policy, origin, host)) {
+    bool allowed = origin_allowed(*policy, origin, host);
+    auto extra = cors_response_headers(allowed ? origin : std::string_view());
+    if (!allowed) {
       auto& h = r.headers;
       h.erase(std::remove_if(h.begin(), h.end(), [](auto& kv) { return is_cors_header(kv.first); }),
               h.end());

@@ -99,6 +99,21 @@ admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, const retr
   return {admit_result::created, spec.id};
 }
 
+// admission_reply carries admit_result as its number.
+static_assert(static_cast<int32_t>(admit_result::created) == admission_reply::created);
+static_assert(static_cast<int32_t>(admit_result::duplicate) == admission_reply::duplicate);
+static_assert(static_cast<int32_t>(admit_result::idempotent_repeat) ==
+              admission_reply::idempotent_repeat);
+static_assert(static_cast<int32_t>(admit_result::idempotency_conflict) ==
+              admission_reply::idempotency_conflict);
+static_assert(static_cast<int32_t>(admit_result::replay) == admission_reply::replay);
+
+admission_reply store_admission(pqxx::connection& conn, const admission_request& r) {
+  auto out = admit_job(conn, r.spec, {r.max_retries, r.manual_retry_limit}, r.system_prompts,
+                       {r.idempotency_key, r.request_sha256, r.signer_public_key, r.nonce});
+  return admission_reply{static_cast<int32_t>(out.result), out.existing_job_id};
+}
+
 void read_progress(pqxx::work& tx, const std::string& job_id, job_progress& progress) {
   std::map<std::tuple<int32_t, std::string, std::string>, size_t> group_at;
   for (auto row :

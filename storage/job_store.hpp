@@ -47,6 +47,10 @@ admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, const retr
                         const std::map<std::string, std::string>& system_prompts,
                         const admit_guards& guards = {});
 
+// admit_job for an admission request (the admitter's message, or a direct store where no actors
+// run); the reply carries admit_result as its number.
+admission_reply store_admission(pqxx::connection& conn, const admission_request& r);
+
 // Fills `progress` with the job's cell counts per question and per (question, model, region)
 // group, counted over its executions (one GROUP BY; leaves status and reason alone).
 void read_progress(pqxx::work& tx, const std::string& job_id, job_progress& progress);

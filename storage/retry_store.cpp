@@ -54,7 +54,6 @@ reopen_result reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int
   auto job = tx.exec_params("SELECT status FROM jobs WHERE id = $1 FOR UPDATE", job_id);
   if (job.empty()) return out;
   auto job_status = job[0][0].as<std::string>();
-  // A job that is being cancelled or timed out does not take retries.
   std::set<int32_t> questions;
   for (auto row : tx.exec_params(reopen_sql, job_id, execution_id)) {
     cell_event t;
