@@ -42,6 +42,15 @@ struct page_server {
   std::string origin() const { return "http://127.0.0.1:" + std::to_string(port); }
 };
 
+// Waits until the page's script has run (window.beacon is defined).
+void wait_for_page(webdriver& browser) {
+  for (int i = 0; i < 600; ++i) {
+    if (browser.execute("return !!window.beacon;").as_bool()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CAF_FAIL("the page did not load");
+}
+
 }  // namespace
 
 CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
@@ -51,7 +60,8 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   cfg.database_url = fresh_database();
   cfg.http_port = 0;
   cfg.threads = 2;
-  cfg.sim_latency_ms = 150;  // long enough for the page to see cells change live
+  cfg.sim_latency_ms = 150;     // with one call at a time per region, the job runs for ~1.2 s+:
+  cfg.sim_max_concurrency = 1;  // long enough for the page to see cells change live
   cfg.sim_latency_sigma = 0.2;
   cfg.sim_models = "llama3.2-1b,mistral-7b";
   node n{cfg};
@@ -62,9 +72,12 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
       job_json("web-1", {"tiananmen_neutral", "math_basic", "capital_france", "taiwan_status"},
                {"llama3.2-1b", "mistral-7b"}, {"US", "EU", "ASIA"});
   auto api = "http://127.0.0.1:" + std::to_string(port);
-  auto page = pages.origin() + "/?api=" + api + "#job=web-1";
+  // The page is loaded and idle before the job exists (a browser starting under load may take
+  // seconds); the job is opened by its hash right after it is submitted, as a user would.
+  browser.navigate(pages.origin() + "/?api=" + api);
+  wait_for_page(browser);
   CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs", spec).status, 202u);
-  browser.navigate(page);
+  browser.execute("location.hash = 'job=web-1'; return true;");
   // Wait until the page says every cell is completed (it learns it only from the stream).
   boost::json::object summary;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -113,7 +126,7 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   CAF_CHECK_EQUAL(flagged, "ASIA");
   // The comparison next to the answers: the refusal flag and the divergence with its components.
   boost::json::value shown;
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 300; ++i) {
     shown = browser.execute(
         "return {flags: [...document.querySelectorAll('#detail-analysis .flag')]"
         ".map(e => e.textContent), divergence: (document.querySelector('#detail-analysis "

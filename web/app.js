@@ -174,6 +174,8 @@ function applySnapshot(p) {
   }
   for (const q of p.questions || []) state.questions[q.question_index] = q.question_id;
   renderGrid();
+  // A stream opened after the job ended brings no job event: the snapshot is the news.
+  if (TERMINAL_JOB.includes(state.status)) loadAnalysis();
 }
 
 function applyCell(e) {
