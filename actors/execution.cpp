@@ -9,9 +9,9 @@
 #include "common/hash.hpp"
 #include "common/logging.hpp"
 #include "common/receipt.hpp"
+#include "domain/error_class.hpp"
+#include "domain/status.hpp"
 #include "messages/errors.hpp"
-#include "messages/status.hpp"
-#include "providers/error_class.hpp"
 
 namespace beacon {
 namespace {
@@ -25,12 +25,12 @@ logging::cell_ids ids(const cell_task& t) {
 void persist(self_ptr self);
 
 // Fills in the terminal outcome (not yet persisted).
-void record(self_ptr self, std::string st, std::string code, std::string message,
+void record(self_ptr self, cell_status st, std::string code, std::string message,
             const provider_reply* reply) {
   auto& s = self->state;
   auto& o = s.outcome;
   o.cell_id = s.task.cell_id;
-  o.status = std::move(st);
+  o.status = st;
   o.attempts = s.attempts;
   o.retry_history = boost::json::serialize(s.history);
   o.started_us = s.started_us;
@@ -44,12 +44,12 @@ void record(self_ptr self, std::string st, std::string code, std::string message
     o.provider_region = reply->provider_region;
     o.http_status = reply->http_status;
   }
-  if (o.status != status::completed) {
+  if (o.status != cell_status::completed) {
     o.classification = "technical_failure";
     o.is_technical_error = true;
     logging::warn("cell_failed")
         .cell(ids(s.task))
-        .field("status", o.status)
+        .field("status", to_string(o.status))
         .field("error_code", o.error_code)
         .field("error_message", o.error_message)
         .field("attempts", o.attempts)
@@ -57,9 +57,9 @@ void record(self_ptr self, std::string st, std::string code, std::string message
   }
 }
 
-void finish(self_ptr self, std::string st, std::string code, std::string message,
+void finish(self_ptr self, cell_status st, std::string code, std::string message,
             const provider_reply* reply) {
-  record(self, std::move(st), std::move(code), std::move(message), reply);
+  record(self, st, std::move(code), std::move(message), reply);
   persist(self);
 }
 
@@ -93,7 +93,7 @@ void succeed(self_ptr self, const provider_reply& r) {
   o.is_content_refusal = p.cls.refusal();
   o.is_technical_error = p.cls.technical();
   o.response_length = p.cls.length;
-  record(self, std::string(status::completed), "", "", &r);
+  record(self, cell_status::completed, "", "", &r);
   if (s.settings.signer) {
     receipt_input in;
     in.execution_id = s.task.cell_id;
@@ -139,13 +139,13 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
   s.failed_provider = s.routed_provider;  // the next attempt prefers another one of the region
   s.history.push_back({{"attempt", s.attempts},
                        {"at", format_rfc3339(now_us())},
-                       {"class", r.error_class},
+                       {"class", to_string(r.failure)},
                        {"message", r.error_message},
                        {"http_status", r.http_status},
                        {"provider_id", r.provider_id}});
   bool attempts_left = s.attempts < 1 + s.task.max_retries;
   auto message = r.error_message;
-  if (error_class::is_transient(r.error_class) && attempts_left) {
+  if (is_transient(r.failure) && attempts_left) {
     auto delay =
         std::max<caf::timespan>(backoff_delay(s.settings.retry_base, s.settings.retry_cap,
                                               s.attempts, static_cast<uint64_t>(s.task.cell_id)),
@@ -153,7 +153,7 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
     if (delay < budget_left(self)) {
       logging::info("attempt_failed")
           .cell(ids(s.task))
-          .field("error_code", r.error_class)
+          .field("error_code", to_string(r.failure))
           .field("error_message", r.error_message)
           .field("attempt", s.attempts)
           .field("retry_in_ms",
@@ -169,8 +169,8 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
   } else if (!attempts_left) {
     message += " (after " + std::to_string(s.attempts) + " attempts)";
   }
-  auto st = r.error_class == error_class::timeout ? status::timeout : status::failed;
-  finish(self, std::string(st), r.error_class, message, &r);
+  auto st = r.failure == error_class::timeout ? cell_status::timeout : cell_status::failed;
+  finish(self, st, std::string(to_string(r.failure)), message, &r);
 }
 
 void attempt(self_ptr self) {
@@ -186,11 +186,12 @@ void attempt(self_ptr self) {
             s.routed_provider = provider_id;
             if (!provider) {
               provider_reply r;
-              r.error_class = error_class::no_provider;
+              r.failure = error_class::no_provider;
               r.error_message =
                   "no provider serves model " + s.task.model_id + " in region " + s.task.region;
               --s.attempts;  // nothing was called
-              finish(self, std::string(status::failed), r.error_class, r.error_message, &r);
+              finish(self, cell_status::failed, std::string(to_string(r.failure)), r.error_message,
+                     &r);
               return;
             }
             // The last attempt may not run past the cell's budget.
@@ -221,7 +222,7 @@ void attempt(self_ptr self) {
                       r.provider_id = provider_id;
                       r.provider_region = provider_region;
                       if (err == caf::sec::request_timeout) {
-                        r.error_class = error_class::timeout;
+                        r.failure = error_class::timeout;
                         r.error_message =
                             "no answer within " +
                             std::to_string(
@@ -229,7 +230,7 @@ void attempt(self_ptr self) {
                                     .count()) +
                             " ms";
                       } else {
-                        r.error_class = error_class::provider_error;
+                        r.failure = error_class::provider_error;
                         r.error_message = "provider unavailable: " + self->system().render(err);
                       }
                       failed_attempt(self, r);
@@ -237,7 +238,7 @@ void attempt(self_ptr self) {
           },
           [=](caf::error& err) {
             provider_reply r;
-            r.error_class = error_class::provider_error;
+            r.failure = error_class::provider_error;
             r.error_message = "provider registry unavailable: " + self->system().render(err);
             failed_attempt(self, r);
           });
@@ -290,7 +291,7 @@ void persist(self_ptr self) {
                   .field("failures", s.storage_failures);
               // Storage refused this outcome's data: record why instead of the data.
               if (is_storage_rejection(err) && s.outcome.error_code != "storage_rejected") {
-                s.outcome.status = status::failed;
+                s.outcome.status = cell_status::failed;
                 s.outcome.error_code = "storage_rejected";
                 s.outcome.error_message = self->system().render(err);
                 s.outcome.output_json.clear();

@@ -6,7 +6,7 @@
 #include "caf/all.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
-#include "providers/error_class.hpp"
+#include "domain/error_class.hpp"
 
 namespace beacon {
 namespace {
@@ -23,7 +23,7 @@ provider_status status_of(self_ptr self) {
   s.provider_id = st.config.id;
   s.region = st.config.region;
   s.kind = std::string(providers::to_string(st.config.protocol));
-  s.circuit = std::string(providers::to_string(st.breaker.current(self->clock().now())));
+  s.circuit = st.breaker.current(self->clock().now());
   s.load = static_cast<int32_t>(st.in_flight.size() + st.queued.size());
   s.limit = static_cast<int32_t>(st.limit.current());
   s.max_concurrency = static_cast<int32_t>(st.config.max_concurrency);
@@ -40,8 +40,8 @@ void report_now(self_ptr self) {
   auto& st = self->state;
   auto s = status_of(self);
   if (s.circuit != st.reported_circuit) {
-    logging::line(s.circuit == "closed" ? spdlog::level::info : spdlog::level::warn,
-                  "circuit_" + s.circuit)
+    logging::line(s.circuit == circuit_state::closed ? spdlog::level::info : spdlog::level::warn,
+                  "circuit_" + std::string(to_string(s.circuit)))
         .field("provider_id", s.provider_id)
         .field("region", s.region)
         .field("consecutive_failures", s.consecutive_failures)
@@ -68,13 +68,13 @@ void circuit_changed(self_ptr self) {
   report_now(self);
 }
 
-void answer_failure(http_provider_state::call& c, const http_provider_config& cfg,
-                    std::string_view cls, std::string message) {
+void answer_failure(http_provider_state::call& c, const http_provider_config& cfg, error_class cls,
+                    std::string message) {
   provider_reply r;
   r.provider_id = cfg.id;
   r.provider_region = cfg.region;
   r.model_served = c.req.model_id;
-  r.error_class = std::string(cls);
+  r.failure = cls;
   r.error_message = std::move(message);
   if (c.rp.pending()) c.rp.deliver(std::move(r));
 }
@@ -115,9 +115,8 @@ void start(self_ptr self, http_provider_state::call c) {
   auto token = st.next_token++;
   auto me = caf::actor_cast<caf::actor>(self);
   c.transfer = st.client->submit(std::move(call), [me, token](providers::http_outcome o) {
-    http_result r{static_cast<int32_t>(o.status), std::move(o.body),
-                  std::move(o.error_class),       std::move(o.error_message),
-                  std::move(o.retry_after),       o.elapsed_ms};
+    http_result r{static_cast<int32_t>(o.status), std::move(o.body),        o.failure,
+                  std::move(o.error_message),     std::move(o.retry_after), o.elapsed_ms};
     caf::anon_send(me, atom::http_done::value, token, std::move(r));
   });
   st.in_flight.emplace(token, std::move(c));
@@ -178,8 +177,8 @@ provider_reply reply_for(const http_provider_config& cfg, const provider_request
   out.model_served = req.model_id;
   out.http_status = r.status;
   out.latency_us = static_cast<int64_t>(r.elapsed_ms * 1000);
-  if (!r.error_class.empty()) {
-    out.error_class = r.error_class;
+  if (r.failure != error_class::none) {
+    out.failure = r.failure;
     out.error_message = r.error_message;
     return out;
   }
@@ -187,15 +186,15 @@ provider_reply reply_for(const http_provider_config& cfg, const provider_request
   if (!parsed.model.empty()) out.model_served = parsed.model;
   if (!parsed.served_by.empty()) out.provider_id = cfg.id + "/" + parsed.served_by;
   if (!parsed.served_region.empty() && parsed.served_region != cfg.region) {
-    out.error_class = error_class::region_mismatch;
+    out.failure = error_class::region_mismatch;
     out.error_message = "the provider reports region " + parsed.served_region +
                         " for a call to region " + cfg.region + "; the answer is not used";
     return out;
   }
   if (!parsed.ok) {
-    out.error_class = parsed.error_class;
+    out.failure = parsed.failure;
     out.error_message = parsed.error_message;
-    if (parsed.error_class == error_class::rate_limited && !r.retry_after.empty()) {
+    if (parsed.failure == error_class::rate_limited && !r.retry_after.empty()) {
       out.error_message += " (Retry-After: " + r.retry_after + ")";
       out.retry_after_ms = providers::retry_after_ms(r.retry_after);
     }
@@ -211,7 +210,7 @@ void tally(http_provider_state& st, const provider_reply& r, int32_t attempt) {
   auto& t = st.totals;
   ++t.calls;
   if (attempt > 1) ++t.retry_calls;
-  if (!r.ok) ++t.failures[r.error_class];
+  if (!r.ok) ++t.failures[std::string(to_string(r.failure))];
   if (r.http_status == 0) return;
   auto ms = static_cast<double>(r.latency_us) / 1000.0;
   auto& bounds = latency_bounds_ms();
@@ -227,10 +226,10 @@ void account(self_ptr self, const provider_reply& r, bool trial) {
   auto& st = self->state;
   auto now = self->clock().now();
   auto before = st.breaker.current(now);
-  if (r.error_class == error_class::cancelled) {
+  if (r.failure == error_class::cancelled) {
     if (trial) st.breaker.release_trial();
-  } else if (counts_against_circuit(r.error_class)) {
-    st.breaker.on_failure(now, r.error_class + ": " + r.error_message);
+  } else if (counts_against_circuit(r.failure)) {
+    st.breaker.on_failure(now, std::string(to_string(r.failure)) + ": " + r.error_message);
   } else {
     st.breaker.on_success();  // it answered: the endpoint works
   }
@@ -239,7 +238,7 @@ void account(self_ptr self, const provider_reply& r, bool trial) {
     double ms = static_cast<double>(r.latency_us) / 1000.0;
     st.latency_ms = st.latency_ms == 0 ? ms : 0.8 * st.latency_ms + 0.2 * ms;
   }
-  if (r.error_class == error_class::rate_limited && st.limit.on_rate_limited(now)) {
+  if (r.failure == error_class::rate_limited && st.limit.on_rate_limited(now)) {
     ++st.rate_limit_cuts;
     logging::warn("concurrency_cut")
         .field("provider_id", st.config.id)
@@ -269,9 +268,8 @@ void run_probe(self_ptr self) {
   call.ca_file = st.config.ca_file;
   auto me = caf::actor_cast<caf::actor>(self);
   st.client->submit(std::move(call), [me](providers::http_outcome o) {
-    http_result r{static_cast<int32_t>(o.status), std::move(o.body),
-                  std::move(o.error_class),       std::move(o.error_message),
-                  std::move(o.retry_after),       o.elapsed_ms};
+    http_result r{static_cast<int32_t>(o.status), std::move(o.body),        o.failure,
+                  std::move(o.error_message),     std::move(o.retry_after), o.elapsed_ms};
     caf::anon_send(me, atom::probe::value, std::move(r));
   });
 }
@@ -283,12 +281,13 @@ void probe_done(self_ptr self, const http_result& r) {
   bool trial = st.probe_trial;
   st.probing = st.probe_trial = false;
   st.last_health_check_us = now_us();
-  bool reached = r.error_class.empty() && r.status < 500 && r.status != 0;
+  bool reached = r.failure == error_class::none && r.status < 500 && r.status != 0;
   bool ok = reached && r.status >= 200 && r.status < 300 && providers::health_body_ok(r.body);
   st.healthy = ok;
   if (!reached) {
-    auto why = r.error_class.empty() ? "health check: HTTP " + std::to_string(r.status)
-                                     : "health check: " + r.error_class + ": " + r.error_message;
+    auto why = r.failure == error_class::none
+                   ? "health check: HTTP " + std::to_string(r.status)
+                   : "health check: " + std::string(to_string(r.failure)) + ": " + r.error_message;
     st.breaker.trip(now, why);
   } else if (ok && trial) {
     st.breaker.on_success();
@@ -301,7 +300,7 @@ void probe_done(self_ptr self, const http_result& r) {
         .field("region", st.config.region)
         .field("url", st.config.health_url)
         .field("http_status", r.status)
-        .field("error", r.error_class.empty() ? r.body.substr(0, 200) : r.error_message);
+        .field("error", r.failure == error_class::none ? r.body.substr(0, 200) : r.error_message);
   if (st.breaker.current(now) != before) circuit_changed(self);
   pump(self);
 }
@@ -320,9 +319,26 @@ http_provider_state::~http_provider_state() {
   for (auto& c : queued) stopped(c);
 }
 
-bool counts_against_circuit(std::string_view c) {
-  return c == error_class::connect_error || c == error_class::timeout ||
-         c == error_class::http_5xx || c == error_class::redirect || c == error_class::bad_response;
+bool counts_against_circuit(error_class c) {
+  switch (c) {
+    case error_class::connect_error:
+    case error_class::timeout:
+    case error_class::http_5xx:
+    case error_class::redirect:
+    case error_class::bad_response:
+      return true;
+    case error_class::none:
+    case error_class::rate_limited:
+    case error_class::http_4xx:
+    case error_class::provider_error:
+    case error_class::cancelled:
+    case error_class::region_mismatch:
+    case error_class::no_provider:
+    case error_class::circuit_open:
+    case error_class::actor_crashed:
+      return false;
+  }
+  return false;
 }
 
 http_provider_actor::behavior_type http_provider(

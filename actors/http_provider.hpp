@@ -56,7 +56,7 @@ struct http_provider_state {
   double latency_ms = 0;    // exponential moving average over answered calls
   provider_status totals;   // the /metrics counters (calls, retries, latency buckets, failures)
   bool report_due = false;  // a coalesced load report is scheduled
-  std::string reported_circuit = "closed";
+  circuit_state reported_circuit = circuit_state::closed;
   static inline const char* name = "http_provider";
 
   // However the actor ends (even killed), its callers get an answer now instead of waiting out
@@ -70,6 +70,6 @@ http_provider_actor::behavior_type http_provider(
 
 // Whether a failure of this class counts against the provider's circuit (the endpoint, not the
 // request or our rate, is at fault).
-bool counts_against_circuit(std::string_view error_class);
+bool counts_against_circuit(error_class c);
 
 }  // namespace beacon

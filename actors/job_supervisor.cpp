@@ -7,7 +7,7 @@
 #include "common/assert.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
-#include "messages/status.hpp"
+#include "domain/status.hpp"
 
 namespace beacon {
 namespace {
@@ -24,7 +24,7 @@ void finalize(self_ptr self, bool cancelled) {
           [=](const job_verdict& v) {
             logging::info("job_finished")
                 .job(self->state.job_id)
-                .field("status", v.status)
+                .field("status", to_string(v.status))
                 .field("reason", v.reason);
             if (self->state.settings.analyst)
               caf::anon_send(self->state.settings.analyst, atom::analyze::value,
@@ -112,8 +112,8 @@ caf::result<reopen_result> reopen_cells(self_ptr self, int64_t execution_id) {
   return rp;
 }
 
-// Ends the job early: every open cell gets `cell_status`, then the verdict.
-void end_job(self_ptr self, bool cancelled, std::string cell_status, std::string code,
+// Ends the job early: every open cell gets `cell_end`, then the verdict.
+void end_job(self_ptr self, bool cancelled, cell_status cell_end, std::string code,
              std::string message) {
   auto& s = self->state;
   s.ending = true;
@@ -122,7 +122,7 @@ void end_job(self_ptr self, bool cancelled, std::string cell_status, std::string
   s.todo.clear();
   auto store = current_persistence(self->system());
   self->request(store, s.settings.batch.execution.storage_timeout, atom::abort::value, s.job_id,
-                cell_status, code, message)
+                cell_end, code, message)
       .then(
           [=](int32_t n) {
             logging::info("job_ending")
@@ -151,7 +151,7 @@ void on_batch_down(self_ptr self, caf::down_msg& dm) {
         .field("reason", reason)
         .field("crashes", n);
     if (n > s.settings.batch_restarts) {
-      end_job(self, false, std::string(status::failed), "actor_crashed",
+      end_job(self, false, cell_status::failed, "actor_crashed",
               "the batch of question " + s.spec.questions[qi].id + " crashed " + std::to_string(n) +
                   " times; last reason: " + reason);
       return;
@@ -166,17 +166,17 @@ void on_batch_down(self_ptr self, caf::down_msg& dm) {
 
 void begin(self_ptr self, const job_snapshot& snap) {
   auto& s = self->state;
-  if (snap.status.empty()) {
+  if (!snap.found) {
     self->quit(caf::make_error(caf::sec::invalid_argument, "job " + s.job_id + " not found"));
     return;
   }
-  if (status::is_terminal_job(snap.status)) {
+  if (is_terminal(snap.status)) {
     self->quit();
     return;
   }
   auto parsed = parse_job_spec(snap.spec_json);
   if (auto* err = std::get_if<spec_error>(&parsed)) {
-    end_job(self, false, std::string(status::failed), "invalid_spec",
+    end_job(self, false, cell_status::failed, "invalid_spec",
             "the stored spec no longer parses: " + err->message);
     return;
   }
@@ -232,13 +232,13 @@ caf::behavior job_supervisor(caf::stateful_actor<job_supervisor_state>* self, st
       },
       [=](atom::cancel) {
         if (self->state.ending) return;
-        end_job(self, true, std::string(status::cancelled), "cancelled",
+        end_job(self, true, cell_status::cancelled, "cancelled",
                 "the job was cancelled before this cell finished");
       },
       [=](atom::deadline) {
         auto& s = self->state;
         if (s.ending) return;
-        end_job(self, false, std::string(status::timeout), "job_timeout",
+        end_job(self, false, cell_status::timeout, "job_timeout",
                 "the job exceeded its timeout of " +
                     std::to_string(
                         std::chrono::duration_cast<std::chrono::seconds>(s.spec.timeout).count()) +

@@ -17,7 +17,7 @@
 #include <unordered_map>
 
 #include "actors/question_batch.hpp"
-#include "messages/job_spec.hpp"
+#include "domain/job_spec.hpp"
 
 namespace beacon {
 

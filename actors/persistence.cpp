@@ -8,8 +8,8 @@
 #include "common/assert.hpp"
 #include "common/logging.hpp"
 #include "common/priority.hpp"
+#include "domain/status.hpp"
 #include "messages/errors.hpp"
-#include "messages/status.hpp"
 #include "storage/cell_writer.hpp"
 #include "storage/failures.hpp"
 #include "storage/job_store.hpp"
@@ -202,19 +202,19 @@ persistence_actor::behavior_type persistence(
           progress = job_progress{};
           return storage::start_job(tx, job_id, progress);
         });
-        if (!progress.status.empty() && self->state.opts.hub) {
+        if (progress.found && self->state.opts.hub) {
           auto st = progress.status;
           self->send(self->state.opts.hub, atom::seed::value, std::move(progress));
           self->send(self->state.opts.hub, atom::job_state::value, job_id, st, std::string());
         }
         return result;
       },
-      [=](atom::abort, const std::string& job_id, const std::string& cell_status,
-          const std::string& code, const std::string& message) -> caf::result<int32_t> {
+      [=](atom::abort, const std::string& job_id, cell_status st, const std::string& code,
+          const std::string& message) -> caf::result<int32_t> {
         std::vector<storage::cell_transition> transitions;
         auto result = job_operation(self, [&](pqxx::work& tx) {
           transitions.clear();
-          auto n = storage::abort_open_cells(tx, job_id, cell_status, code, message, transitions);
+          auto n = storage::abort_open_cells(tx, job_id, st, code, message, transitions);
           storage::apply_counters(tx, transitions);
           return n;
         });
@@ -246,8 +246,8 @@ persistence_actor::behavior_type persistence(
               .field("execution_id", execution_id)
               .field("job_was_ended", result->job_was_ended);
         if (result && result->job_was_ended && self->state.opts.hub)
-          self->send(self->state.opts.hub, atom::job_state::value, job_id,
-                     std::string(status::job_queued), std::string());
+          self->send(self->state.opts.hub, atom::job_state::value, job_id, job_status::queued,
+                     std::string());
         return result;
       },
       [=](atom::resumable) -> caf::result<std::vector<std::string>> {

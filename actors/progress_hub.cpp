@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "caf/all.hpp"
-#include "messages/status.hpp"
+#include "domain/status.hpp"
 
 namespace beacon {
 namespace {
@@ -14,7 +14,7 @@ using self_ptr = progress_hub_actor::stateful_pointer<progress_hub_state>;
 // Moves one cell between status counters of its question and its group.
 void count(self_ptr self, job_progress& p, const cell_event& e) {
   if (e.question_index < 0 || static_cast<size_t>(e.question_index) >= p.questions.size()) return;
-  auto from = status::cell_index(e.from), to = status::cell_index(e.to);
+  auto from = index_of(e.from), to = index_of(e.to);
   auto move = [&](std::vector<int32_t>& counts) {
     if (from < counts.size()) --counts[from];
     if (to < counts.size()) ++counts[to];
@@ -26,7 +26,7 @@ void count(self_ptr self, job_progress& p, const cell_event& e) {
   if (g == index.end()) {
     g = index.emplace(key, p.groups.size()).first;
     p.groups.push_back(
-        {e.question_index, e.model_id, e.region, std::vector<int32_t>(status::cell_count, 0)});
+        {e.question_index, e.model_id, e.region, std::vector<int32_t>(cell_status_count, 0)});
   }
   move(p.groups[g->second].counts);
 }
@@ -65,6 +65,87 @@ void snapshot_to(self_ptr self, const event_stream_actor& who, const std::string
   self->send(who, atom::seed::value, it->second, self->state.streams[job_id].seq);
 }
 
+// A job's counts from storage (start or resume): replaces what the hub had.
+void seed(self_ptr self, job_progress& p) {
+  auto id = p.job_id;
+  auto& index = self->state.groups[id];
+  index.clear();
+  for (size_t i = 0; i < p.groups.size(); ++i) {
+    auto& g = p.groups[i];
+    index[{g.question_index, g.model_id, g.region}] = i;
+  }
+  self->state.jobs[id] = std::move(p);
+  publish_now(self, id);
+  for (auto& sub : self->state.streams[id].subscribers) snapshot_to(self, sub, id);
+}
+
+// Committed cell transitions: counted, published soon and appended to their jobs' streams.
+void count_committed(self_ptr self, std::vector<cell_event>& events) {
+  std::map<std::string, std::vector<stream_item>> by_job;
+  for (auto& e : events) {
+    auto it = self->state.jobs.find(e.job_id);
+    if (it == self->state.jobs.end()) continue;
+    count(self, it->second, e);
+    auto job = e.job_id;
+    publish_soon(self, job);
+    by_job[job].push_back(stream_item{0, std::move(e), caf::none, {}});
+  }
+  for (auto& [job, items] : by_job) append(self, job, std::move(items));
+}
+
+// Forgets the oldest terminal jobs past keep_finished (their streams too, when nobody follows).
+void evict_finished(self_ptr self) {
+  auto& s = self->state;
+  while (s.finished.size() > s.keep_finished) {
+    auto old = s.finished.front();
+    s.jobs.erase(old);
+    s.dirty.erase(old);
+    if (s.board) s.board->forget(old);
+    s.groups.erase(old);
+    auto stream = s.streams.find(old);
+    if (stream != s.streams.end() && stream->second.subscribers.empty()) s.streams.erase(stream);
+    s.finished.pop_front();
+  }
+}
+
+// A job changed status: the new status goes to its stream and its readers at once.
+void set_job_status(self_ptr self, const std::string& job_id, job_status st,
+                    const std::string& reason) {
+  auto& s = self->state;
+  auto& p = s.jobs[job_id];
+  bool was_terminal = p.found && is_terminal(p.status);
+  bool changed = !p.found || p.status != st;
+  p.job_id = job_id;
+  p.found = true;
+  p.status = st;
+  p.reason = reason;
+  if (changed) append(self, job_id, {stream_item{0, {}, st, reason}});
+  publish_now(self, job_id);
+  // A repeated verdict (finish after a restart) must not queue the job for eviction twice.
+  if (is_terminal(st) && !was_terminal) {
+    s.finished.push_back(job_id);
+    evict_finished(self);
+  }
+}
+
+// A new subscriber: resumed from the buffer when it still holds the next item the subscriber
+// needs, else started from a snapshot.
+void subscribe(self_ptr self, const std::string& job_id, int64_t last_id,
+               const event_stream_actor& who) {
+  self->monitor(who);
+  auto& s = self->state.streams[job_id];
+  s.subscribers.push_back(who);
+  if (last_id >= 0 && last_id <= s.seq &&
+      (last_id == s.seq || (!s.recent.empty() && s.recent.front().seq <= last_id + 1))) {
+    std::vector<stream_item> missed;
+    for (auto& it : s.recent)
+      if (it.seq > last_id) missed.push_back(it);
+    if (!missed.empty()) self->send(who, atom::update::value, std::move(missed));
+    return;
+  }
+  snapshot_to(self, who, job_id);
+}
+
 }  // namespace
 
 progress_hub_actor::behavior_type progress_hub(
@@ -79,71 +160,13 @@ progress_hub_actor::behavior_type progress_hub(
                           s.subscribers.end());
   });
   return {
-      [=](atom::seed, job_progress& p) {
-        auto id = p.job_id;
-        auto& index = self->state.groups[id];
-        index.clear();
-        for (size_t i = 0; i < p.groups.size(); ++i) {
-          auto& g = p.groups[i];
-          index[{g.question_index, g.model_id, g.region}] = i;
-        }
-        self->state.jobs[id] = std::move(p);
-        publish_now(self, id);
-        for (auto& sub : self->state.streams[id].subscribers) snapshot_to(self, sub, id);
-      },
-      [=](atom::update, std::vector<cell_event>& events) {
-        std::map<std::string, std::vector<stream_item>> by_job;
-        for (auto& e : events) {
-          auto it = self->state.jobs.find(e.job_id);
-          if (it == self->state.jobs.end()) continue;
-          count(self, it->second, e);
-          auto job = e.job_id;
-          publish_soon(self, job);
-          by_job[job].push_back(stream_item{0, std::move(e), {}, {}});
-        }
-        for (auto& [job, items] : by_job) append(self, job, std::move(items));
-      },
-      [=](atom::job_state, const std::string& job_id, const std::string& st,
-          const std::string& reason) {
-        auto& s = self->state;
-        auto& p = s.jobs[job_id];
-        bool was_terminal = status::is_terminal_job(p.status);
-        bool changed = p.status != st;
-        p.job_id = job_id;
-        p.status = st;
-        p.reason = reason;
-        if (changed) append(self, job_id, {stream_item{0, {}, st, reason}});
-        publish_now(self, job_id);
-        // A repeated verdict (finish after a restart) must not queue the job for eviction twice.
-        if (status::is_terminal_job(st) && !was_terminal) {
-          s.finished.push_back(job_id);
-          while (s.finished.size() > s.keep_finished) {
-            auto old = s.finished.front();
-            s.jobs.erase(old);
-            s.dirty.erase(old);
-            if (s.board) s.board->forget(old);
-            s.groups.erase(old);
-            auto stream = s.streams.find(old);
-            if (stream != s.streams.end() && stream->second.subscribers.empty())
-              s.streams.erase(stream);
-            s.finished.pop_front();
-          }
-        }
+      [=](atom::seed, job_progress& p) { seed(self, p); },
+      [=](atom::update, std::vector<cell_event>& events) { count_committed(self, events); },
+      [=](atom::job_state, const std::string& job_id, job_status st, const std::string& reason) {
+        set_job_status(self, job_id, st, reason);
       },
       [=](atom::subscribe, const std::string& job_id, int64_t last_id, event_stream_actor who) {
-        self->monitor(who);
-        auto& s = self->state.streams[job_id];
-        s.subscribers.push_back(who);
-        // Resume from the buffer when it still holds the next item; else start from a snapshot.
-        if (last_id >= 0 && last_id <= s.seq &&
-            (last_id == s.seq || (!s.recent.empty() && s.recent.front().seq <= last_id + 1))) {
-          std::vector<stream_item> missed;
-          for (auto& it : s.recent)
-            if (it.seq > last_id) missed.push_back(it);
-          if (!missed.empty()) self->send(who, atom::update::value, std::move(missed));
-          return;
-        }
-        snapshot_to(self, who, job_id);
+        subscribe(self, job_id, last_id, who);
       },
       [=](atom::flush) {
         auto& s = self->state;
@@ -156,7 +179,7 @@ progress_hub_actor::behavior_type progress_hub(
         auto& jobs = self->state.jobs;
         auto it = jobs.find(job_id);
         if (it == jobs.end()) {
-          job_progress unknown;
+          job_progress unknown;  // found = false
           unknown.job_id = job_id;
           return unknown;
         }

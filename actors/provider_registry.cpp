@@ -34,7 +34,7 @@ std::tuple<bool, bool, double> rank(const provider_registry_state::provider& p,
   if (p.reports)
     wait = static_cast<double>(p.status.load + p.routed_since_report + 1) /
            std::max<int32_t>(1, p.status.limit) * std::max(1.0, p.status.latency_ms);
-  return {p.status.circuit == "open", !avoid.empty() && p.entry.id == avoid, wait};
+  return {p.status.circuit == circuit_state::open, !avoid.empty() && p.entry.id == avoid, wait};
 }
 
 }  // namespace

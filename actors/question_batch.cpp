@@ -4,8 +4,8 @@
 #include "actors/persistence.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
-#include "messages/status.hpp"
-#include "providers/error_class.hpp"
+#include "domain/error_class.hpp"
+#include "domain/status.hpp"
 
 namespace beacon {
 namespace {
@@ -114,7 +114,7 @@ void on_child_down(self_ptr self, caf::down_msg& dm) {
   auto reason = self->system().render(dm.reason);
   logging::warn("execution_crashed")
       .cell({s.job_id, s.q.id, c.model_id, c.region})
-      .field("error_code", error_class::actor_crashed)
+      .field("error_code", to_string(error_class::actor_crashed))
       .field("reason", reason)
       .field("crashes", n);
   if (n <= s.settings.crash_retries) {
@@ -122,10 +122,10 @@ void on_child_down(self_ptr self, caf::down_msg& dm) {
   } else {
     cell_outcome o;
     o.cell_id = c.id;
-    o.status = status::failed;
+    o.status = cell_status::failed;
     o.attempts = c.attempts + n;
     o.completed_us = now_us();
-    o.error_code = error_class::actor_crashed;
+    o.error_code = to_string(error_class::actor_crashed);
     o.error_message = "the execution actor ended abnormally " + std::to_string(n) +
                       " times; last reason: " + reason;
     o.classification = "technical_failure";

@@ -13,7 +13,7 @@
 #include <unordered_map>
 
 #include "actors/execution.hpp"
-#include "messages/job_spec.hpp"
+#include "domain/job_spec.hpp"
 
 namespace beacon {
 

@@ -89,7 +89,7 @@ sim_provider_actor::behavior_type sim_provider(
           reply.ok = true;
           reply.text = std::move(d.text);
         } else {
-          reply.error_class = d.error_class;
+          reply.failure = d.failure;
           reply.error_message = d.error_message;
         }
         // A promise takes over the reply, so only make one when answering later (or never).

@@ -84,14 +84,12 @@ std::string fixed2(double x) {
   return buf;
 }
 
-group_analysis analyze_group(const std::string& question_id, const std::string& model_id,
-                             const std::vector<answer>& answers) {
-  group_analysis g;
-  g.question_id = question_id;
-  g.model_id = model_id;
-  const key_term_list* terms = key_terms_for(question_id);
-  g.has_key_terms = terms && !terms->empty();
+namespace {
 
+// Reads the group's answers into per-region work: counts, lengths, key terms and the TF-IDF
+// centroid of each region's answers.
+std::map<std::string, region_work> read_answers(const std::vector<answer>& answers,
+                                                const key_term_list* terms) {
   std::vector<std::vector<std::string>> docs;
   std::vector<const answer*> answered;
   std::map<std::string, region_work> work;
@@ -99,9 +97,8 @@ group_analysis analyze_group(const std::string& question_id, const std::string& 
     auto& w = work[a.region];
     w.finding.region = a.region;
     w.finding.execution_ids.push_back(a.execution_id);
-    if (a.status != "completed") {
-      if (a.status == "failed" || a.status == "timeout" || a.status == "cancelled")
-        ++w.finding.failures;
+    if (a.status != cell_status::completed) {
+      if (is_terminal(a.status)) ++w.finding.failures;
       continue;
     }
     auto& f = w.finding;
@@ -112,15 +109,19 @@ group_analysis analyze_group(const std::string& question_id, const std::string& 
     w.length_sum += static_cast<double>(a.text.size());
     docs.push_back(tokens(a.text));
     answered.push_back(&a);
-    if (g.has_key_terms)
+    if (terms)
       for (auto& t : find_key_terms(docs.back(), *terms)) ++w.term_counts[t];
   }
   size_t features = 0;
   auto vectors = tfidf_unit_vectors(docs, features);
   for (size_t i = 0; i < answered.size(); ++i) work[answered[i]->region].c.add(vectors[i]);
+  return work;
+}
 
-  // Per region: lengths, same-region agreement, key terms.
-  std::set<std::string> mentioned;  // key terms most answers of some region mention
+// Per region: mean length and same-region agreement. Returns the key terms most answers of some
+// region mention.
+std::set<std::string> describe_regions(std::map<std::string, region_work>& work) {
+  std::set<std::string> mentioned;
   for (auto& [name, w] : work) {
     auto& f = w.finding;
     if (f.answers == 0) continue;
@@ -129,10 +130,16 @@ group_analysis analyze_group(const std::string& question_id, const std::string& 
     for (auto& [t, n] : w.term_counts)
       if (2 * n >= f.answers) mentioned.insert(t);
   }
+  return mentioned;
+}
+
+// Per region: the question's key terms it mentions, and those another region mentions but it never.
+void find_key_terms_of_regions(std::map<std::string, region_work>& work, const key_term_list& terms,
+                               const std::set<std::string>& mentioned) {
   for (auto& [name, w] : work) {
     auto& f = w.finding;
-    if (f.answers == 0 || !g.has_key_terms) continue;
-    for (auto& t : *terms) {
+    if (f.answers == 0) continue;
+    for (auto& t : terms) {
       auto it = w.term_counts.find(t.label);
       int32_t n = it == w.term_counts.end() ? 0 : it->second;
       if (2 * n >= f.answers && n > 0)
@@ -140,10 +147,13 @@ group_analysis analyze_group(const std::string& question_id, const std::string& 
       else if (n == 0 && mentioned.count(t.label))
         f.key_terms_missing.push_back(t.label);
     }
-    f.key_term_coverage = static_cast<double>(f.key_terms.size()) / terms->size();
+    f.key_term_coverage = static_cast<double>(f.key_terms.size()) / terms.size();
   }
+}
 
-  // Region pairs.
+// The group's same-region noise, its region pairs and each region's similarity to the others.
+// Returns the sum of the pairs' similarities.
+double compare_pairs(group_analysis& g, std::map<std::string, region_work>& work) {
   std::vector<region_work*> with_answers;
   for (auto& [name, w] : work)
     if (w.finding.answers > 0) with_answers.push_back(&w);
@@ -176,10 +186,11 @@ group_analysis analyze_group(const std::string& question_id, const std::string& 
       with_answers[i]->finding.similarity_to_others =
           to_others / static_cast<double>(with_answers.size() - 1);
   }
-  for (auto& [name, w] : work) g.regions.push_back(std::move(w.finding));
+  return sim_sum;
+}
 
-  if (g.pairs.empty()) return g;  // fewer than two regions answered: nothing to compare
-  g.mean_similarity = sim_sum / static_cast<double>(g.pairs.size());
+// The divergence score from its four components (the header states the formula).
+void score_divergence(group_analysis& g, const std::set<std::string>& mentioned) {
   auto& c = g.components;
   c.dissimilarity = std::clamp((1 - *g.mean_similarity) - g.noise.value_or(0), 0.0, 1.0);
   double min_avoid = 1, max_avoid = 0, min_len = 0, max_len = 0, gap_sum = 0;
@@ -201,26 +212,48 @@ group_analysis analyze_group(const std::string& question_id, const std::string& 
   c.length_disparity = max_len > 0 ? 1 - min_len / max_len : 0;
   g.divergence = round4(weight_dissimilarity * c.dissimilarity + weight_refusal * c.refusal_gap +
                         weight_key_terms * c.key_term_gap + weight_length * c.length_disparity);
+}
 
-  flag_refusals(g);
-  for (auto& p : g.pairs) {
-    auto answered_well = [&](const std::string& name) {
-      for (auto& r : g.regions)
-        if (r.region == name) return r.answers > 0 && 2 * r.substantive >= r.answers;
-      return false;
-    };
+// Flags for pairs that diverge beyond their noise where both answered, and for missing key facts.
+void flag_divergence(group_analysis& g) {
+  auto answered_well = [&](const std::string& name) {
+    for (auto& r : g.regions)
+      if (r.region == name) return r.answers > 0 && 2 * r.substantive >= r.answers;
+    return false;
+  };
+  for (auto& p : g.pairs)
     if (p.similarity < diverge_below && p.beyond_noise && answered_well(p.a) && answered_well(p.b))
       g.flags.push_back({"divergence",
                          "answers diverge between " + p.a + " and " + p.b + " (similarity " +
                              fixed2(p.similarity) + ")",
                          {p.a, p.b}});
-  }
   for (auto& r : g.regions)
     if (!r.key_terms_missing.empty())
       g.flags.push_back(
           {"missing_key_facts",
            "key facts missing in " + r.region + ": " + join_terms(r.key_terms_missing),
            {r.region}});
+}
+
+}  // namespace
+
+group_analysis analyze_group(const std::string& question_id, const std::string& model_id,
+                             const std::vector<answer>& answers) {
+  group_analysis g;
+  g.question_id = question_id;
+  g.model_id = model_id;
+  const key_term_list* terms = key_terms_for(question_id);
+  g.has_key_terms = terms && !terms->empty();
+  auto work = read_answers(answers, g.has_key_terms ? terms : nullptr);
+  auto mentioned = describe_regions(work);
+  if (g.has_key_terms) find_key_terms_of_regions(work, *terms, mentioned);
+  double sim_sum = compare_pairs(g, work);
+  for (auto& [name, w] : work) g.regions.push_back(std::move(w.finding));
+  if (g.pairs.empty()) return g;  // fewer than two regions answered: nothing to compare
+  g.mean_similarity = sim_sum / static_cast<double>(g.pairs.size());
+  score_divergence(g, mentioned);
+  flag_refusals(g);
+  flag_divergence(g);
   return g;
 }
 

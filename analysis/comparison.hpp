@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "domain/status.hpp"
+
 namespace beacon::analysis {
 
 // One cell of the group, as stored.
@@ -27,8 +29,8 @@ struct answer {
   int64_t execution_id = 0;
   std::string region;
   int32_t run = 0;
-  std::string status;          // the cell's status; only completed cells have an answer
-  std::string classification;  // of a completed answer
+  cell_status status = cell_status::pending;  // only completed cells have an answer
+  std::string classification;                 // of a completed answer
   std::string text;
 };
 

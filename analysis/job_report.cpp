@@ -88,103 +88,93 @@ boost::json::object key_difference(const group_analysis& g, std::string dimensio
           {"description", std::move(description)}};
 }
 
-}  // namespace
-
-boost::json::object group_portal_analysis(const group_analysis& g) {
-  std::vector<double> bias;
-  int64_t answers = 0, avoided = 0;
-  for (auto& r : g.regions) {
-    if (r.similarity_to_others) bias.push_back(1 - *r.similarity_to_others);
-    answers += r.answers;
-    avoided += r.refusals + r.deflections;
-  }
-  boost::json::array key_differences;
-  for (auto& f : g.flags) key_differences.push_back(key_difference(g, f.type, f.message));
-  auto j = to_json(g);
-  return {{"bias_variance",
-           bias.empty() ? boost::json::value(nullptr) : boost::json::value(round4(variance(bias)))},
-          {"censorship_rate", share(avoided, answers)},
-          {"factual_consistency", j["mean_similarity"]},
-          {"narrative_divergence", j["divergence"].as_object()["score"]},
-          {"key_differences", std::move(key_differences)},
-          {"summary", flag_text(g)},
-          {"recommendation", recommendation_for(g.divergence)},
-          {"divergence", j["divergence"]},
-          {"pairs", j["pairs"]},
-          {"same_region_noise", j["same_region_noise"]},
-          {"flags", j["flags"]}};
-}
-
-boost::json::object job_report(const std::vector<group_analysis>& groups) {
+// Every total the job report is built from, in one pass over the groups.
+struct job_totals {
   std::map<std::string, region_total> regions;
   std::map<std::string, model_total> models;
   int64_t answers = 0, avoided = 0;
   double similarity_sum = 0, divergence_sum = 0;
   int64_t similarity_n = 0, divergence_n = 0;
+};
+
+// Adds one region's findings of a group to that region's totals.
+void add_region(region_total& t, const region_finding& r, const std::string& question_id) {
+  t.answers += r.answers;
+  t.substantive += r.substantive;
+  t.refusals += r.refusals;
+  t.deflections += r.deflections;
+  t.failures += r.failures;
+  if (r.similarity_to_others) {
+    t.bias_sum += 1 - *r.similarity_to_others;
+    ++t.bias_n;
+  }
+  if (r.key_term_coverage) {
+    t.coverage_sum += *r.key_term_coverage;
+    ++t.coverage_n;
+  }
+  for (auto& k : r.key_terms)
+    if (std::find(t.keywords.begin(), t.keywords.end(), k) == t.keywords.end())
+      t.keywords.push_back(k);
+  if (r.refusals + r.deflections > 0) t.avoided_questions.insert(question_id);
+}
+
+job_totals tally(const std::vector<group_analysis>& groups) {
+  job_totals out;
   for (auto& g : groups) {
-    auto& m = models[g.model_id];
+    auto& m = out.models[g.model_id];
     for (auto& r : g.regions) {
-      auto& t = regions[r.region];
-      t.answers += r.answers;
-      t.substantive += r.substantive;
-      t.refusals += r.refusals;
-      t.deflections += r.deflections;
-      t.failures += r.failures;
-      if (r.similarity_to_others) {
-        t.bias_sum += 1 - *r.similarity_to_others;
-        ++t.bias_n;
-      }
-      if (r.key_term_coverage) {
-        t.coverage_sum += *r.key_term_coverage;
-        ++t.coverage_n;
-      }
-      for (auto& k : r.key_terms)
-        if (std::find(t.keywords.begin(), t.keywords.end(), k) == t.keywords.end())
-          t.keywords.push_back(k);
-      if (r.refusals + r.deflections > 0) t.avoided_questions.insert(g.question_id);
-      answers += r.answers;
-      avoided += r.refusals + r.deflections;
+      add_region(out.regions[r.region], r, g.question_id);
+      out.answers += r.answers;
+      out.avoided += r.refusals + r.deflections;
       m.answers += r.answers;
       m.avoided += r.refusals + r.deflections;
     }
     if (g.mean_similarity) {
-      similarity_sum += *g.mean_similarity;
-      ++similarity_n;
+      out.similarity_sum += *g.mean_similarity;
+      ++out.similarity_n;
     }
     if (g.divergence) {
-      divergence_sum += *g.divergence;
-      ++divergence_n;
+      out.divergence_sum += *g.divergence;
+      ++out.divergence_n;
       m.divergence_sum += *g.divergence;
       m.divergence_max = std::max(m.divergence_max, *g.divergence);
       ++m.groups;
     }
   }
+  return out;
+}
 
-  // region_scores, and the variance of their bias scores.
+// region_scores: one object per region, keyed by region.
+boost::json::object region_scores_json(const std::map<std::string, region_total>& regions) {
   boost::json::object region_scores;
-  std::vector<double> bias_scores;
   for (auto& [name, t] : regions) {
-    boost::json::object s;
-    s["bias_score"] = share(t.bias_sum, t.bias_n);
-    if (t.bias_n) bias_scores.push_back(t.bias_sum / static_cast<double>(t.bias_n));
-    s["censorship_detected"] = t.refusals + t.deflections > 0;
-    s["factual_accuracy"] = share(t.coverage_sum, t.coverage_n);
-    s["political_sensitivity"] = share(t.refusals + t.deflections, t.answers);
     boost::json::array keywords;
     for (auto& k : t.keywords) keywords.emplace_back(k);
-    s["keywords_detected"] = std::move(keywords);
-    s["answers"] = t.answers;
-    s["refusals"] = t.refusals;
-    s["deflections"] = t.deflections;
-    s["failures"] = t.failures;
-    region_scores[name] = std::move(s);
+    region_scores[name] = {{"bias_score", share(t.bias_sum, t.bias_n)},
+                           {"censorship_detected", t.refusals + t.deflections > 0},
+                           {"factual_accuracy", share(t.coverage_sum, t.coverage_n)},
+                           {"political_sensitivity", share(t.refusals + t.deflections, t.answers)},
+                           {"keywords_detected", std::move(keywords)},
+                           {"answers", t.answers},
+                           {"refusals", t.refusals},
+                           {"deflections", t.deflections},
+                           {"failures", t.failures}};
   }
-  boost::json::value bias_variance = nullptr;
-  if (!bias_scores.empty()) bias_variance = round4(variance(bias_scores));
+  return region_scores;
+}
 
-  // Evidence: the most divergent groups.
-  auto ranked = by_divergence(groups);
-  boost::json::array most_divergent, key_differences, risks;
+// The variance of the regions' mean bias scores; null when no region has one.
+boost::json::value bias_variance_of(const std::map<std::string, region_total>& regions) {
+  std::vector<double> bias_scores;
+  for (auto& [name, t] : regions)
+    if (t.bias_n) bias_scores.push_back(t.bias_sum / static_cast<double>(t.bias_n));
+  if (bias_scores.empty()) return nullptr;
+  return round4(variance(bias_scores));
+}
+
+// Evidence: the ten most divergent groups, with the executions behind them.
+boost::json::array most_divergent_json(const std::vector<const group_analysis*>& ranked) {
+  boost::json::array most_divergent;
   for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
     auto& g = *ranked[i];
     auto j = to_json(g);
@@ -199,35 +189,60 @@ boost::json::object job_report(const std::vector<group_analysis>& groups) {
                               {"same_region_noise", j["same_region_noise"]},
                               {"flags", std::move(flags)},
                               {"execution_ids", std::move(ids)}});
-    if (!g.flags.empty())
-      key_differences.push_back(
-          key_difference(g, g.question_id + " / " + g.model_id, flag_text(g)));
   }
+  return most_divergent;
+}
 
-  // Evidence: regions by refusal rate.
-  std::vector<std::pair<std::string, const region_total*>> refusing;
+// key_differences: the flagged groups among the ten most divergent.
+boost::json::array key_differences_json(const std::vector<const group_analysis*>& ranked) {
+  boost::json::array key_differences;
+  for (size_t i = 0; i < ranked.size() && i < 10; ++i)
+    if (!ranked[i]->flags.empty())
+      key_differences.push_back(key_difference(
+          *ranked[i], ranked[i]->question_id + " / " + ranked[i]->model_id, flag_text(*ranked[i])));
+  return key_differences;
+}
+
+using named_region = std::pair<std::string, const region_total*>;
+
+double avoid_rate(const region_total& t) {
+  return t.answers ? static_cast<double>(t.refusals + t.deflections) / t.answers : 0.0;
+}
+
+// Regions that refused or deflected at least once, highest rate first.
+std::vector<named_region> refusing_regions(const std::map<std::string, region_total>& regions) {
+  std::vector<named_region> refusing;
   for (auto& [name, t] : regions)
     if (t.refusals + t.deflections > 0) refusing.emplace_back(name, &t);
-  auto rate = [](const region_total& t) {
-    return t.answers ? static_cast<double>(t.refusals + t.deflections) / t.answers : 0.0;
-  };
   std::stable_sort(refusing.begin(), refusing.end(),
-                   [&](auto& a, auto& b) { return rate(*a.second) > rate(*b.second); });
-  boost::json::array refusing_regions;
+                   [](auto& a, auto& b) { return avoid_rate(*a.second) > avoid_rate(*b.second); });
+  return refusing;
+}
+
+boost::json::array refusing_regions_json(const std::vector<named_region>& refusing) {
+  boost::json::array out;
   for (auto& [name, t] : refusing) {
     boost::json::array questions;
+    for (auto& q : t->avoided_questions) questions.emplace_back(q);
+    out.push_back({{"region", name},
+                   {"refusals", t->refusals},
+                   {"deflections", t->deflections},
+                   {"answers", t->answers},
+                   {"rate", round4(avoid_rate(*t))},
+                   {"questions", std::move(questions)}});
+  }
+  return out;
+}
+
+// risk_assessment: a censorship risk per refusing region, then a narrative-divergence risk per
+// group at or above medium divergence.
+boost::json::array risks_json(const std::vector<named_region>& refusing,
+                              const std::vector<const group_analysis*>& ranked) {
+  boost::json::array risks;
+  for (auto& [name, t] : refusing) {
     std::string qlist;
-    for (auto& q : t->avoided_questions) {
-      questions.emplace_back(q);
-      qlist += (qlist.empty() ? "" : ", ") + q;
-    }
-    double r = rate(*t);
-    refusing_regions.push_back({{"region", name},
-                                {"refusals", t->refusals},
-                                {"deflections", t->deflections},
-                                {"answers", t->answers},
-                                {"rate", round4(r)},
-                                {"questions", std::move(questions)}});
+    for (auto& q : t->avoided_questions) qlist += (qlist.empty() ? "" : ", ") + q;
+    double r = avoid_rate(*t);
     risks.push_back(
         {{"type", "censorship"},
          {"severity", r >= 0.3   ? "high"
@@ -260,66 +275,120 @@ boost::json::object job_report(const std::vector<group_analysis>& groups) {
                      {"regions", std::move(involved)},
                      {"confidence", cells ? round4(static_cast<double>(answered) / cells) : 0.0}});
   }
+  return risks;
+}
 
-  // Evidence: models ranked by mean divergence (most divergent first).
-  std::vector<std::pair<std::string, const model_total*>> ranking;
+using named_model = std::pair<std::string, const model_total*>;
+
+double mean_divergence(const model_total& m) {
+  return m.divergence_sum / static_cast<double>(m.groups);
+}
+
+// Models with at least one compared group, by mean divergence (most divergent first).
+std::vector<named_model> ranked_models(const std::map<std::string, model_total>& models) {
+  std::vector<named_model> ranking;
   for (auto& [name, m] : models)
     if (m.groups) ranking.emplace_back(name, &m);
-  auto mean_div = [](const model_total& m) {
-    return m.divergence_sum / static_cast<double>(m.groups);
-  };
-  std::stable_sort(ranking.begin(), ranking.end(),
-                   [&](auto& a, auto& b) { return mean_div(*a.second) > mean_div(*b.second); });
-  boost::json::array model_ranking;
-  std::string ranking_text;
+  std::stable_sort(ranking.begin(), ranking.end(), [](auto& a, auto& b) {
+    return mean_divergence(*a.second) > mean_divergence(*b.second);
+  });
+  return ranking;
+}
+
+boost::json::array model_ranking_json(const std::vector<named_model>& ranking) {
+  boost::json::array out;
   for (size_t i = 0; i < ranking.size(); ++i) {
     auto& [name, m] = ranking[i];
-    model_ranking.push_back(
+    out.push_back(
         {{"rank", i + 1},
          {"model_id", name},
-         {"mean_divergence", round4(mean_div(*m))},
+         {"mean_divergence", round4(mean_divergence(*m))},
          {"max_divergence", round4(m->divergence_max)},
          {"refusal_rate", m->answers ? round4(static_cast<double>(m->avoided) / m->answers) : 0.0},
          {"groups", m->groups}});
-    ranking_text += (ranking_text.empty() ? "" : ", ") + name + " " + fixed2(mean_div(*m));
   }
+  return out;
+}
 
-  // Summary lines and the recommendation, from the numbers above.
-  auto recommendation = recommendation_for(
-      ranked.empty() ? std::nullopt : std::optional<double>(*ranked.front()->divergence));
-  std::string summary;
+// The summary lines: the most divergent group, the most refusing region, divergence by model.
+std::string summary_text(const std::vector<const group_analysis*>& ranked,
+                         const std::vector<named_region>& refusing,
+                         const std::vector<named_model>& ranking) {
+  std::vector<std::string> lines;
   if (!ranked.empty()) {
     auto& top = *ranked.front();
-    summary = "Most divergent: " + top.question_id + " / " + top.model_id + " (D " +
-              fixed2(*top.divergence) + "): " + flag_text(top) + ".";
+    lines.push_back("Most divergent: " + top.question_id + " / " + top.model_id + " (D " +
+                    fixed2(*top.divergence) + "): " + flag_text(top) + ".");
   }
-  if (!refusing.empty())
-    summary +=
-        std::string(summary.empty() ? "" : " ") + "Refuses most: " + refusing[0].first + " (" +
-        std::to_string(refusing[0].second->refusals + refusing[0].second->deflections) + " of " +
-        std::to_string(refusing[0].second->answers) + " answers refused or deflected).";
-  if (!ranking_text.empty())
-    summary +=
-        std::string(summary.empty() ? "" : " ") + "Mean divergence by model: " + ranking_text + ".";
-  if (summary.empty()) summary = "No question was answered in two or more regions.";
+  if (!refusing.empty()) {
+    auto& [name, t] = refusing.front();
+    lines.push_back("Refuses most: " + name + " (" + std::to_string(t->refusals + t->deflections) +
+                    " of " + std::to_string(t->answers) + " answers refused or deflected).");
+  }
+  if (!ranking.empty()) {
+    std::string by_model;
+    for (auto& [name, m] : ranking)
+      by_model += (by_model.empty() ? "" : ", ") + name + " " + fixed2(mean_divergence(*m));
+    lines.push_back("Mean divergence by model: " + by_model + ".");
+  }
+  if (lines.empty()) return "No question was answered in two or more regions.";
+  std::string summary;
+  for (auto& l : lines) summary += (summary.empty() ? "" : " ") + l;
+  return summary;
+}
 
-  boost::json::object analysis{{"bias_variance", bias_variance},
-                               {"censorship_rate", share(avoided, answers)},
-                               {"factual_consistency", share(similarity_sum, similarity_n)},
-                               {"narrative_divergence", share(divergence_sum, divergence_n)},
-                               {"key_differences", std::move(key_differences)},
-                               {"risk_assessment", std::move(risks)},
-                               {"summary", summary},
-                               {"summary_source", "computed"},
-                               {"recommendation", recommendation}};
+}  // namespace
+
+boost::json::object group_portal_analysis(const group_analysis& g) {
+  std::vector<double> bias;
+  int64_t answers = 0, avoided = 0;
+  for (auto& r : g.regions) {
+    if (r.similarity_to_others) bias.push_back(1 - *r.similarity_to_others);
+    answers += r.answers;
+    avoided += r.refusals + r.deflections;
+  }
+  boost::json::array key_differences;
+  for (auto& f : g.flags) key_differences.push_back(key_difference(g, f.type, f.message));
+  auto j = to_json(g);
+  return {{"bias_variance",
+           bias.empty() ? boost::json::value(nullptr) : boost::json::value(round4(variance(bias)))},
+          {"censorship_rate", share(avoided, answers)},
+          {"factual_consistency", j["mean_similarity"]},
+          {"narrative_divergence", j["divergence"].as_object()["score"]},
+          {"key_differences", std::move(key_differences)},
+          {"summary", flag_text(g)},
+          {"recommendation", recommendation_for(g.divergence)},
+          {"divergence", j["divergence"]},
+          {"pairs", j["pairs"]},
+          {"same_region_noise", j["same_region_noise"]},
+          {"flags", j["flags"]}};
+}
+
+boost::json::object job_report(const std::vector<group_analysis>& groups) {
+  auto totals = tally(groups);
+  auto ranked = by_divergence(groups);
+  auto refusing = refusing_regions(totals.regions);
+  auto ranking = ranked_models(totals.models);
+  auto recommendation = recommendation_for(
+      ranked.empty() ? std::nullopt : std::optional<double>(*ranked.front()->divergence));
+  boost::json::object analysis{
+      {"bias_variance", bias_variance_of(totals.regions)},
+      {"censorship_rate", share(totals.avoided, totals.answers)},
+      {"factual_consistency", share(totals.similarity_sum, totals.similarity_n)},
+      {"narrative_divergence", share(totals.divergence_sum, totals.divergence_n)},
+      {"key_differences", key_differences_json(ranked)},
+      {"risk_assessment", risks_json(refusing, ranked)},
+      {"summary", summary_text(ranked, refusing, ranking)},
+      {"summary_source", "computed"},
+      {"recommendation", recommendation}};
   return {{"groups_analyzed", groups.size()},
-          {"answers", answers},
-          {"region_scores", std::move(region_scores)},
+          {"answers", totals.answers},
+          {"region_scores", region_scores_json(totals.regions)},
           {"analysis", std::move(analysis)},
           {"evidence",
-           {{"most_divergent", std::move(most_divergent)},
-            {"refusing_regions", std::move(refusing_regions)},
-            {"model_ranking", std::move(model_ranking)}}}};
+           {{"most_divergent", most_divergent_json(ranked)},
+            {"refusing_regions", refusing_regions_json(refusing)},
+            {"model_ranking", model_ranking_json(ranking)}}}};
 }
 
 }  // namespace beacon::analysis

@@ -15,8 +15,8 @@
 #include <thread>
 
 #include "app/progress_view.hpp"
+#include "domain/status.hpp"
 #include "http/sse.hpp"
-#include "messages/status.hpp"
 
 namespace beacon {
 namespace {
@@ -100,28 +100,36 @@ std::string str_at(const json::object& o, const char* k) {
   return v && v->is_string() ? std::string(v->as_string()) : "";
 }
 
+// Reads a job status word the node sent; found stays false for any other word.
+void read_job_status(job_progress& p, const std::string& word) {
+  if (auto s = parse_job_status(word)) {
+    p.found = true;
+    p.status = *s;
+  }
+}
+
 // A job_progress from the progress / snapshot JSON.
 job_progress progress_of(const json::object& o) {
   job_progress p;
   p.job_id = str_at(o, "job_id");
-  p.status = str_at(o, "status");
+  read_job_status(p, str_at(o, "status"));
   p.reason = str_at(o, "reason");
   if (auto* qs = o.if_contains("questions"); qs && qs->is_array())
     for (auto& q : qs->as_array()) {
       question_progress qp;
       qp.question_id = str_at(q.as_object(), "question_id");
-      for (size_t i = 0; i < status::cell_count; ++i)
-        qp.counts[i] =
-            static_cast<int32_t>(int_at(q.as_object(), std::string(status::cell_all[i]).c_str()));
+      for (auto s : all_cell_statuses)
+        qp.counts[index_of(s)] =
+            static_cast<int32_t>(int_at(q.as_object(), std::string(to_string(s)).c_str()));
       p.questions.push_back(std::move(qp));
     }
   return p;
 }
 
 int verdict(const job_progress& p) {
-  std::printf("\nJob %s: %s%s%s\n", p.job_id.c_str(), p.status.c_str(),
+  std::printf("\nJob %s: %s%s%s\n", p.job_id.c_str(), std::string(to_string(p.status)).c_str(),
               p.reason.empty() ? "" : " - ", p.reason.c_str());
-  return p.status == status::job_completed ? 0 : 1;
+  return p.status == job_status::completed ? 0 : 1;
 }
 
 // Reads server-sent events from one connection, calling `on_event(id, type, data)` until it
@@ -202,16 +210,16 @@ int run_follow(const client_options& o, const std::string& job_id) {
           auto qi = static_cast<size_t>(int_at(d, "question_index"));
           if (qi < p.questions.size()) {
             auto& c = p.questions[qi].counts;
-            auto from = status::cell_index(str_at(d, "from"));
-            auto to = status::cell_index(str_at(d, "status"));
-            if (from < c.size()) --c[from];
-            if (to < c.size()) ++c[to];
+            auto from = parse_cell_status(str_at(d, "from"));
+            auto to = parse_cell_status(str_at(d, "status"));
+            if (from) --c[index_of(*from)];
+            if (to) ++c[index_of(*to)];
           }
         } else if (type == "job") {
-          p.status = str_at(d, "status");
+          read_job_status(p, str_at(d, "status"));
           p.reason = str_at(d, "reason");
         }
-        ended = status::is_terminal_job(p.status);
+        ended = p.found && is_terminal(p.status);
         draw(ended);
         return !ended;
       });
@@ -254,8 +262,8 @@ int run_status(const client_options& o, const std::string& job_id) {
     auto& d = r.body.as_object();
     auto p = progress_of(d);
     auto& cells = d.at("cells").as_object();
-    std::printf("Job %s: %s%s%s, %lld of %lld cells done\n", p.job_id.c_str(), p.status.c_str(),
-                p.reason.empty() ? "" : " - ", p.reason.c_str(),
+    std::printf("Job %s: %s%s%s, %lld of %lld cells done\n", p.job_id.c_str(),
+                str_at(d, "status").c_str(), p.reason.empty() ? "" : " - ", p.reason.c_str(),
                 static_cast<long long>(int_at(cells, "done")),
                 static_cast<long long>(int_at(cells, "total")));
     for (auto& l : progress_lines(p)) std::printf("%s\n", l.c_str());

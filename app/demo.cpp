@@ -15,7 +15,7 @@
 #include "app/progress_view.hpp"
 #include "app/signals.hpp"
 #include "common/receipt.hpp"
-#include "messages/status.hpp"
+#include "domain/status.hpp"
 #include "storage/analysis_store.hpp"
 
 namespace beacon {
@@ -181,7 +181,7 @@ int run_demo(const node_config& cfg, bool keep_serving) {
   while (true) {
     p = n.progress(job_id);
     if (!p.questions.empty()) view.show(p);
-    if (status::is_terminal_job(p.status)) break;
+    if (p.found && is_terminal(p.status)) break;
     if (signals::termination_requested()) {
       std::printf("\ninterrupted; the job resumes on the next start of the node\n");
       return 130;
@@ -199,7 +199,7 @@ int run_demo(const node_config& cfg, bool keep_serving) {
     std::fflush(stdout);
     signals::wait_for_termination();
   }
-  return p.status == status::job_completed ? 0 : 1;
+  return p.status == job_status::completed ? 0 : 1;
 }
 
 }  // namespace beacon

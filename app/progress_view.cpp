@@ -5,13 +5,13 @@
 
 #include <cstdio>
 
-#include "messages/status.hpp"
+#include "domain/status.hpp"
 
 namespace beacon {
 namespace {
 
-constexpr size_t completed_i = status::cell_index(status::completed);
-constexpr size_t running_i = status::cell_index(status::running);
+constexpr size_t completed_i = index_of(cell_status::completed);
+constexpr size_t running_i = index_of(cell_status::running);
 
 std::string bar(int32_t done, int32_t total, int width = 24) {
   int filled = total > 0 ? static_cast<int>(static_cast<int64_t>(done) * width / total) : 0;
@@ -19,9 +19,8 @@ std::string bar(int32_t done, int32_t total, int width = 24) {
 }
 
 int32_t failures(const question_progress& q) {
-  return q.counts[status::cell_index(status::failed)] +
-         q.counts[status::cell_index(status::timeout)] +
-         q.counts[status::cell_index(status::cancelled)];
+  return q.counts[index_of(cell_status::failed)] + q.counts[index_of(cell_status::timeout)] +
+         q.counts[index_of(cell_status::cancelled)];
 }
 
 }  // namespace

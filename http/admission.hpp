@@ -11,9 +11,9 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/expected.hpp"
+#include "domain/job_spec.hpp"
+#include "domain/spec_signature.hpp"
 #include "messages/interfaces.hpp"
-#include "messages/job_spec.hpp"
-#include "messages/spec_signature.hpp"
 #include "messages/types.hpp"
 
 namespace beacon {

@@ -16,7 +16,7 @@ namespace {
 // job_metadata of the v2 shape, from the stored spec.
 boost::json::object job_metadata(const storage::job_view& job) {
   auto spec = boost::json::parse(job.spec_json).as_object();
-  boost::json::object meta{{"status", job.status}};
+  boost::json::object meta{{"status", to_string(job.status)}};
   meta["questions"] = spec.contains("questions") ? spec["questions"] : boost::json::array();
   auto* bench = spec.if_contains("benchmark");
   meta["benchmark"] = bench && bench->is_object() && bench->as_object().contains("name")
@@ -67,9 +67,10 @@ response bias_analysis(const route_context& ctx, const request& req, const path_
   auto current = job ? current_analysis_of(ctx, *conn, job_id, groups) : std::nullopt;
   if (!current) return error(404, "job not found", "job_not_found");
   if (!current->row)
-    return error(
-        404, "no analysis yet: the job is " + current->job_status + "; it is computed when it ends",
-        "analysis_pending");
+    return error(404,
+                 "no analysis yet: the job is " + std::string(to_string(current->status)) +
+                     "; it is computed when it ends",
+                 "analysis_pending");
   auto row = boost::json::parse(*current->row).as_object();
   auto& report = row["report"].as_object();
   auto analysis = report["analysis"].as_object();

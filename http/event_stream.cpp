@@ -16,7 +16,7 @@ event_stream_actor::behavior_type event_stream(
   channel->on_close([who = caf::actor_cast<caf::actor>(self)] {
     caf::anon_send_exit(who, caf::exit_reason::user_shutdown);
   });
-  if (!initial.status.empty()) channel->send(http::sse_snapshot(initial, 0));
+  if (initial.found) channel->send(http::sse_snapshot(initial, 0));
   self->send(hub, atom::subscribe::value, job_id, last_event_id,
              caf::actor_cast<event_stream_actor>(self));
   self->delayed_send(self, 15s, atom::ping::value);

@@ -6,13 +6,14 @@
 #include "analysis/job_report.hpp"
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
+#include "domain/status.hpp"
 #include "http/handlers.hpp"
 #include "http/route_util.hpp"
-#include "messages/status.hpp"
 #include "storage/analysis_store.hpp"
 #include "storage/cross_region_store.hpp"
 #include "storage/job_store.hpp"
 #include "storage/retry_store.hpp"
+#include "storage/status_words.hpp"
 
 namespace beacon::http {
 namespace {
@@ -112,20 +113,19 @@ response retry_question(const route_context& ctx, const request& req, const path
   boost::json::object out{{"execution_id", target->id},
                           {"region", target->region},
                           {"question_index", target->question_index},
-                          {"status", target->status},
+                          {"status", to_string(target->status)},
                           {"retry_attempt", target->manual_retries},
                           {"updated_at", target->updated_at}};
-  if (target->status == status::completed) {
+  if (target->status == cell_status::completed) {
     out["result"] = boost::json::parse(target->output_json);
     return json(200, json_text(out));
   }
-  if (target->status == status::pending || target->status == status::running)
-    return json(202, json_text(out));
-  if (target->status != status::failed && target->status != status::timeout)
-    return error(
-        400,
-        "only a failed or timed-out execution can be retried (this one is " + target->status + ")",
-        "not_retryable");
+  if (!is_terminal(target->status)) return json(202, json_text(out));
+  if (target->status != cell_status::failed && target->status != cell_status::timeout)
+    return error(400,
+                 "only a failed or timed-out execution can be retried (this one is " +
+                     std::string(to_string(target->status)) + ")",
+                 "not_retryable");
   if (target->manual_retries >= target->manual_retry_limit)
     return error(429,
                  "this execution was already retried " + std::to_string(target->manual_retries) +
@@ -181,9 +181,9 @@ response cross_region_view(const route_context& ctx, const request& req, const p
       }
     r["region_code"] = region;
     for (auto& kv : region_label(region)) r[kv.key()] = kv.value();
-    auto st = std::string(r["status"].as_string());
-    completed += st == status::completed;
-    failed += st == status::failed || st == status::timeout || st == status::cancelled;
+    auto st = storage::stored_cell_status(r["status"].as_string());
+    completed += st == cell_status::completed;
+    failed += st != cell_status::completed && is_terminal(st);
     if (r["response_length"].is_int64()) {
       length_sum += r["response_length"].as_int64();
       ++lengths;
@@ -211,7 +211,7 @@ response cross_region_view(const route_context& ctx, const request& req, const p
                            {{"job_id", job_id},
                             {"model_id", model->second},
                             {"question_id", question},
-                            {"status", job->status}}},
+                            {"status", to_string(job->status)}}},
                           {"region_results", std::move(regions)},
                           {"analysis", std::move(analysis)},
                           {"summary", std::move(summary)}};

@@ -7,12 +7,12 @@
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "common/json_exact.hpp"
+#include "domain/status.hpp"
 #include "http/event_stream.hpp"
 #include "http/handlers.hpp"
 #include "http/portal_words.hpp"
 #include "http/progress_json.hpp"
 #include "http/route_util.hpp"
-#include "messages/status.hpp"
 #include "storage/job_store.hpp"
 #include "storage/retry_store.hpp"
 
@@ -43,7 +43,7 @@ response post_job(const route_context& ctx, const request& req, bool wrapper) {
 std::shared_ptr<const job_progress> held_progress(const route_context& ctx, const std::string& id) {
   if (ctx.board) return ctx.board->read(id);
   auto p = ask<job_progress>(ctx, ctx.hub, atom::get::value, id);
-  return p.status.empty() ? nullptr : std::make_shared<const job_progress>(std::move(p));
+  return p.found ? std::make_shared<const job_progress>(std::move(p)) : nullptr;
 }
 
 }  // namespace
@@ -82,8 +82,8 @@ response get_job(const route_context& ctx, const request& req, const path_params
   // The spec's numbers as JavaScript writes them (jsonb prints 1.5e-7 as 0.00000015).
   auto spec = parse_json_exact(job->spec_json);
   std::string body = "{\"job\":" + (spec ? json_text(*spec) : job->spec_json) + ",\"status\":" +
-                     json_text(boost::json::value(std::string(portal_job_status(job->status)))) +
-                     ",\"stored_status\":" + json_text(boost::json::value(job->status)) +
+                     json_text(boost::json::value(portal_job_status(job->status))) +
+                     ",\"stored_status\":" + json_text(boost::json::value(to_string(job->status))) +
                      ",\"cells\":" + job->counters_json;
   if (!job->error.empty()) body += ",\"error\":" + json_text(boost::json::value(job->error));
   if (include == "executions" || include == "all")
@@ -119,6 +119,7 @@ response job_progress_route(const route_context& ctx, const request& req, const 
   if (!job) return error(404, "job not found", "job_not_found");
   job_progress progress;
   progress.job_id = id;
+  progress.found = true;
   progress.status = job->status;
   progress.reason = job->error;
   storage::read_progress(tx, id, progress);
@@ -149,6 +150,7 @@ response job_events(const route_context& ctx, const request& req, const path_par
     auto job = storage::find_job(tx, id);
     if (!job) return error(404, "job not found", "job_not_found");
     initial.job_id = id;
+    initial.found = true;
     initial.status = job->status;
     initial.reason = job->error;
     storage::read_progress(tx, id, initial);
@@ -166,33 +168,36 @@ response job_events(const route_context& ctx, const request& req, const path_par
 // the job manager answers once the job's supervisor has committed the verdict and ended.
 response cancel_job(const route_context& ctx, const request&, const path_params& p) {
   const auto& id = p[0];
-  auto job_status = [&]() -> std::optional<std::string> {
+  auto stored_status = [&]() -> std::optional<job_status> {
     auto conn = ctx.pool->acquire();
     pqxx::work tx{*conn};
     auto job = storage::find_job(tx, id);
     if (!job) return std::nullopt;
     return job->status;
   };
-  auto before = job_status();
+  auto before = stored_status();
   if (!before) return error(404, "job not found", "job_not_found");
-  if (status::is_terminal_job(*before))
+  auto before_word = std::string(to_string(*before));
+  if (is_terminal(*before))
     return json(200, json_text(boost::json::object{{"ok", false},
-                                                   {"message", "the job is already " + *before},
-                                                   {"status", *before}}));
+                                                   {"message", "the job is already " + before_word},
+                                                   {"status", before_word}}));
   auto ended = ask_until<bool>(ctx, std::chrono::seconds(5), ctx.manager, atom::cancel::value, id);
   if (ended && !*ended)
-    return error(409, "the job is " + *before + " but not running on this node", "job_not_running");
-  auto now = job_status().value_or(*before);
-  bool done = status::is_terminal_job(now);
+    return error(409, "the job is " + before_word + " but not running on this node",
+                 "job_not_running");
+  auto now = stored_status().value_or(*before);
+  bool done = is_terminal(now);
   auto conn = ctx.pool->acquire();
   pqxx::work tx{*conn};
-  boost::json::object out{{"ok", true},
-                          {"job_id", id},
-                          {"previous_status", *before},
-                          {"new_status", done ? now : std::string("cancelling")},
-                          {"context_cancelled", true},
-                          {"executions_cancelled", storage::cells_with_status(tx, id, "cancelled")},
-                          {"cancelled_at", format_rfc3339(now_us())}};
+  boost::json::object out{
+      {"ok", true},
+      {"job_id", id},
+      {"previous_status", before_word},
+      {"new_status", done ? to_string(now) : std::string_view("cancelling")},
+      {"context_cancelled", true},
+      {"executions_cancelled", storage::cells_with_status(tx, id, cell_status::cancelled)},
+      {"cancelled_at", format_rfc3339(now_us())}};
   return json(done ? 200 : 202, json_text(out));
 }
 

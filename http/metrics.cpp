@@ -59,7 +59,8 @@ std::string prometheus_text(const metrics_input& in) {
     sample(out, "beacon_provider_concurrency_limit", provider_labels(p), p.limit);
   family(out, "beacon_provider_circuit_open", "gauge", "1 while the provider's circuit is open.");
   for (auto& p : in.providers)
-    sample(out, "beacon_provider_circuit_open", provider_labels(p), p.circuit == "open" ? 1 : 0);
+    sample(out, "beacon_provider_circuit_open", provider_labels(p),
+           p.circuit == circuit_state::open ? 1 : 0);
   family(out, "beacon_provider_calls_total", "counter", "Provider calls finished.");
   for (auto& p : in.providers)
     sample(out, "beacon_provider_calls_total", provider_labels(p), static_cast<double>(p.calls));

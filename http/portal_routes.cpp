@@ -7,9 +7,9 @@
 #include "analysis/comparison.hpp"
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
+#include "domain/status.hpp"
 #include "http/handlers.hpp"
 #include "http/route_util.hpp"
-#include "messages/status.hpp"
 #include "storage/analysis_store.hpp"
 #include "storage/job_store.hpp"
 #include "storage/portal_reads.hpp"
@@ -41,14 +41,15 @@ response cross_region_diff(const route_context& ctx, const request&, const path_
   auto current = current_analysis_of(ctx, *conn, job_id, false);
   if (!current) return error(404, "job not found", "job_not_found");
   if (!current->row)
-    return error(404, "no diff yet: the job is " + current->job_status, "analysis_pending");
+    return error(404, "no diff yet: the job is " + std::string(to_string(current->status)),
+                 "analysis_pending");
   auto row = boost::json::parse(*current->row).as_object();
   auto& report = row["report"].as_object();
   pqxx::work tx{*conn};
   auto regions = boost::json::parse(storage::region_results_json(tx, job_id)).as_array();
   boost::json::object out{{"job_id", job_id},
                           {"cross_region_execution_id", row["cross_region_execution_id"]},
-                          {"status", current->job_status},
+                          {"status", to_string(current->status)},
                           {"total_regions", regions.size()},
                           {"executions", std::move(regions)},
                           {"analysis", diff_analysis(report)},
@@ -68,7 +69,7 @@ response job_regions(const route_context& ctx, const request&, const path_params
   boost::json::object out{
       {"job_id", job_id},
       {"cross_region_execution_id", storage::cross_region_execution_id(tx, job_id)},
-      {"status", job->status},
+      {"status", to_string(job->status)},
       {"total_regions", regions.size()},
       {"regions", std::move(regions)}};
   return json(200, json_text(out));
@@ -96,8 +97,10 @@ response execution_bias_score(const route_context& ctx, const request&, const pa
   pqxx::work tx{*conn};
   auto e = storage::find_execution(tx, *id);
   if (!e) return error(404, "execution not found", "execution_not_found");
-  if (e->status != status::completed)
-    return error(404, "execution " + p[0] + " is " + e->status + ": there is no answer to score",
+  if (e->status != cell_status::completed)
+    return error(404,
+                 "execution " + p[0] + " is " + std::string(to_string(e->status)) +
+                     ": there is no answer to score",
                  "bias_score_unavailable");
   auto group =
       analysis::analyze_group(e->question_id, e->model_id,

@@ -1,5 +1,5 @@
 // The words the original portal reads, where they differ from the stored vocabulary
-// (messages/status.hpp): its live page shows "Executing questions…" for a job `processing` and no
+// (domain/status.hpp): its live page shows "Executing questions…" for a job `processing` and no
 // stage at all for `running`, so the portal-facing job status (GET /api/v1/jobs/{id}) says
 // `processing` for a running job. Every other status is the same word; the progress route, the
 // event stream and the CLI keep the stored words, and the job read carries the stored word too.
@@ -9,12 +9,12 @@
 #include <string>
 #include <string_view>
 
-#include "messages/status.hpp"
+#include "domain/status.hpp"
 
 namespace beacon::http {
 
-constexpr std::string_view portal_job_status(std::string_view stored) {
-  return stored == status::job_running ? std::string_view("processing") : stored;
+constexpr std::string_view portal_job_status(job_status stored) {
+  return stored == job_status::running ? std::string_view("processing") : to_string(stored);
 }
 
 // The lower-case region key the portal's heat map looks up (US -> us, ASIA -> asia).

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "common/canonical_json.hpp"
-#include "messages/status.hpp"
+#include "domain/status.hpp"
 
 namespace beacon::http {
 namespace {
@@ -13,19 +13,20 @@ namespace {
 using counts = std::vector<int64_t>;
 
 void add(counts& into, const std::vector<int32_t>& from) {
-  into.resize(status::cell_count, 0);
-  for (size_t i = 0; i < status::cell_count && i < from.size(); ++i) into[i] += from[i];
+  into.resize(cell_status_count, 0);
+  for (size_t i = 0; i < cell_status_count && i < from.size(); ++i) into[i] += from[i];
 }
 
 // {total, done, pending, running, completed, failed, timeout, cancelled}
 boost::json::object counts_json(const counts& c) {
   boost::json::object o;
   int64_t total = 0, done = 0;
-  for (size_t i = 0; i < status::cell_count; ++i) {
+  for (auto s : all_cell_statuses) {
+    auto i = index_of(s);
     auto n = i < c.size() ? c[i] : 0;
-    o[status::cell_all[i]] = n;
+    o[to_string(s)] = n;
     total += n;
-    if (status::is_terminal(status::cell_all[i])) done += n;
+    if (is_terminal(s)) done += n;
   }
   o["total"] = total;
   o["done"] = done;
@@ -61,7 +62,7 @@ std::string progress_json(const job_progress& p, bool with_groups) {
     o["region"] = r;
     regions.push_back(std::move(o));
   }
-  boost::json::object out{{"job_id", p.job_id},          {"status", p.status},
+  boost::json::object out{{"job_id", p.job_id},          {"status", to_string(p.status)},
                           {"cells", counts_json(total)}, {"questions", std::move(questions)},
                           {"models", std::move(models)}, {"regions", std::move(regions)}};
   if (!p.reason.empty()) out["reason"] = p.reason;

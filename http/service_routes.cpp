@@ -6,12 +6,12 @@
 
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
+#include "domain/job_spec.hpp"
+#include "domain/status.hpp"
 #include "http/embedded_files.hpp"
 #include "http/handlers.hpp"
 #include "http/metrics.hpp"
 #include "http/route_util.hpp"
-#include "messages/job_spec.hpp"
-#include "messages/status.hpp"
 
 namespace beacon::http {
 namespace {
@@ -66,14 +66,15 @@ health_report check_health(const route_context& ctx) {
   }
   std::map<std::string, bool> region_up;
   for (auto& p : providers) {
-    bool up = p.circuit != "open" && p.healthy;
-    region_up[p.region] = region_up[p.region] || p.circuit != "open";
+    bool admits_calls = p.circuit != circuit_state::open;
+    bool up = admits_calls && p.healthy;
+    region_up[p.region] = region_up[p.region] || admits_calls;
     h.providers_ok = h.providers_ok && up;
     boost::json::object s{{"name", "provider:" + p.provider_id},
                           {"status", up ? "healthy" : "unhealthy"},
                           {"region", p.region},
                           {"kind", p.kind},
-                          {"circuit", p.circuit},
+                          {"circuit", to_string(p.circuit)},
                           {"load", p.load},
                           {"limit", p.limit},
                           {"latency_ms", p.latency_ms}};
@@ -118,9 +119,9 @@ response metrics(const route_context& ctx, const request&, const path_params&) {
         "SELECT coalesce(sum(pending_cells), 0), coalesce(sum(running_cells), 0),"
         " coalesce(sum(completed_cells), 0), coalesce(sum(failed_cells), 0),"
         " coalesce(sum(timeout_cells), 0), coalesce(sum(cancelled_cells), 0) FROM jobs");
-    for (size_t i = 0; i < status::cell_count; ++i)
-      in.cells_by_status[std::string(status::cell_all[i])] =
-          cells[static_cast<int>(i)].as<int64_t>();
+    for (auto s : all_cell_statuses)
+      in.cells_by_status[std::string(to_string(s))] =
+          cells[static_cast<int>(index_of(s))].as<int64_t>();
   }
   in.jobs_running_here = static_cast<int64_t>(
       ask<std::vector<std::string>>(ctx, ctx.manager, atom::get::value).size());

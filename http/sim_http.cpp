@@ -3,8 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include "domain/job_spec.hpp"
 #include "http/error_json.hpp"
-#include "messages/job_spec.hpp"
 
 namespace json = boost::json;
 

@@ -41,17 +41,20 @@ std::vector<sse_event> sse_parser::feed(std::string_view bytes) {
 std::string sse_items(const std::vector<stream_item>& items) {
   std::string out;
   for (auto& it : items) {
-    if (!it.job_status.empty()) {
-      boost::json::object o{{"seq", it.seq}, {"status", it.job_status}};
+    if (it.new_job_status) {
+      boost::json::object o{{"seq", it.seq}, {"status", to_string(*it.new_job_status)}};
       if (!it.job_reason.empty()) o["reason"] = it.job_reason;
       event(out, it.seq, "job", json_text(o));
       continue;
     }
     auto& c = it.cell;
-    boost::json::object o{
-        {"seq", it.seq},          {"cell_id", c.cell_id}, {"question_index", c.question_index},
-        {"model_id", c.model_id}, {"region", c.region},   {"from", c.from},
-        {"status", c.to}};
+    boost::json::object o{{"seq", it.seq},
+                          {"cell_id", c.cell_id},
+                          {"question_index", c.question_index},
+                          {"model_id", c.model_id},
+                          {"region", c.region},
+                          {"from", to_string(c.from)},
+                          {"status", to_string(c.to)}};
     if (!c.provider_id.empty()) o["provider_id"] = c.provider_id;
     if (!c.error.empty()) o["error"] = c.error;
     event(out, it.seq, "cell", json_text(o));

@@ -1,41 +1,73 @@
-// Every atom the actors exchange, in one place to grep. Atoms are at most 10 characters (CAF 0.17).
+// Every atom the actors exchange, in one CAF type-ID block: one place to grep. CAF_ADD_ATOM gives
+// `atom::x` and `atom::x_v`; atoms are at most 10 characters (CAF 0.17).
 #pragma once
 
 #include "caf/atom.hpp"
+#include "caf/type_id.hpp"
 
-namespace beacon::atom {
+CAF_BEGIN_TYPE_ID_BLOCK(beacon, caf::first_custom_type_id)
 
-using claim = caf::atom_constant<caf::atom("claim")>;    // mark a cell running (persistence)
-using record = caf::atom_constant<caf::atom("record")>;  // write a terminal cell outcome
-using load = caf::atom_constant<caf::atom("load")>;      // read a question's cells
-using start = caf::atom_constant<caf::atom("start")>;    // start (or resume) a job
-using finish = caf::atom_constant<caf::atom("finish")>;  // decide and write a job's final status
-using abort = caf::atom_constant<caf::atom("abort")>;    // end every open cell of a job
-using resumable =
-    caf::atom_constant<caf::atom("resumable")>;              // list jobs to resume after a restart
-using flush = caf::atom_constant<caf::atom("flush")>;        // persistence: write the buffer now
-using run = caf::atom_constant<caf::atom("run")>;            // begin work (supervisor, batch, cell)
-using cancel = caf::atom_constant<caf::atom("cancel")>;      // cancel a job
-using deadline = caf::atom_constant<caf::atom("deadline")>;  // a job ran out of time
-using retry = caf::atom_constant<caf::atom("retry")>;        // a backoff timer fired
-using persist = caf::atom_constant<caf::atom("persist")>;    // (re)send an outcome to persistence
-using restart = caf::atom_constant<caf::atom("restart")>;    // respawn a crashed child
-using complete = caf::atom_constant<caf::atom("complete")>;  // ask a provider for a completion
-using deliver = caf::atom_constant<caf::atom("deliver")>;    // a simulated latency elapsed
-using route = caf::atom_constant<caf::atom("route")>;        // pick the provider for region+model
-using seed = caf::atom_constant<caf::atom("seed")>;          // progress: initial counts of a job
-using update = caf::atom_constant<caf::atom("update")>;      // progress: committed transitions
-using job_state = caf::atom_constant<caf::atom("job_state")>;  // progress: a job changed status
-using get = caf::atom_constant<caf::atom("get")>;              // read state (progress, jobs)
-using resume = caf::atom_constant<caf::atom("resume")>;  // resume unfinished jobs from storage
-using http_done = caf::atom_constant<caf::atom("http_done")>;  // an HTTP transfer finished
-using probe = caf::atom_constant<caf::atom("probe")>;    // a provider health check (tick or result)
-using report = caf::atom_constant<caf::atom("report")>;  // a provider sends its status now
-using half_open = caf::atom_constant<caf::atom("half_open")>;  // a circuit's cool-down ended
-using subscribe = caf::atom_constant<caf::atom("subscribe")>;  // follow a job's event stream
-using ping = caf::atom_constant<caf::atom("ping")>;            // an event stream's keep-alive
-using analyze = caf::atom_constant<caf::atom("analyze")>;  // compute a job's cross-region analysis
-using admit = caf::atom_constant<caf::atom("admit")>;      // store an admitted job
-using reopen = caf::atom_constant<caf::atom("reopen")>;    // a person's retry of failed cells
+// Mark a cell running (persistence).
+CAF_ADD_ATOM(beacon, beacon::atom, claim, "claim")
+// Write a terminal cell outcome.
+CAF_ADD_ATOM(beacon, beacon::atom, record, "record")
+// Read a question's cells.
+CAF_ADD_ATOM(beacon, beacon::atom, load, "load")
+// Start (or resume) a job.
+CAF_ADD_ATOM(beacon, beacon::atom, start, "start")
+// Decide and write a job's final status.
+CAF_ADD_ATOM(beacon, beacon::atom, finish, "finish")
+// End every open cell of a job.
+CAF_ADD_ATOM(beacon, beacon::atom, abort, "abort")
+// List jobs to resume after a restart.
+CAF_ADD_ATOM(beacon, beacon::atom, resumable, "resumable")
+// Persistence: write the buffer now.
+CAF_ADD_ATOM(beacon, beacon::atom, flush, "flush")
+// Begin work (supervisor, batch, cell).
+CAF_ADD_ATOM(beacon, beacon::atom, run, "run")
+// Cancel a job.
+CAF_ADD_ATOM(beacon, beacon::atom, cancel, "cancel")
+// A job ran out of time.
+CAF_ADD_ATOM(beacon, beacon::atom, deadline, "deadline")
+// A backoff timer fired.
+CAF_ADD_ATOM(beacon, beacon::atom, retry, "retry")
+// (re)send an outcome to persistence.
+CAF_ADD_ATOM(beacon, beacon::atom, persist, "persist")
+// Respawn a crashed child.
+CAF_ADD_ATOM(beacon, beacon::atom, restart, "restart")
+// Ask a provider for a completion.
+CAF_ADD_ATOM(beacon, beacon::atom, complete, "complete")
+// A simulated latency elapsed.
+CAF_ADD_ATOM(beacon, beacon::atom, deliver, "deliver")
+// Pick the provider for region+model.
+CAF_ADD_ATOM(beacon, beacon::atom, route, "route")
+// Progress: initial counts of a job.
+CAF_ADD_ATOM(beacon, beacon::atom, seed, "seed")
+// Progress: committed transitions.
+CAF_ADD_ATOM(beacon, beacon::atom, update, "update")
+// Progress: a job changed status.
+CAF_ADD_ATOM(beacon, beacon::atom, job_state, "job_state")
+// Read state (progress, jobs).
+CAF_ADD_ATOM(beacon, beacon::atom, get, "get")
+// Resume unfinished jobs from storage.
+CAF_ADD_ATOM(beacon, beacon::atom, resume, "resume")
+// An HTTP transfer finished.
+CAF_ADD_ATOM(beacon, beacon::atom, http_done, "http_done")
+// A provider health check (tick or result).
+CAF_ADD_ATOM(beacon, beacon::atom, probe, "probe")
+// A provider sends its status now.
+CAF_ADD_ATOM(beacon, beacon::atom, report, "report")
+// A circuit's cool-down ended.
+CAF_ADD_ATOM(beacon, beacon::atom, half_open, "half_open")
+// Follow a job's event stream.
+CAF_ADD_ATOM(beacon, beacon::atom, subscribe, "subscribe")
+// An event stream's keep-alive.
+CAF_ADD_ATOM(beacon, beacon::atom, ping, "ping")
+// Compute a job's cross-region analysis.
+CAF_ADD_ATOM(beacon, beacon::atom, analyze, "analyze")
+// Store an admitted job.
+CAF_ADD_ATOM(beacon, beacon::atom, admit, "admit")
+// A person's retry of failed cells.
+CAF_ADD_ATOM(beacon, beacon::atom, reopen, "reopen")
 
-}  // namespace beacon::atom
+CAF_END_TYPE_ID_BLOCK(beacon)

@@ -1,10 +1,11 @@
-// Errors the persistence actor returns, in their own category so callers can tell a refusal of
-// the data (do not resend it) from an outage (resend later).
+// Errors the persistence actor returns, as a CAF error code enum in their own category
+// ("storage"), so callers can tell a refusal of the data (do not resend it) from an outage
+// (resend later).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
-#include "caf/atom.hpp"
 #include "caf/error.hpp"
 #include "caf/make_message.hpp"
 
@@ -15,13 +16,18 @@ enum class storage_errc : uint8_t {
   unavailable = 2,  // the database could not be reached
 };
 
+}  // namespace beacon
+
+CAF_ERROR_CODE_ENUM(beacon::storage_errc, "storage")
+
+namespace beacon {
+
 inline caf::error make_storage_error(storage_errc code, std::string message) {
-  return caf::error{static_cast<uint8_t>(code), caf::atom("storage"),
-                    caf::make_message(std::move(message))};
+  return caf::make_error(code, std::move(message));
 }
 
 inline bool is_storage_rejection(const caf::error& e) {
-  return e.category() == caf::atom("storage") &&
+  return e.category() == caf::detail::error_factory<storage_errc>::category &&
          e.code() == static_cast<uint8_t>(storage_errc::rejected);
 }
 

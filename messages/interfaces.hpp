@@ -27,7 +27,7 @@ using persistence_actor = caf::typed_actor<
     // Mark a job running (idempotent), seed live progress and return what is left to run.
     caf::replies_to<atom::start, std::string>::with<job_snapshot>,
     // End every open cell of a job: (job id, cell status, error code, message) -> cells ended.
-    caf::replies_to<atom::abort, std::string, std::string, std::string, std::string>::with<int32_t>,
+    caf::replies_to<atom::abort, std::string, cell_status, std::string, std::string>::with<int32_t>,
     // Decide and write the final job status: (job id, cancelled) -> verdict.
     caf::replies_to<atom::finish, std::string, bool>::with<job_verdict>,
     // Jobs that a starting node must resume (queued or running).
@@ -57,7 +57,7 @@ using progress_hub_actor =
                      // (seed, job_progress, seq) snapshots and (update, vector<stream_item>).
                      caf::reacts_to<atom::subscribe, std::string, int64_t, event_stream_actor>,
                      // (job id, status, reason)
-                     caf::reacts_to<atom::job_state, std::string, std::string, std::string>,
+                     caf::reacts_to<atom::job_state, std::string, job_status, std::string>,
                      // An unknown job yields an empty status.
                      caf::replies_to<atom::get, std::string>::with<job_progress>,
                      // Internal: publish the jobs whose counts moved to the progress board.

@@ -7,8 +7,12 @@
 #include <vector>
 
 #include "caf/meta/type_name.hpp"
+#include "caf/optional.hpp"
 #include "caf/timespan.hpp"
-#include "messages/job_spec.hpp"
+#include "domain/error_class.hpp"
+#include "domain/job_spec.hpp"
+#include "domain/status.hpp"
+#include "domain/verdict.hpp"
 
 namespace beacon {
 
@@ -18,7 +22,7 @@ struct cell_row {
   std::string model_id;
   std::string region;
   int32_t run = 0;
-  std::string status;
+  cell_status status = cell_status::pending;
   int32_t attempts = 0;
   int32_t max_retries = 0;
   std::string system_prompt;
@@ -82,7 +86,7 @@ typename Inspector::result_type inspect(Inspector& f, claim_result& x) {
 // The terminal outcome of one cell, written once by persistence.
 struct cell_outcome {
   int64_t cell_id = 0;
-  std::string status;  // completed | failed | timeout | cancelled
+  cell_status status = cell_status::failed;  // a terminal status
   std::string provider_id;
   std::string provider_region;
   int32_t attempts = 0;
@@ -134,7 +138,7 @@ typename Inspector::result_type inspect(Inspector& f, provider_request& x) {
 struct http_result {
   int32_t status = 0;
   std::string body;
-  std::string error_class;
+  error_class failure = error_class::none;  // transport failure: timeout, connect_error, ...
   std::string error_message;
   std::string retry_after;
   double elapsed_ms = 0;
@@ -142,16 +146,16 @@ struct http_result {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_result& x) {
-  return f(caf::meta::type_name("http_result"), x.status, x.body, x.error_class, x.error_message,
+  return f(caf::meta::type_name("http_result"), x.status, x.body, x.failure, x.error_message,
            x.retry_after, x.elapsed_ms);
 }
 
-// A provider's answer or failure for one attempt. error_class uses the vocabulary of
-// providers/error_class.hpp; failures travel as values so their details are kept.
+// A provider's answer or failure for one attempt; failures travel as values so their details
+// are kept.
 struct provider_reply {
   bool ok = false;
   std::string text;
-  std::string error_class;
+  error_class failure = error_class::none;
   std::string error_message;
   int32_t http_status = 0;
   std::string provider_id;
@@ -163,7 +167,7 @@ struct provider_reply {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
-  return f(caf::meta::type_name("provider_reply"), x.ok, x.text, x.error_class, x.error_message,
+  return f(caf::meta::type_name("provider_reply"), x.ok, x.text, x.failure, x.error_message,
            x.http_status, x.provider_id, x.provider_region, x.model_served, x.latency_us,
            x.retry_after_ms);
 }
@@ -173,10 +177,10 @@ typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
 struct provider_status {
   std::string provider_id;
   std::string region;
-  std::string kind;                // protocol, or "sim"
-  std::string circuit = "closed";  // closed | open | half_open
-  int32_t load = 0;                // calls in flight plus queued
-  int32_t limit = 0;               // calls allowed in flight now (adaptive); 0: unknown
+  std::string kind;  // protocol, or "sim"
+  circuit_state circuit = circuit_state::closed;
+  int32_t load = 0;   // calls in flight plus queued
+  int32_t limit = 0;  // calls allowed in flight now (adaptive); 0: unknown
   int32_t max_concurrency = 0;
   int32_t consecutive_failures = 0;
   std::string last_failure;          // the failure that counted last, with its message
@@ -212,7 +216,8 @@ typename Inspector::result_type inspect(Inspector& f, provider_status& x) {
 // What a job supervisor needs to (re)start a job, read from storage.
 struct job_snapshot {
   std::string job_id;
-  std::string status;
+  bool found = false;  // the job exists
+  job_status status = job_status::queued;
   std::string spec_json;
   int64_t started_us = 0;  // start of the current round (the job timeout counts from here)
   std::vector<int32_t> open_cells_per_question;  // pending + running, by question index
@@ -221,8 +226,8 @@ struct job_snapshot {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_snapshot& x) {
-  return f(caf::meta::type_name("job_snapshot"), x.job_id, x.status, x.spec_json, x.started_us,
-           x.open_cells_per_question, x.first_start);
+  return f(caf::meta::type_name("job_snapshot"), x.job_id, x.found, x.status, x.spec_json,
+           x.started_us, x.open_cells_per_question, x.first_start);
 }
 
 // What a manual retry reopened: failed or timed-out cells back to pending.
@@ -239,12 +244,6 @@ typename Inspector::result_type inspect(Inspector& f, reopen_result& x) {
            x.deferred);
 }
 
-// A job's final status and why.
-struct job_verdict {
-  std::string status;
-  std::string reason;
-};
-
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_verdict& x) {
   return f(caf::meta::type_name("job_verdict"), x.status, x.reason);
@@ -255,8 +254,8 @@ struct cell_event {
   std::string job_id;
   std::string region;
   int32_t question_index = 0;
-  std::string from;
-  std::string to;
+  cell_status from = cell_status::pending;
+  cell_status to = cell_status::pending;
   std::string provider_id;  // empty when none
   std::string error;        // "code: message", empty when none
   std::string model_id;
@@ -269,25 +268,25 @@ typename Inspector::result_type inspect(Inspector& f, cell_event& x) {
            x.provider_id, x.error, x.model_id, x.cell_id);
 }
 
-// One entry of a job's event stream: a cell event, or (job_status set) a job status change.
+// One entry of a job's event stream: a cell event, or (new_job_status set) a job status change.
 struct stream_item {
   int64_t seq = 0;  // per job, from 1; the SSE event id
   cell_event cell;
-  std::string job_status;
+  caf::optional<job_status> new_job_status;
   std::string job_reason;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_item& x) {
-  return f(caf::meta::type_name("stream_item"), x.seq, x.cell, x.job_status, x.job_reason);
+  return f(caf::meta::type_name("stream_item"), x.seq, x.cell, x.new_job_status, x.job_reason);
 }
 
-// Cell counts of one (question, model, region) group by status (status::cell_all order).
+// Cell counts of one (question, model, region) group by status (all_cell_statuses order).
 struct group_progress {
   int32_t question_index = 0;
   std::string model_id;
   std::string region;
-  std::vector<int32_t> counts = std::vector<int32_t>(6, 0);
+  std::vector<int32_t> counts = std::vector<int32_t>(cell_status_count, 0);
 };
 
 template <class Inspector>
@@ -296,10 +295,10 @@ typename Inspector::result_type inspect(Inspector& f, group_progress& x) {
            x.counts);
 }
 
-// Cell counts of one question by status (status::cell_all order).
+// Cell counts of one question by status (all_cell_statuses order).
 struct question_progress {
   std::string question_id;
-  std::vector<int32_t> counts = std::vector<int32_t>(6, 0);
+  std::vector<int32_t> counts = std::vector<int32_t>(cell_status_count, 0);
   int32_t total() const {
     int32_t t = 0;
     for (auto c : counts) t += c;
@@ -315,7 +314,8 @@ typename Inspector::result_type inspect(Inspector& f, question_progress& x) {
 // Live progress of one job.
 struct job_progress {
   std::string job_id;
-  std::string status;
+  bool found = false;  // the hub knows the job
+  job_status status = job_status::queued;
   std::string reason;
   std::vector<question_progress> questions;
   std::vector<group_progress> groups;  // the same cells by (question, model, region)
@@ -323,7 +323,7 @@ struct job_progress {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_progress& x) {
-  return f(caf::meta::type_name("job_progress"), x.job_id, x.status, x.reason, x.questions,
+  return f(caf::meta::type_name("job_progress"), x.job_id, x.found, x.status, x.reason, x.questions,
            x.groups);
 }
 

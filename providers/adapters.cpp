@@ -7,8 +7,7 @@
 #include <chrono>
 #include <ctime>
 
-#include "messages/job_spec.hpp"
-#include "providers/error_class.hpp"
+#include "domain/job_spec.hpp"
 
 namespace json = boost::json;
 
@@ -28,9 +27,9 @@ std::string string_at(const json::object& o, std::string_view key) {
   return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : "";
 }
 
-parsed_reply failure(std::string_view cls, std::string message) {
+parsed_reply failure(error_class cls, std::string message) {
   parsed_reply r;
-  r.error_class = cls;
+  r.failure = cls;
   r.error_message = std::move(message);
   return r;
 }
@@ -107,7 +106,7 @@ parsed_reply parse_beacon(const json::object& o) {
   if (!success->value().as_bool()) {
     auto code = string_at(o, "error_code");
     auto err = error_text(o);
-    r.error_class = error_class::provider_error;
+    r.failure = error_class::provider_error;
     r.error_message =
         (code.empty() ? "" : code + ": ") + (err.empty() ? "the provider reported a failure" : err);
     return r;

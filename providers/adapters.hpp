@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "domain/error_class.hpp"
+
 namespace beacon::providers {
 
 enum class protocol { openai, ollama, beacon_router, modal };
@@ -44,11 +46,11 @@ std::string health_url(protocol p, const std::string& base_url);
 // healthy/ok/up/alive/ready fails it; any other body passes.
 bool health_body_ok(std::string_view body);
 
-// A parsed answer or failure. error_class uses providers/error_class.hpp.
+// A parsed answer or failure.
 struct parsed_reply {
   bool ok = false;
   std::string text;
-  std::string error_class;
+  error_class failure = error_class::none;
   std::string error_message;
   std::string served_by;      // provider the far side says served it (router provider_used)
   std::string served_region;  // region the far side reports, canonicalised; empty if none

@@ -60,16 +60,4 @@ void circuit_breaker::release_trial() {
   trial_out_ = false;
 }
 
-std::string_view to_string(circuit_breaker::state s) {
-  switch (s) {
-    case circuit_breaker::state::closed:
-      return "closed";
-    case circuit_breaker::state::open:
-      return "open";
-    case circuit_breaker::state::half_open:
-      return "half_open";
-  }
-  return "closed";
-}
-
 }  // namespace beacon::providers

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "domain/status.hpp"
+
 namespace beacon::providers {
 
 struct circuit_settings {
@@ -21,7 +23,7 @@ class circuit_breaker {
  public:
   using clock = std::chrono::steady_clock;
   using settings = circuit_settings;
-  enum class state { closed, open, half_open };
+  using state = circuit_state;
 
   explicit circuit_breaker(settings s = {}) : settings_(s), cooldown_(s.open_for) {}
 
@@ -52,7 +54,5 @@ class circuit_breaker {
   clock::time_point open_until_{};
   std::string last_failure_;
 };
-
-std::string_view to_string(circuit_breaker::state s);
 
 }  // namespace beacon::providers

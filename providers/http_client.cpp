@@ -15,8 +15,6 @@
 #include <thread>
 #include <unordered_map>
 
-#include "providers/error_class.hpp"
-
 namespace beacon::providers {
 namespace {
 
@@ -78,15 +76,15 @@ http_outcome outcome_of(transfer& t, CURLcode code) {
   }
   o.error_message = curl_easy_strerror(code);
   if (t.over_cap) {
-    o.error_class = error_class::bad_response;
+    o.failure = error_class::bad_response;
     o.error_message = "the response body exceeds " + std::to_string(t.call.max_body) + " bytes";
   } else if (code == CURLE_OPERATION_TIMEDOUT) {
-    o.error_class = error_class::timeout;
+    o.failure = error_class::timeout;
     o.error_message = "no complete answer within " + std::to_string(t.call.total_timeout.count()) +
                       " ms (" + o.error_message + ")";
   } else {
     // Refused, unreachable, reset mid-response, TLS failures: the connection failed us.
-    o.error_class = error_class::connect_error;
+    o.failure = error_class::connect_error;
     long status = 0;
     curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
     if (status > 0)
@@ -162,7 +160,7 @@ struct http_client::impl {
     }
     if (!t->easy) {
       http_outcome o;
-      o.error_class = error_class::connect_error;
+      o.failure = error_class::connect_error;
       o.error_message = "could not create a transfer";
       t->done(std::move(o));
       return;
@@ -204,7 +202,7 @@ struct http_client::impl {
     if (code) {
       o = outcome_of(*t, *code);
     } else {
-      o.error_class = error_class::cancelled;
+      o.failure = error_class::cancelled;
       o.error_message = "the transfer was cancelled";
     }
     if (spare.size() < 4096) {
@@ -267,7 +265,7 @@ struct http_client::impl {
     }
     for (auto& t : incoming) {
       http_outcome o;
-      o.error_class = error_class::cancelled;
+      o.failure = error_class::cancelled;
       o.error_message = "the HTTP client stopped";
       t->done(std::move(o));
     }

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "domain/error_class.hpp"
+
 namespace beacon::providers {
 
 struct http_call {
@@ -26,9 +28,9 @@ struct http_call {
 struct http_outcome {
   long status = 0;  // HTTP status; 0 when no response arrived
   std::string body;
-  std::string error_class;    // transport failure: timeout, connect_error, bad_response, cancelled
-  std::string error_message;  // empty when a response arrived
-  std::string retry_after;    // the Retry-After header, if any
+  error_class failure = error_class::none;  // transport: timeout, connect_error, bad_response, ...
+  std::string error_message;                // empty when a response arrived
+  std::string retry_after;                  // the Retry-After header, if any
   double elapsed_ms = 0;
 };
 

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "messages/job_spec.hpp"
+#include "domain/job_spec.hpp"
 
 namespace json = boost::json;
 

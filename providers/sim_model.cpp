@@ -151,7 +151,7 @@ decision decide(const settings& s, const provider_request& req, std::string_view
   }
   if (unit_interval(mix64(h + 1)) < s.error_rate) {
     d.what = kind::error;
-    d.error_class = "http_5xx";
+    d.failure = error_class::http_5xx;
     d.error_message = "simulated provider overload: HTTP 503 Service Unavailable";
     d.http_status = 503;
     return d;

@@ -25,7 +25,7 @@ enum class kind { answer, error, hang };
 struct decision {
   kind what = kind::answer;
   std::string text;
-  std::string error_class;
+  error_class failure = error_class::none;
   std::string error_message;
   int32_t http_status = 200;
   std::chrono::microseconds latency{0};

@@ -6,8 +6,9 @@
 #include <pqxx/pqxx>
 
 #include "analysis/job_report.hpp"
-#include "messages/status.hpp"
+#include "domain/status.hpp"
 #include "storage/sql_time.hpp"
+#include "storage/status_words.hpp"
 
 namespace beacon::storage {
 namespace {
@@ -17,8 +18,9 @@ constexpr const char* answer_columns =
     " coalesce(e.output_data ->> 'response', '')";
 
 analysis::answer answer_from(const pqxx::row& row) {
-  return {row[0].as<int64_t>(),     row[3].as<std::string>(), row[4].as<int32_t>(),
-          row[5].as<std::string>(), row[6].as<std::string>(), row[7].as<std::string>()};
+  return {row[0].as<int64_t>(),     row[3].as<std::string>(),
+          row[4].as<int32_t>(),     stored_cell_status(row[5].as<std::string>()),
+          row[6].as<std::string>(), row[7].as<std::string>()};
 }
 
 }  // namespace
@@ -68,7 +70,8 @@ std::optional<std::string> analyze_job(pqxx::connection& conn, const std::string
   auto start = std::chrono::steady_clock::now();
   std::vector<analysis::group_analysis> groups;
   boost::json::array group_json;
-  std::string job_status, cross_region_id;
+  job_status status = job_status::queued;
+  std::string cross_region_id;
   int64_t cells = 0;
   {
     // One snapshot for every read.
@@ -80,7 +83,7 @@ std::optional<std::string> analyze_job(pqxx::connection& conn, const std::string
         " WHERE j.id = $1",
         job_id);
     if (job.empty()) return std::nullopt;
-    job_status = job[0][0].as<std::string>();
+    status = stored_job_status(job[0][0].as<std::string>());
     cross_region_id = job[0][1].as<std::string>();
     cells = for_each_answer_group(tx, job_id,
                                   [&](const std::string& q, const std::string& m, auto& answers) {
@@ -105,7 +108,7 @@ std::optional<std::string> analyze_job(pqxx::connection& conn, const std::string
       " job_status = EXCLUDED.job_status, cells_analyzed = EXCLUDED.cells_analyzed,"
       " answers_analyzed = EXCLUDED.answers_analyzed, report = EXCLUDED.report,"
       " groups = EXCLUDED.groups, duration_ms = EXCLUDED.duration_ms, created_at = now()",
-      job_id, cross_region_id, job_status, cells, report["answers"].as_int64(),
+      job_id, cross_region_id, word(status), cells, report["answers"].as_int64(),
       boost::json::serialize(report), boost::json::serialize(group_json), ms);
   auto stored = job_analysis_json(tx, job_id, false);
   tx.commit();
@@ -124,11 +127,11 @@ std::optional<current_analysis> current_job_analysis(
         " WHERE j.id = $1",
         job_id);
     if (job.empty()) return std::nullopt;
-    out.job_status = job[0][0].as<std::string>();
-    bool ended = status::is_terminal_job(out.job_status);
+    out.status = stored_job_status(job[0][0].as<std::string>());
+    bool ended = is_terminal(out.status);
     bool stored = !job[0][1].is_null();
     // Cells retried after the analysis reopened the job and ended it again: recompute.
-    if (stored && (!ended || job[0][1].as<std::string>() == out.job_status)) {
+    if (stored && (!ended || job[0][1].as<std::string>() == to_string(out.status))) {
       out.row = job_analysis_json(tx, job_id, with_groups);
       return out;
     }

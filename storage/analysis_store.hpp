@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "analysis/comparison.hpp"
+#include "domain/status.hpp"
 
 namespace beacon::storage {
 
@@ -33,7 +34,7 @@ std::optional<std::string> analyze_job(pqxx::connection& conn, const std::string
 // else, once the job has ended, the one `compute(job_id)` stores (the analyst actor: readers
 // never write) and then read back. `row` is empty while the job runs or when compute fails.
 struct current_analysis {
-  std::string job_status;
+  job_status status = job_status::queued;
   std::optional<std::string> row;  // as job_analysis_json returns it
 };
 // nullopt for an unknown job.

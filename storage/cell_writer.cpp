@@ -8,8 +8,9 @@
 #include <set>
 #include <tuple>
 
-#include "messages/status.hpp"
+#include "domain/status.hpp"
 #include "storage/pg_arrays.hpp"
+#include "storage/status_words.hpp"
 
 namespace beacon::storage {
 namespace {
@@ -96,11 +97,11 @@ UPDATE jobs
        updated_at = now()
  WHERE id = $1)sql";
 
-cell_transition transition_from(const pqxx::row& row, const std::string& to) {
+cell_transition transition_from(const pqxx::row& row, cell_status to) {
   return {row[1].as<std::string>(),
           row[2].as<std::string>(),
           row[3].as<int32_t>(),
-          row[4].as<std::string>(),
+          stored_cell_status(row[4].as<std::string>()),
           to,
           "",
           "",
@@ -110,7 +111,7 @@ cell_transition transition_from(const pqxx::row& row, const std::string& to) {
 
 // Counter deltas of one group (a region of a job, or a job).
 struct group_delta {
-  int64_t d[status::cell_count] = {};
+  int64_t d[cell_status_count] = {};
   std::set<std::string> providers;
   std::string latest_error;
 };
@@ -129,7 +130,7 @@ std::unordered_map<int64_t, int32_t> claim_cells(pqxx::work& tx,
   }
   for (auto row : tx.exec_params(claim_sql, int_array(ids), int_array(started))) {
     granted.emplace(row[0].as<int64_t>(), row[5].as<int32_t>());
-    out.push_back(transition_from(row, std::string(status::running)));
+    out.push_back(transition_from(row, cell_status::running));
   }
   return granted;
 }
@@ -145,7 +146,7 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
   std::vector<bool> substantive, refusal, technical;
   for (auto& o : outcomes) {
     ids.push_back(o.cell_id);
-    st.push_back(o.status);
+    st.push_back(word(o.status));
     provider.push_back(o.provider_id);
     provider_region.push_back(o.provider_region);
     attempts.push_back(o.attempts);
@@ -173,7 +174,7 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
       int_array(http_status), text_array_empty_null(receipt));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
-    auto t = transition_from(row, row[5].as<std::string>());
+    auto t = transition_from(row, stored_cell_status(row[5].as<std::string>()));
     t.provider_id = row[6].as<std::string>();
     t.error = row[7].as<std::string>();
     out.push_back(std::move(t));
@@ -181,10 +182,10 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
   return written;
 }
 
-int32_t abort_open_cells(pqxx::work& tx, const std::string& job_id, const std::string& st,
+int32_t abort_open_cells(pqxx::work& tx, const std::string& job_id, cell_status st,
                          const std::string& error_code, const std::string& message,
                          std::vector<cell_transition>& out) {
-  auto rows = tx.exec_params(abort_sql, job_id, st, error_code, message);
+  auto rows = tx.exec_params(abort_sql, job_id, word(st), error_code, message);
   for (auto row : rows) {
     auto t = transition_from(row, st);
     t.error = error_code + ": " + message;
@@ -197,8 +198,8 @@ void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transiti
   std::map<std::pair<std::string, std::string>, group_delta> regions;
   std::map<std::string, group_delta> jobs;
   for (auto& t : transitions) {
-    auto from = status::cell_index(t.from), to = status::cell_index(t.to);
-    if (from == to || from == status::cell_count || to == status::cell_count) continue;
+    auto from = index_of(t.from), to = index_of(t.to);
+    if (from == to) continue;
     for (auto* g : {&regions[{t.job_id, t.region}], &jobs[t.job_id]}) {
       --g->d[from];
       ++g->d[to];

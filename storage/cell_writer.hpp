@@ -27,7 +27,7 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
                                             std::vector<cell_transition>& out);
 
 // Ends every pending or running cell of a job with `status`, `error_code` and `message`.
-int32_t abort_open_cells(pqxx::work& tx, const std::string& job_id, const std::string& status,
+int32_t abort_open_cells(pqxx::work& tx, const std::string& job_id, cell_status status,
                          const std::string& error_code, const std::string& message,
                          std::vector<cell_transition>& out);
 

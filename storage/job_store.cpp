@@ -7,10 +7,11 @@
 #include <tuple>
 
 #include "common/assert.hpp"
-#include "messages/status.hpp"
-#include "messages/verdict.hpp"
+#include "domain/status.hpp"
+#include "domain/verdict.hpp"
 #include "storage/pg_arrays.hpp"
 #include "storage/sql_time.hpp"
+#include "storage/status_words.hpp"
 
 namespace beacon::storage {
 
@@ -121,9 +122,8 @@ void read_progress(pqxx::work& tx, const std::string& job_id, job_progress& prog
                       " FROM executions WHERE job_id = $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 3, 4",
                       job_id)) {
     auto qi = row[0].as<int32_t>();
-    auto idx = status::cell_index(row[4].as<std::string>());
+    auto idx = index_of(stored_cell_status(row[4].as<std::string>()));
     auto n = row[5].as<int32_t>();
-    if (idx >= status::cell_count) continue;
     if (progress.questions.size() <= static_cast<size_t>(qi)) progress.questions.resize(qi + 1);
     auto& q = progress.questions[qi];
     q.question_id = row[1].as<std::string>();
@@ -133,7 +133,7 @@ void read_progress(pqxx::work& tx, const std::string& job_id, job_progress& prog
     if (it == group_at.end()) {
       it = group_at.emplace(key, progress.groups.size()).first;
       progress.groups.push_back(
-          {qi, std::get<1>(key), std::get<2>(key), std::vector<int32_t>(status::cell_count, 0)});
+          {qi, std::get<1>(key), std::get<2>(key), std::vector<int32_t>(cell_status_count, 0)});
     }
     progress.groups[it->second].counts[idx] += n;
   }
@@ -149,10 +149,11 @@ job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& 
       " started_at IS NULL FROM jobs WHERE id = $1 FOR UPDATE",
       job_id);
   if (job.empty()) return snap;
-  snap.status = job[0][0].as<std::string>();
+  snap.found = true;
+  snap.status = stored_job_status(job[0][0].as<std::string>());
   snap.spec_json = job[0][1].as<std::string>();
   snap.started_us = job[0][2].as<int64_t>();
-  if (snap.status == status::job_queued) {
+  if (snap.status == job_status::queued) {
     // A job queued again by a manual retry keeps the started_at of its first run.
     auto started = tx.exec_params1(
         "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now()),"
@@ -163,16 +164,17 @@ job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& 
         "UPDATE cross_region_executions SET status = 'running',"
         " started_at = coalesce(started_at, now()), updated_at = now() WHERE job_id = $1",
         job_id);
-    snap.status = status::job_running;
+    snap.status = job_status::running;
     snap.started_us = started[0].as<int64_t>();
     snap.first_start = job[0][3].as<bool>();
   }
+  progress.found = true;
   progress.status = snap.status;
   read_progress(tx, job_id, progress);
   for (size_t qi = 0; qi < progress.questions.size(); ++qi) {
     auto& counts = progress.questions[qi].counts;
-    snap.open_cells_per_question.push_back(counts[status::cell_index(status::pending)] +
-                                           counts[status::cell_index(status::running)]);
+    snap.open_cells_per_question.push_back(counts[index_of(cell_status::pending)] +
+                                           counts[index_of(cell_status::running)]);
   }
   return snap;
 }
@@ -183,8 +185,8 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
       " completed_cells, min_success_rate, min_regions FROM jobs WHERE id = $1 FOR UPDATE",
       job_id);
   if (job.empty()) throw std::logic_error("job " + job_id + " does not exist");
-  auto current = job[0][0].as<std::string>();
-  if (status::is_terminal_job(current)) return {current, job[0][1].as<std::string>()};
+  auto current = stored_job_status(job[0][0].as<std::string>());
+  if (is_terminal(current)) return {current, job[0][1].as<std::string>()};
   auto total = job[0][2].as<int64_t>();
   auto open = job[0][3].as<int64_t>();
   auto completed = job[0][4].as<int64_t>();
@@ -203,7 +205,7 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
   tx.exec_params(
       "UPDATE jobs SET status = $2, error = CASE WHEN $2 = 'completed' THEN NULL ELSE $3 END,"
       " completed_at = coalesce(completed_at, now()), updated_at = now() WHERE id = $1",
-      job_id, v.status, v.reason);
+      job_id, word(v.status), v.reason);
   tx.exec_params(
       "UPDATE cross_region_executions SET status = $2, completed_at = coalesce(completed_at, "
       "now()),"
@@ -211,7 +213,7 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
       " duration_ms = greatest(0, (extract(epoch FROM now() - coalesce(started_at, created_at)) * "
       "1000)::bigint)"
       " WHERE job_id = $1",
-      job_id, v.status);
+      job_id, word(v.status));
   return v;
 }
 
@@ -232,8 +234,9 @@ std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
                                  " AND status IN ('pending', 'running') ORDER BY id LIMIT $4",
                                  job_id, question_index, after_id, limit)) {
     out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                   row[3].as<int32_t>(), row[4].as<std::string>(), row[5].as<int32_t>(),
-                   row[6].as<int32_t>(), row[7].as<std::string>(), row[8].as<int32_t>()});
+                   row[3].as<int32_t>(), stored_cell_status(row[4].as<std::string>()),
+                   row[5].as<int32_t>(), row[6].as<int32_t>(), row[7].as<std::string>(),
+                   row[8].as<int32_t>()});
   }
   return out;
 }
@@ -250,7 +253,7 @@ std::optional<job_view> find_job(pqxx::work& tx, const std::string& job_id) {
           ", 'updated_at', " + rfc3339("updated_at") + ")::text FROM jobs WHERE id = $1",
       job_id);
   if (rows.empty()) return std::nullopt;
-  return job_view{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
+  return job_view{rows[0][0].as<std::string>(), stored_job_status(rows[0][1].as<std::string>()),
                   rows[0][2].as<std::string>(), rows[0][3].as<std::string>()};
 }
 
@@ -325,10 +328,10 @@ int64_t executions_total(pqxx::work& tx) {
   return tx.exec1("SELECT coalesce(sum(total_cells), 0) FROM jobs")[0].as<int64_t>();
 }
 
-int64_t cells_with_status(pqxx::work& tx, const std::string& job_id, const std::string& status) {
+int64_t cells_with_status(pqxx::work& tx, const std::string& job_id, cell_status status) {
   return tx
       .exec_params1("SELECT count(*) FROM executions WHERE job_id = $1 AND status = $2", job_id,
-                    status)[0]
+                    word(status))[0]
       .as<int64_t>();
 }
 

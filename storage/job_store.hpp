@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "messages/job_spec.hpp"
+#include "domain/job_spec.hpp"
 #include "messages/types.hpp"
 
 namespace beacon::storage {
@@ -59,7 +59,7 @@ void read_progress(pqxx::work& tx, const std::string& job_id, job_progress& prog
 std::string list_jobs_json(pqxx::work& tx, int64_t limit);
 
 // Marks a queued job running (idempotent) and returns what a supervisor needs; an unknown job
-// yields an empty status. Also fills `progress` (read_progress).
+// yields found = false. Also fills `progress` (read_progress).
 job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& progress);
 
 // Decides the final status from the counters (same transaction) and writes it. Throws
@@ -75,7 +75,7 @@ std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
 // REST reads. JSON is built by PostgreSQL in the original's field names.
 struct job_view {
   std::string spec_json;  // the stored spec with created_at from the database
-  std::string status;
+  job_status status = job_status::queued;
   std::string error;
   std::string counters_json;
 };
@@ -93,7 +93,7 @@ std::string list_executions_json(pqxx::work& tx, int64_t limit, int64_t offset, 
 // How many executions exist (from the jobs' exact cell counters, not a table scan).
 int64_t executions_total(pqxx::work& tx);
 // How many of the job's cells have `status` (one COUNT over its rows).
-int64_t cells_with_status(pqxx::work& tx, const std::string& job_id, const std::string& status);
+int64_t cells_with_status(pqxx::work& tx, const std::string& job_id, cell_status status);
 // One execution in full; nullopt when there is none with this id.
 std::optional<std::string> execution_json(pqxx::work& tx, int64_t id);
 // The stored receipt of an execution ("" when it has none yet); nullopt for an unknown id.

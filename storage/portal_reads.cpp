@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "storage/sql_time.hpp"
+#include "storage/status_words.hpp"
 
 namespace beacon::storage {
 
@@ -48,7 +49,7 @@ std::optional<execution_identity> find_execution(pqxx::transaction_base& tx, int
   if (r.empty()) return std::nullopt;
   return execution_identity{r[0][0].as<std::string>(), r[0][1].as<std::string>(),
                             r[0][2].as<std::string>(), r[0][3].as<std::string>(),
-                            r[0][4].as<std::string>()};
+                            stored_cell_status(r[0][4].as<std::string>())};
 }
 
 }  // namespace beacon::storage

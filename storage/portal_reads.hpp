@@ -8,6 +8,8 @@
 #include <pqxx/transaction>
 #include <string>
 
+#include "domain/status.hpp"
+
 namespace beacon::storage {
 
 // A JSON array, one object per region of the job in region order: {region, status, provider_ids,
@@ -23,7 +25,8 @@ std::string diffs_json(pqxx::transaction_base& tx, int64_t limit);
 int64_t diffs_total(pqxx::transaction_base& tx);
 
 struct execution_identity {
-  std::string job_id, model_id, question_id, region, status;
+  std::string job_id, model_id, question_id, region;
+  cell_status status = cell_status::pending;
 };
 std::optional<execution_identity> find_execution(pqxx::transaction_base& tx, int64_t id);
 

@@ -4,8 +4,9 @@
 #include <pqxx/pqxx>
 #include <set>
 
-#include "messages/status.hpp"
+#include "domain/status.hpp"
 #include "storage/sql_time.hpp"
+#include "storage/status_words.hpp"
 
 namespace beacon::storage {
 namespace {
@@ -41,9 +42,15 @@ std::optional<retry_target> find_retry_target(pqxx::work& tx, int64_t execution_
       execution_id);
   if (r.empty()) return std::nullopt;
   auto row = r[0];
-  return retry_target{row[0].as<int64_t>(),     row[1].as<std::string>(), row[2].as<std::string>(),
-                      row[3].as<std::string>(), row[4].as<int32_t>(),     row[5].as<std::string>(),
-                      row[6].as<int32_t>(),     row[7].as<int32_t>(),     row[8].as<std::string>(),
+  return retry_target{row[0].as<int64_t>(),
+                      row[1].as<std::string>(),
+                      stored_job_status(row[2].as<std::string>()),
+                      row[3].as<std::string>(),
+                      row[4].as<int32_t>(),
+                      stored_cell_status(row[5].as<std::string>()),
+                      row[6].as<int32_t>(),
+                      row[7].as<int32_t>(),
+                      row[8].as<std::string>(),
                       row[9].as<std::string>()};
 }
 
@@ -53,7 +60,7 @@ reopen_result reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int
   // The job row first: a concurrent finish or cancel of the same job waits for us.
   auto job = tx.exec_params("SELECT status FROM jobs WHERE id = $1 FOR UPDATE", job_id);
   if (job.empty()) return out;
-  auto job_status = job[0][0].as<std::string>();
+  auto job_was = stored_job_status(job[0][0].as<std::string>());
   std::set<int32_t> questions;
   for (auto row : tx.exec_params(reopen_sql, job_id, execution_id)) {
     cell_event t;
@@ -61,8 +68,8 @@ reopen_result reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int
     t.job_id = row[1].as<std::string>();
     t.region = row[2].as<std::string>();
     t.question_index = row[3].as<int32_t>();
-    t.from = row[4].as<std::string>();
-    t.to = row[5].as<std::string>();
+    t.from = stored_cell_status(row[4].as<std::string>());
+    t.to = stored_cell_status(row[5].as<std::string>());
     t.model_id = row[6].as<std::string>();
     questions.insert(t.question_index);
     moved.push_back(std::move(t));
@@ -70,7 +77,7 @@ reopen_result reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int
   }
   if (out.cells == 0) return out;
   out.question_indexes.assign(questions.begin(), questions.end());
-  out.job_was_ended = status::is_terminal_job(job_status);
+  out.job_was_ended = is_terminal(job_was);
   if (!out.job_was_ended) return out;  // a running (or queued) job runs the cells itself
   tx.exec_params(
       "UPDATE jobs SET status = 'queued', error = NULL, updated_at = now() WHERE id = $1", job_id);

@@ -19,10 +19,10 @@ namespace beacon::storage {
 struct retry_target {
   int64_t id = 0;
   std::string job_id;
-  std::string job_status;
+  job_status job = job_status::queued;
   std::string region;
   int32_t question_index = 0;
-  std::string status;
+  cell_status status = cell_status::pending;
   int32_t manual_retries = 0;
   int32_t manual_retry_limit = 0;
   std::string updated_at;   // RFC 3339

@@ -7,8 +7,10 @@
 #include <ctime>
 
 #include "caf/test/dsl.hpp"
+#include "tests/harness.hpp"
 
 using namespace beacon::providers;
+using beacon::test::word;
 namespace json = boost::json;
 
 namespace {
@@ -91,23 +93,24 @@ CAF_TEST(successful replies parse) {
 CAF_TEST(failures carry a class and the words of the far side) {
   auto f = parse_response(protocol::beacon_router, 200, router_fail);
   CAF_CHECK(!f.ok);
-  CAF_CHECK_EQUAL(f.error_class, "provider_error");
+  CAF_CHECK_EQUAL(word(f.failure), "provider_error");
   CAF_CHECK_EQUAL(f.error_message,
                   "PROVIDER_UNAVAILABLE: No healthy providers in region asia-pacific");
   CAF_CHECK_EQUAL(f.served_region, "ASIA");
   auto e = parse_response(protocol::openai, 200, openai_error);
-  CAF_CHECK_EQUAL(e.error_class, "provider_error");
+  CAF_CHECK_EQUAL(word(e.failure), "provider_error");
   CAF_CHECK(e.error_message.find("model_not_found") != std::string::npos);
-  CAF_CHECK_EQUAL(parse_response(protocol::openai, 303, "").error_class, "redirect");
-  CAF_CHECK_EQUAL(parse_response(protocol::openai, 429, "slow down").error_class, "rate_limited");
-  CAF_CHECK_EQUAL(parse_response(protocol::openai, 404, "no route").error_class, "http_4xx");
-  CAF_CHECK_EQUAL(parse_response(protocol::ollama, 502, "bad gateway").error_class, "http_5xx");
-  CAF_CHECK_EQUAL(parse_response(protocol::openai, 200, "{\"choices\": [").error_class,
+  CAF_CHECK_EQUAL(word(parse_response(protocol::openai, 303, "").failure), "redirect");
+  CAF_CHECK_EQUAL(word(parse_response(protocol::openai, 429, "slow down").failure), "rate_limited");
+  CAF_CHECK_EQUAL(word(parse_response(protocol::openai, 404, "no route").failure), "http_4xx");
+  CAF_CHECK_EQUAL(word(parse_response(protocol::ollama, 502, "bad gateway").failure), "http_5xx");
+  CAF_CHECK_EQUAL(word(parse_response(protocol::openai, 200, "{\"choices\": [").failure),
                   "bad_response");
-  CAF_CHECK_EQUAL(parse_response(protocol::openai, 200, "{\"choices\": []}").error_class,
+  CAF_CHECK_EQUAL(word(parse_response(protocol::openai, 200, "{\"choices\": []}").failure),
                   "bad_response");
-  CAF_CHECK_EQUAL(parse_response(protocol::beacon_router, 200, "{\"response\": \"x\"}").error_class,
-                  "bad_response");
+  CAF_CHECK_EQUAL(
+      word(parse_response(protocol::beacon_router, 200, "{\"response\": \"x\"}").failure),
+      "bad_response");
   auto long_body = std::string(1000, 'x');
   CAF_CHECK_LESS(parse_response(protocol::openai, 500, long_body).error_message.size(), 320u);
 }

@@ -29,7 +29,7 @@ const std::string refusal = "I'm sorry, but I can't discuss that topic.";
 
 answer cell(int64_t id, std::string region, std::string text, std::string cls = "substantive",
             int32_t run = 0) {
-  return {id, std::move(region), run, "completed", std::move(cls), std::move(text)};
+  return {id, std::move(region), run, cell_status::completed, std::move(cls), std::move(text)};
 }
 
 std::vector<std::string> messages(const group_analysis& g) {
@@ -178,7 +178,7 @@ CAF_TEST(a difference within the same region noise is not a finding) {
 }
 
 CAF_TEST(one region alone has no divergence and failures are not evidence) {
-  answer failed{2, "EU", 0, "failed", "technical_failure", ""};
+  answer failed{2, "EU", 0, cell_status::failed, "technical_failure", ""};
   auto g = analyze_group("tiananmen_neutral", "m", {cell(1, "US", tiananmen), failed});
   CAF_CHECK(!g.divergence.has_value());
   CAF_CHECK(g.flags.empty());

@@ -201,7 +201,7 @@ CAF_TEST(the http client cancels and classifies transfers) {
   CAF_CHECK_EQUAL(client.active(), 1u);
   client.cancel(id);
   CAF_REQUIRE(wait_for(1));
-  CAF_CHECK_EQUAL(outcomes[0].error_class, "cancelled");
+  CAF_CHECK_EQUAL(word(outcomes[0].failure), "cancelled");
   CAF_CHECK_LESS(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
   CAF_CHECK_EQUAL(client.active(), 0u);
   call.total_timeout = std::chrono::milliseconds(100);
@@ -209,7 +209,7 @@ CAF_TEST(the http client cancels and classifies transfers) {
   call.url = "http://127.0.0.1:1/";
   client.submit(call, collect);
   CAF_REQUIRE(wait_for(3));
-  std::set<std::string> classes{outcomes[1].error_class, outcomes[2].error_class};
+  std::set<std::string> classes{word(outcomes[1].failure), word(outcomes[2].failure)};
   CAF_CHECK_EQUAL(classes, (std::set<std::string>{"timeout", "connect_error"}));
   srv->stop();
 }

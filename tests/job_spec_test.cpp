@@ -2,7 +2,7 @@
 // field.
 #define CAF_SUITE job_spec
 #define FAIL CAF_FAIL
-#include "messages/job_spec.hpp"
+#include "domain/job_spec.hpp"
 
 #include "caf/test/dsl.hpp"
 #include "tests/harness.hpp"

@@ -12,7 +12,7 @@
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "common/json_exact.hpp"
-#include "messages/spec_signature.hpp"
+#include "domain/spec_signature.hpp"
 #include "tests/harness.hpp"
 
 using namespace beacon;

@@ -247,8 +247,8 @@ CAF_TEST(a dead provider fails over to another of its region and never to anothe
   run(n, "failover",
       job_json("failover", {"math_basic", "greatest_invention", "taiwan_status"}, {"m"},
                {"US", "EU"}, 4));
-  CAF_CHECK_EQUAL(status_of(n, "dead-us").circuit, "open");
-  CAF_CHECK_EQUAL(status_of(n, "good-us").circuit, "closed");
+  CAF_CHECK_EQUAL(word(status_of(n, "dead-us").circuit), "open");
+  CAF_CHECK_EQUAL(word(status_of(n, "good-us").circuit), "closed");
   n.stop();
   CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM jobs"),
                   std::vector<std::string>{"completed"});
@@ -272,7 +272,7 @@ CAF_TEST(a hung provider costs no timeouts once its circuit is open and recovers
   node n{cfg};
   n.start(false);
   // The health check times out: the circuit opens before any cell is sent.
-  CAF_REQUIRE(eventually([&] { return status_of(n, "hung").circuit == "open"; }));
+  CAF_REQUIRE(eventually([&] { return status_of(n, "hung").circuit == circuit_state::open; }));
   auto took = run(n, "hung-1",
                   job_json("hung-1", {"math_basic"}, {"m"}, {"US"}, 10, 0.5,
                            5'000'000'000 /* 5 s per attempt */));
@@ -284,7 +284,7 @@ CAF_TEST(a hung provider costs no timeouts once its circuit is open and recovers
   CAF_CHECK(msg[0].find("health check: timeout") != std::string::npos);
   // It recovers: a half-open health check passes and the circuit closes.
   hung.set_plan({});
-  CAF_REQUIRE(eventually([&] { return status_of(n, "hung").circuit == "closed"; }));
+  CAF_REQUIRE(eventually([&] { return status_of(n, "hung").circuit == circuit_state::closed; }));
   run(n, "hung-2", job_json("hung-2", {"math_basic"}, {"m"}, {"US"}, 10));
   CAF_CHECK_EQUAL(
       query_int(url,

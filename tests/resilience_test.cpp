@@ -117,7 +117,7 @@ provider_actor::behavior_type idle_provider(provider_actor::pointer, std::string
   return {[](atom::complete, const provider_request&) { return provider_reply{}; }};
 }
 
-provider_status reported(const std::string& id, const std::string& circuit, int32_t load,
+provider_status reported(const std::string& id, circuit_state circuit, int32_t load,
                          int32_t limit) {
   provider_status s;
   s.provider_id = id;
@@ -160,18 +160,18 @@ CAF_TEST(the registry prefers a closed circuit then failover then the least load
   CAF_CHECK_EQUAL(route("ASIA", "m"), "");
   CAF_CHECK_EQUAL(route("US", "n"), "");
   // Reporting providers: least loaded per slot, and never an open circuit while another is up.
-  self->send(reg, atom::update::value, reported("us-a", "closed", 30, 32));
-  self->send(reg, atom::update::value, reported("us-b", "closed", 2, 32));
+  self->send(reg, atom::update::value, reported("us-a", circuit_state::closed, 30, 32));
+  self->send(reg, atom::update::value, reported("us-b", circuit_state::closed, 2, 32));
   for (int i = 0; i < 5; ++i) CAF_CHECK_EQUAL(route("US", "m"), "us-b");
-  self->send(reg, atom::update::value, reported("us-b", "open", 0, 32));
+  self->send(reg, atom::update::value, reported("us-b", circuit_state::open, 0, 32));
   for (int i = 0; i < 3; ++i) CAF_CHECK_EQUAL(route("US", "m"), "us-a");
-  self->send(reg, atom::update::value, reported("us-a", "open", 0, 32));
+  self->send(reg, atom::update::value, reported("us-a", circuit_state::open, 0, 32));
   CAF_CHECK_NOT_EQUAL(route("US", "m"), "");  // all open: still routed, the provider refuses
   self->request(reg, caf::infinite, atom::get::value)
       .receive(
           [&](const std::vector<provider_status>& all) {
             CAF_REQUIRE_EQUAL(all.size(), 3u);
-            CAF_CHECK_EQUAL(all[0].circuit, "open");
+            CAF_CHECK_EQUAL(to_string(all[0].circuit), "open");
             CAF_CHECK_EQUAL(all[2].provider_id, "eu-a");
           },
           [&](caf::error& e) { CAF_FAIL(sys.render(e)); });

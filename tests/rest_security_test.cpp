@@ -12,7 +12,7 @@
 #include "caf/test/dsl.hpp"
 #include "common/clock.hpp"
 #include "common/crypto.hpp"
-#include "messages/spec_signature.hpp"
+#include "domain/spec_signature.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
 #include "tests/rest_node.hpp"

@@ -8,7 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "actors/runtime.hpp"
-#include "messages/status.hpp"
+#include "domain/status.hpp"
 #include "tests/harness.hpp"
 
 namespace beacon::test {
@@ -51,15 +51,15 @@ inline scripted_actor::behavior_type scripted_provider(
           r.http_status = 200;
           r.text = sim::answer(st.region, req.model_id, req.question_id, req.prompt, req.run);
         } else if (action == "5xx") {
-          r.error_class = "http_5xx";
+          r.failure = error_class::http_5xx;
           r.error_message = "HTTP 503 from the scripted provider";
           r.http_status = 503;
         } else if (action == "4xx") {
-          r.error_class = "http_4xx";
+          r.failure = error_class::http_4xx;
           r.error_message = "HTTP 400 from the scripted provider";
           r.http_status = 400;
         } else if (action.rfind("429", 0) == 0) {  // "429" or "429:<retry-after ms>"
-          r.error_class = "rate_limited";
+          r.failure = error_class::rate_limited;
           r.error_message = "HTTP 429 from the scripted provider";
           r.http_status = 429;
           if (action.size() > 4) r.retry_after_ms = std::stoll(action.substr(4));
@@ -158,7 +158,8 @@ struct runtime_fixture : test_coordinator_fixture<> {
   }
 
   bool job_terminal(const std::string& job_id) {
-    return status::is_terminal_job(job_status(job_id));
+    auto s = parse_job_status(job_status(job_id));
+    return s && is_terminal(*s);
   }
 
   int64_t cells(const std::string& job_id, const std::string& where = "true") {

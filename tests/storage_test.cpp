@@ -75,7 +75,7 @@ CAF_TEST(a terminal cell is never overwritten and counters follow committed tran
     CAF_CHECK_EQUAL(granted.size(), 2u);
     cell_outcome done;
     done.cell_id = us;
-    done.status = "completed";
+    done.status = cell_status::completed;
     done.provider_id = "p-us";
     done.provider_region = "US";
     done.output_json = R"({"response":"hi"})";
@@ -94,12 +94,13 @@ CAF_TEST(a terminal cell is never overwritten and counters follow committed tran
     CAF_CHECK(storage::claim_cells(tx, {{us, 5}}, t).empty());
     cell_outcome stale;
     stale.cell_id = us;
-    stale.status = "failed";
+    stale.status = cell_status::failed;
     stale.error_code = "timeout";
     stale.error_message = "late";
     CAF_CHECK(storage::record_outcomes(tx, {stale}, t).empty());
     CAF_CHECK(t.empty());
-    CAF_CHECK_EQUAL(storage::abort_open_cells(tx, id, "cancelled", "cancelled", "stop", t), 1);
+    CAF_CHECK_EQUAL(
+        storage::abort_open_cells(tx, id, cell_status::cancelled, "cancelled", "stop", t), 1);
     storage::apply_counters(tx, t);
     tx.commit();
   }
@@ -131,7 +132,7 @@ CAF_TEST(the verdict follows min_success_rate and min_regions) {
   for (size_t i = 0; i < ids.size(); ++i) {
     cell_outcome o;
     o.cell_id = std::stoll(ids[i]);
-    o.status = i == 0 ? "completed" : "failed";
+    o.status = i == 0 ? cell_status::completed : cell_status::failed;
     o.provider_id = "p";
     o.output_json = i == 0 ? R"({"response":"x"})" : "";
     o.error_code = i == 0 ? "" : "http_5xx";
@@ -141,7 +142,7 @@ CAF_TEST(the verdict follows min_success_rate and min_regions) {
   storage::record_outcomes(tx, outs, t);
   storage::apply_counters(tx, t);
   auto v = storage::finish_job(tx, id, false);
-  CAF_CHECK_EQUAL(v.status, "failed");
+  CAF_CHECK_EQUAL(word(v.status), "failed");
   CAF_CHECK(v.reason.find("below the required success rate 0.600") != std::string::npos);
   tx.commit();
   CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM cross_region_executions"),

@@ -1,5 +1,5 @@
 // JobSpec signature checks.
-#include "messages/spec_signature.hpp"
+#include "domain/spec_signature.hpp"
 
 #include <boost/json.hpp>
 #include <fstream>

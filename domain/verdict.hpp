@@ -5,10 +5,17 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
-#include "messages/types.hpp"
+#include "domain/status.hpp"
 
 namespace beacon {
+
+// A job's final status and why.
+struct job_verdict {
+  job_status status = job_status::failed;
+  std::string reason;
+};
 
 struct verdict_counts {
   int64_t total = 0;                 // cells of the job

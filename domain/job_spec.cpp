@@ -1,5 +1,5 @@
 // JobSpec parsing: the Beacon v1 format as the original portal sends it, validated field by field.
-#include "messages/job_spec.hpp"
+#include "domain/job_spec.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>

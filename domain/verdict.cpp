@@ -1,10 +1,8 @@
 // The job verdict.
-#include "messages/verdict.hpp"
+#include "domain/verdict.hpp"
 
 #include <cstdio>
 #include <string>
-
-#include "messages/status.hpp"
 
 namespace beacon {
 namespace {
@@ -22,15 +20,15 @@ job_verdict decide_verdict(const verdict_counts& c) {
   auto summary = std::to_string(c.completed) + " of " + std::to_string(c.total) +
                  " cells completed (success rate " + three_decimals(rate) + "), " +
                  std::to_string(c.regions_with_success) + " region(s) with a success";
-  if (c.cancelled) return {std::string(status::job_cancelled), "cancelled by request; " + summary};
+  if (c.cancelled) return {job_status::cancelled, "cancelled by request; " + summary};
   // A rate equal to the minimum passes, whatever rounding the division did.
   if (rate + 1e-9 < c.min_success_rate)
-    return {std::string(status::job_failed),
+    return {job_status::failed,
             summary + "; below the required success rate " + three_decimals(c.min_success_rate)};
   if (c.regions_with_success < c.min_regions)
-    return {std::string(status::job_failed),
+    return {job_status::failed,
             summary + "; " + std::to_string(c.min_regions) + " region(s) required"};
-  return {std::string(status::job_completed), summary};
+  return {job_status::completed, summary};
 }
 
 }  // namespace beacon
