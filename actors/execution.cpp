@@ -173,6 +173,50 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
   finish(self, st, std::string(to_string(r.failure)), message, &r);
 }
 
+// One provider call of the attempt, within what is left of the cell's budget.
+void call_provider(self_ptr self, const provider_actor& provider, const std::string& provider_id,
+                   const std::string& provider_region) {
+  auto& s = self->state;
+  // The last attempt may not run past the cell's budget.
+  auto timeout = std::min(s.task.attempt_timeout,
+                          std::max<caf::timespan>(budget_left(self), std::chrono::milliseconds(1)));
+  provider_request req{s.task.job_id,
+                       s.task.question_id,
+                       s.task.model_id,
+                       s.task.region,
+                       s.task.run,
+                       s.task.attempt_base + s.attempts,
+                       s.task.prompt,
+                       s.task.system_prompt,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()};
+  self->request(provider, timeout, atom::complete::value, std::move(req))
+      .then(
+          [=](provider_reply& r) {
+            if (r.ok) {
+              succeed(self, r);
+            } else {
+              failed_attempt(self, r);
+            }
+          },
+          [=](caf::error& err) {
+            provider_reply r;
+            r.provider_id = provider_id;
+            r.provider_region = provider_region;
+            if (err == caf::sec::request_timeout) {
+              r.failure = error_class::timeout;
+              r.error_message =
+                  "no answer within " +
+                  std::to_string(
+                      std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) +
+                  " ms";
+            } else {
+              r.failure = error_class::provider_error;
+              r.error_message = "provider unavailable: " + self->system().render(err);
+            }
+            failed_attempt(self, r);
+          });
+}
+
 void attempt(self_ptr self) {
   auto& s = self->state;
   ++s.attempts;
@@ -184,57 +228,14 @@ void attempt(self_ptr self) {
           [=](provider_actor provider, std::string provider_id, std::string provider_region) {
             auto& s = self->state;
             s.routed_provider = provider_id;
-            if (!provider) {
-              provider_reply r;
-              r.failure = error_class::no_provider;
-              r.error_message =
-                  "no provider serves model " + s.task.model_id + " in region " + s.task.region;
-              --s.attempts;  // nothing was called
-              finish(self, cell_status::failed, std::string(to_string(r.failure)), r.error_message,
-                     &r);
-              return;
-            }
-            // The last attempt may not run past the cell's budget.
-            auto timeout =
-                std::min(s.task.attempt_timeout,
-                         std::max<caf::timespan>(budget_left(self), std::chrono::milliseconds(1)));
-            provider_request req{
-                s.task.job_id,
-                s.task.question_id,
-                s.task.model_id,
-                s.task.region,
-                s.task.run,
-                s.task.attempt_base + s.attempts,
-                s.task.prompt,
-                s.task.system_prompt,
-                std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()};
-            self->request(provider, timeout, atom::complete::value, std::move(req))
-                .then(
-                    [=](provider_reply& r) {
-                      if (r.ok) {
-                        succeed(self, r);
-                      } else {
-                        failed_attempt(self, r);
-                      }
-                    },
-                    [=](caf::error& err) {
-                      provider_reply r;
-                      r.provider_id = provider_id;
-                      r.provider_region = provider_region;
-                      if (err == caf::sec::request_timeout) {
-                        r.failure = error_class::timeout;
-                        r.error_message =
-                            "no answer within " +
-                            std::to_string(
-                                std::chrono::duration_cast<std::chrono::milliseconds>(timeout)
-                                    .count()) +
-                            " ms";
-                      } else {
-                        r.failure = error_class::provider_error;
-                        r.error_message = "provider unavailable: " + self->system().render(err);
-                      }
-                      failed_attempt(self, r);
-                    });
+            if (provider) return call_provider(self, provider, provider_id, provider_region);
+            provider_reply r;
+            r.failure = error_class::no_provider;
+            r.error_message =
+                "no provider serves model " + s.task.model_id + " in region " + s.task.region;
+            --s.attempts;  // nothing was called
+            finish(self, cell_status::failed, std::string(to_string(r.failure)), r.error_message,
+                   &r);
           },
           [=](caf::error& err) {
             provider_reply r;

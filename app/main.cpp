@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <pqxx/pqxx>
 
 #include "app/client.hpp"
@@ -63,6 +64,96 @@ int run_migrate(const beacon::node_config& cfg) {
   return 0;
 }
 
+// The commands that talk to a running node over REST, and verify (offline), with what they were
+// given on the command line.
+struct client_commands {
+  beacon::client_options client;
+  std::string spec_path, job_id, export_format = "jsonl", export_output, verify_path, verify_key;
+  bool follow = false;
+  int list_limit = 20;
+  CLI::App *submit = nullptr, *follow_cmd = nullptr, *status_cmd = nullptr, *cancel_cmd = nullptr,
+           *jobs_cmd = nullptr, *export_cmd = nullptr, *verify_cmd = nullptr;
+
+  void add_to(CLI::App& app) {
+    if (const char* env = std::getenv("BEACON_NODE")) client.node_url = env;
+    if (const char* env = std::getenv("BEACON_API_TOKEN")) client.token = env;
+    submit = app.add_subcommand("submit", "submit a JobSpec to a running node");
+    submit->add_option("spec", spec_path, "JobSpec JSON file")->required();
+    submit->add_flag("--follow,-f", follow, "show live progress until the job ends");
+    follow_cmd = app.add_subcommand("follow", "show live progress of a job until it ends");
+    status_cmd = app.add_subcommand("status", "a job's cell counts by status");
+    cancel_cmd = app.add_subcommand("cancel", "cancel a running job");
+    for (auto* c : {follow_cmd, status_cmd, cancel_cmd})
+      c->add_option("id", job_id, "job id")->required();
+    jobs_cmd = app.add_subcommand("jobs", "list the newest jobs");
+    jobs_cmd->add_option("--limit", list_limit, "how many")->capture_default_str();
+    export_cmd = app.add_subcommand("export", "download every execution of a job");
+    export_cmd->add_option("id", job_id, "job id")->required();
+    export_cmd->add_option("--format", export_format, "csv or jsonl")
+        ->check(CLI::IsMember({"csv", "jsonl"}))
+        ->capture_default_str();
+    export_cmd->add_option("--output,-o", export_output, "file to write (default: stdout)");
+    for (auto* c : {submit, follow_cmd, status_cmd, cancel_cmd, jobs_cmd, export_cmd}) {
+      c->add_option("--node", client.node_url, "URL of the node (env BEACON_NODE)")
+          ->capture_default_str();
+      c->add_option("--token", client.token,
+                    "bearer token for submit and cancel when the node has one (env "
+                    "BEACON_API_TOKEN)");
+    }
+    verify_cmd = app.add_subcommand(
+        "verify", "check receipts offline: one receipt or a JSON-lines export (no node needed)");
+    verify_cmd->add_option("file", verify_path, "receipt JSON or export JSONL")->required();
+    verify_cmd->add_option("--public-key", verify_key,
+                           "the node's public key, base64 (GET /api/v1/node/key)");
+  }
+
+  // The exit code of the command that was given; nullopt when it was none of these.
+  std::optional<int> run() const {
+    if (submit->parsed()) return beacon::run_submit(client, spec_path, follow);
+    if (follow_cmd->parsed()) return beacon::run_follow(client, job_id);
+    if (status_cmd->parsed()) return beacon::run_status(client, job_id);
+    if (cancel_cmd->parsed()) return beacon::run_cancel(client, job_id);
+    if (jobs_cmd->parsed()) return beacon::run_jobs(client, list_limit);
+    if (export_cmd->parsed())
+      return beacon::run_export(client, job_id, export_format, export_output);
+    if (verify_cmd->parsed()) return beacon::run_verify(verify_path, verify_key, std::cout);
+    return std::nullopt;
+  }
+};
+
+// The commands that run a node (or a part of one) in this process.
+struct node_commands {
+  bool keep_serving = false;
+  uint16_t sim_port = 8788;
+  std::string sim_region = "US";
+  CLI::App *serve = nullptr, *demo = nullptr, *migrate = nullptr, *config = nullptr, *sim = nullptr;
+
+  void add_to(CLI::App& app) {
+    serve = app.add_subcommand(
+        "serve", "run the long-lived node: REST API, job runtime, resume of unfinished jobs");
+    demo = app.add_subcommand("demo",
+                              "run the main job (72 cells on the sim provider) with live progress");
+    demo->add_flag("--serve", keep_serving, "keep the node serving REST after the job");
+    migrate = app.add_subcommand("migrate", "apply the database migrations and exit");
+    config = app.add_subcommand("config", "print the effective configuration as JSON");
+    sim = app.add_subcommand(
+        "sim-provider",
+        "serve the sim provider over HTTP (OpenAI, Ollama, router and Modal paths)");
+    sim->add_option("--port", sim_port, "port to listen on (0 picks one)")->capture_default_str();
+    sim->add_option("--region", sim_region, "region of the OpenAI/Ollama paths")
+        ->capture_default_str();
+  }
+
+  int run(const beacon::node_config& cfg) const {
+    if (serve->parsed()) return run_serve(cfg);
+    if (demo->parsed()) return beacon::run_demo(cfg, keep_serving);
+    if (migrate->parsed()) return run_migrate(cfg);
+    if (sim->parsed()) return run_sim_provider(cfg, sim_port, sim_region);
+    if (config->parsed()) std::printf("%s\n", beacon::config_json(cfg).c_str());
+    return 0;
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,69 +164,13 @@ int main(int argc, char** argv) {
   app.fallthrough();
   beacon::config_loader loader;
   loader.add_options(app);
-  bool keep_serving = false;
-  auto* serve = app.add_subcommand(
-      "serve", "run the long-lived node: REST API, job runtime, resume of unfinished jobs");
-  auto* demo = app.add_subcommand(
-      "demo", "run the main job (72 cells on the sim provider) with live progress");
-  demo->add_flag("--serve", keep_serving, "keep the node serving REST after the job");
-  auto* migrate = app.add_subcommand("migrate", "apply the database migrations and exit");
-  auto* config = app.add_subcommand("config", "print the effective configuration as JSON");
-  auto* sim = app.add_subcommand(
-      "sim-provider", "serve the sim provider over HTTP (OpenAI, Ollama, router and Modal paths)");
-  uint16_t sim_port = 8788;
-  std::string sim_region = "US";
-  sim->add_option("--port", sim_port, "port to listen on (0 picks one)")->capture_default_str();
-  sim->add_option("--region", sim_region, "region of the OpenAI/Ollama paths")
-      ->capture_default_str();
-  // Client commands: talk to a running node over REST.
-  beacon::client_options client;
-  if (const char* env = std::getenv("BEACON_NODE")) client.node_url = env;
-  if (const char* env = std::getenv("BEACON_API_TOKEN")) client.token = env;
-  std::string spec_path, job_id;
-  bool follow = false;
-  int list_limit = 20;
-  auto node_flag = [&](CLI::App* c) {
-    c->add_option("--node", client.node_url, "URL of the node (env BEACON_NODE)")
-        ->capture_default_str();
-    c->add_option("--token", client.token,
-                  "bearer token for submit and cancel when the node has one (env "
-                  "BEACON_API_TOKEN)");
-  };
-  auto* submit = app.add_subcommand("submit", "submit a JobSpec to a running node");
-  submit->add_option("spec", spec_path, "JobSpec JSON file")->required();
-  submit->add_flag("--follow,-f", follow, "show live progress until the job ends");
-  auto* follow_cmd = app.add_subcommand("follow", "show live progress of a job until it ends");
-  auto* status_cmd = app.add_subcommand("status", "a job's cell counts by status");
-  auto* cancel_cmd = app.add_subcommand("cancel", "cancel a running job");
-  for (auto* c : {follow_cmd, status_cmd, cancel_cmd})
-    c->add_option("id", job_id, "job id")->required();
-  auto* jobs_cmd = app.add_subcommand("jobs", "list the newest jobs");
-  jobs_cmd->add_option("--limit", list_limit, "how many")->capture_default_str();
-  auto* export_cmd = app.add_subcommand("export", "download every execution of a job");
-  std::string export_format = "jsonl", export_output;
-  export_cmd->add_option("id", job_id, "job id")->required();
-  export_cmd->add_option("--format", export_format, "csv or jsonl")
-      ->check(CLI::IsMember({"csv", "jsonl"}))
-      ->capture_default_str();
-  export_cmd->add_option("--output,-o", export_output, "file to write (default: stdout)");
-  for (auto* c : {submit, follow_cmd, status_cmd, cancel_cmd, jobs_cmd, export_cmd}) node_flag(c);
-  auto* verify_cmd = app.add_subcommand(
-      "verify", "check receipts offline: one receipt or a JSON-lines export (no node needed)");
-  std::string verify_path, verify_key;
-  verify_cmd->add_option("file", verify_path, "receipt JSON or export JSONL")->required();
-  verify_cmd->add_option("--public-key", verify_key,
-                         "the node's public key, base64 (GET /api/v1/node/key)");
+  node_commands nodes;
+  nodes.add_to(app);
+  client_commands clients;
+  clients.add_to(app);
   CLI11_PARSE(app, argc, argv);
   try {
-    if (submit->parsed()) return beacon::run_submit(client, spec_path, follow);
-    if (follow_cmd->parsed()) return beacon::run_follow(client, job_id);
-    if (status_cmd->parsed()) return beacon::run_status(client, job_id);
-    if (cancel_cmd->parsed()) return beacon::run_cancel(client, job_id);
-    if (jobs_cmd->parsed()) return beacon::run_jobs(client, list_limit);
-    if (export_cmd->parsed())
-      return beacon::run_export(client, job_id, export_format, export_output);
-    if (verify_cmd->parsed()) return beacon::run_verify(verify_path, verify_key, std::cout);
+    if (auto code = clients.run()) return *code;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "beacon: %s\n", e.what());
     return 1;
@@ -144,19 +179,11 @@ int main(int argc, char** argv) {
     auto cfg = loader.load();
     auto level = beacon::logging::parse_level(cfg.log_level);
     // The demo talks to a person on stdout; its logs stay quiet unless asked for.
-    if (demo->parsed() && !loader.is_set("log-level")) level = spdlog::level::warn;
+    if (nodes.demo->parsed() && !loader.is_set("log-level")) level = spdlog::level::warn;
     beacon::logging::init(beacon::logging::parse_format(cfg.log_format), level);
-    if (serve->parsed()) return run_serve(cfg);
-    if (demo->parsed()) return beacon::run_demo(cfg, keep_serving);
-    if (migrate->parsed()) return run_migrate(cfg);
-    if (sim->parsed()) return run_sim_provider(cfg, sim_port, sim_region);
-    if (config->parsed()) {
-      std::printf("%s\n", beacon::config_json(cfg).c_str());
-      return 0;
-    }
+    return nodes.run(cfg);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "beacon: %s\n", e.what());
     return 1;
   }
-  return 0;
 }

@@ -77,8 +77,7 @@ node::~node() {
   }
 }
 
-void node::start(bool serve_http) {
-  if (running_) return;
+void node::configure_admission() {
   admission_.limits.max_cells = cfg_.max_cells_per_job;
   admission_.max_retries = cfg_.max_retries;
   admission_.manual_retry_limit = cfg_.manual_retry_limit;
@@ -86,6 +85,9 @@ void node::start(bool serve_http) {
   admission_.signatures.timestamp_window_s = cfg_.signature_window_s;
   if (!cfg_.trusted_keys_file.empty())
     admission_.signatures.trusted = load_trusted_keys(cfg_.trusted_keys_file);
+}
+
+void node::open_database() {
   if (cfg_.database_url.empty()) {
     storage::embedded_postgres_options pg;
     pg.dir = std::filesystem::path(cfg_.state_dir) / "postgres";
@@ -101,16 +103,12 @@ void node::start(bool serve_http) {
   } else {
     db_url_ = cfg_.database_url;
   }
-  {
-    pqxx::connection conn{db_url_};
-    auto applied = storage::apply_migrations(conn, storage::embedded_migrations());
-    for (auto& m : applied) logging::info("migration_applied").field("name", m);
-  }
-  auto key_file = cfg_.node_key_file.empty()
-                      ? std::filesystem::path(cfg_.state_dir) / "node_ed25519.key"
-                      : std::filesystem::path(cfg_.node_key_file);
-  key_ = std::make_shared<const node_key>(load_or_create_node_key(key_file));
-  logging::info("node_key").field("file", key_file.string()).field("key_id", key_->key_id);
+  pqxx::connection conn{db_url_};
+  auto applied = storage::apply_migrations(conn, storage::embedded_migrations());
+  for (auto& m : applied) logging::info("migration_applied").field("name", m);
+}
+
+void node::start_actors() {
   caf_cfg_ = std::make_unique<caf::actor_system_config>();
   auto threads = cfg_.threads > 0 ? static_cast<size_t>(cfg_.threads)
                                   : std::max(2u, std::thread::hardware_concurrency());
@@ -127,39 +125,54 @@ void node::start(bool serve_http) {
   opts.supervisor.batch.execution.signer = key_;
   if (hook_) hook_(opts);
   rt_ = spawn_runtime(*sys_, opts);
+}
+
+void node::resume_jobs() {
+  caf::scoped_actor self{*sys_};
+  self->request(rt_.manager, std::chrono::seconds(30), atom::resume::value)
+      .receive(
+          [](int32_t) {},
+          [&](caf::error& e) { logging::error("resume_failed").field("error", sys_->render(e)); });
+}
+
+void node::serve_rest() {
+  http::route_context ctx;
+  ctx.pool = pool_.get();
+  ctx.system = sys_.get();
+  ctx.manager = rt_.manager;
+  ctx.hub = rt_.hub;
+  ctx.board = rt_.board;
+  ctx.registry = rt_.registry;
+  ctx.analyst = rt_.analyst;
+  ctx.admitter = rt_.admitter;
+  ctx.signing_key = key_;
+  ctx.admission = admission_;
+  ctx.api_token = cfg_.api_token;
+  if (cfg_.rate_limit_per_minute > 0)
+    ctx.limiter = std::make_shared<http::rate_limiter>(cfg_.rate_limit_per_minute);
+  http_ =
+      std::make_unique<http::server>(http::make_routes(ctx), static_cast<size_t>(cfg_.http_workers),
+                                     static_cast<size_t>(cfg_.max_body_bytes));
+  http_->decorate(http::cors_decorator(
+      std::make_shared<const http::cors_policy>(http::parse_cors_origins(cfg_.cors_origins))));
+  http_port_ = http_->listen(cfg_.http_host, static_cast<uint16_t>(cfg_.http_port));
+  logging::info("http_listening").field("host", cfg_.http_host).field("port", http_port_);
+}
+
+void node::start(bool serve_http) {
+  if (running_) return;
+  configure_admission();
+  open_database();
+  auto key_file = cfg_.node_key_file.empty()
+                      ? std::filesystem::path(cfg_.state_dir) / "node_ed25519.key"
+                      : std::filesystem::path(cfg_.node_key_file);
+  key_ = std::make_shared<const node_key>(load_or_create_node_key(key_file));
+  logging::info("node_key").field("file", key_file.string()).field("key_id", key_->key_id);
+  start_actors();
   pool_ = std::make_unique<storage::connection_pool>(db_url_, cfg_.http_workers + 2);
   running_ = true;
-  {
-    caf::scoped_actor self{*sys_};
-    self->request(rt_.manager, std::chrono::seconds(30), atom::resume::value)
-        .receive([](int32_t) {},
-                 [&](caf::error& e) {
-                   logging::error("resume_failed").field("error", sys_->render(e));
-                 });
-  }
-  if (serve_http) {
-    http::route_context ctx;
-    ctx.pool = pool_.get();
-    ctx.system = sys_.get();
-    ctx.manager = rt_.manager;
-    ctx.hub = rt_.hub;
-    ctx.board = rt_.board;
-    ctx.registry = rt_.registry;
-    ctx.analyst = rt_.analyst;
-    ctx.admitter = rt_.admitter;
-    ctx.signing_key = key_;
-    ctx.admission = admission_;
-    ctx.api_token = cfg_.api_token;
-    if (cfg_.rate_limit_per_minute > 0)
-      ctx.limiter = std::make_shared<http::rate_limiter>(cfg_.rate_limit_per_minute);
-    http_ = std::make_unique<http::server>(http::make_routes(ctx),
-                                           static_cast<size_t>(cfg_.http_workers),
-                                           static_cast<size_t>(cfg_.max_body_bytes));
-    http_->decorate(http::cors_decorator(
-        std::make_shared<const http::cors_policy>(http::parse_cors_origins(cfg_.cors_origins))));
-    http_port_ = http_->listen(cfg_.http_host, static_cast<uint16_t>(cfg_.http_port));
-    logging::info("http_listening").field("host", cfg_.http_host).field("port", http_port_);
-  }
+  resume_jobs();
+  if (serve_http) serve_rest();
 }
 
 void node::stop() {

@@ -53,6 +53,13 @@ class node {
   std::shared_ptr<const node_key> key() const { return key_; }
 
  private:
+  // The steps of start, in order.
+  void configure_admission();
+  void open_database();  // embedded or given, migrated
+  void start_actors();   // the actor system and the runtime's actors
+  void resume_jobs();    // what a previous process left unfinished
+  void serve_rest();
+
   node_config cfg_;
   admission_settings admission_;         // from cfg_, built by start()
   std::shared_ptr<const node_key> key_;  // signs receipts; loaded or created by start()

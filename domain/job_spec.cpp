@@ -130,16 +130,9 @@ std::string generated_id(const json::object& spec) {
   return name + "-" + std::to_string(ms);
 }
 
-job_spec parse(std::string_view body, const spec_limits& limits) {
-  std::string problem;
-  auto parsed = parse_json_exact(body, &problem);
-  if (!parsed) refuse("body", "the body is not valid JSON: " + problem);
-  json::value root = std::move(*parsed);
-  if (!root.is_object()) refuse("body", "the body must be a JSON object (a JobSpec)");
-  auto& spec = root.as_object();
-  job_spec out;
-
-  // id: the JobSpec id, else jobspec_id, else generated like the original (<name>-<time>).
+// id: the JobSpec id, else jobspec_id, else generated like the original (<name>-<time>); the
+// spec keeps the id it runs under.
+void read_id(json::object& spec, job_spec& out) {
   auto id = string_at(spec, "id", "id");
   if (!id || id->empty()) id = string_at(spec, "jobspec_id", "jobspec_id");
   if (!id || id->empty()) id = generated_id(spec);
@@ -147,15 +140,10 @@ job_spec parse(std::string_view body, const spec_limits& limits) {
     refuse("id", "id must be 1-200 characters of letters, digits and - _ . :");
   out.id = *id;
   spec["id"] = out.id;
+}
 
-  string_at(spec, "version", "version");
-  if (auto* bench = object_at(spec, "benchmark", "benchmark")) {
-    string_at(*bench, "name", "benchmark.name");
-    object_at(*bench, "input", "benchmark.input");
-  }
-  const json::object* metadata = object_at(spec, "metadata", "metadata");
-
-  // questions (required for a bias-detection job).
+// questions (required for a bias-detection job).
+void read_questions(const json::object& spec, const spec_limits& limits, job_spec& out) {
   auto qit = spec.find("questions");
   if (qit == spec.end() || qit->value().is_null())
     refuse("questions", "questions is required: a non-empty array of question ids");
@@ -163,8 +151,11 @@ job_spec parse(std::string_view body, const spec_limits& limits) {
     if (qid.size() > 4000) refuse("questions", "a question is longer than 4000 characters");
     out.questions.push_back({qid, prompt_for(qid)});
   }
+}
 
-  // models: top-level "models" (strings or {id}) or, as the portal sends them, metadata.models.
+// models: top-level "models" (strings or {id}) or, as the portal sends them, metadata.models.
+void read_models(const json::object& spec, const json::object* metadata, const spec_limits& limits,
+                 job_spec& out) {
   auto mit = spec.find("models");
   if (mit != spec.end() && !mit->value().is_null()) {
     out.models = string_list(mit->value(), "models", limits, true);
@@ -175,9 +166,10 @@ job_spec parse(std::string_view body, const spec_limits& limits) {
   }
   for (auto& m : out.models)
     if (!valid_token(m, 200, true)) refuse("models", "model id '" + m + "' has invalid characters");
+}
 
-  // constraints: regions, thresholds and timeouts (Go durations, so nanoseconds).
-  const json::object* constraints = object_at(spec, "constraints", "constraints");
+// constraints.regions: required, each once under its canonical name.
+void read_regions(const json::object* constraints, const spec_limits& limits, job_spec& out) {
   if (!constraints || !constraints->contains("regions") || constraints->at("regions").is_null())
     refuse("constraints.regions", "constraints.regions is required: a non-empty array");
   std::set<std::string> canonical;
@@ -189,12 +181,16 @@ job_spec parse(std::string_view body, const spec_limits& limits) {
       refuse("constraints.regions", "region '" + r + "' names " + c + " twice");
     out.regions.push_back(c);
   }
-  if (auto rate = number_at(*constraints, "min_success_rate", "constraints.min_success_rate")) {
+}
+
+// The verdict thresholds and timeouts of constraints (Go durations, so nanoseconds).
+void read_thresholds(const json::object& constraints, job_spec& out) {
+  if (auto rate = number_at(constraints, "min_success_rate", "constraints.min_success_rate")) {
     if (*rate < 0 || *rate > 1)
       refuse("constraints.min_success_rate", "constraints.min_success_rate must be within 0..1");
     out.min_success_rate = *rate;
   }
-  if (auto mr = integer_at(*constraints, "min_regions", "constraints.min_regions")) {
+  if (auto mr = integer_at(constraints, "min_regions", "constraints.min_regions")) {
     if (*mr < 0 || *mr > static_cast<int64_t>(out.regions.size()))
       refuse("constraints.min_regions",
              "constraints.min_regions must be between 0 and the number of regions (" +
@@ -202,10 +198,13 @@ job_spec parse(std::string_view body, const spec_limits& limits) {
     out.min_regions = static_cast<int32_t>(*mr);
   }
   out.min_regions = std::min<int32_t>(out.min_regions, static_cast<int32_t>(out.regions.size()));
-  out.timeout = duration_at(*constraints, "timeout", "constraints.timeout", out.timeout);
-  out.provider_timeout = duration_at(*constraints, "provider_timeout",
+  out.timeout = duration_at(constraints, "timeout", "constraints.timeout", out.timeout);
+  out.provider_timeout = duration_at(constraints, "provider_timeout",
                                      "constraints.provider_timeout", out.provider_timeout);
+}
 
+// runs, and the size of the whole matrix against the node's limit.
+void read_runs(const json::object& spec, const spec_limits& limits, job_spec& out) {
   if (auto runs = integer_at(spec, "runs", "runs")) {
     if (*runs < 1 || *runs > limits.max_runs)
       refuse("runs", "runs must be between 1 and " + std::to_string(limits.max_runs));
@@ -215,6 +214,29 @@ job_spec parse(std::string_view body, const spec_limits& limits) {
     refuse("questions", "the job has " + std::to_string(out.total_cells()) +
                             " cells (questions x models x regions x runs); the limit is " +
                             std::to_string(limits.max_cells));
+}
+
+job_spec parse(std::string_view body, const spec_limits& limits) {
+  std::string problem;
+  auto parsed = parse_json_exact(body, &problem);
+  if (!parsed) refuse("body", "the body is not valid JSON: " + problem);
+  json::value root = std::move(*parsed);
+  if (!root.is_object()) refuse("body", "the body must be a JSON object (a JobSpec)");
+  auto& spec = root.as_object();
+  job_spec out;
+  read_id(spec, out);
+  string_at(spec, "version", "version");
+  if (auto* bench = object_at(spec, "benchmark", "benchmark")) {
+    string_at(*bench, "name", "benchmark.name");
+    object_at(*bench, "input", "benchmark.input");
+  }
+  const json::object* metadata = object_at(spec, "metadata", "metadata");
+  read_questions(spec, limits, out);
+  read_models(spec, metadata, limits, out);
+  const json::object* constraints = object_at(spec, "constraints", "constraints");
+  read_regions(constraints, limits, out);
+  read_thresholds(*constraints, out);
+  read_runs(spec, limits, out);
   out.json = json::serialize(root);
   return out;
 }

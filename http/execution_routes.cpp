@@ -140,6 +140,59 @@ response retry_question(const route_context& ctx, const request& req, const path
   return json(202, json_text(out));
 }
 
+namespace {
+
+// The side-by-side rows, each with its region's scoring and label, and the totals over them.
+struct side_by_side {
+  boost::json::array regions;
+  int64_t completed = 0, failed = 0, length_sum = 0, lengths = 0;
+  std::optional<double> max_bias, min_bias;
+};
+
+side_by_side region_rows(boost::json::array& rows, const analysis::group_analysis& group) {
+  side_by_side out;
+  for (auto& row : rows) {
+    auto r = row.as_object();
+    auto region = std::string(r["region"].as_string());
+    for (auto& f : group.regions)
+      if (f.region == region && f.answers > 0) {
+        r["scoring"] = analysis::region_scoring(f);
+        if (f.similarity_to_others) {
+          double b = analysis::round4(1 - *f.similarity_to_others);
+          out.max_bias = std::max(out.max_bias.value_or(b), b);
+          out.min_bias = std::min(out.min_bias.value_or(b), b);
+        }
+      }
+    r["region_code"] = region;
+    for (auto& kv : region_label(region)) r[kv.key()] = kv.value();
+    auto st = storage::stored_cell_status(r["status"].as_string());
+    out.completed += st == cell_status::completed;
+    out.failed += st != cell_status::completed && is_terminal(st);
+    if (r["response_length"].is_int64()) {
+      out.length_sum += r["response_length"].as_int64();
+      ++out.lengths;
+    }
+    out.regions.push_back(std::move(r));
+  }
+  return out;
+}
+
+// From the recommendation's first word: HIGH, MEDIUM, LOW, NO (divergence), NOT (enough data).
+std::string_view risk_level(std::string_view recommendation) {
+  auto first = recommendation.substr(0, recommendation.find(' '));
+  return first == "HIGH"     ? "high"
+         : first == "MEDIUM" ? "medium"
+         : first == "LOW"    ? "low"
+         : first == "NO"     ? "none"
+                             : "unknown";
+}
+
+boost::json::value maybe(const std::optional<double>& x) {
+  return x ? boost::json::value(*x) : boost::json::value(nullptr);
+}
+
+}  // namespace
+
 // GET /api/v1/executions/{jobId}/cross-region?model_id=&question_id=: the newest run per region
 // of one model x question, side by side, from the rows, with each region's `scoring` and the
 // group's `analysis` computed from every run's answers (analysis/comparison.hpp); quantities
@@ -164,55 +217,25 @@ response cross_region_view(const route_context& ctx, const request& req, const p
                  "executions_not_found");
   auto group = analysis::analyze_group(question, model->second,
                                        storage::answer_group(tx, job_id, model->second, question));
-  int64_t completed = 0, failed = 0, length_sum = 0, lengths = 0;
-  std::optional<double> max_bias, min_bias;
-  boost::json::array regions;
-  for (auto& row : rows) {
-    auto r = row.as_object();
-    auto region = std::string(r["region"].as_string());
-    for (auto& f : group.regions)
-      if (f.region == region && f.answers > 0) {
-        r["scoring"] = analysis::region_scoring(f);
-        if (f.similarity_to_others) {
-          double b = analysis::round4(1 - *f.similarity_to_others);
-          max_bias = std::max(max_bias.value_or(b), b);
-          min_bias = std::min(min_bias.value_or(b), b);
-        }
-      }
-    r["region_code"] = region;
-    for (auto& kv : region_label(region)) r[kv.key()] = kv.value();
-    auto st = storage::stored_cell_status(r["status"].as_string());
-    completed += st == cell_status::completed;
-    failed += st != cell_status::completed && is_terminal(st);
-    if (r["response_length"].is_int64()) {
-      length_sum += r["response_length"].as_int64();
-      ++lengths;
-    }
-    regions.push_back(std::move(r));
-  }
-  boost::json::object summary{{"total_regions", regions.size()},
-                              {"completed_regions", completed},
-                              {"failed_regions", failed}};
-  summary["avg_response_length"] =
-      lengths ? boost::json::value(static_cast<double>(length_sum) / static_cast<double>(lengths))
-              : boost::json::value(nullptr);
+  auto sides = region_rows(rows, group);
   auto analysis = analysis::group_portal_analysis(group);
-  summary["max_bias_score"] = max_bias ? boost::json::value(*max_bias) : nullptr;
-  summary["min_bias_score"] = min_bias ? boost::json::value(*min_bias) : nullptr;
-  // From the recommendation's first word: HIGH, MEDIUM, LOW, NO (divergence), NOT (enough data).
-  auto rec = std::string(analysis["recommendation"].as_string());
-  auto word = rec.substr(0, rec.find(' '));
-  summary["risk_level"] = word == "HIGH"     ? "high"
-                          : word == "MEDIUM" ? "medium"
-                          : word == "LOW"    ? "low"
-                          : word == "NO"     ? "none"
-                                             : "unknown";
+  boost::json::object summary{
+      {"total_regions", sides.regions.size()},
+      {"completed_regions", sides.completed},
+      {"failed_regions", sides.failed},
+      {"avg_response_length", sides.lengths
+                                  ? boost::json::value(static_cast<double>(sides.length_sum) /
+                                                       static_cast<double>(sides.lengths))
+                                  : boost::json::value(nullptr)},
+      {"max_bias_score", maybe(sides.max_bias)},
+      {"min_bias_score", maybe(sides.min_bias)},
+      {"risk_level", risk_level(analysis["recommendation"].as_string())}};
   boost::json::object out{{"cross_region_execution",
                            {{"job_id", job_id},
                             {"model_id", model->second},
                             {"question_id", question},
                             {"status", to_string(job->status)}}},
-                          {"region_results", std::move(regions)},
+                          {"region_results", std::move(sides.regions)},
                           {"analysis", std::move(analysis)},
                           {"summary", std::move(summary)}};
   return json(200, json_text(out));
