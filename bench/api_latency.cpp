@@ -59,7 +59,7 @@ stats summarize(std::vector<double> v) {
   return s;
 }
 
-std::string job_status(node& n, const std::string& id) {
+std::string stored_job_status(node& n, const std::string& id) {
   auto conn = n.pool().acquire();
   pqxx::nontransaction tx{*conn};
   auto r = tx.exec_params("SELECT status FROM jobs WHERE id = $1", id);
@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
       throw std::runtime_error("refused");
     rest_client c{port};
     std::vector<double> progress_ms, page_ms;
-    while (!terminal(job_status(n, a)) && progress_ms.size() < 5000) {
+    while (!terminal(stored_job_status(n, a)) && progress_ms.size() < 5000) {
       progress_ms.push_back(c.get_ms("/api/v1/jobs/" + a + "/progress"));
       page_ms.push_back(c.get_ms("/api/v1/jobs/" + a + "?include=executions&exec_limit=50"));
       std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include "domain/vocabulary.hpp"
+
 namespace beacon {
 
 // Why an attempt failed; none when it did not.
@@ -71,9 +73,7 @@ constexpr std::string_view to_string(error_class c) {
 
 // The class a word names; nullopt for any other word.
 constexpr std::optional<error_class> parse_error_class(std::string_view word) {
-  for (auto c : all_error_classes)
-    if (to_string(c) == word) return c;
-  return std::nullopt;
+  return from_word(word, all_error_classes);
 }
 
 // A failure of this class may go away on another attempt.

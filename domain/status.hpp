@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "domain/vocabulary.hpp"
+
 namespace beacon {
 
 // An execution (cell) status, in counter order.
@@ -39,9 +41,7 @@ constexpr std::string_view to_string(cell_status s) {
 
 // The cell status a stored word names; nullopt for any other word.
 constexpr std::optional<cell_status> parse_cell_status(std::string_view word) {
-  for (auto s : all_cell_statuses)
-    if (to_string(s) == word) return s;
-  return std::nullopt;
+  return from_word(word, all_cell_statuses);
 }
 
 // Position of a status in counter arrays (all_cell_statuses order).
@@ -90,9 +90,7 @@ constexpr std::string_view to_string(job_status s) {
 
 // The job status a stored word names; nullopt for any other word.
 constexpr std::optional<job_status> parse_job_status(std::string_view word) {
-  for (auto s : all_job_statuses)
-    if (to_string(s) == word) return s;
-  return std::nullopt;
+  return from_word(word, all_job_statuses);
 }
 
 // A job in this status has its verdict.

@@ -14,6 +14,7 @@
 #include "messages/errors.hpp"
 #include "providers/system_prompt.hpp"
 #include "storage/job_store.hpp"
+#include "storage/portal_reads.hpp"
 
 namespace beacon {
 
@@ -213,12 +214,11 @@ admission_result admit_cross_region(pqxx::connection& conn, std::string_view bod
   auto result = store(conn, boost::json::serialize(spec), settings, std::move(guards), writer);
   if (result.status != 202) return result;
   pqxx::work tx{conn};
-  auto cre =
-      tx.exec_params1("SELECT id FROM cross_region_executions WHERE job_id = $1", result.job_id);
+  auto cross_region_id = storage::cross_region_execution_id(tx, result.job_id);
   boost::json::object ok{{"id", result.job_id},
                          {"job_id", result.job_id},
                          {"jobspec_id", result.job_id},
-                         {"cross_region_execution_id", cre[0].as<std::string>()},
+                         {"cross_region_execution_id", cross_region_id},
                          {"total_regions", regions},
                          {"min_regions", min_regions},
                          {"min_success_rate", rate},

@@ -12,6 +12,7 @@
 #include "http/handlers.hpp"
 #include "http/metrics.hpp"
 #include "http/route_util.hpp"
+#include "storage/service_reads.hpp"
 
 namespace beacon::http {
 namespace {
@@ -48,7 +49,7 @@ health_report check_health(const route_context& ctx) {
   check("database", [&] {
     auto conn = ctx.pool->acquire();
     pqxx::nontransaction tx{*conn};
-    tx.exec("SELECT 1");
+    storage::check_database(tx);
     return std::string();
   });
   check("actor_runtime", [&] {
@@ -113,15 +114,8 @@ response metrics(const route_context& ctx, const request&, const path_params&) {
   {
     auto conn = ctx.pool->acquire();
     pqxx::work tx{*conn};
-    for (auto row : tx.exec("SELECT status, count(*) FROM jobs GROUP BY status"))
-      in.jobs_by_status[row[0].as<std::string>()] = row[1].as<int64_t>();
-    auto cells = tx.exec1(
-        "SELECT coalesce(sum(pending_cells), 0), coalesce(sum(running_cells), 0),"
-        " coalesce(sum(completed_cells), 0), coalesce(sum(failed_cells), 0),"
-        " coalesce(sum(timeout_cells), 0), coalesce(sum(cancelled_cells), 0) FROM jobs");
-    for (auto s : all_cell_statuses)
-      in.cells_by_status[std::string(to_string(s))] =
-          cells[static_cast<int>(index_of(s))].as<int64_t>();
+    in.jobs_by_status = storage::jobs_by_status(tx);
+    in.cells_by_status = storage::cells_by_status(tx);
   }
   in.jobs_running_here = static_cast<int64_t>(
       ask<std::vector<std::string>>(ctx, ctx.manager, atom::get::value).size());

@@ -2,11 +2,14 @@
 #define CAF_SUITE storage
 #define FAIL CAF_FAIL
 #include <pqxx/pqxx>
+#include <regex>
+#include <set>
 
 #include "caf/test/dsl.hpp"
 #include "storage/cell_writer.hpp"
 #include "storage/job_store.hpp"
 #include "storage/migrations.hpp"
+#include "storage/status_words.hpp"
 #include "tests/harness.hpp"
 
 using namespace beacon;
@@ -147,4 +150,43 @@ CAF_TEST(the verdict follows min_success_rate and min_regions) {
   tx.commit();
   CAF_CHECK_EQUAL(query_column(url, "SELECT status FROM cross_region_executions"),
                   std::vector<std::string>{"failed"});
+}
+
+namespace {
+
+// The status words of a table's CHECK (status IN (...)) constraint, as PostgreSQL prints it.
+std::set<std::string> checked_status_words(const std::string& url, const std::string& table) {
+  std::set<std::string> words;
+  for (auto& def : query_column(url,
+                                "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                                " WHERE conrelid = '" +
+                                    table + "'::regclass AND contype = 'c'")) {
+    if (!std::regex_search(def, std::regex(R"(^CHECK \(+status(\)::text)? = ANY)"))) continue;
+    std::regex word(R"('([a-z_]+)'::)");
+    for (auto it = std::sregex_iterator(def.begin(), def.end(), word); it != std::sregex_iterator();
+         ++it)
+      words.insert((*it)[1]);
+  }
+  return words;
+}
+
+template <class Enum, size_t N>
+std::set<std::string> words_of(const std::array<Enum, N>& all) {
+  std::set<std::string> out;
+  for (auto v : all) out.insert(word(v));
+  return out;
+}
+
+}  // namespace
+
+CAF_TEST(the schema allows exactly the status words of the enums) {
+  auto url = fresh_database();
+  CAF_CHECK_EQUAL(checked_status_words(url, "executions"), words_of(all_cell_statuses));
+  CAF_CHECK_EQUAL(checked_status_words(url, "jobs"), words_of(all_job_statuses));
+  CAF_CHECK_EQUAL(checked_status_words(url, "cross_region_executions"), words_of(all_job_statuses));
+  // Each word reads back as the value it was written from; other words are refused.
+  for (auto s : all_cell_statuses) CAF_CHECK(storage::stored_cell_status(word(s)) == s);
+  for (auto s : all_job_statuses) CAF_CHECK(storage::stored_job_status(word(s)) == s);
+  BEACON_CHECK_THROWS(storage::stored_cell_status("processing"), std::logic_error);
+  BEACON_CHECK_THROWS(storage::stored_job_status("timeout"), std::logic_error);
 }

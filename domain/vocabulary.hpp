@@ -1,0 +1,20 @@
+// Reading a stored word back as the enum value it names, for any vocabulary enum whose values are
+// listed in an array and which has a to_string (domain/status.hpp, domain/error_class.hpp).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace beacon {
+
+// The value of `all` whose word is `word`; nullopt for any other word.
+template <class Enum, size_t N>
+constexpr std::optional<Enum> from_word(std::string_view word, const std::array<Enum, N>& all) {
+  for (auto v : all)
+    if (to_string(v) == word) return v;
+  return std::nullopt;
+}
+
+}  // namespace beacon
