@@ -213,7 +213,7 @@ admission_result admit_cross_region(pqxx::connection& conn, std::string_view bod
   c["min_success_rate"] = rate;
   auto result = store(conn, boost::json::serialize(spec), settings, std::move(guards), writer);
   if (result.status != 202) return result;
-  pqxx::work tx{conn};
+  pqxx::read_transaction tx{conn};
   auto cross_region_id = storage::cross_region_execution_id(tx, result.job_id);
   boost::json::object ok{{"id", result.job_id},
                          {"job_id", result.job_id},

@@ -61,7 +61,7 @@ response bias_analysis(const route_context& ctx, const request& req, const path_
   auto conn = ctx.pool->acquire();
   std::optional<storage::job_view> job;
   {
-    pqxx::work tx{*conn};
+    pqxx::read_transaction tx{*conn};
     job = storage::find_job(tx, job_id);
   }
   auto current = job ? current_analysis_of(ctx, *conn, job_id, groups) : std::nullopt;

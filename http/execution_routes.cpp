@@ -41,7 +41,7 @@ response list_executions(const route_context& ctx, const request& req, const pat
   auto cursor = int_param(req, "cursor", 0, INT64_MAX, problem);
   if (!limit || !offset || !cursor) return error(400, problem, "invalid_parameter");
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   auto page = storage::list_executions_json(tx, *limit, *offset, *cursor);
   auto rows = boost::json::parse(page).as_array();
   boost::json::object out{{"executions", rows},
@@ -58,7 +58,7 @@ response execution_details(const route_context& ctx, const request&, const path_
   auto id = positive_id(p[0]);
   if (!id) return error(400, "an execution id is a positive integer", "invalid_parameter");
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   auto e = storage::execution_json(tx, *id);
   if (!e) return error(404, "execution not found", "execution_not_found");
   return json(200, *e);
@@ -68,7 +68,7 @@ response execution_receipt(const route_context& ctx, const request&, const path_
   auto id = positive_id(p[0]);
   if (!id) return error(400, "an execution id is a positive integer", "invalid_parameter");
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   auto receipt = storage::execution_receipt(tx, *id);
   if (!receipt) return error(404, "execution not found", "execution_not_found");
   if (receipt->empty()) return error(404, "this execution has no receipt", "receipt_not_found");
@@ -98,7 +98,7 @@ response retry_question(const route_context& ctx, const request& req, const path
   std::optional<storage::retry_target> target;
   {
     auto conn = ctx.pool->acquire();
-    pqxx::work tx{*conn};
+    pqxx::read_transaction tx{*conn};
     target = storage::find_retry_target(tx, *id);
   }
   if (!target) return error(404, "execution not found", "execution_not_found");
@@ -203,7 +203,7 @@ response cross_region_view(const route_context& ctx, const request& req, const p
   if (model == req.query.end() || model->second.empty())
     return error(400, "model_id is required", "invalid_parameter");
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   auto job = storage::find_job(tx, job_id);
   if (!job) return error(404, "job not found", "job_not_found");
   std::string question;

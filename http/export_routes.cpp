@@ -43,7 +43,7 @@ response export_job(const route_context& ctx, const request& req, const path_par
     return error(400, "format must be csv or jsonl", "invalid_parameter");
   {
     auto conn = ctx.pool->acquire();
-    pqxx::work tx{*conn};
+    pqxx::read_transaction tx{*conn};
     if (!storage::find_job(tx, job_id)) return error(404, "job not found", "job_not_found");
   }
   bool csv = format == "csv";

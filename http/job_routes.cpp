@@ -53,7 +53,7 @@ response list_jobs(const route_context& ctx, const request& req, const path_para
   auto limit = int_param(req, "limit", 50, 500, problem);
   if (!limit) return error(400, problem, "invalid_parameter");
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   return json(200, "{\"jobs\":" + storage::list_jobs_json(tx, *limit) + "}");
 }
 
@@ -76,7 +76,7 @@ response get_job(const route_context& ctx, const request& req, const path_params
   auto offset = int_param(req, "exec_offset", 0, INT64_MAX / 2, problem);
   if (!limit || !offset) return error(400, problem, "invalid_parameter");
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   auto job = storage::find_job(tx, id);
   if (!job) return error(404, "job not found", "job_not_found");
   // The spec's numbers as JavaScript writes them (jsonb prints 1.5e-7 as 0.00000015).
@@ -101,7 +101,7 @@ response get_job(const route_context& ctx, const request& req, const path_params
 
 response all_job_executions(const route_context& ctx, const request&, const path_params& p) {
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   if (!storage::find_job(tx, p[0])) return error(404, "job not found", "job_not_found");
   return json(200,
               "{\"executions\":" + storage::executions_json(tx, p[0], INT64_MAX, 0, true) + "}");
@@ -114,7 +114,7 @@ response job_progress_route(const route_context& ctx, const request& req, const 
   if (auto live = held_progress(ctx, id)) return json(200, progress_json(*live, with_groups));
   // Not running here, or finished long ago: count in storage.
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   auto job = storage::find_job(tx, id);
   if (!job) return error(404, "job not found", "job_not_found");
   job_progress progress;
@@ -146,7 +146,7 @@ response job_events(const route_context& ctx, const request& req, const path_par
   job_progress initial;
   if (!held_progress(ctx, id)) {
     auto conn = ctx.pool->acquire();
-    pqxx::work tx{*conn};
+    pqxx::read_transaction tx{*conn};
     auto job = storage::find_job(tx, id);
     if (!job) return error(404, "job not found", "job_not_found");
     initial.job_id = id;
@@ -170,7 +170,7 @@ response cancel_job(const route_context& ctx, const request&, const path_params&
   const auto& id = p[0];
   auto stored_status = [&]() -> std::optional<job_status> {
     auto conn = ctx.pool->acquire();
-    pqxx::work tx{*conn};
+    pqxx::read_transaction tx{*conn};
     auto job = storage::find_job(tx, id);
     if (!job) return std::nullopt;
     return job->status;
@@ -189,7 +189,7 @@ response cancel_job(const route_context& ctx, const request&, const path_params&
   auto now = stored_status().value_or(*before);
   bool done = is_terminal(now);
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   boost::json::object out{
       {"ok", true},
       {"job_id", id},
@@ -209,7 +209,7 @@ response retry_all_failed(const route_context& ctx, const request&, const path_p
   const auto& id = p[0];
   {
     auto conn = ctx.pool->acquire();
-    pqxx::work tx{*conn};
+    pqxx::read_transaction tx{*conn};
     if (!storage::find_job(tx, id)) return error(404, "job not found", "job_not_found");
   }
   auto r = ask_within<reopen_result>(ctx, write_deadline, ctx.manager, atom::reopen::value, id,

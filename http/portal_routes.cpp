@@ -45,7 +45,7 @@ response cross_region_diff(const route_context& ctx, const request&, const path_
                  "analysis_pending");
   auto row = boost::json::parse(*current->row).as_object();
   auto& report = row["report"].as_object();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   auto regions = boost::json::parse(storage::region_results_json(tx, job_id)).as_array();
   boost::json::object out{{"job_id", job_id},
                           {"cross_region_execution_id", row["cross_region_execution_id"]},
@@ -62,7 +62,7 @@ response cross_region_diff(const route_context& ctx, const request&, const path_
 response job_regions(const route_context& ctx, const request&, const path_params& p) {
   const auto& job_id = p[0];
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   auto job = storage::find_job(tx, job_id);
   if (!job) return error(404, "job not found", "job_not_found");
   auto regions = boost::json::parse(storage::region_results_json(tx, job_id)).as_array();
@@ -81,7 +81,7 @@ response list_diffs(const route_context& ctx, const request& req, const path_par
   auto limit = int_param(req, "limit", 50, 500, problem);
   if (!limit) return error(400, problem, "invalid_parameter");
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   boost::json::object out{{"diffs", boost::json::parse(storage::diffs_json(tx, *limit))},
                           {"limit", *limit},
                           {"total", storage::diffs_total(tx)}};
@@ -94,7 +94,7 @@ response execution_bias_score(const route_context& ctx, const request&, const pa
   auto id = positive_id(p[0]);
   if (!id) return error(400, "an execution id is a positive integer", "invalid_parameter");
   auto conn = ctx.pool->acquire();
-  pqxx::work tx{*conn};
+  pqxx::read_transaction tx{*conn};
   auto e = storage::find_execution(tx, *id);
   if (!e) return error(404, "execution not found", "execution_not_found");
   if (e->status != cell_status::completed)

@@ -48,7 +48,7 @@ health_report check_health(const route_context& ctx) {
   };
   check("database", [&] {
     auto conn = ctx.pool->acquire();
-    pqxx::nontransaction tx{*conn};
+    pqxx::read_transaction tx{*conn};
     storage::check_database(tx);
     return std::string();
   });
@@ -113,7 +113,7 @@ response metrics(const route_context& ctx, const request&, const path_params&) {
   metrics_input in;
   {
     auto conn = ctx.pool->acquire();
-    pqxx::work tx{*conn};
+    pqxx::read_transaction tx{*conn};
     in.jobs_by_status = storage::jobs_by_status(tx);
     in.cells_by_status = storage::cells_by_status(tx);
   }

@@ -120,7 +120,7 @@ std::optional<current_analysis> current_job_analysis(
     const std::function<bool(const std::string& job_id)>& compute) {
   current_analysis out;
   {
-    pqxx::work tx{conn};
+    pqxx::read_transaction tx{conn};
     auto job = tx.exec_params(
         "SELECT j.status, a.job_status FROM jobs j"
         " LEFT JOIN cross_region_analyses a ON a.job_id = j.id"
@@ -138,7 +138,7 @@ std::optional<current_analysis> current_job_analysis(
     if (!ended) return out;
   }
   if (!compute(job_id)) return out;
-  pqxx::work tx{conn};
+  pqxx::read_transaction tx{conn};
   out.row = job_analysis_json(tx, job_id, with_groups);
   return out;
 }

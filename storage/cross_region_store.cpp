@@ -6,14 +6,14 @@
 #include "storage/sql_time.hpp"
 
 namespace beacon::storage {
-std::string first_question_id(pqxx::work& tx, const std::string& job_id) {
+std::string first_question_id(pqxx::transaction_base& tx, const std::string& job_id) {
   auto r = tx.exec_params(
       "SELECT question_id FROM executions WHERE job_id = $1 AND question_index = 0 LIMIT 1",
       job_id);
   return r.empty() ? std::string() : r[0][0].as<std::string>();
 }
 
-std::string cross_region_rows_json(pqxx::work& tx, const std::string& job_id,
+std::string cross_region_rows_json(pqxx::transaction_base& tx, const std::string& job_id,
                                    const std::string& model_id, const std::string& question_id) {
   auto sql =
       "SELECT coalesce(json_agg(x.j ORDER BY x.region), '[]')::text FROM ("

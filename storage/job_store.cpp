@@ -115,7 +115,7 @@ admission_reply store_admission(pqxx::connection& conn, const admission_request&
   return admission_reply{static_cast<int32_t>(out.result), out.existing_job_id};
 }
 
-void read_progress(pqxx::work& tx, const std::string& job_id, job_progress& progress) {
+void read_progress(pqxx::transaction_base& tx, const std::string& job_id, job_progress& progress) {
   std::map<std::tuple<int32_t, std::string, std::string>, size_t> group_at;
   for (auto row :
        tx.exec_params("SELECT question_index, question_id, model_id, region, status, count(*)::int"
@@ -241,7 +241,7 @@ std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
   return out;
 }
 
-std::optional<job_view> find_job(pqxx::work& tx, const std::string& job_id) {
+std::optional<job_view> find_job(pqxx::transaction_base& tx, const std::string& job_id) {
   auto rows = tx.exec_params(
       "SELECT (spec || jsonb_build_object('created_at', " + rfc3339("created_at") +
           "))::text, status, coalesce(error, ''),"
@@ -257,7 +257,7 @@ std::optional<job_view> find_job(pqxx::work& tx, const std::string& job_id) {
                   rows[0][2].as<std::string>(), rows[0][3].as<std::string>()};
 }
 
-std::string list_jobs_json(pqxx::work& tx, int64_t limit) {
+std::string list_jobs_json(pqxx::transaction_base& tx, int64_t limit) {
   return tx
       .exec_params1(
           "SELECT coalesce(json_agg(json_build_object('id', id, 'status', status, 'created_at', " +
@@ -302,7 +302,7 @@ std::string execution_fields(bool full) {
   return fields;
 }
 
-std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t limit,
+std::string executions_json(pqxx::transaction_base& tx, const std::string& job_id, int64_t limit,
                             int64_t offset, bool full) {
   auto fields = execution_fields(full);
   auto sql =
@@ -314,7 +314,8 @@ std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t l
   return tx.exec_params1(sql, job_id, limit, offset)[0].as<std::string>();
 }
 
-std::string list_executions_json(pqxx::work& tx, int64_t limit, int64_t offset, int64_t before_id) {
+std::string list_executions_json(pqxx::transaction_base& tx, int64_t limit, int64_t offset,
+                                 int64_t before_id) {
   auto sql =
       "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]')::text FROM ("
       " SELECT e.id, json_build_object(" +
@@ -324,18 +325,19 @@ std::string list_executions_json(pqxx::work& tx, int64_t limit, int64_t offset, 
   return tx.exec_params1(sql, limit, offset, before_id)[0].as<std::string>();
 }
 
-int64_t executions_total(pqxx::work& tx) {
+int64_t executions_total(pqxx::transaction_base& tx) {
   return tx.exec1("SELECT coalesce(sum(total_cells), 0) FROM jobs")[0].as<int64_t>();
 }
 
-int64_t cells_with_status(pqxx::work& tx, const std::string& job_id, cell_status status) {
+int64_t cells_with_status(pqxx::transaction_base& tx, const std::string& job_id,
+                          cell_status status) {
   return tx
       .exec_params1("SELECT count(*) FROM executions WHERE job_id = $1 AND status = $2", job_id,
                     word(status))[0]
       .as<int64_t>();
 }
 
-std::optional<std::string> execution_json(pqxx::work& tx, int64_t id) {
+std::optional<std::string> execution_json(pqxx::transaction_base& tx, int64_t id) {
   auto rows = tx.exec_params("SELECT json_build_object(" + execution_fields(true) +
                                  ")::text FROM executions e WHERE e.id = $1",
                              id);
@@ -343,7 +345,7 @@ std::optional<std::string> execution_json(pqxx::work& tx, int64_t id) {
   return rows[0][0].as<std::string>();
 }
 
-std::optional<std::string> execution_receipt(pqxx::work& tx, int64_t id) {
+std::optional<std::string> execution_receipt(pqxx::transaction_base& tx, int64_t id) {
   auto rows = tx.exec_params(
       "SELECT beacon_receipt(receipt_data, output_data)::text FROM executions WHERE id = $1", id);
   if (rows.empty()) return std::nullopt;

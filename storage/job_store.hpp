@@ -53,10 +53,10 @@ admission_reply store_admission(pqxx::connection& conn, const admission_request&
 
 // Fills `progress` with the job's cell counts per question and per (question, model, region)
 // group, counted over its executions (one GROUP BY; leaves status and reason alone).
-void read_progress(pqxx::work& tx, const std::string& job_id, job_progress& progress);
+void read_progress(pqxx::transaction_base& tx, const std::string& job_id, job_progress& progress);
 
 // Lists the newest jobs: [{id, status, created_at}] as a JSON array.
-std::string list_jobs_json(pqxx::work& tx, int64_t limit);
+std::string list_jobs_json(pqxx::transaction_base& tx, int64_t limit);
 
 // Marks a queued job running (idempotent) and returns what a supervisor needs; an unknown job
 // yields found = false. Also fills `progress` (read_progress).
@@ -79,24 +79,26 @@ struct job_view {
   std::string error;
   std::string counters_json;
 };
-std::optional<job_view> find_job(pqxx::work& tx, const std::string& job_id);
+std::optional<job_view> find_job(pqxx::transaction_base& tx, const std::string& job_id);
 // The arguments of json_build_object for an execution row aliased `e` (the portal's names;
 // `full` adds output, retries and the rest of the executions/all fields).
 std::string execution_fields(bool full);
 // The job's executions newest first, as a JSON array; `full` adds the executions/all fields.
-std::string executions_json(pqxx::work& tx, const std::string& job_id, int64_t limit,
+std::string executions_json(pqxx::transaction_base& tx, const std::string& job_id, int64_t limit,
                             int64_t offset, bool full);
 
 // A page of all executions, newest first: `limit` after `offset`, or (before_id > 0) the newest
 // ones with an id below it (a keyset cursor: stable while new rows arrive). Full rows.
-std::string list_executions_json(pqxx::work& tx, int64_t limit, int64_t offset, int64_t before_id);
+std::string list_executions_json(pqxx::transaction_base& tx, int64_t limit, int64_t offset,
+                                 int64_t before_id);
 // How many executions exist (from the jobs' exact cell counters, not a table scan).
-int64_t executions_total(pqxx::work& tx);
+int64_t executions_total(pqxx::transaction_base& tx);
 // How many of the job's cells have `status` (one COUNT over its rows).
-int64_t cells_with_status(pqxx::work& tx, const std::string& job_id, cell_status status);
+int64_t cells_with_status(pqxx::transaction_base& tx, const std::string& job_id,
+                          cell_status status);
 // One execution in full; nullopt when there is none with this id.
-std::optional<std::string> execution_json(pqxx::work& tx, int64_t id);
+std::optional<std::string> execution_json(pqxx::transaction_base& tx, int64_t id);
 // The stored receipt of an execution ("" when it has none yet); nullopt for an unknown id.
-std::optional<std::string> execution_receipt(pqxx::work& tx, int64_t id);
+std::optional<std::string> execution_receipt(pqxx::transaction_base& tx, int64_t id);
 
 }  // namespace beacon::storage

@@ -32,7 +32,7 @@ RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.statu
 
 }  // namespace
 
-std::optional<retry_target> find_retry_target(pqxx::work& tx, int64_t execution_id) {
+std::optional<retry_target> find_retry_target(pqxx::transaction_base& tx, int64_t execution_id) {
   auto r = tx.exec_params(
       "SELECT e.id, e.job_id, j.status, e.region, e.question_index, e.status, e.manual_retries,"
       " e.manual_retry_limit, " +

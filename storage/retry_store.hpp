@@ -28,7 +28,7 @@ struct retry_target {
   std::string updated_at;   // RFC 3339
   std::string output_json;  // completed cells: output_data
 };
-std::optional<retry_target> find_retry_target(pqxx::work& tx, int64_t execution_id);
+std::optional<retry_target> find_retry_target(pqxx::transaction_base& tx, int64_t execution_id);
 
 // Reopens the job's failed and timed-out cells (only `execution_id` when > 0) that have had fewer
 // than manual_retry_limit manual retries; queues an ended job again. Appends the cells' status
