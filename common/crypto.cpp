@@ -84,4 +84,8 @@ bool ed25519_verify(std::string_view message, std::string_view signature,
                                      bytes_of(public_key)) == 0;
 }
 
+bool same_secret(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace beacon::crypto

@@ -130,6 +130,31 @@ std::string generated_id(const json::object& spec) {
   return name + "-" + std::to_string(ms);
 }
 
+// PostgreSQL stores no NUL character (not even in jsonb): a spec with one anywhere, in a key or
+// a string, is refused naming where it is.
+void refuse_nul(const json::value& v, const std::string& path) {
+  auto where = path.empty() ? std::string("body") : path;
+  if (v.is_string()) {
+    if (std::string_view(v.as_string()).find('\0') != std::string_view::npos)
+      refuse(where, where + " contains a NUL character (\\u0000), which cannot be stored");
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.as_array().size(); ++i)
+      refuse_nul(v.as_array()[i], where + "[" + std::to_string(i) + "]");
+  } else if (v.is_object()) {
+    for (auto& kv : v.as_object()) {
+      auto key = std::string(kv.key());
+      auto key_path = path.empty() ? key : path + "." + key;
+      if (auto nul = key.find('\0'); nul != std::string::npos) {
+        auto shown = key_path;
+        for (auto at = shown.find('\0'); at != std::string::npos; at = shown.find('\0', at))
+          shown.replace(at, 1, "\\u0000");
+        refuse(shown, "the key " + shown + " contains a NUL character, which cannot be stored");
+      }
+      refuse_nul(kv.value(), key_path);
+    }
+  }
+}
+
 // id: the JobSpec id, else jobspec_id, else generated like the original (<name>-<time>); the
 // spec keeps the id it runs under.
 void read_id(json::object& spec, job_spec& out) {
@@ -222,6 +247,7 @@ job_spec parse(std::string_view body, const spec_limits& limits) {
   if (!parsed) refuse("body", "the body is not valid JSON: " + problem);
   json::value root = std::move(*parsed);
   if (!root.is_object()) refuse("body", "the body must be a JSON object (a JobSpec)");
+  refuse_nul(root, "");
   auto& spec = root.as_object();
   job_spec out;
   read_id(spec, out);

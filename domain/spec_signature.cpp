@@ -2,6 +2,8 @@
 #include "domain/spec_signature.hpp"
 
 #include <boost/json.hpp>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -26,11 +28,17 @@ std::string text_of(const boost::json::object& o, const char* key) {
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
+// Epoch milliseconds beyond this (about the year 2286, either side of 1970) are no timestamp: the
+// conversion to microseconds must not overflow.
+constexpr int64_t max_epoch_ms = 10'000'000'000'000;
+
 // metadata.timestamp as the portal writes it (ISO 8601) or as epoch milliseconds.
 std::optional<int64_t> timestamp_us(const boost::json::value& v) {
   if (v.is_string()) return parse_rfc3339(v.as_string());
-  if (v.is_int64()) return v.as_int64() * 1000;
-  if (v.is_double()) return static_cast<int64_t>(v.as_double() * 1000);
+  if (v.is_int64() && std::llabs(v.as_int64()) <= max_epoch_ms) return v.as_int64() * 1000;
+  if (v.is_double() && std::isfinite(v.as_double()) &&
+      std::fabs(v.as_double()) <= static_cast<double>(max_epoch_ms))
+    return static_cast<int64_t>(v.as_double() * 1000);
   return std::nullopt;
 }
 

@@ -36,9 +36,12 @@ std::optional<admission_result> refused_signature(const boost::json::object& spe
                                                   storage::admit_guards& guards) {
   auto check = check_signature(spec, settings.signatures, now_us());
   if (check.status != 0) {
-    auto field = check.error_code.rfind("missing_field:", 0) == 0      ? check.error_code.substr(14)
-                 : check.error_code.rfind("invalid_encoding:", 0) == 0 ? check.error_code.substr(17)
-                                                                       : "signature";
+    auto& code = check.error_code;
+    auto field = code.rfind("missing_field:", 0) == 0       ? code.substr(14)
+                 : code.rfind("invalid_encoding:", 0) == 0  ? code.substr(17)
+                 : code.rfind("invalid_field:", 0) == 0     ? code.substr(14)
+                 : code == "trust_violation:timestamp_skew" ? std::string("metadata.timestamp")
+                                                            : "signature";
     return rejected(check.status, check.message, check.error_code, field);
   }
   if (check.is_signed) {
@@ -147,26 +150,54 @@ job_writer job_writer_of(caf::actor_system& sys, admitter_actor admitter) {
   };
 }
 
+namespace {
+
+// An Idempotency-Key is at most 255 printable ASCII characters; nullopt when this one is.
+std::optional<admission_result> refused_idempotency_key(const admission_options& options) {
+  auto& key = options.idempotency_key;
+  if (key.size() > 255)
+    return rejected(400, "Idempotency-Key is longer than 255 characters", "invalid_header",
+                    "Idempotency-Key");
+  for (unsigned char c : key)
+    if (c < 0x20 || c > 0x7E)
+      return rejected(400, "Idempotency-Key must be printable ASCII", "invalid_header",
+                      "Idempotency-Key");
+  return std::nullopt;
+}
+
+// A signature does not cover constraints.min_success_rate when it is 0 (the original runner's
+// canonical form leaves a zero out), so on a signed spec a 0 may have been added by anyone: it
+// reads as absent (the default), never as the loosest rule. True when it removed one.
+bool drop_unsigned_zero_rate(boost::json::object& spec) {
+  auto* c = spec.if_contains("constraints");
+  if (!c || !c->is_object()) return false;
+  auto* rate = c->as_object().if_contains("min_success_rate");
+  if (!rate || !rate->is_number() || rate->to_number<double>() != 0) return false;
+  c->as_object().erase("min_success_rate");
+  return true;
+}
+
+}  // namespace
+
 admission_result admit(pqxx::connection& conn, std::string_view body,
                        const admission_settings& settings, const admission_options& options,
                        const job_writer& writer) {
-  if (options.idempotency_key.size() > 255)
-    return rejected(400, "Idempotency-Key is longer than 255 characters", "invalid_header",
-                    "Idempotency-Key");
+  if (auto refused = refused_idempotency_key(options)) return *refused;
   auto guards = guards_for(body, options);
   // Numbers exactly as written: the signature covers them as JavaScript would print them.
   auto doc = parse_json_exact(body);
-  if (doc && doc->is_object())
+  if (doc && doc->is_object()) {
     if (auto refused = refused_signature(doc->as_object(), settings, guards)) return *refused;
+    if (!guards.signer_public_key.empty() && drop_unsigned_zero_rate(doc->as_object()))
+      return store(conn, json_text(*doc), settings, std::move(guards), writer);
+  }
   return store(conn, body, settings, std::move(guards), writer);
 }
 
 admission_result admit_cross_region(pqxx::connection& conn, std::string_view body,
                                     const admission_settings& settings,
                                     const admission_options& options, const job_writer& writer) {
-  if (options.idempotency_key.size() > 255)
-    return rejected(400, "Idempotency-Key is longer than 255 characters", "invalid_header",
-                    "Idempotency-Key");
+  if (auto refused = refused_idempotency_key(options)) return *refused;
   std::string problem;
   auto doc = parse_json_exact(body, &problem);
   if (!doc || !doc->is_object())

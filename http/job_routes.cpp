@@ -25,7 +25,7 @@ std::string header(const request& req, const char* name) {
 }
 
 response post_job(const route_context& ctx, const request& req, bool wrapper) {
-  if (req.content_type.rfind("application/json", 0) != 0)
+  if (!is_json_media_type(req.content_type))
     return error(415, "POST " + req.path + " needs Content-Type: application/json",
                  "unsupported_media_type");
   admission_options options;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <pqxx/pqxx>
 
+#include "common/crypto.hpp"
 #include "http/cors.hpp"
 #include "http/handlers.hpp"
 #include "http/route_util.hpp"
@@ -43,7 +44,12 @@ bool matches(const std::vector<std::string>& pattern, const std::vector<std::str
 bool authorized(const route_context& ctx, const request& req) {
   if (ctx.api_token.empty()) return true;
   auto it = req.headers.find("authorization");
-  return it != req.headers.end() && it->second == "Bearer " + ctx.api_token;
+  if (it == req.headers.end()) return false;
+  // The scheme is case-insensitive (RFC 9110 11.1); the token is compared in constant time.
+  std::string_view value = it->second;
+  constexpr std::string_view scheme = "bearer ";
+  return starts_with_nocase(value, scheme) &&
+         crypto::same_secret(value.substr(scheme.size()), ctx.api_token);
 }
 
 // The answer to a preflight (OPTIONS) of a path: 204 with the methods its routes take; 404 when
@@ -125,6 +131,10 @@ handler make_routes(route_context ctx) {
   std::vector<std::vector<std::string>> patterns;
   for (auto& r : route_table()) patterns.push_back(split_path(r.pattern));
   return [ctx, patterns](const request& req) -> response {
+    // A target no route can serve is refused before anything reads it (no id reaches SQL).
+    if (!req.target_problem.empty())
+      return json(400, error_json(req.target_problem, "invalid_request_target",
+                                  {{"field", req.target_field}}));
     // A preflight is answered before the rate limit and the token: browsers send one ahead of
     // every call they make from another origin (the portal's GETs included).
     if (req.method == "OPTIONS") return preflight(patterns, split_path(req.path), req.path);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/logging.hpp"
+#include "common/text.hpp"
 #include "http/error_json.hpp"
 
 namespace beast = boost::beast;
@@ -187,11 +188,23 @@ request convert(const bhttp::request<bhttp::string_body>& req, std::string remot
   if (auto it = out.headers.find("content-type"); it != out.headers.end())
     out.content_type = it->second;
   auto parsed = boost::urls::parse_origin_form(out.target);
-  if (parsed) {
-    out.path = parsed->path();
-    for (auto p : parsed->params()) out.query[p.key] = p.has_value ? p.value : "";
-  } else {
+  if (!parsed) {
     out.path = out.target;
+    out.target_problem = "the request target is not a valid URL path (a bad % escape?)";
+    out.target_field = "path";
+    return out;
+  }
+  out.path = parsed->path();
+  if (!text::storable(out.path)) {
+    out.target_problem = "the path decodes to a NUL character or invalid UTF-8";
+    out.target_field = "path";
+  }
+  for (auto p : parsed->params()) {
+    auto& value = out.query[p.key] = p.has_value ? p.value : "";
+    if (out.target_problem.empty() && (!text::storable(p.key) || !text::storable(value))) {
+      out.target_problem = "a query parameter decodes to a NUL character or invalid UTF-8";
+      out.target_field = text::storable(p.key) ? std::string(p.key) : "query";
+    }
   }
   return out;
 }

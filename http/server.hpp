@@ -25,6 +25,10 @@ struct request {
   std::string content_type;
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
+  // Why the target cannot be served (a bad % escape, a NUL or invalid UTF-8 in the decoded path
+  // or a query parameter), and the part it is about; empty when it is fine.
+  std::string target_problem;
+  std::string target_field;
 };
 
 // A server-sent event stream on one connection. Thread-safe: chunks go out in order on the

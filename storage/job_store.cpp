@@ -321,7 +321,7 @@ std::string list_executions_json(pqxx::transaction_base& tx, int64_t limit, int6
       " SELECT e.id, json_build_object(" +
       execution_fields(true) +
       ", 'receipt_id', e.receipt_data ->> 'id') AS j FROM executions e"
-      " WHERE ($3 <= 0 OR e.id < $3) ORDER BY e.id DESC LIMIT $1 OFFSET $2) x";
+      " WHERE ($3::bigint <= 0 OR e.id < $3::bigint) ORDER BY e.id DESC LIMIT $1 OFFSET $2) x";
   return tx.exec_params1(sql, limit, offset, before_id)[0].as<std::string>();
 }
 

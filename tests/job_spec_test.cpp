@@ -5,6 +5,7 @@
 #include "domain/job_spec.hpp"
 
 #include "caf/test/dsl.hpp"
+#include "common/text.hpp"
 #include "tests/harness.hpp"
 
 using namespace beacon;
@@ -121,4 +122,31 @@ CAF_TEST(the cell limit is enforced) {
   auto e = refused(test::job_json("big", {"a", "b", "c"}, {"m1", "m2"}, {"US", "EU"}), limits);
   CAF_CHECK_EQUAL(e.field, "questions");
   CAF_CHECK(e.message.find("12 cells") != std::string::npos);
+}
+
+CAF_TEST(only well formed utf8 without nul is storable text) {
+  CAF_CHECK(text::storable("plain ascii"));
+  CAF_CHECK(text::storable("caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80"));  // é, 中文, 😀
+  CAF_CHECK(!text::storable(std::string("a\0b", 3)));
+  CAF_CHECK(!text::valid_utf8("\xff"));              // never a UTF-8 byte
+  CAF_CHECK(!text::valid_utf8("\x80"));              // a lone continuation byte
+  CAF_CHECK(!text::valid_utf8("\xc3"));              // cut short
+  CAF_CHECK(!text::valid_utf8("\xc0\xaf"));          // overlong '/'
+  CAF_CHECK(!text::valid_utf8("\xe0\x80\xaf"));      // overlong, three bytes
+  CAF_CHECK(!text::valid_utf8("\xed\xa0\x80"));      // a UTF-16 surrogate
+  CAF_CHECK(!text::valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  CAF_CHECK(text::valid_utf8("\xf4\x8f\xbf\xbf"));   // U+10FFFF itself
+}
+
+CAF_TEST(a nul anywhere in a spec is refused naming where it is) {
+  auto spec = [](const std::string& extra) {
+    return R"({"id":"n","questions":["q"],"models":["m"],"constraints":{"regions":["US"]})" +
+           extra + "}";
+  };
+  CAF_CHECK_EQUAL(refused(spec(R"(,"metadata":{"tags":["a","b\u0000"]})")).field,
+                  "metadata.tags[1]");
+  CAF_CHECK_EQUAL(refused(spec(R"(,"benchmark":{"na\u0000me":"x"})")).field,
+                  "benchmark.na\\u0000me");
+  CAF_CHECK_EQUAL(refused(R"({"id":"n\u0000","questions":["q"]})").field, "id");
+  accepted(spec(R"(,"metadata":{"note":"\\u0000 is only text here"})"));
 }

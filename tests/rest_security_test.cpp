@@ -151,6 +151,34 @@ CAF_TEST(trusted keys the timestamp window and nonces are enforced) {
   std::filesystem::remove(keys_file);
 }
 
+CAF_TEST(a zero success rate added to a signed spec reads as the default) {
+  start({});
+  auto key = crypto::ed25519_generate();
+  auto spec = spec_object("loose", "n-loose", now_us());
+  spec["constraints"].as_object().erase("min_success_rate");
+  auto body = boost::json::parse(signed_body(spec, key)).as_object();
+  // The signature does not cover a zero rate, so the signature still verifies ...
+  body["constraints"].as_object()["min_success_rate"] = 0;
+  post(boost::json::serialize(body), 202);
+  // ... but the job keeps the default rule, not "any success rate".
+  CAF_CHECK_EQUAL(query_column(url, "SELECT min_success_rate::text FROM jobs WHERE id = 'loose'"),
+                  std::vector<std::string>{"0.67"});
+}
+
+CAF_TEST(a timestamp far outside any clock is refused naming the field) {
+  start({});
+  auto key = crypto::ed25519_generate();
+  auto far = spec_object("far", "n-far", 0);
+  // now + 2^64 / 1000 ms: microseconds would overflow int64.
+  far["metadata"].as_object()["timestamp"] = now_us() / 1000 + 18'446'744'073'709'551;
+  auto refused = post(signed_body(far, key), 400, "invalid_field:metadata.timestamp");
+  CAF_CHECK_EQUAL(refused["field"].as_string(), "metadata.timestamp");
+  auto old =
+      post(signed_body(spec_object("old", "n-old", now_us() - 3'600'000'000LL * 24 * 365), key),
+           400, "trust_violation:timestamp_skew");
+  CAF_CHECK_EQUAL(old["field"].as_string(), "metadata.timestamp");
+}
+
 CAF_TEST(an idempotency key answers the first job) {
   start({});
   auto body = job_json("idem-1", {"math_basic"}, {"llama3.2-1b"}, {"US"});
@@ -172,7 +200,14 @@ CAF_TEST(write routes need the bearer token when one is set) {
   auto body = job_json("tok-1", {"math_basic"}, {"llama3.2-1b"}, {"US"});
   post(body, 401, "unauthorized");
   post(body, 401, "unauthorized", {{"Authorization", "Bearer wrong"}});
+  post(body, 401, "unauthorized", {{"Authorization", "Bearer s3cre"}});    // a prefix of it
+  post(body, 401, "unauthorized", {{"Authorization", "Bearer s3cretX"}});  // longer
   post(body, 202, "", {{"Authorization", "Bearer s3cret"}});
+  // The scheme is case-insensitive (RFC 9110); the token is not.
+  post(job_json("tok-2", {"math_basic"}, {"llama3.2-1b"}, {"US"}), 202, "",
+       {{"Authorization", "bearer s3cret"}});
+  post(job_json("tok-3", {"math_basic"}, {"llama3.2-1b"}, {"US"}), 401, "unauthorized",
+       {{"Authorization", "Bearer S3CRET"}});
   auto read = http_call(port, "GET", "/api/v1/jobs/tok-1");
   CAF_CHECK_EQUAL(read.status, 200u);
   auto cancel = http_call(port, "POST", "/api/v1/jobs/tok-1/cancel", "{}");

@@ -120,12 +120,60 @@ CAF_TEST(bad input gets a clear json error and nothing is stored) {
                      R"("],"models":["m"],"constraints":{"regions":["US"]}})";
   refused(huge, 413, "body_too_large");
   refused(job_json("b9", {"q"}, {"m"}, {"US"}), 415, "unsupported_media_type", "", "text/plain");
+  refused(job_json("b10", {"q"}, {"m"}, {"US"}), 415, "unsupported_media_type", "",
+          "application/jsonfoo");
+  // The media type in any case, with parameters, is JSON.
+  CAF_CHECK_EQUAL(http_call(port, "POST", "/api/v1/jobs", job_json("b11", {"q"}, {"m"}, {"US"}),
+                            "Application/JSON; charset=utf-8")
+                      .status,
+                  202u);
   // A duplicate id: the first is stored, the second refused without touching it.
   CAF_REQUIRE_EQUAL(
       http_call(port, "POST", "/api/v1/jobs", job_json("dup-1", {"q"}, {"m"}, {"US"})).status,
       202u);
   refused(job_json("dup-1", {"q", "r"}, {"m"}, {"US", "EU"}), 409, "duplicate_job");
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE job_id = 'dup-1'"), 1);
+}
+
+CAF_TEST(text postgresql cannot store is refused at the edge naming where it is) {
+  // A NUL anywhere in a spec: a question, a nested metadata string, a key.
+  refused(R"({"id":"n1","questions":["q\u0000x"],"models":["m"],"constraints":{"regions":["US"]}})",
+          400, "invalid_spec", "questions[0]");
+  refused(
+      R"({"id":"n2","questions":["q"],"models":["m"],"constraints":{"regions":["US"]},"metadata":{"note":{"a":"\u0000"}}})",
+      400, "invalid_spec", "metadata.note.a");
+  refused(
+      R"({"id":"n3","questions":["q"],"models":["m"],"constraints":{"regions":["US"]},"x\u0000":1})",
+      400, "invalid_spec", "x\\u0000");
+  // Numbers beyond a double are refused, never stored as Infinity.
+  refused(
+      R"({"id":"n4","questions":["q"],"models":["m"],"constraints":{"regions":["US"],"min_success_rate":1e999}})",
+      400, "invalid_json", "body");
+  // An Idempotency-Key that is not printable ASCII.
+  auto before = stored();
+  auto r = http_call(port, "POST", "/api/v1/jobs", job_json("n5", {"q"}, {"m"}, {"US"}),
+                     "application/json", {{"Idempotency-Key", "k\xff"}});
+  CAF_CHECK_EQUAL(r.status, 400u);
+  auto key_error = json_of(r);
+  CAF_CHECK_EQUAL(key_error["field"].as_string(), "Idempotency-Key");
+  CAF_CHECK_EQUAL(stored(), before);
+  // Targets: invalid UTF-8 or a NUL in a path id or a query value, a malformed escape. None of
+  // them reaches SQL, and a NUL does not cut the id short (n2%00zzz is not job n2).
+  CAF_REQUIRE_EQUAL(
+      http_call(port, "POST", "/api/v1/jobs", job_json("n6", {"q"}, {"m"}, {"US"})).status, 202u);
+  for (auto target : {"/api/v1/jobs/%ff", "/api/v1/jobs/n6%00zzz", "/api/v1/jobs/n6%",
+                      "/api/v1/jobs?limit=%ff", "/api/v1/jobs/n6?include=%00"}) {
+    auto bad = http_call(port, "GET", target);
+    CAF_CHECK_EQUAL(bad.status, 400u);
+    auto bad_json = json_of(bad);
+    CAF_CHECK_EQUAL(bad_json["error_code"].as_string(), "invalid_request_target");
+  }
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/jobs/n6").status, 200u);
+  // A keyset cursor beyond 2^31 is a valid bigint id, not a database error.
+  auto page = http_call(port, "GET", "/api/v1/executions?cursor=3000000000&limit=5");
+  CAF_CHECK_EQUAL(page.status, 200u);
+  auto page_json = json_of(page);
+  CAF_CHECK(!page_json["executions"].as_array().empty());
 }
 
 CAF_TEST(unknown jobs routes and parameters are json errors) {
