@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "common/crypto.hpp"
+#include "common/logging.hpp"
 #include "http/cors.hpp"
 #include "http/handlers.hpp"
 #include "http/route_util.hpp"
@@ -167,7 +168,11 @@ handler make_routes(route_context ctx) {
       try {
         return table[i].run(ctx, req, params);
       } catch (const pqxx::broken_connection& e) {
-        return error(503, std::string("storage unavailable: ") + e.what(), "storage_unavailable");
+        // The driver's words stay in the log: the answer says what happened, not the database.
+        auto id = next_request_id();
+        logging::warn("storage_unavailable").field("request_id", id).field("error", e.what());
+        return json(503, error_json("storage unavailable; retry later", "storage_unavailable",
+                                    {{"request_id", id}}));
       } catch (const actor_unavailable& e) {
         return error(503, std::string("the runtime did not answer: ") + e.what(),
                      "runtime_unavailable");

@@ -2,10 +2,12 @@
 #include "http/server.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -172,6 +174,16 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
   char probe[64];
 };
 
+std::string next_request_id() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t boot = static_cast<uint64_t>(
+      std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1));
+  char id[40];
+  std::snprintf(id, sizeof id, "%llx-%llx", static_cast<unsigned long long>(boot),
+                static_cast<unsigned long long>(++counter));
+  return id;
+}
+
 namespace {
 
 request convert(const bhttp::request<bhttp::string_body>& req, std::string remote) {
@@ -264,10 +276,15 @@ class session : public std::enable_shared_from_this<session> {
       try {
         res = self->srv_->handle(convert(req, from));
       } catch (const std::exception& e) {
+        // Our bug: the detail (perhaps a database's words) goes to the log, the client gets the
+        // request id to quote.
+        auto id = next_request_id();
         logging::error("http_handler_failed")
+            .field("request_id", id)
             .field("target", std::string(req.target()))
             .field("error", e.what());
-        res = {500, error_json(std::string("internal error: ") + e.what(), "internal_error")};
+        res = {500, error_json("internal error; quote request " + id + " to the operator",
+                               "internal_error", {{"request_id", id}})};
       }
       asio::post(self->stream_.get_executor(),
                  [self, res = std::move(res), keep_alive] { self->write(res, keep_alive); });

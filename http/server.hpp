@@ -31,6 +31,10 @@ struct request {
   std::string target_field;
 };
 
+// A fresh id for one request that went wrong (node start time and a counter, in hex): the log
+// line and the answer both carry it.
+std::string next_request_id();
+
 // A server-sent event stream on one connection. Thread-safe: chunks go out in order on the
 // connection's strand; once the client goes away (or the server stops) sends are dropped and the
 // close callbacks run, once.

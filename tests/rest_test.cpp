@@ -8,6 +8,7 @@
 
 #include "app/node.hpp"
 #include "caf/test/dsl.hpp"
+#include "http/server.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
 #include "tests/rest_node.hpp"
@@ -488,4 +489,23 @@ CAF_TEST(cancel ends a running job and reports what it cancelled) {
   CAF_CHECK_EQUAL(http_call(p, "POST", "/api/v1/jobs/nope/cancel", "{}").status, 404u);
   CAF_CHECK_EQUAL(http_call(p, "GET", "/api/v1/jobs/c-1/cancel").status, 405u);
   slow.stop();
+}
+
+CAF_TEST(a handler that fails answers 500 with a request id and none of the words of the failure) {
+  http::server server{[](const http::request&) -> http::response {
+                        throw std::runtime_error("ERROR: relation \"jobs\" does not exist");
+                      },
+                      1, 1 << 20};
+  auto port = server.listen("127.0.0.1", 0);
+  auto r = http_call(port, "GET", "/api/v1/jobs");
+  CAF_CHECK_EQUAL(r.status, 500u);
+  auto j = boost::json::parse(r.body).as_object();
+  CAF_CHECK_EQUAL(j["error_code"].as_string(), "internal_error");
+  auto id = std::string(j["request_id"].as_string());
+  CAF_CHECK(!id.empty());
+  CAF_CHECK_NOT_EQUAL(std::string(j["error"].as_string()).find(id), std::string::npos);
+  CAF_CHECK_EQUAL(r.body.find("relation"), std::string::npos);
+  // Every failure gets its own id.
+  auto again = boost::json::parse(http_call(port, "GET", "/").body).as_object();
+  CAF_CHECK_NOT_EQUAL(std::string(again["request_id"].as_string()), id);
 }
