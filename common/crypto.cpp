@@ -84,6 +84,15 @@ bool ed25519_verify(std::string_view message, std::string_view signature,
                                      bytes_of(public_key)) == 0;
 }
 
+std::string random_hex(size_t bytes) {
+  std::string raw(bytes, '\0'), hex(2 * bytes + 1, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                 raw.size());
+  hex.pop_back();  // the terminating NUL
+  return hex;
+}
+
 bool same_secret(std::string_view a, std::string_view b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }

@@ -31,6 +31,9 @@ bool ed25519_verify(std::string_view message, std::string_view signature,
 inline constexpr size_t ed25519_public_key_bytes = 32;
 inline constexpr size_t ed25519_signature_bytes = 64;
 
+// `bytes` random bytes from the system's CSPRNG (libsodium), as lower-case hex.
+std::string random_hex(size_t bytes);
+
 // Equality of two secrets (tokens) in time that does not depend on where they differ
 // (libsodium's sodium_memcmp); only the length can show.
 bool same_secret(std::string_view a, std::string_view b);

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/crypto.hpp"
 #include "common/hash.hpp"
 
 namespace fs = std::filesystem;
@@ -128,6 +129,21 @@ std::string embedded_postgres::log_tail() const {
   return out;
 }
 
+namespace {
+
+// Writes a file only its owner may read (0600 from its creation on).
+void write_private(const fs::path& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write " + path.string());
+  ::fchmod(fd, 0600);
+  auto written = ::write(fd, text.data(), text.size());
+  ::close(fd);
+  if (written != static_cast<ssize_t>(text.size()))
+    throw std::runtime_error("cannot write " + path.string());
+}
+
+}  // namespace
+
 void embedded_postgres::start() {
   if (running_) return;
   auto who = unprivileged_owner();
@@ -147,7 +163,7 @@ void embedded_postgres::start() {
   auto log = opts_.dir / "postgres.log";
   // PostgreSQL must be able to reach its directory and write its log and socket.
   ::chmod(opts_.dir.c_str(), 0755);
-  ::chmod(socket_dir_.c_str(), 0755);
+  ::chmod(socket_dir_.c_str(), 0700);  // only the server's user (and root) reach the socket
   { std::ofstream touch(log, std::ios::app); }
   if (who) {
     ::chown(opts_.dir.c_str(), who->uid, who->gid);
@@ -156,24 +172,36 @@ void embedded_postgres::start() {
     if (fs::exists(data)) chown_tree(data, *who);
   }
   if (!fs::exists(data / "PG_VERSION")) {
+    // No local account but ours gets in: the cluster asks for a password (SCRAM), which only
+    // the node knows (a libpq password file, 0600, in the state directory).
+    auto secret = crypto::random_hex(24);
+    write_private(passfile(), "*:*:*:beacon:" + secret + "\n");
+    auto pwfile = opts_.dir / "initdb.pw";
+    write_private(pwfile, secret + "\n");
+    if (who) ::chown(pwfile.c_str(), who->uid, who->gid);
     std::vector<std::string> initdb = {(bin_dir_ / "initdb").string(),
                                        "-D",
                                        data.string(),
                                        "-U",
                                        "beacon",
-                                       "--auth=trust",
+                                       "--auth-local=scram-sha-256",
+                                       "--auth-host=scram-sha-256",
+                                       "--pwfile=" + pwfile.string(),
                                        "-E",
                                        "UTF8",
                                        "--locale=C"};
     if (!opts_.durable) initdb.push_back("--no-sync");
-    if (run_as_owner(initdb, log) != 0)
+    int initdb_status = run_as_owner(initdb, log);
+    fs::remove(pwfile);
+    if (initdb_status != 0)
       throw std::runtime_error("initdb failed for " + data.string() +
                                (who ? " (as an unprivileged user: every parent directory must "
                                       "be searchable by it)"
                                     : "") +
                                ":" + log_tail());
   }
-  std::string server_opts = "-c listen_addresses='' -p 5432 -k " + socket_dir_.string();
+  std::string server_opts =
+      "-c listen_addresses='' -c unix_socket_permissions=0700 -p 5432 -k " + socket_dir_.string();
   if (!opts_.durable)
     server_opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
   for (auto& s : opts_.settings) server_opts += " -c " + s;
@@ -201,8 +229,15 @@ void embedded_postgres::stop() {
 }
 
 std::string embedded_postgres::connection_string(const std::string& database) const {
-  return "host=" + socket_dir_.string() +
-         " port=5432 user=beacon dbname=" + (database.empty() ? opts_.database : database);
+  auto out = "host=" + socket_dir_.string() +
+             " port=5432 user=beacon dbname=" + (database.empty() ? opts_.database : database);
+  // A cluster made before passwords (trust) has no password file and needs none.
+  if (fs::exists(passfile())) out += " passfile=" + passfile().string();
+  return out;
+}
+
+std::filesystem::path embedded_postgres::passfile() const {
+  return opts_.dir / "pgpass";
 }
 
 }  // namespace beacon::storage

@@ -9,7 +9,7 @@
 namespace beacon::storage {
 
 struct embedded_postgres_options {
-  std::filesystem::path dir;          // holds data/, run/ (socket) and postgres.log
+  std::filesystem::path dir;          // holds data/, run/ (socket), postgres.log and pgpass
   bool durable = true;                // false: fsync off (tests and throw-away clusters)
   std::string database = "beacon";    // created on first start
   std::vector<std::string> settings;  // extra "-c name=value" server settings
@@ -38,6 +38,8 @@ class embedded_postgres {
 
  private:
   void use_dir(const std::filesystem::path& dir);
+  // The libpq password file of the cluster's user (0600; absent for an old trust cluster).
+  std::filesystem::path passfile() const;
   int run_as_owner(const std::vector<std::string>& argv, const std::filesystem::path& log) const;
   std::string log_tail() const;
 

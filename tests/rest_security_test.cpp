@@ -3,6 +3,8 @@
 // window and nonce replays, Idempotency-Key, the bearer token and the per-client rate limit.
 // Every refusal is a JSON error and stores nothing.
 #define CAF_SUITE rest_security
+#include <unistd.h>
+
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -116,7 +118,7 @@ CAF_TEST(trusted keys the timestamp window and nonces are enforced) {
   auto revoked = crypto::ed25519_generate();
   auto stranger = crypto::ed25519_generate();
   auto keys_file = std::filesystem::temp_directory_path() /
-                   ("beacon-keys-" + url.substr(url.size() - 8) + ".json");
+                   ("beacon-keys-" + std::to_string(::getpid()) + ".json");
   {
     boost::json::array keys{{{"kid", "portal-1"},
                              {"public_key", crypto::base64_encode(trusted.public_key)},

@@ -1,6 +1,8 @@
 // Storage against a real PostgreSQL: migrations, admission of the exact matrix, guarded writes.
 #define CAF_SUITE storage
 #define FAIL CAF_FAIL
+#include <sys/stat.h>
+
 #include <pqxx/pqxx>
 #include <regex>
 #include <set>
@@ -189,4 +191,23 @@ CAF_TEST(the schema allows exactly the status words of the enums) {
   for (auto s : all_job_statuses) CAF_CHECK(storage::stored_job_status(word(s)) == s);
   BEACON_CHECK_THROWS(storage::stored_cell_status("processing"), std::logic_error);
   BEACON_CHECK_THROWS(storage::stored_job_status("timeout"), std::logic_error);
+}
+
+CAF_TEST(the embedded cluster lets in only the node that holds its password) {
+  auto url = fresh_database();
+  auto at = url.find(" passfile=");
+  CAF_REQUIRE_NOT_EQUAL(at, std::string::npos);
+  auto passfile = url.substr(at + 10);
+  passfile = passfile.substr(0, passfile.find(' '));
+  struct stat file {};
+  CAF_REQUIRE_EQUAL(::stat(passfile.c_str(), &file), 0);
+  CAF_CHECK_EQUAL(file.st_mode & 0777, 0600u);
+  // The same connection without the password is refused (SCRAM, no trust for local users).
+  auto without = url.substr(0, at) + url.substr(at + 10 + passfile.size());
+  BEACON_CHECK_THROWS(pqxx::connection{without}, pqxx::broken_connection);
+  // The socket itself is for the server's user only.
+  auto host = without.substr(5, without.find(' ') - 5);
+  struct stat sock {};
+  CAF_REQUIRE_EQUAL(::stat((host + "/.s.PGSQL.5432").c_str(), &sock), 0);
+  CAF_CHECK_EQUAL(sock.st_mode & 0777, 0700u);
 }
