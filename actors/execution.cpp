@@ -170,7 +170,7 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
     message += " (after " + std::to_string(s.attempts) + " attempts)";
   }
   auto st = r.failure == error_class::timeout ? cell_status::timeout : cell_status::failed;
-  finish(self, st, std::string(to_string(r.failure)), message, &r);
+  finish(self, st, word(r.failure), message, &r);
 }
 
 // One provider call of the attempt, within what is left of the cell's budget.
@@ -234,8 +234,7 @@ void attempt(self_ptr self) {
             r.error_message =
                 "no provider serves model " + s.task.model_id + " in region " + s.task.region;
             --s.attempts;  // nothing was called
-            finish(self, cell_status::failed, std::string(to_string(r.failure)), r.error_message,
-                   &r);
+            finish(self, cell_status::failed, word(r.failure), r.error_message, &r);
           },
           [=](caf::error& err) {
             provider_reply r;

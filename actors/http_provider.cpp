@@ -41,7 +41,7 @@ void report_now(self_ptr self) {
   auto s = status_of(self);
   if (s.circuit != st.reported_circuit) {
     logging::line(s.circuit == circuit_state::closed ? spdlog::level::info : spdlog::level::warn,
-                  "circuit_" + std::string(to_string(s.circuit)))
+                  "circuit_" + word(s.circuit))
         .field("provider_id", s.provider_id)
         .field("region", s.region)
         .field("consecutive_failures", s.consecutive_failures)
@@ -210,7 +210,7 @@ void tally(http_provider_state& st, const provider_reply& r, int32_t attempt) {
   auto& t = st.totals;
   ++t.calls;
   if (attempt > 1) ++t.retry_calls;
-  if (!r.ok) ++t.failures[std::string(to_string(r.failure))];
+  if (!r.ok) ++t.failures[word(r.failure)];
   if (r.http_status == 0) return;
   auto ms = static_cast<double>(r.latency_us) / 1000.0;
   auto& bounds = latency_bounds_ms();
@@ -229,7 +229,7 @@ void account(self_ptr self, const provider_reply& r, bool trial) {
   if (r.failure == error_class::cancelled) {
     if (trial) st.breaker.release_trial();
   } else if (counts_against_circuit(r.failure)) {
-    st.breaker.on_failure(now, std::string(to_string(r.failure)) + ": " + r.error_message);
+    st.breaker.on_failure(now, word(r.failure) + ": " + r.error_message);
   } else {
     st.breaker.on_success();  // it answered: the endpoint works
   }
@@ -287,7 +287,7 @@ void probe_done(self_ptr self, const http_result& r) {
   if (!reached) {
     auto why = r.failure == error_class::none
                    ? "health check: HTTP " + std::to_string(r.status)
-                   : "health check: " + std::string(to_string(r.failure)) + ": " + r.error_message;
+                   : "health check: " + word(r.failure) + ": " + r.error_message;
     st.breaker.trip(now, why);
   } else if (ok && trial) {
     st.breaker.on_success();

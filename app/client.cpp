@@ -119,15 +119,14 @@ job_progress progress_of(const json::object& o) {
       question_progress qp;
       qp.question_id = str_at(q.as_object(), "question_id");
       for (auto s : all_cell_statuses)
-        qp.counts[index_of(s)] =
-            static_cast<int32_t>(int_at(q.as_object(), std::string(to_string(s)).c_str()));
+        qp.counts[index_of(s)] = static_cast<int32_t>(int_at(q.as_object(), word(s).c_str()));
       p.questions.push_back(std::move(qp));
     }
   return p;
 }
 
 int verdict(const job_progress& p) {
-  std::printf("\nJob %s: %s%s%s\n", p.job_id.c_str(), std::string(to_string(p.status)).c_str(),
+  std::printf("\nJob %s: %s%s%s\n", p.job_id.c_str(), word(p.status).c_str(),
               p.reason.empty() ? "" : " - ", p.reason.c_str());
   return p.status == job_status::completed ? 0 : 1;
 }

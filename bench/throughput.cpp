@@ -58,7 +58,7 @@ sample run_job(node& n, const std::string& id, const std::string& spec, int64_t 
   auto last_print = t0;
   while (true) {
     auto p = n.progress(id);
-    st = p.found ? std::string(to_string(p.status)) : std::string();
+    st = p.found ? word(p.status) : std::string();
     if (st == "completed" || st == "failed" || st == "cancelled") break;
     if (clock_type::now() - last_print > std::chrono::seconds(2)) {
       int64_t done = 0;

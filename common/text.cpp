@@ -1,9 +1,25 @@
-// UTF-8 validation.
+// Text checks: trimming, case-insensitive comparison, UTF-8 validation.
 #include "common/text.hpp"
 
+#include <cctype>
 #include <cstdint>
 
 namespace beacon::text {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
 
 bool valid_utf8(std::string_view s) {
   size_t i = 0;

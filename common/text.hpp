@@ -9,6 +9,12 @@ namespace beacon::text {
 // Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
 bool valid_utf8(std::string_view s);
 
+// `s` without leading and trailing spaces and tabs (HTTP's optional whitespace).
+std::string_view trim(std::string_view s);
+
+// Equal when ASCII letters are compared without regard to case (header tokens, schemes, hosts).
+bool equal_ignoring_case(std::string_view a, std::string_view b);
+
 // Text PostgreSQL can store as given: valid UTF-8 without NUL characters.
 inline bool storable(std::string_view s) {
   return s.find('\0') == std::string_view::npos && valid_utf8(s);

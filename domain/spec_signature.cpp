@@ -80,13 +80,17 @@ std::vector<trusted_key> load_trusted_keys(const std::string& path) {
 std::string signing_payload(const boost::json::object& spec) {
   auto copy = spec;
   for (auto key : {"id", "created_at", "signature", "public_key"}) copy.erase(key);
-  if (auto* c = copy.if_contains("constraints"); c && c->is_object()) {
-    auto& constraints = c->as_object();
-    if (auto* r = constraints.if_contains("min_success_rate");
-        r && r->is_number() && r->to_number<double>() == 0)
-      constraints.erase("min_success_rate");
-  }
+  erase_zero_success_rate(copy);
   return canonical_json(copy);
+}
+
+bool erase_zero_success_rate(boost::json::object& spec) {
+  auto* c = spec.if_contains("constraints");
+  if (!c || !c->is_object()) return false;
+  auto* rate = c->as_object().if_contains("min_success_rate");
+  if (!rate || !rate->is_number() || rate->to_number<double>() != 0) return false;
+  c->as_object().erase("min_success_rate");
+  return true;
 }
 
 signature_check check_signature(const boost::json::object& spec, const signature_policy& policy,

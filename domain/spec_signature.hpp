@@ -44,6 +44,10 @@ struct signature_check {
 // The canonical bytes the portal signs for this inner spec.
 std::string signing_payload(const boost::json::object& spec);
 
+// Removes constraints.min_success_rate when it is 0; true when it removed one. The original
+// runner's canonical form leaves a zero out, so no signature ever covers one.
+bool erase_zero_success_rate(boost::json::object& spec);
+
 signature_check check_signature(const boost::json::object& spec, const signature_policy& policy,
                                 int64_t now_us);
 

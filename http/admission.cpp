@@ -165,18 +165,6 @@ std::optional<admission_result> refused_idempotency_key(const admission_options&
   return std::nullopt;
 }
 
-// A signature does not cover constraints.min_success_rate when it is 0 (the original runner's
-// canonical form leaves a zero out), so on a signed spec a 0 may have been added by anyone: it
-// reads as absent (the default), never as the loosest rule. True when it removed one.
-bool drop_unsigned_zero_rate(boost::json::object& spec) {
-  auto* c = spec.if_contains("constraints");
-  if (!c || !c->is_object()) return false;
-  auto* rate = c->as_object().if_contains("min_success_rate");
-  if (!rate || !rate->is_number() || rate->to_number<double>() != 0) return false;
-  c->as_object().erase("min_success_rate");
-  return true;
-}
-
 }  // namespace
 
 admission_result admit(pqxx::connection& conn, std::string_view body,
@@ -188,7 +176,9 @@ admission_result admit(pqxx::connection& conn, std::string_view body,
   auto doc = parse_json_exact(body);
   if (doc && doc->is_object()) {
     if (auto refused = refused_signature(doc->as_object(), settings, guards)) return *refused;
-    if (!guards.signer_public_key.empty() && drop_unsigned_zero_rate(doc->as_object()))
+    // No signature covers a zero min_success_rate, so on a signed spec anyone may have added
+    // it: it reads as absent (the default), never as the loosest rule.
+    if (!guards.signer_public_key.empty() && erase_zero_success_rate(doc->as_object()))
       return store(conn, json_text(*doc), settings, std::move(guards), writer);
   }
   return store(conn, body, settings, std::move(guards), writer);

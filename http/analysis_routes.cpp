@@ -67,10 +67,10 @@ response bias_analysis(const route_context& ctx, const request& req, const path_
   auto current = job ? current_analysis_of(ctx, *conn, job_id, groups) : std::nullopt;
   if (!current) return error(404, "job not found", "job_not_found");
   if (!current->row)
-    return error(404,
-                 "no analysis yet: the job is " + std::string(to_string(current->status)) +
-                     "; it is computed when it ends",
-                 "analysis_pending");
+    return error(
+        404,
+        "no analysis yet: the job is " + word(current->status) + "; it is computed when it ends",
+        "analysis_pending");
   auto row = boost::json::parse(*current->row).as_object();
   auto& report = row["report"].as_object();
   auto analysis = report["analysis"].as_object();

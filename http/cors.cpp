@@ -1,29 +1,15 @@
 // CORS policy.
 #include "http/cors.hpp"
 
-#include <cctype>
 #include <stdexcept>
+
+#include "common/text.hpp"
 
 namespace beacon::http {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool ends_with(std::string_view s, std::string_view tail) {
   return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
-}
-
-bool lower_case_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
 }
 
 // scheme://host[:port] with no path, query or user part.
@@ -46,7 +32,7 @@ cors_policy parse_cors_origins(std::string_view list) {
   cors_policy p;
   while (!list.empty()) {
     auto comma = list.find(',');
-    auto entry = trim(list.substr(0, comma));
+    auto entry = text::trim(list.substr(0, comma));
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     if (entry.empty()) continue;
     if (entry == "*") {
@@ -76,10 +62,10 @@ bool origin_allowed(const cors_policy& policy, std::string_view origin, std::str
   if (origin.empty() || origin == "null") return false;  // no origin, or an opaque one
   if (policy.any) return true;
   if (!host.empty() && origin.size() == host.size() + 7 && origin.substr(0, 7) == "http://" &&
-      lower_case_equal(origin.substr(7), host))
+      text::equal_ignoring_case(origin.substr(7), host))
     return true;
   for (auto& e : policy.exact)
-    if (lower_case_equal(e, origin)) return true;
+    if (text::equal_ignoring_case(e, origin)) return true;
   for (size_t i = 0; i < policy.suffixes.size(); ++i) {
     auto& scheme = policy.schemes[i];
     if (origin.size() <= scheme.size() + policy.suffixes[i].size()) continue;
@@ -107,7 +93,7 @@ header_list cors_preflight_headers(const std::string& methods) {
 }
 
 bool is_cors_header(std::string_view name) {
-  return name.size() > 15 && lower_case_equal(name.substr(0, 15), "access-control-");
+  return name.size() > 15 && text::equal_ignoring_case(name.substr(0, 15), "access-control-");
 }
 
 }  // namespace beacon::http

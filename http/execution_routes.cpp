@@ -124,7 +124,7 @@ response retry_question(const route_context& ctx, const request& req, const path
   if (target->status != cell_status::failed && target->status != cell_status::timeout)
     return error(400,
                  "only a failed or timed-out execution can be retried (this one is " +
-                     std::string(to_string(target->status)) + ")",
+                     word(target->status) + ")",
                  "not_retryable");
   if (target->manual_retries >= target->manual_retry_limit)
     return error(429,

@@ -177,7 +177,7 @@ response cancel_job(const route_context& ctx, const request&, const path_params&
   };
   auto before = stored_status();
   if (!before) return error(404, "job not found", "job_not_found");
-  auto before_word = std::string(to_string(*before));
+  auto before_word = word(*before);
   if (is_terminal(*before))
     return json(200, json_text(boost::json::object{{"ok", false},
                                                    {"message", "the job is already " + before_word},

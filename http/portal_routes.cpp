@@ -41,8 +41,7 @@ response cross_region_diff(const route_context& ctx, const request&, const path_
   auto current = current_analysis_of(ctx, *conn, job_id, false);
   if (!current) return error(404, "job not found", "job_not_found");
   if (!current->row)
-    return error(404, "no diff yet: the job is " + std::string(to_string(current->status)),
-                 "analysis_pending");
+    return error(404, "no diff yet: the job is " + word(current->status), "analysis_pending");
   auto row = boost::json::parse(*current->row).as_object();
   auto& report = row["report"].as_object();
   pqxx::read_transaction tx{*conn};
@@ -99,8 +98,7 @@ response execution_bias_score(const route_context& ctx, const request&, const pa
   if (!e) return error(404, "execution not found", "execution_not_found");
   if (e->status != cell_status::completed)
     return error(404,
-                 "execution " + p[0] + " is " + std::string(to_string(e->status)) +
-                     ": there is no answer to score",
+                 "execution " + p[0] + " is " + word(e->status) + ": there is no answer to score",
                  "bias_score_unavailable");
   auto group =
       analysis::analyze_group(e->question_id, e->model_id,

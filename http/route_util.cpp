@@ -1,7 +1,7 @@
 // Query and path parameter parsing for the routes.
 #include "http/route_util.hpp"
 
-#include <cctype>
+#include "common/text.hpp"
 
 namespace beacon::http {
 
@@ -30,18 +30,8 @@ std::optional<int64_t> positive_id(const std::string& text) {
 }
 
 bool is_json_media_type(std::string_view content_type) {
-  auto type = content_type.substr(0, content_type.find(';'));
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-  constexpr std::string_view json = "application/json";
-  return type.size() == json.size() && starts_with_nocase(type, json);
-}
-
-bool starts_with_nocase(std::string_view text, std::string_view lower) {
-  if (text.size() < lower.size()) return false;
-  for (size_t i = 0; i < lower.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(text[i])) != lower[i]) return false;
-  return true;
+  auto type = text::trim(content_type.substr(0, content_type.find(';')));
+  return text::equal_ignoring_case(type, "application/json");
 }
 
 }  // namespace beacon::http

@@ -27,9 +27,6 @@ inline response error(unsigned status, std::string_view message, std::string_vie
 std::optional<int64_t> int_param(const request& req, const std::string& name, int64_t fallback,
                                  int64_t max, std::string& problem);
 
-// `text` begins with `lower` (lower-case ASCII), compared without regard to case.
-bool starts_with_nocase(std::string_view text, std::string_view lower);
-
 // The Content-Type names JSON: the media type application/json, in any case, with or without
 // parameters (charset); application/jsonfoo and the like do not.
 bool is_json_media_type(std::string_view content_type);

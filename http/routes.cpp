@@ -7,6 +7,7 @@
 
 #include "common/crypto.hpp"
 #include "common/logging.hpp"
+#include "common/text.hpp"
 #include "http/cors.hpp"
 #include "http/handlers.hpp"
 #include "http/route_util.hpp"
@@ -49,7 +50,7 @@ bool authorized(const route_context& ctx, const request& req) {
   // The scheme is case-insensitive (RFC 9110 11.1); the token is compared in constant time.
   std::string_view value = it->second;
   constexpr std::string_view scheme = "bearer ";
-  return starts_with_nocase(value, scheme) &&
+  return text::equal_ignoring_case(value.substr(0, scheme.size()), scheme) &&
          crypto::same_secret(value.substr(scheme.size()), ctx.api_token);
 }
 

@@ -26,7 +26,7 @@ std::map<std::string, int64_t> cells_by_status(pqxx::transaction_base& tx) {
       " coalesce(sum(timeout_cells), 0), coalesce(sum(cancelled_cells), 0) FROM jobs");
   std::map<std::string, int64_t> out;
   for (auto s : all_cell_statuses)
-    out[std::string(to_string(s))] = cells[static_cast<int>(index_of(s))].as<int64_t>();
+    out[word(s)] = cells[static_cast<int>(index_of(s))].as<int64_t>();
   return out;
 }
 

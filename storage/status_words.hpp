@@ -20,10 +20,4 @@ inline job_status stored_job_status(std::string_view word) {
   throw std::logic_error("jobs.status holds an unknown word: " + std::string(word));
 }
 
-// The word to store (pqxx takes std::string parameters).
-template <class Status>
-std::string word(Status s) {
-  return std::string(to_string(s));
-}
-
 }  // namespace beacon::storage

@@ -10,7 +10,6 @@
 #include "tests/harness.hpp"
 
 using namespace beacon::providers;
-using beacon::test::word;
 namespace json = boost::json;
 
 namespace {

@@ -11,12 +11,6 @@
 
 namespace beacon::test {
 
-// The stored word of a status or an error class, so checks read like the rows they check.
-template <class Vocabulary>
-std::string word(Vocabulary v) {
-  return std::string(to_string(v));
-}
-
 // A new, migrated database on the process's cluster; returns its connection string.
 std::string fresh_database();
 

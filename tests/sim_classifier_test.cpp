@@ -68,7 +68,7 @@ CAF_TEST(fault rates and latency follow the seeded settings) {
     if (d.what == sim::kind::error) {
       ++errors;
       CAF_CHECK_EQUAL(d.http_status, 503);
-      CAF_CHECK_EQUAL(std::string(to_string(d.failure)), "http_5xx");
+      CAF_CHECK_EQUAL(word(d.failure), "http_5xx");
     }
     if (d.what == sim::kind::hang) ++hangs;
     latencies.push_back(d.latency.count() / 1000.0);

@@ -7,7 +7,6 @@
 #include "tests/harness.hpp"
 
 using namespace beacon;
-using beacon::test::word;
 
 CAF_TEST(a job completes at exactly the required success rate) {
   auto v = decide_verdict({3, 2, 2, 2.0 / 3.0, 1, false});

@@ -10,7 +10,6 @@
 #include "tests/harness.hpp"
 
 using namespace beacon;
-using beacon::test::word;
 
 namespace {
 
