@@ -59,10 +59,15 @@ void publish_soon(self_ptr self, const std::string& job_id) {
   self->delayed_send(self, progress_board::publish_interval, atom::flush::value);
 }
 
+// The job's counts as one seed; a job the hub does not hold gets an unknown (found = false) one,
+// so a subscriber that resyncs always hears back.
 void snapshot_to(self_ptr self, const event_stream_actor& who, const std::string& job_id) {
+  auto seq = self->state.streams[job_id].seq;
   auto it = self->state.jobs.find(job_id);
-  if (it == self->state.jobs.end()) return;
-  self->send(who, atom::seed::value, it->second, self->state.streams[job_id].seq);
+  if (it != self->state.jobs.end()) return self->send(who, atom::seed::value, it->second, seq);
+  job_progress unknown;
+  unknown.job_id = job_id;
+  self->send(who, atom::seed::value, unknown, seq);
 }
 
 // A job's counts from storage (start or resume): replaces what the hub had.
@@ -129,12 +134,15 @@ void set_job_status(self_ptr self, const std::string& job_id, job_status st,
 }
 
 // A new subscriber: resumed from the buffer when it still holds the next item the subscriber
-// needs, else started from a snapshot.
+// needs, else started from a snapshot. A subscriber asking again (it fell behind) is not added
+// twice.
 void subscribe(self_ptr self, const std::string& job_id, int64_t last_id,
                const event_stream_actor& who) {
-  self->monitor(who);
   auto& s = self->state.streams[job_id];
-  s.subscribers.push_back(who);
+  if (std::find(s.subscribers.begin(), s.subscribers.end(), who) == s.subscribers.end()) {
+    self->monitor(who);
+    s.subscribers.push_back(who);
+  }
   if (last_id >= 0 && last_id <= s.seq &&
       (last_id == s.seq || (!s.recent.empty() && s.recent.front().seq <= last_id + 1))) {
     std::vector<stream_item> missed;

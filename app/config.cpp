@@ -78,6 +78,13 @@ const std::vector<config_key>& config_keys() {
                           &node_config::http_workers, 1, 256),
       number_key<int64_t>("max-body-bytes", "largest accepted request body",
                           &node_config::max_body_bytes, 1024, 1ll << 30),
+      number_key<int64_t>("write-timeout-ms",
+                          "a connection whose client reads nothing for this long is closed",
+                          &node_config::write_timeout_ms, 100, 3'600'000),
+      number_key<int32_t>("max-connections",
+                          "open connections served at once; above, 503 with Retry-After "
+                          "(lowered to fit the process's file descriptor limit)",
+                          &node_config::max_connections, 1, 1'000'000),
       number_key<int64_t>("max-cells-per-job",
                           "largest accepted job (questions x models x "
                           "regions x runs)",

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <pqxx/pqxx>
+#include <sys/resource.h>
 #include <thread>
 
 #include "caf/all.hpp"
@@ -12,6 +13,18 @@
 #include "storage/migrations.hpp"
 
 namespace beacon {
+
+// Raises the soft limit of open files to the hard one; returns the limit now in force.
+static size_t raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
+  if (lim.rlim_cur < lim.rlim_max) {
+    auto raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  return lim.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(lim.rlim_cur);
+}
 
 // Runs every actor thread (scheduler workers, detached actors) at the background niceness.
 class niceness_hook : public caf::thread_hook {
@@ -150,13 +163,31 @@ void node::serve_rest() {
   ctx.api_token = cfg_.api_token;
   if (cfg_.rate_limit_per_minute > 0)
     ctx.limiter = std::make_shared<http::rate_limiter>(cfg_.rate_limit_per_minute);
-  http_ =
-      std::make_unique<http::server>(http::make_routes(ctx), static_cast<size_t>(cfg_.http_workers),
-                                     static_cast<size_t>(cfg_.max_body_bytes));
+  http_ = std::make_unique<http::server>(http::make_routes(ctx), server_options());
   http_->decorate(http::cors_decorator(
       std::make_shared<const http::cors_policy>(http::parse_cors_origins(cfg_.cors_origins))));
   http_port_ = http_->listen(cfg_.http_host, static_cast<uint16_t>(cfg_.http_port));
   logging::info("http_listening").field("host", cfg_.http_host).field("port", http_port_);
+}
+
+// The REST server's limits. The connection cap leaves room under the file descriptor limit
+// (raised to its hard maximum first) for PostgreSQL, providers and logs, so a flood of clients
+// meets the cap's 503 before the process runs out of descriptors.
+http::server_options node::server_options() const {
+  http::server_options o;
+  o.workers = static_cast<size_t>(cfg_.http_workers);
+  o.max_body_bytes = static_cast<size_t>(cfg_.max_body_bytes);
+  o.write_timeout = std::chrono::milliseconds(cfg_.write_timeout_ms);
+  constexpr size_t reserved_fds = 256;
+  auto fds = raise_fd_limit();
+  auto fit = fds > 2 * reserved_fds ? fds - reserved_fds : fds / 2;
+  o.max_connections = std::min(static_cast<size_t>(cfg_.max_connections), fit);
+  if (o.max_connections < static_cast<size_t>(cfg_.max_connections))
+    logging::warn("max_connections_lowered")
+        .field("configured", cfg_.max_connections)
+        .field("fd_limit", fds)
+        .field("max_connections", o.max_connections);
+  return o;
 }
 
 void node::start(bool serve_http) {

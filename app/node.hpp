@@ -59,6 +59,7 @@ class node {
   void start_actors();   // the actor system and the runtime's actors
   void resume_jobs();    // what a previous process left unfinished
   void serve_rest();
+  http::server_options server_options() const;  // from cfg_
 
   node_config cfg_;
   admission_settings admission_;         // from cfg_, built by start()

@@ -1,5 +1,7 @@
 // GET /api/v1/jobs/{id}/export?format=csv|jsonl: every execution of a job, streamed in pages of
-// 1,000 rows from one snapshot (REPEATABLE READ), with back-pressure from the client's socket.
+// 1,000 rows in id order. Each page is read in its own short transaction when the client has
+// taken the previous one, so a slow reader holds neither a worker nor a database connection; a
+// row appears once, as it was when its page was read.
 #include <pqxx/pqxx>
 
 #include "http/handlers.hpp"
@@ -52,25 +54,27 @@ response export_job(const route_context& ctx, const request& req, const path_par
   r.headers.emplace_back("Content-Disposition",
                          "attachment; filename=\"" + job_id + "." + format + "\"");
   auto* pool = ctx.pool;
-  r.produce = [pool, job_id, csv](event_channel& out) {
+  auto after = std::make_shared<int64_t>(0);  // the last id sent; -1 once the body has ended
+  auto header_due = std::make_shared<bool>(csv);
+  r.next_piece = [pool, job_id, csv, after, header_due]() -> std::optional<std::string> {
+    std::string chunk;
+    if (*header_due) {
+      append_csv_row(chunk, storage::export_csv_columns());
+      *header_due = false;
+    }
+    if (*after < 0) return std::nullopt;
     auto conn = pool->acquire();
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx{*conn};
-    if (csv) {
-      std::string head;
-      append_csv_row(head, storage::export_csv_columns());
-      out.send(std::move(head));
+    pqxx::read_transaction tx{*conn};
+    auto page = storage::read_export_page(tx, job_id, *after, 1000, csv);
+    if (page.last_id == 0) {
+      *after = -1;
+      if (chunk.empty()) return std::nullopt;
+      return chunk;
     }
-    int64_t after = 0;
-    for (;;) {
-      if (!out.wait_below(1 << 20)) return;  // the client went away
-      auto page = storage::read_export_page(tx, job_id, after, 1000, csv);
-      if (page.last_id == 0) return;
-      after = page.last_id;
-      std::string chunk;
-      for (auto& line : page.json_lines) chunk += line + "\n";
-      for (auto& row : page.rows) append_csv_row(chunk, row);
-      out.send(std::move(chunk));
-    }
+    *after = page.last_id;
+    for (auto& line : page.json_lines) chunk += line + "\n";
+    for (auto& row : page.rows) append_csv_row(chunk, row);
+    return chunk;
   };
   return r;
 }

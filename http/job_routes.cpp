@@ -99,12 +99,58 @@ response get_job(const route_context& ctx, const request& req, const path_params
   return json(200, std::move(body));
 }
 
-response all_job_executions(const route_context& ctx, const request&, const path_params& p) {
-  auto conn = ctx.pool->acquire();
-  pqxx::read_transaction tx{*conn};
-  if (!storage::find_job(tx, p[0])) return error(404, "job not found", "job_not_found");
-  return json(200,
-              "{\"executions\":" + storage::executions_json(tx, p[0], INT64_MAX, 0, true) + "}");
+// GET /api/v1/jobs/{id}/executions/all: the portal's {"executions": [...]} (full rows, newest
+// first), streamed in pages so no answer is held in memory whole. At most `limit` rows
+// [max_all_executions] per answer; the body ends with "total" and "truncated", and, when rows
+// are left, "next_before_id" to pass as `before_id` for the next ones.
+response all_job_executions(const route_context& ctx, const request& req, const path_params& p) {
+  std::string problem;
+  auto limit = int_param(req, "limit", max_all_executions, max_all_executions, problem);
+  auto before = int_param(req, "before_id", 0, INT64_MAX / 2, problem);
+  if (!limit || !before) return error(400, problem, "invalid_parameter");
+  if (*limit < 1) return error(400, "limit must be at least 1", "invalid_parameter");
+  std::optional<int64_t> total;
+  {
+    auto conn = ctx.pool->acquire();
+    pqxx::read_transaction tx{*conn};
+    total = storage::job_total_cells(tx, p[0]);
+  }
+  if (!total) return error(404, "job not found", "job_not_found");
+  response r;
+  r.content_type = "application/json";
+  r.next_piece = [pool = ctx.pool, job_id = p[0], left = *limit, cursor = *before, total = *total,
+                  started = false, ended = false]() mutable -> std::optional<std::string> {
+    if (ended) return std::nullopt;
+    std::string chunk = started ? "" : "{\"executions\":[";
+    storage::execution_rows page;
+    if (left > 0) {
+      auto conn = pool->acquire();
+      pqxx::read_transaction tx{*conn};
+      page = storage::executions_before(tx, job_id, cursor, std::min<int64_t>(left, 500));
+    }
+    for (auto& row : page.rows) {
+      if (started || &row != &page.rows.front()) chunk += ',';
+      chunk += row;
+    }
+    started = started || !page.rows.empty();
+    left -= static_cast<int64_t>(page.rows.size());
+    if (!page.rows.empty()) cursor = page.last_id;
+    if (!page.rows.empty() && left > 0) return chunk;
+    // The end: whether rows are left past this answer's limit (one cheap probe).
+    bool more = false;
+    if (left <= 0) {
+      auto conn = pool->acquire();
+      pqxx::read_transaction tx{*conn};
+      more = !storage::executions_before(tx, job_id, cursor, 1).rows.empty();
+    }
+    chunk += "],\"total\":" + std::to_string(total) +
+             ",\"truncated\":" + (more ? "true" : "false");
+    if (more) chunk += ",\"next_before_id\":" + std::to_string(cursor);
+    chunk += "}";
+    ended = true;
+    return chunk;
+  };
+  return r;
 }
 
 response job_progress_route(const route_context& ctx, const request& req, const path_params& p) {

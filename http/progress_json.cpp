@@ -42,6 +42,7 @@ std::string progress_json(const job_progress& p, bool with_groups) {
     counts c;
     add(c, p.questions[qi].counts);
     add(total, p.questions[qi].counts);
+    if (qi >= progress_max_questions) continue;
     auto o = counts_json(c);
     o["question_index"] = qi;
     o["question_id"] = p.questions[qi].question_id;
@@ -66,7 +67,14 @@ std::string progress_json(const job_progress& p, bool with_groups) {
                           {"cells", counts_json(total)}, {"questions", std::move(questions)},
                           {"models", std::move(models)}, {"regions", std::move(regions)}};
   if (!p.reason.empty()) out["reason"] = p.reason;
-  if (with_groups) {
+  if (p.questions.size() > progress_max_questions) {
+    out["questions_total"] = p.questions.size();
+    out["questions_truncated"] = true;
+  }
+  if (with_groups && p.groups.size() > progress_max_groups) {
+    out["groups_total"] = p.groups.size();
+    out["groups_omitted"] = true;
+  } else if (with_groups) {
     boost::json::array groups;
     for (auto& g : p.groups) {
       counts c;

@@ -9,6 +9,13 @@
 
 namespace beacon::http {
 
+// The most entries one progress answer or snapshot lists, so its size does not grow with the
+// job: past them the list is cut (questions) or left out (groups), and the answer says so with
+// "questions_total" / "groups_total" and "questions_truncated" / "groups_omitted". The totals,
+// per model and per region, always cover every cell.
+inline constexpr size_t progress_max_questions = 1000;
+inline constexpr size_t progress_max_groups = 5000;
+
 // `with_groups` adds "groups": [{question_index, model_id, region, counts...}], one per cell of the
 // Question -> Model -> Region grid (the live page and ?groups=1).
 std::string progress_json(const job_progress& p, bool with_groups = false);

@@ -75,4 +75,8 @@ Result ask(const route_context& ctx, const Handle& who, Ts&&... xs) {
 // A change the runtime makes for a handler: it waits for storage, so it gets longer (15 s).
 inline constexpr std::chrono::seconds write_deadline{15};
 
+// The most rows one GET /jobs/{id}/executions/all answers (a job the portal makes has far fewer;
+// the rest are paged with before_id, or read whole from /export).
+inline constexpr int64_t max_all_executions = 50'000;
+
 }  // namespace beacon::http

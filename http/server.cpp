@@ -1,7 +1,9 @@
-// The Beast server: sessions read with a parser capped at max_body_bytes.
+// The Beast server: sessions read with a parser capped at max_body_bytes; streams write from
+// bounded queues with a stall timer; the acceptor counts connections and backs off without fds.
 #include "http/server.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -28,47 +30,85 @@ namespace beacon::http {
 
 struct stream_channel;
 
+// One counted connection: the count drops when the last holder (a session, a stream) lets go.
+struct connection_slot {
+  explicit connection_slot(std::atomic<size_t>& c) : count(c) { ++count; }
+  ~connection_slot() { --count; }
+  connection_slot(const connection_slot&) = delete;
+  connection_slot& operator=(const connection_slot&) = delete;
+  std::atomic<size_t>& count;
+};
+
 struct server::impl {
+  std::atomic<size_t> connections{0};  // declared first: destroyed after every session
   handler handle;
   async_handler async_handle;
   decorator decorate;
-  size_t max_body;
+  server_options opt;
   asio::io_context ioc{1};
   asio::thread_pool workers;
   std::optional<tcp::acceptor> acceptor;
+  asio::steady_timer accept_retry{ioc};
   std::thread io_thread;
   bool stopped = false;
   std::mutex channels_mutex;
   std::vector<std::weak_ptr<stream_channel>> channels;  // closed by stop()
+  // On the I/O thread: the current bursts of refused connections and of accept failures.
+  bool capped = false;
+  size_t refused_in_burst = 0;
+  bool out_of_descriptors = false;
 
-  impl(handler h, async_handler ah, size_t n, size_t max_body_bytes)
-      : handle(std::move(h)), async_handle(std::move(ah)), max_body(max_body_bytes), workers(n) {}
+  impl(handler h, async_handler ah, server_options o)
+      : handle(std::move(h)),
+        async_handle(std::move(ah)),
+        opt(o),
+        workers(std::max<size_t>(o.workers, 1)) {}
 
   void accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+  bool over_capacity();
 };
 
-// The event stream of one connection. `pending` and `writing` live on the connection's strand;
-// `closed_` and the close callbacks under the mutex, so stop() can close it from any thread and
-// no send posts to the strand after that.
+// The stream of one connection (an event stream or a download). `pending` and `writing` live on
+// the connection's strand; `closed_`, `behind_` and the close callbacks under the mutex, so
+// stop() can close it from any thread and no send posts to the strand after that. Every write is
+// one async_write_some with a stall timer: no progress for write_timeout closes the connection.
 struct stream_channel : event_channel, std::enable_shared_from_this<stream_channel> {
-  stream_channel(std::shared_ptr<beast::tcp_stream> s, asio::any_io_executor ex, bool chunked)
-      : sock(std::move(s)), exec(std::move(ex)), chunked_(chunked) {}
+  stream_channel(std::shared_ptr<beast::tcp_stream> s, server::impl& srv, piece_source source,
+                 std::shared_ptr<connection_slot> slot)
+      : sock(std::move(s)),
+        exec(sock->get_executor()),
+        stall_timer(std::make_unique<asio::steady_timer>(exec)),
+        source_(std::move(source)),
+        slot_(std::move(slot)),
+        workers_(&srv.workers),
+        write_timeout_(srv.opt.write_timeout),
+        queue_limit_(srv.opt.stream_queue_bytes),
+        low_water_(srv.opt.download_low_water) {}
+
+  bool download() const { return static_cast<bool>(source_); }
 
   void send(std::string chunk) override {
     if (chunk.empty()) return;
-    if (chunked_) {  // HTTP/1.1 chunked framing: size in hex, CRLF, bytes, CRLF
+    if (download()) {  // HTTP/1.1 chunked framing: size in hex, CRLF, bytes, CRLF
       char size[20];
       std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
       chunk.insert(0, size);
       chunk += "\r\n";
     }
-    write_raw(std::move(chunk));
+    // An event stream's chunk is dropped (and the stream falls behind) rather than queued past
+    // the limit; a download is bounded by pulling.
+    write_raw(std::move(chunk), !download());
   }
 
-  // Sends bytes as they are (headers, the last chunk).
-  void write_raw(std::string bytes) {
+  // Queues bytes as they are (headers, the last chunk).
+  void write_raw(std::string bytes, bool droppable = false) {
     std::lock_guard<std::mutex> guard{mutex};
     if (closed_) return;
+    if (droppable && (behind_ || pending_bytes + bytes.size() > queue_limit_)) {
+      behind_ = true;
+      return;
+    }
     pending_bytes += bytes.size();
     asio::post(exec, [self = shared_from_this(), bytes = std::move(bytes)]() mutable {
       self->pending.push_back(std::move(bytes));
@@ -76,10 +116,47 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
     });
   }
 
-  bool wait_below(size_t bytes) override {
-    std::unique_lock<std::mutex> lock{mutex};
-    drained.wait(lock, [&] { return closed_ || pending_bytes <= bytes; });
-    return !closed_;
+  bool behind() const override {
+    std::lock_guard<std::mutex> guard{mutex};
+    return behind_;
+  }
+
+  bool resync() override {
+    std::lock_guard<std::mutex> guard{mutex};
+    if (!behind_ || closed_ || pending_bytes > queue_limit_ / 2) return false;
+    behind_ = false;
+    return true;
+  }
+
+  size_t unwritten() const {
+    std::lock_guard<std::mutex> guard{mutex};
+    return pending_bytes;
+  }
+
+  // A download's next piece, on a worker, when few bytes wait (on the strand).
+  void pull_if_low() {
+    if (!download() || pulling || source_done || closed() || unwritten() >= low_water_) return;
+    pulling = true;
+    asio::post(*workers_, [self = shared_from_this()] {
+      std::optional<std::string> piece;
+      bool failed = false;
+      try {
+        piece = self->source_();
+      } catch (const std::exception& e) {
+        logging::error("http_download_failed").field("error", e.what());
+        failed = true;
+      }
+      asio::post(self->exec, [self, piece = std::move(piece), failed]() mutable {
+        self->pulling = false;
+        if (failed) return self->shutdown();  // no last chunk: the client sees a truncated body
+        if (!piece) {
+          self->source_done = true;
+          return self->finish();
+        }
+        self->send(std::move(*piece));
+        self->pull_if_low();
+      });
+    });
   }
 
   // Ends a download: the last chunk, then the connection closes once everything is written.
@@ -98,11 +175,13 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
     sock->socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
-  // Destroys the socket now (the server is stopping and its I/O thread has ended): a channel an
-  // actor still holds must not close a socket after the io_context is gone.
+  // Destroys the socket and timer now (the server is stopping and its I/O thread has ended): a
+  // channel an actor still holds must not touch them after the io_context is gone.
   void release_socket() {
     std::lock_guard<std::mutex> guard{mutex};
     sock.reset();
+    stall_timer.reset();
+    exec = asio::any_io_executor();  // a strand must not outlive its io_context
   }
 
   bool closed() const override {
@@ -123,31 +202,62 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
 
   void close() {
     std::vector<std::function<void()>> run;
+    std::shared_ptr<connection_slot> slot;
     {
       std::lock_guard<std::mutex> guard{mutex};
       if (closed_) return;
       closed_ = true;
       run.swap(closers);
+      slot.swap(slot_);  // the connection no longer counts once closed
     }
-    drained.notify_all();
     for (auto& f : run) f();
   }
 
   void write_next() {
     writing = true;
-    asio::async_write(*sock, asio::buffer(pending.front()),
-                      [self = shared_from_this()](beast::error_code ec, size_t n) {
-                        self->pending.pop_front();
-                        {
-                          std::lock_guard<std::mutex> guard{self->mutex};
-                          self->pending_bytes -= std::min(self->pending_bytes, n);
-                        }
-                        self->drained.notify_all();
-                        if (ec) return self->close();
-                        if (!self->pending.empty()) return self->write_next();
-                        self->writing = false;
-                        if (self->finishing) self->shutdown();
-                      });
+    auto serial = ++write_serial;
+    if (stall_timer) {
+      stall_timer->expires_after(write_timeout_);
+      stall_timer->async_wait([weak = weak_from_this(), serial](beast::error_code ec) {
+        auto self = weak.lock();
+        if (!ec && self && self->writing && self->write_serial == serial) self->stalled();
+      });
+    }
+    auto& front = pending.front();
+    sock->async_write_some(
+        asio::buffer(front.data() + front_offset, front.size() - front_offset),
+        [self = shared_from_this()](beast::error_code ec, size_t n) { self->on_written(ec, n); });
+  }
+
+  void on_written(beast::error_code ec, size_t n) {
+    if (stall_timer) stall_timer->cancel();
+    {
+      std::lock_guard<std::mutex> guard{mutex};
+      pending_bytes -= std::min(pending_bytes, n);
+    }
+    front_offset += n;
+    if (front_offset >= pending.front().size()) {
+      pending.pop_front();
+      front_offset = 0;
+    }
+    if (ec) {
+      writing = false;
+      return close();
+    }
+    if (!pending.empty()) return write_next();
+    writing = false;
+    if (finishing) return shutdown();
+    pull_if_low();
+  }
+
+  // The client read nothing for write_timeout: the connection is closed (its queue freed).
+  void stalled() {
+    logging::warn("http_write_stalled")
+        .field("unwritten_bytes", unwritten())
+        .field("timeout_ms", static_cast<int64_t>(write_timeout_.count()));
+    close();
+    beast::error_code ignored;
+    sock->socket().close(ignored);
   }
 
   // Any byte or error from the client ends the stream (it only listens).
@@ -155,6 +265,7 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
     sock->async_read_some(asio::buffer(probe),
                           [self = shared_from_this()](beast::error_code, size_t) {
                             self->close();
+                            if (!self->sock) return;
                             beast::error_code ignored;
                             self->sock->socket().shutdown(tcp::socket::shutdown_both, ignored);
                           });
@@ -162,15 +273,25 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
 
   std::shared_ptr<beast::tcp_stream> sock;
   asio::any_io_executor exec;
+  std::unique_ptr<asio::steady_timer> stall_timer;
   mutable std::mutex mutex;
   bool closed_ = false;
+  bool behind_ = false;
   std::vector<std::function<void()>> closers;
   std::deque<std::string> pending;
+  size_t front_offset = 0;   // bytes of pending.front() already written
   size_t pending_bytes = 0;  // under `mutex`
-  std::condition_variable drained;
+  uint64_t write_serial = 0;
   bool writing = false;
   bool finishing = false;
-  bool chunked_;
+  bool pulling = false;
+  bool source_done = false;
+  piece_source source_;
+  std::shared_ptr<connection_slot> slot_;  // under `mutex`
+  asio::thread_pool* workers_;
+  std::chrono::milliseconds write_timeout_;
+  size_t queue_limit_;
+  size_t low_water_;
   char probe[64];
 };
 
@@ -221,15 +342,30 @@ request convert(const bhttp::request<bhttp::string_body>& req, std::string remot
   return out;
 }
 
+// The refusal of a connection above max_connections (anything but a liveness probe).
+response over_capacity_response(size_t max_connections) {
+  response r{503, error_json("the node serves at most " + std::to_string(max_connections) +
+                                 " connections at once; retry later",
+                             "too_many_connections")};
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket socket, server::impl* srv) : stream_(std::move(socket)), srv_(srv) {}
+  session(tcp::socket socket, server::impl* srv, bool over_capacity)
+      : stream_(std::move(socket)),
+        srv_(srv),
+        slot_(std::make_shared<connection_slot>(srv->connections)),
+        over_capacity_(over_capacity) {}
 
   void read() {
     parser_.emplace();
-    parser_->body_limit(srv_->max_body);
+    parser_->body_limit(srv_->opt.max_body_bytes);
     parser_->header_limit(16 * 1024);
-    stream_.expires_after(std::chrono::seconds(60));
+    // A refused connection gets a short while to say whether it is a liveness probe.
+    stream_.expires_after(over_capacity_ ? std::chrono::milliseconds(2000)
+                                         : srv_->opt.read_timeout);
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
@@ -247,47 +383,55 @@ class session : public std::enable_shared_from_this<session> {
         ec == asio::error::connection_reset)
       return close();
     if (ec == bhttp::error::body_limit)
-      return write(
-          {413, error_json("the request body exceeds " + std::to_string(srv_->max_body) + " bytes",
-                           "body_too_large")},
-          false);
+      return write({413,
+                    error_json("the request body exceeds " +
+                                   std::to_string(srv_->opt.max_body_bytes) + " bytes",
+                               "body_too_large")},
+                   false);
     if (ec)
       return write({400, error_json("malformed HTTP request: " + ec.message(), "bad_request")},
                    false);
     auto req = parser_->release();
     bool keep_alive = req.keep_alive();
-    if (srv_->async_handle) {
-      auto self = shared_from_this();
-      srv_->async_handle(convert(req, remote()), [self, keep_alive](
-                                                     response r, std::chrono::microseconds after) {
-        asio::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, after] {
-          if (after.count() <= 0) return self->write(r, keep_alive);
-          auto timer = std::make_shared<asio::steady_timer>(self->stream_.get_executor(), after);
-          timer->async_wait([self, timer, r, keep_alive](beast::error_code ec) {
-            if (!ec) self->write(r, keep_alive);
-          });
-        });
-      });
-      return;
-    }
+    if (over_capacity_ && !(req.method() == bhttp::verb::get && req.target() == "/health/live"))
+      return write(over_capacity_response(srv_->opt.max_connections), false);
+    if (over_capacity_) keep_alive = false;
+    if (srv_->async_handle) return handle_async(req, keep_alive);
     asio::post(srv_->workers, [self = shared_from_this(), req = std::move(req), keep_alive,
                                from = remote()] {
-      response res;
-      try {
-        res = self->srv_->handle(convert(req, from));
-      } catch (const std::exception& e) {
-        // Our bug: the detail (perhaps a database's words) goes to the log, the client gets the
-        // request id to quote.
-        auto id = next_request_id();
-        logging::error("http_handler_failed")
-            .field("request_id", id)
-            .field("target", std::string(req.target()))
-            .field("error", e.what());
-        res = {500, error_json("internal error; quote request " + id + " to the operator",
-                               "internal_error", {{"request_id", id}})};
-      }
+      auto res = self->run_handler(req, from);
       asio::post(self->stream_.get_executor(),
                  [self, res = std::move(res), keep_alive] { self->write(res, keep_alive); });
+    });
+  }
+
+  // The handler's answer on a worker; an exception is our bug: its words (perhaps a database's)
+  // go to the log, the client gets the request id to quote.
+  response run_handler(const bhttp::request<bhttp::string_body>& req, const std::string& from) {
+    try {
+      return srv_->handle(convert(req, from));
+    } catch (const std::exception& e) {
+      auto id = next_request_id();
+      logging::error("http_handler_failed")
+          .field("request_id", id)
+          .field("target", std::string(req.target()))
+          .field("error", e.what());
+      return {500, error_json("internal error; quote request " + id + " to the operator",
+                              "internal_error", {{"request_id", id}})};
+    }
+  }
+
+  void handle_async(const bhttp::request<bhttp::string_body>& req, bool keep_alive) {
+    auto self = shared_from_this();
+    srv_->async_handle(convert(req, remote()), [self, keep_alive](response r,
+                                                                  std::chrono::microseconds after) {
+      asio::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, after] {
+        if (after.count() <= 0) return self->write(r, keep_alive);
+        auto timer = std::make_shared<asio::steady_timer>(self->stream_.get_executor(), after);
+        timer->async_wait([self, timer, r, keep_alive](beast::error_code ec) {
+          if (!ec) self->write(r, keep_alive);
+        });
+      });
     });
   }
 
@@ -298,12 +442,12 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   // The connection becomes a stream: headers now, then what the channel gets. An event stream
-  // (text/event-stream) is fed by `open` on this thread; a download by `produce` on a worker.
+  // (text/event-stream) is fed by `stream` on this thread; a download pulls `next_piece`.
   void start_stream(const response& r) {
     stream_.expires_never();
     auto sock = std::make_shared<beast::tcp_stream>(std::move(stream_));
-    bool download = static_cast<bool>(r.produce);
-    auto channel = std::make_shared<stream_channel>(sock, sock->get_executor(), download);
+    bool download = static_cast<bool>(r.next_piece);
+    auto channel = std::make_shared<stream_channel>(sock, *srv_, r.next_piece, slot_);
     {
       std::lock_guard<std::mutex> guard{srv_->channels_mutex};
       auto& all = srv_->channels;
@@ -319,22 +463,13 @@ class session : public std::enable_shared_from_this<session> {
                      : "Connection: keep-alive\r\n\r\nretry: 2000\n\n";
     channel->write_raw(std::move(head));
     channel->watch();
-    if (!download) return r.stream(channel);
-    asio::post(srv_->workers, [channel, produce = r.produce] {
-      try {
-        produce(*channel);
-        channel->finish();
-      } catch (const std::exception& e) {
-        logging::error("http_download_failed").field("error", e.what());
-        // No last chunk: the client sees a truncated body.
-        asio::post(channel->exec, [channel] { channel->shutdown(); });
-      }
-    });
+    if (download) return channel->pull_if_low();
+    r.stream(channel);
   }
 
   void write(response r, bool keep_alive) {
     if (srv_->decorate) srv_->decorate(origin_, host_, r);
-    if (r.stream || r.produce) return start_stream(r);
+    if (r.stream || r.next_piece) return start_stream(r);
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->result(r.status);
     res->version(11);
@@ -344,6 +479,7 @@ class session : public std::enable_shared_from_this<session> {
     res->keep_alive(keep_alive);
     res->body() = r.body;
     res->prepare_payload();
+    stream_.expires_after(srv_->opt.write_timeout);  // a client that does not read is dropped
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
                          if (ec || !keep_alive) return self->close();
@@ -361,22 +497,89 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   server::impl* srv_;  // outlives every session: stop() joins the I/O thread
+  std::shared_ptr<connection_slot> slot_;
+  bool over_capacity_;
 };
+
+bool descriptors_exhausted(const beast::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory || ec.value() == ENFILE;
+}
 
 }  // namespace
 
+// Whether a new connection is above the cap; the first refusal of a burst and the end of the
+// burst are logged, not each connection.
+bool server::impl::over_capacity() {
+  auto open = connections.load();
+  if (open >= opt.max_connections) {
+    ++refused_in_burst;
+    if (!capped)
+      logging::warn("http_connections_capped")
+          .field("max_connections", opt.max_connections)
+          .field("open", open);
+    capped = true;
+    return true;
+  }
+  if (capped && open < opt.max_connections - opt.max_connections / 10) {
+    logging::info("http_connections_uncapped").field("refused", refused_in_burst);
+    capped = false;
+    refused_in_burst = 0;
+  }
+  return false;
+}
+
 void server::impl::accept() {
   acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (!ec) std::make_shared<session>(std::move(socket), this)->read();
-    if (acceptor && acceptor->is_open()) accept();
+    on_accept(ec, std::move(socket));
   });
 }
 
+// Out of file descriptors, the listening socket stays readable: accepting again at once would
+// spin, so the acceptor waits 100 ms (the connection waits in the backlog) and says so once.
+void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (!acceptor || !acceptor->is_open()) return;
+  if (descriptors_exhausted(ec)) {
+    if (!out_of_descriptors)
+      logging::warn("http_accept_backoff")
+          .field("error", ec.message())
+          .field("open_connections", connections.load());
+    out_of_descriptors = true;
+    accept_retry.expires_after(std::chrono::milliseconds(100));
+    accept_retry.async_wait([this](beast::error_code e) {
+      if (!e && acceptor && acceptor->is_open()) accept();
+    });
+    return;
+  }
+  if (!ec && out_of_descriptors) {
+    logging::info("http_accept_resumed").field("open_connections", connections.load());
+    out_of_descriptors = false;
+  }
+  if (!ec) std::make_shared<session>(std::move(socket), this, over_capacity())->read();
+  accept();
+}
+
+server::server(handler h, server_options options)
+    : impl_(std::make_unique<impl>(std::move(h), async_handler{}, options)) {}
+
 server::server(handler h, size_t workers, size_t max_body_bytes)
-    : impl_(std::make_unique<impl>(std::move(h), async_handler{}, workers, max_body_bytes)) {}
+    : server(std::move(h), [&] {
+        server_options o;
+        o.workers = workers;
+        o.max_body_bytes = max_body_bytes;
+        return o;
+      }()) {}
+
+server::server(async_handler h, server_options options)
+    : impl_(std::make_unique<impl>(handler{}, std::move(h), options)) {}
 
 server::server(async_handler h, size_t max_body_bytes)
-    : impl_(std::make_unique<impl>(handler{}, std::move(h), 1, max_body_bytes)) {}
+    : server(std::move(h), [&] {
+        server_options o;
+        o.workers = 1;
+        o.max_body_bytes = max_body_bytes;
+        return o;
+      }()) {}
 
 void server::decorate(decorator d) {
   impl_->decorate = std::move(d);
@@ -384,6 +587,10 @@ void server::decorate(decorator d) {
 
 server::~server() {
   stop();
+}
+
+size_t server::open_connections() const {
+  return impl_->connections.load();
 }
 
 uint16_t server::listen(const std::string& host, uint16_t port) {
@@ -410,6 +617,7 @@ void server::stop() {
   asio::post(impl_->ioc, [i = impl_.get()] {
     beast::error_code ec;
     if (i->acceptor) i->acceptor->close(ec);
+    i->accept_retry.cancel();
   });
   impl_->workers.join();
   impl_->ioc.stop();

@@ -1,7 +1,10 @@
 // An asynchronous HTTP/1.1 server on Boost.Beast: one I/O thread accepts and parses, handlers run
 // on a worker pool (they may block on SQL or actor replies), replies go back to the I/O thread.
-// Keep-alive, a body size cap (413), JSON errors for malformed requests (400), and server-sent
-// event streams (a response with `stream`).
+// Keep-alive, a body size cap (413), JSON errors for malformed requests (400), server-sent event
+// streams (a response with `stream`) and downloads pulled piece by piece (`next_piece`).
+// No client's pace holds a worker: every write is asynchronous from a bounded buffer, a write that
+// makes no progress for `write_timeout` closes the connection, connections above
+// `max_connections` get 503 with Retry-After, and running out of file descriptors backs off.
 #pragma once
 
 #include <chrono>
@@ -9,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,10 +49,18 @@ class event_channel {
   virtual bool closed() const = 0;
   // Runs `f` when the stream closes (at once if it already has).
   virtual void on_close(std::function<void()> f) = 0;
-  // Blocks (a producer on a worker thread) until at most `bytes` wait to be written, or the
-  // stream closed; returns !closed(). Back-pressure for downloads.
-  virtual bool wait_below(size_t bytes) = 0;
+  // Whether sends were dropped because the client reads slower than the stream is fed (more
+  // than the server's stream_queue_bytes waited): the stream has a gap until it is resynced.
+  virtual bool behind() const = 0;
+  // When behind and the unwritten bytes have fallen below half the queue: clears `behind` and
+  // returns true (the caller now sends a fresh snapshot). Otherwise false.
+  virtual bool resync() = 0;
 };
+
+// The next piece of a download, pulled on a worker thread whenever the connection's unwritten
+// bytes fall below the low-water mark; nullopt ends the body. Throwing truncates it (no last
+// chunk, so the client sees an error).
+using piece_source = std::function<std::optional<std::string>()>;
 
 struct response {
   response() = default;
@@ -62,10 +74,9 @@ struct response {
   // When set, the answer is an event stream (200, text/event-stream, no body): the server writes
   // the headers and hands the open channel to this function (on its I/O thread: do not block).
   std::function<void(std::shared_ptr<event_channel>)> stream;
-  // When set, the answer is a download (200, chunked, `content_type`): the function runs on a
-  // worker thread and sends the body in pieces; the body ends when it returns (truncated, so the
-  // client sees an error, when it throws). The connection closes afterwards.
-  std::function<void(event_channel&)> produce;
+  // When set, the answer is a download (200, chunked, `content_type`, body from these pieces).
+  // The connection closes afterwards.
+  piece_source next_piece;
 };
 
 using handler = std::function<response(const request&)>;
@@ -80,12 +91,24 @@ using responder = std::function<void(response r, std::chrono::microseconds after
 // Runs on the I/O thread and must not block: it hands the answer to the responder.
 using async_handler = std::function<void(const request&, responder)>;
 
+struct server_options {
+  size_t workers = 4;  // threads running (blocking) handlers and download pieces
+  size_t max_body_bytes = 1 << 20;
+  std::chrono::milliseconds read_timeout{60000};   // a request must arrive whole within this
+  std::chrono::milliseconds write_timeout{30000};  // no write progress this long: closed
+  size_t max_connections = 4096;                   // above: 503 + Retry-After (not /health/live)
+  size_t stream_queue_bytes = 4 << 20;             // unwritten bytes an event stream may hold
+  size_t download_low_water = 256 << 10;           // a download's next piece is pulled below it
+};
+
 class server {
  public:
   // Handlers run on `workers` threads and may block (SQL, actor replies).
+  server(handler h, server_options options);
   server(handler h, size_t workers, size_t max_body_bytes);
   // Handlers run on the I/O thread and answer through the responder.
   server(async_handler h, size_t max_body_bytes);
+  server(async_handler h, server_options options);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -96,6 +119,9 @@ class server {
   // Binds and starts serving; returns the bound port (useful with port 0). Throws on failure.
   uint16_t listen(const std::string& host, uint16_t port);
   void stop();
+
+  // Connections open now (sessions and streams), for metrics and tests.
+  size_t open_connections() const;
 
   struct impl;  // defined in server.cpp
 

@@ -314,6 +314,25 @@ std::string executions_json(pqxx::transaction_base& tx, const std::string& job_i
   return tx.exec_params1(sql, job_id, limit, offset)[0].as<std::string>();
 }
 
+execution_rows executions_before(pqxx::transaction_base& tx, const std::string& job_id,
+                                 int64_t before_id, int64_t limit) {
+  execution_rows out;
+  auto sql = "SELECT e.id, json_build_object(" + execution_fields(true) +
+             ")::text FROM executions e WHERE e.job_id = $1"
+             " AND ($2::bigint <= 0 OR e.id < $2::bigint) ORDER BY e.id DESC LIMIT $3";
+  for (auto row : tx.exec_params(sql, job_id, before_id, limit)) {
+    out.last_id = row[0].as<int64_t>();
+    out.rows.push_back(row[1].as<std::string>());
+  }
+  return out;
+}
+
+std::optional<int64_t> job_total_cells(pqxx::transaction_base& tx, const std::string& job_id) {
+  auto rows = tx.exec_params("SELECT total_cells FROM jobs WHERE id = $1", job_id);
+  if (rows.empty()) return std::nullopt;
+  return rows[0][0].as<int64_t>();
+}
+
 std::string list_executions_json(pqxx::transaction_base& tx, int64_t limit, int64_t offset,
                                  int64_t before_id) {
   auto sql =

@@ -87,6 +87,17 @@ std::string execution_fields(bool full);
 std::string executions_json(pqxx::transaction_base& tx, const std::string& job_id, int64_t limit,
                             int64_t offset, bool full);
 
+// Up to `limit` of the job's executions with an id below `before_id` (0: from the newest),
+// newest first, in full (the executions/all fields), one JSON object each.
+struct execution_rows {
+  int64_t last_id = 0;  // the smallest id of the page; 0 when it is empty
+  std::vector<std::string> rows;
+};
+execution_rows executions_before(pqxx::transaction_base& tx, const std::string& job_id,
+                                 int64_t before_id, int64_t limit);
+// How many executions the job has (its cell counter), nullopt when there is no such job.
+std::optional<int64_t> job_total_cells(pqxx::transaction_base& tx, const std::string& job_id);
+
 // A page of all executions, newest first: `limit` after `offset`, or (before_id > 0) the newest
 // ones with an id below it (a keyset cursor: stable while new rows arrive). Full rows.
 std::string list_executions_json(pqxx::transaction_base& tx, int64_t limit, int64_t offset,

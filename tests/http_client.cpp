@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 namespace beacon::test {
 
@@ -18,6 +20,9 @@ http_reply http_call(uint16_t port, const std::string& method, const std::string
   boost::asio::ip::tcp::resolver resolver{ioc};
   beast::tcp_stream stream{ioc};
   stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+  // A server that never answers fails the call after 20 s instead of hanging the test.
+  timeval limit{20, 0};
+  ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
   for (auto& [name, value] : headers) req.set(name, value);
