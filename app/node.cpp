@@ -1,9 +1,10 @@
 // The node.
 #include "app/node.hpp"
 
+#include <sys/resource.h>
+
 #include <filesystem>
 #include <pqxx/pqxx>
-#include <sys/resource.h>
 #include <thread>
 
 #include "caf/all.hpp"

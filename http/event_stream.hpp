@@ -16,8 +16,8 @@ namespace beacon {
 
 struct event_stream_state {
   std::shared_ptr<http::event_channel> channel;
-  int64_t last_sent = 0;      // the newest event id written
-  job_progress initial;       // the snapshot from storage, for a job the hub does not hold
+  int64_t last_sent = 0;       // the newest event id written
+  job_progress initial;        // the snapshot from storage, for a job the hub does not hold
   bool awaiting_seed = false;  // behind: updates are dropped until the fresh snapshot comes
   static inline const char* name = "event_stream";
 };

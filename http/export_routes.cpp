@@ -1,5 +1,5 @@
 // GET /api/v1/jobs/{id}/export?format=csv|jsonl: every execution of a job, streamed in pages of
-// 1,000 rows in id order. Each page is read in its own short transaction when the client has
+// 250 rows in id order. Each page is read in its own short transaction when the client has
 // taken the previous one, so a slow reader holds neither a worker nor a database connection; a
 // row appears once, as it was when its page was read.
 #include <pqxx/pqxx>
@@ -65,7 +65,7 @@ response export_job(const route_context& ctx, const request& req, const path_par
     if (*after < 0) return std::nullopt;
     auto conn = pool->acquire();
     pqxx::read_transaction tx{*conn};
-    auto page = storage::read_export_page(tx, job_id, *after, 1000, csv);
+    auto page = storage::read_export_page(tx, job_id, *after, 250, csv);
     if (page.last_id == 0) {
       *after = -1;
       if (chunk.empty()) return std::nullopt;

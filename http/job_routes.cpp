@@ -126,7 +126,7 @@ response all_job_executions(const route_context& ctx, const request& req, const 
     if (left > 0) {
       auto conn = pool->acquire();
       pqxx::read_transaction tx{*conn};
-      page = storage::executions_before(tx, job_id, cursor, std::min<int64_t>(left, 500));
+      page = storage::executions_before(tx, job_id, cursor, std::min<int64_t>(left, 250));
     }
     for (auto& row : page.rows) {
       if (started || &row != &page.rows.front()) chunk += ',';
@@ -143,8 +143,7 @@ response all_job_executions(const route_context& ctx, const request& req, const 
       pqxx::read_transaction tx{*conn};
       more = !storage::executions_before(tx, job_id, cursor, 1).rows.empty();
     }
-    chunk += "],\"total\":" + std::to_string(total) +
-             ",\"truncated\":" + (more ? "true" : "false");
+    chunk += "],\"total\":" + std::to_string(total) + ",\"truncated\":" + (more ? "true" : "false");
     if (more) chunk += ",\"next_before_id\":" + std::to_string(cursor);
     chunk += "}";
     ended = true;

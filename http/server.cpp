@@ -3,12 +3,12 @@
 #include "http/server.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -47,6 +47,7 @@ struct server::impl {
   server_options opt;
   asio::io_context ioc{1};
   asio::thread_pool workers;
+  asio::thread_pool producers;  // download pieces: a flood of exports never delays a handler
   std::optional<tcp::acceptor> acceptor;
   asio::steady_timer accept_retry{ioc};
   std::thread io_thread;
@@ -62,7 +63,8 @@ struct server::impl {
       : handle(std::move(h)),
         async_handle(std::move(ah)),
         opt(o),
-        workers(std::max<size_t>(o.workers, 1)) {}
+        workers(std::max<size_t>(o.workers, 1)),
+        producers(std::max<size_t>(o.download_workers, 1)) {}
 
   void accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
@@ -81,7 +83,7 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
         stall_timer(std::make_unique<asio::steady_timer>(exec)),
         source_(std::move(source)),
         slot_(std::move(slot)),
-        workers_(&srv.workers),
+        workers_(&srv.producers),
         write_timeout_(srv.opt.write_timeout),
         queue_limit_(srv.opt.stream_queue_bytes),
         low_water_(srv.opt.download_low_water) {}
@@ -105,7 +107,9 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
   void write_raw(std::string bytes, bool droppable = false) {
     std::lock_guard<std::mutex> guard{mutex};
     if (closed_) return;
-    if (droppable && (behind_ || pending_bytes + bytes.size() > queue_limit_)) {
+    // An empty queue takes any one chunk (a snapshot may be large), a busy one up to its bound.
+    if (droppable &&
+        (behind_ || (pending_bytes > 0 && pending_bytes + bytes.size() > queue_limit_))) {
       behind_ = true;
       return;
     }
@@ -364,8 +368,7 @@ class session : public std::enable_shared_from_this<session> {
     parser_->body_limit(srv_->opt.max_body_bytes);
     parser_->header_limit(16 * 1024);
     // A refused connection gets a short while to say whether it is a liveness probe.
-    stream_.expires_after(over_capacity_ ? std::chrono::milliseconds(2000)
-                                         : srv_->opt.read_timeout);
+    stream_.expires_after(over_capacity_ ? std::chrono::milliseconds(500) : srv_->opt.read_timeout);
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
@@ -383,10 +386,9 @@ class session : public std::enable_shared_from_this<session> {
         ec == asio::error::connection_reset)
       return close();
     if (ec == bhttp::error::body_limit)
-      return write({413,
-                    error_json("the request body exceeds " +
-                                   std::to_string(srv_->opt.max_body_bytes) + " bytes",
-                               "body_too_large")},
+      return write({413, error_json("the request body exceeds " +
+                                        std::to_string(srv_->opt.max_body_bytes) + " bytes",
+                                    "body_too_large")},
                    false);
     if (ec)
       return write({400, error_json("malformed HTTP request: " + ec.message(), "bad_request")},
@@ -397,12 +399,13 @@ class session : public std::enable_shared_from_this<session> {
       return write(over_capacity_response(srv_->opt.max_connections), false);
     if (over_capacity_) keep_alive = false;
     if (srv_->async_handle) return handle_async(req, keep_alive);
-    asio::post(srv_->workers, [self = shared_from_this(), req = std::move(req), keep_alive,
-                               from = remote()] {
-      auto res = self->run_handler(req, from);
-      asio::post(self->stream_.get_executor(),
-                 [self, res = std::move(res), keep_alive] { self->write(res, keep_alive); });
-    });
+    asio::post(srv_->workers,
+               [self = shared_from_this(), req = std::move(req), keep_alive, from = remote()] {
+                 auto res = self->run_handler(req, from);
+                 asio::post(self->stream_.get_executor(), [self, res = std::move(res), keep_alive] {
+                   self->write(res, keep_alive);
+                 });
+               });
   }
 
   // The handler's answer on a worker; an exception is our bug: its words (perhaps a database's)
@@ -423,16 +426,16 @@ class session : public std::enable_shared_from_this<session> {
 
   void handle_async(const bhttp::request<bhttp::string_body>& req, bool keep_alive) {
     auto self = shared_from_this();
-    srv_->async_handle(convert(req, remote()), [self, keep_alive](response r,
-                                                                  std::chrono::microseconds after) {
-      asio::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, after] {
-        if (after.count() <= 0) return self->write(r, keep_alive);
-        auto timer = std::make_shared<asio::steady_timer>(self->stream_.get_executor(), after);
-        timer->async_wait([self, timer, r, keep_alive](beast::error_code ec) {
-          if (!ec) self->write(r, keep_alive);
+    srv_->async_handle(
+        convert(req, remote()), [self, keep_alive](response r, std::chrono::microseconds after) {
+          asio::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, after] {
+            if (after.count() <= 0) return self->write(r, keep_alive);
+            auto timer = std::make_shared<asio::steady_timer>(self->stream_.get_executor(), after);
+            timer->async_wait([self, timer, r, keep_alive](beast::error_code ec) {
+              if (!ec) self->write(r, keep_alive);
+            });
+          });
         });
-      });
-    });
   }
 
   std::string remote() {
@@ -620,6 +623,7 @@ void server::stop() {
     i->accept_retry.cancel();
   });
   impl_->workers.join();
+  impl_->producers.join();
   impl_->ioc.stop();
   if (impl_->io_thread.joinable()) impl_->io_thread.join();
   std::lock_guard<std::mutex> guard{impl_->channels_mutex};

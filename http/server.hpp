@@ -92,12 +92,13 @@ using responder = std::function<void(response r, std::chrono::microseconds after
 using async_handler = std::function<void(const request&, responder)>;
 
 struct server_options {
-  size_t workers = 4;  // threads running (blocking) handlers and download pieces
+  size_t workers = 4;           // threads running (blocking) handlers
+  size_t download_workers = 1;  // threads producing download pieces (never a handler's)
   size_t max_body_bytes = 1 << 20;
   std::chrono::milliseconds read_timeout{60000};   // a request must arrive whole within this
   std::chrono::milliseconds write_timeout{30000};  // no write progress this long: closed
   size_t max_connections = 4096;                   // above: 503 + Retry-After (not /health/live)
-  size_t stream_queue_bytes = 4 << 20;             // unwritten bytes an event stream may hold
+  size_t stream_queue_bytes = 1 << 20;             // unwritten bytes an event stream may hold
   size_t download_low_water = 256 << 10;           // a download's next piece is pulled below it
 };
 

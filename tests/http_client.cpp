@@ -1,13 +1,14 @@
 // The tests' HTTP client.
 #include "tests/http_client.hpp"
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 namespace beacon::test {
 

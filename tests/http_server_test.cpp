@@ -122,7 +122,7 @@ CAF_TEST(an event stream whose client never reads stays bounded and falls behind
   ::close(fd);
 }
 
-CAF_TEST(connections above the cap get 503 with Retry-After and liveness is still answered) {
+CAF_TEST(connections above the cap get 503 with Retry - After and liveness is still answered) {
   http::server_options o;
   o.max_connections = 3;
   http::server srv{plain_ok, o};

@@ -96,6 +96,18 @@ CAF_TEST(a submitted job runs and reads back in the portal shapes) {
     refusals += o.at("is_content_refusal").as_bool();
   }
   CAF_CHECK_EQUAL(refusals, 1);  // llama in ASIA on tiananmen_neutral
+  // Above `limit` the answer says it is cut and where the next rows start; they follow, once.
+  auto first_page = json_of(http_call(port, "GET", "/api/v1/jobs/rest-1/executions/all?limit=3"));
+  CAF_CHECK_EQUAL(first_page["executions"].as_array().size(), 3u);
+  CAF_CHECK_EQUAL(first_page["truncated"].as_bool(), true);
+  CAF_CHECK_EQUAL(first_page["total"].as_int64(), 4);
+  auto next = first_page["next_before_id"].as_int64();
+  auto rest = json_of(http_call(
+      port, "GET", "/api/v1/jobs/rest-1/executions/all?before_id=" + std::to_string(next)));
+  CAF_CHECK_EQUAL(rest["executions"].as_array().size(), 1u);
+  CAF_CHECK_EQUAL(rest["truncated"].as_bool(), false);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/jobs/rest-1/executions/all?limit=50001").status,
+                  400u);
   auto paged = json_of(
       http_call(port, "GET", "/api/v1/jobs/rest-1?include=executions&exec_limit=3&exec_offset=3"));
   CAF_CHECK_EQUAL(paged["executions"].as_array().size(), 1u);

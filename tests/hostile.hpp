@@ -1,0 +1,107 @@
+// What the hostile-client suites measure while they attack a node process: /health/live latency
+// probed every 20 ms, jobs submitted and awaited over REST.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "domain/job_spec.hpp"
+#include "tests/harness.hpp"
+#include "tests/http_client.hpp"
+
+namespace beacon::test {
+
+// Probes GET /health/live every 20 ms on its own thread until stopped; a failed call counts as
+// 60 s (it can only raise the percentiles).
+class health_probe {
+ public:
+  explicit health_probe(uint16_t port)
+      : thread_([this, port] {
+          while (!stop_) {
+            auto t0 = std::chrono::steady_clock::now();
+            double ms = 60'000;
+            try {
+              if (http_call(port, "GET", "/health/live").status == 200)
+                ms =
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                        .count();
+            } catch (const std::exception&) {
+            }
+            {
+              std::lock_guard<std::mutex> g{m_};
+              ms_.push_back(ms);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+        }) {}
+  ~health_probe() { finish(); }
+
+  void finish() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // The q-quantile of the latencies so far (ms); 0 before the first probe.
+  double quantile(double q) {
+    std::lock_guard<std::mutex> g{m_};
+    if (ms_.empty()) return 0;
+    auto v = ms_;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+  }
+  size_t probes() {
+    std::lock_guard<std::mutex> g{m_};
+    return ms_.size();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::mutex m_;
+  std::vector<double> ms_;
+  std::thread thread_;
+};
+
+inline std::vector<std::string> builtin_question_ids(size_t n = 8) {
+  std::vector<std::string> ids;
+  for (auto& q : builtin_questions())
+    if (ids.size() < n) ids.push_back(q.id);
+  return ids;
+}
+
+// The job's stored status word ("" when the read fails).
+inline std::string stored_status(uint16_t port, const std::string& id) {
+  try {
+    auto r = http_call(port, "GET", "/api/v1/jobs/" + id);
+    if (r.status != 200) return "";
+    auto o = boost::json::parse(r.body).as_object();
+    return std::string(o["stored_status"].as_string());
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+// Waits until the job has ended (any terminal status) or `limit` passed; returns its status.
+inline std::string wait_ended(uint16_t port, const std::string& id,
+                              std::chrono::seconds limit = std::chrono::seconds(60)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  std::string st;
+  while (std::chrono::steady_clock::now() < deadline) {
+    st = stored_status(port, id);
+    if (st == "completed" || st == "failed" || st == "cancelled" || st == "timeout") return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return st;
+}
+
+// The small job every hostile case runs next to its attack: 1 question x 1 model x 2 regions x
+// 5 runs = 10 cells.
+inline std::string small_job(const std::string& id) {
+  return job_json(id, builtin_question_ids(1), {"llama3.2-1b"}, {"US", "EU"}, 5);
+}
+
+}  // namespace beacon::test
