@@ -117,7 +117,10 @@ job_manager_actor::behavior_type job_manager(
       [=](atom::start, const std::string& job_id) { return start_job(self, job_id); },
       [=](atom::cancel, const std::string& job_id) -> caf::result<bool> {
         auto it = self->state.jobs.find(job_id);
-        if (it == self->state.jobs.end()) return false;
+        if (it == self->state.jobs.end()) {
+          start_job(self, job_id);  // its first message is the start; the cancel follows it
+          it = self->state.jobs.find(job_id);
+        }
         caf::anon_send(it->second, atom::cancel::value);
         auto rp = self->make_response_promise<bool>();
         self->state.cancel_waiters.emplace(job_id, rp);

@@ -68,7 +68,8 @@ void advance(self_ptr self) {
     s.todo.pop_front();
     launch_batch(self, qi);
   }
-  if (s.batches.empty() && s.todo.empty() && s.restarting.empty() && s.reopening == 0)
+  if (s.batches.empty() && s.todo.empty() && s.restarting.empty() && s.reopening == 0 &&
+      !s.loading && !s.finalizing)
     finalize(self, false);
 }
 
@@ -112,27 +113,78 @@ caf::result<reopen_result> reopen_cells(self_ptr self, int64_t execution_id) {
   return rp;
 }
 
-// Ends the job early: every open cell gets `cell_end`, then the verdict.
+// The verdict once the open cells are ended and the job's counts are all read.
+void finalize_when_ready(self_ptr self) {
+  auto& s = self->state;
+  if (s.aborted && !s.loading && !s.finalizing) finalize(self, s.cancelling);
+}
+
+// Ends the next page of open cells; more pages follow until none is left open.
+void end_next_page(self_ptr self) {
+  auto& s = self->state;
+  auto store = current_persistence(self->system());
+  self->request(store, s.settings.batch.execution.storage_timeout, atom::abort::value, s.job_id,
+                s.cell_end, s.end_code, s.end_message, s.settings.page_cells, s.abort_after_id)
+      .then(
+          [=](const abort_page& page) {
+            auto& s = self->state;
+            s.cells_ended += page.cells;
+            s.abort_after_id = page.last_id;
+            if (page.cells >= s.settings.page_cells) return end_next_page(self);
+            logging::info("job_ending")
+                .job(s.job_id)
+                .field("cells_ended", s.cells_ended)
+                .field("error_code", s.end_code)
+                .field("error_message", s.end_message);
+            s.aborted = true;
+            finalize_when_ready(self);
+          },
+          [=](caf::error& err) {
+            auto& s = self->state;
+            logging::warn("job_abort_failed")
+                .job(s.job_id)
+                .field("error", self->system().render(err))
+                .field("failures", ++s.abort_failures);
+            // Past the limit the job manager restarts us; a cancel already recorded resumes.
+            if (s.abort_failures > 10) return self->quit(std::move(err));
+            self->delayed_send(self, s.settings.restart_backoff * s.abort_failures,
+                               atom::abort::value);
+          });
+}
+
+// Ends the job early: every open cell gets `cell_end` (in pages), then the verdict.
 void end_job(self_ptr self, bool cancelled, cell_status cell_end, std::string code,
              std::string message) {
   auto& s = self->state;
   s.ending = true;
+  s.cancelling = cancelled;
+  s.cell_end = cell_end;
+  s.end_code = std::move(code);
+  s.end_message = std::move(message);
   for (auto& kv : s.batches) self->send(kv.second.first, atom::cancel::value);
   s.batches.clear();
   s.todo.clear();
-  auto store = current_persistence(self->system());
-  self->request(store, s.settings.batch.execution.storage_timeout, atom::abort::value, s.job_id,
-                cell_end, code, message)
-      .then(
-          [=](int32_t n) {
-            logging::info("job_ending")
-                .job(self->state.job_id)
-                .field("cells_ended", n)
-                .field("error_code", code)
-                .field("error_message", message);
-            finalize(self, cancelled);
-          },
-          [=](caf::error& err) { self->quit(std::move(err)); });
+  end_next_page(self);
+}
+
+// A start or progress read failed: try again later, or past `start_attempts` end the job failed.
+void start_failed(self_ptr self, const caf::error& err, bool is_page) {
+  auto& s = self->state;
+  if (!is_page && s.ending) return;  // ending before it started: nothing to read
+  auto why = self->system().render(err);
+  auto n = ++s.start_failures;
+  logging::warn("job_start_failed").job(s.job_id).field("error", why).field("failures", n);
+  if (n < s.settings.start_attempts) {
+    if (is_page)
+      self->delayed_send(self, s.settings.restart_backoff * n, atom::progress::value);
+    else
+      self->delayed_send(self, s.settings.restart_backoff * n, atom::run::value);
+    return;
+  }
+  s.loading = false;
+  if (s.ending) return finalize_when_ready(self);
+  end_job(self, false, cell_status::failed, "start_failed",
+          "the job could not be started after " + std::to_string(n) + " attempts: " + why);
 }
 
 void on_batch_down(self_ptr self, caf::down_msg& dm) {
@@ -164,6 +216,39 @@ void on_batch_down(self_ptr self, caf::down_msg& dm) {
   advance(self);
 }
 
+// Reads the next page of the job's counts: the questions with open cells join the queue and
+// run while later pages are read; the last page lets the job finish.
+void load_page(self_ptr self) {
+  auto& s = self->state;
+  auto per_question =
+      std::max<int64_t>(1, s.spec.total_cells() / std::max<int64_t>(1, s.spec.questions.size()));
+  auto count = static_cast<int32_t>(std::max<int64_t>(1, s.settings.page_cells / per_question));
+  auto first = s.next_question;
+  auto end = static_cast<int32_t>(
+      std::min<int64_t>(s.spec.questions.size(), static_cast<int64_t>(first) + count));
+  auto store = current_persistence(self->system());
+  self->request(store, s.settings.batch.execution.storage_timeout, atom::progress::value, s.job_id,
+                first, end)
+      .then(
+          [=](const job_progress& page) {
+            auto& s = self->state;
+            for (auto qi = first; qi < end && static_cast<size_t>(qi) < page.questions.size();
+                 ++qi) {
+              auto& counts = page.questions[qi].counts;
+              if (!s.ending &&
+                  counts[index_of(cell_status::pending)] + counts[index_of(cell_status::running)] >
+                      0)
+                requeue(self, qi);
+            }
+            s.next_question = end;
+            s.loading = static_cast<size_t>(end) < s.spec.questions.size();
+            if (s.loading) load_page(self);
+            if (s.ending) return finalize_when_ready(self);
+            advance(self);
+          },
+          [=](caf::error& err) { start_failed(self, err, true); });
+}
+
 void begin(self_ptr self, const job_snapshot& snap) {
   auto& s = self->state;
   if (!snap.found) {
@@ -182,19 +267,23 @@ void begin(self_ptr self, const job_snapshot& snap) {
   }
   s.spec = std::get<job_spec>(std::move(parsed));
   s.started = true;
-  for (size_t qi = 0; qi < snap.open_cells_per_question.size(); ++qi)
-    if (snap.open_cells_per_question[qi] > 0) s.todo.push_back(static_cast<int32_t>(qi));
+  s.loading = true;
+  s.start_failures = 0;
   auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(s.spec.timeout);
   auto elapsed = std::chrono::microseconds(snap.started_us > 0 ? now_us() - snap.started_us : 0);
   auto left = std::max(timeout - elapsed, std::chrono::microseconds(0));
   logging::info(snap.first_start ? "job_started" : "job_resumed")
       .job(s.job_id)
       .field("questions", s.spec.questions.size())
-      .field("questions_open", s.todo.size())
       .field("cells", s.spec.total_cells())
+      .field("cancel_requested", snap.cancel_requested)
       .field("timeout_left_ms", left.count() / 1000);
+  load_page(self);
+  if (s.ending) return;  // cancelled while the start was on its way
+  if (snap.cancel_requested)
+    return end_job(self, true, cell_status::cancelled, "cancelled",
+                   "the job was cancelled before this cell finished");
   self->delayed_send(self, left, atom::deadline::value);
-  advance(self);
 }
 
 }  // namespace
@@ -217,13 +306,11 @@ caf::behavior job_supervisor(caf::stateful_actor<job_supervisor_state>* self, st
                       s.job_id)
             .then([=](const job_snapshot& snap) { begin(self, snap); },
                   [=](caf::error& err) {
-                    logging::warn("job_start_failed")
-                        .job(self->state.job_id)
-                        .field("error", self->system().render(err));
-                    self->delayed_send(self, self->state.settings.restart_backoff,
-                                       atom::run::value);
+                    if (!self->state.started) start_failed(self, err, false);
                   });
       },
+      [=](atom::progress) { load_page(self); },
+      [=](atom::abort) { end_next_page(self); },
       [=](atom::finish, bool cancelled) { finalize(self, cancelled); },
       [=](atom::reopen, int64_t execution_id) { return reopen_cells(self, execution_id); },
       [=](atom::restart, int32_t qi) {
@@ -231,7 +318,11 @@ caf::behavior job_supervisor(caf::stateful_actor<job_supervisor_state>* self, st
         if (!self->state.ending) launch_batch(self, qi);
       },
       [=](atom::cancel) {
-        if (self->state.ending) return;
+        auto& s = self->state;
+        if (s.ending) {  // a deadline or failed start is ending it: the verdict says cancelled
+          if (!s.finalizing) s.cancelling = true;
+          return;
+        }
         end_job(self, true, cell_status::cancelled, "cancelled",
                 "the job was cancelled before this cell finished");
       },

@@ -5,11 +5,17 @@
 // persistence for the verdict: completed or failed by min_success_rate / min_regions, or
 // cancelled. It exits normally only after the verdict is committed.
 //
+// A start reads the job's counts in pages (settings.page_cells cells each, every page its own
+// request and deadline), so no storage request grows with the job; questions run as soon as
+// their page is read. A start that keeps failing ends the job `failed` (start_failed); a cancel
+// ends it `cancelled` whatever it is doing, in pages, and is recorded, so a resume finishes it.
+//
 // Messages: (run) start or resume; (cancel) cancel the job; (deadline) the timeout fired;
 // (restart, int32 question index) respawn a crashed batch; (finish, bool cancelled) retry the
 // verdict after a storage failure; (reopen, int64 execution id or 0) a person's retry of failed
 // cells while the job runs: reopened in storage, their questions run again (after the batch of
-// the same question, if one runs); replies `deferred` once the job is ending.
+// the same question, if one runs); replies `deferred` once the job is ending; internal:
+// (progress) read the next page of counts again, (abort) end the next page of cells again.
 #pragma once
 
 #include <deque>
@@ -25,6 +31,8 @@ struct supervisor_settings {
   int32_t pipeline = 1;                // questions run at once
   int32_t max_in_flight_per_job = 64;  // cells in flight, shared by the running batches
   int32_t batch_restarts = 3;
+  int32_t start_attempts = 5;   // failed start or count reads before the job ends failed
+  int32_t page_cells = 20'000;  // cells per page of counts read at start and of cells ended
   caf::timespan restart_backoff = std::chrono::milliseconds(200);
   batch_settings batch;
   analyst_actor analyst;  // told when the job ends (none: no analysis, e.g. in actor tests)
@@ -42,8 +50,18 @@ struct job_supervisor_state {
   std::set<int32_t> restarting;  // questions whose crashed batch waits for its restart
   int32_t reopening = 0;         // reopen requests in flight (the verdict waits for them)
   bool started = false;
-  bool ending = false;      // cancel or deadline in progress
-  bool finalizing = false;  // the verdict was asked for
+  bool loading = false;                           // pages of the job's counts are still being read
+  int32_t next_question = 0;                      // the first question of the next page of counts
+  bool ending = false;                            // cancel, deadline or failed start in progress
+  bool cancelling = false;                        // the ending is a cancel
+  bool aborted = false;                           // the ending has closed every open cell
+  cell_status cell_end = cell_status::cancelled;  // what the ending makes of open cells
+  std::string end_code, end_message;
+  int32_t cells_ended = 0;
+  int64_t abort_after_id = 0;  // the next page of cells to end starts after this id
+  bool finalizing = false;     // the verdict was asked for
+  int32_t start_failures = 0;
+  int32_t abort_failures = 0;
   int32_t finish_failures = 0;
   ~job_supervisor_state();
   static inline const char* name = "job_supervisor";

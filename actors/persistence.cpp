@@ -197,30 +197,43 @@ persistence_actor::behavior_type persistence(
         });
       },
       [=](atom::start, const std::string& job_id) -> caf::result<job_snapshot> {
-        job_progress progress;
+        auto result =
+            job_operation(self, [&](pqxx::work& tx) { return storage::start_job(tx, job_id); });
+        if (result && result->found && self->state.opts.hub)
+          self->send(self->state.opts.hub, atom::job_state::value, job_id, result->status,
+                     std::string());
+        return result;
+      },
+      [=](atom::progress, const std::string& job_id, int32_t first,
+          int32_t end) -> caf::result<job_progress> {
         auto result = job_operation(self, [&](pqxx::work& tx) {
-          progress = job_progress{};
-          return storage::start_job(tx, job_id, progress);
+          job_progress page;
+          page.job_id = job_id;
+          page.found = true;
+          page.first_question = first;
+          page.end_question = end;
+          storage::read_progress_page(tx, job_id, first, end, page);
+          return page;
         });
-        if (progress.found && self->state.opts.hub) {
-          auto st = progress.status;
-          self->send(self->state.opts.hub, atom::seed::value, std::move(progress));
-          self->send(self->state.opts.hub, atom::job_state::value, job_id, st, std::string());
-        }
+        if (result && self->state.opts.hub)
+          self->send(self->state.opts.hub, atom::seed::value, *result);
         return result;
       },
       [=](atom::abort, const std::string& job_id, cell_status st, const std::string& code,
-          const std::string& message) -> caf::result<int32_t> {
+          const std::string& message, int32_t limit, int64_t after_id) -> caf::result<abort_page> {
         std::vector<storage::cell_transition> transitions;
         auto result = job_operation(self, [&](pqxx::work& tx) {
           transitions.clear();
-          auto n = storage::abort_open_cells(tx, job_id, st, code, message, transitions);
+          if (st == cell_status::cancelled) storage::request_cancel(tx, job_id);
+          auto page = storage::abort_open_cells(tx, job_id, st, code, message, transitions, limit,
+                                                after_id);
           storage::apply_counters(tx, transitions);
-          return n;
+          return page;
         });
         publish(self, transitions);
         return result;
       },
+      [=](atom::ping) { return static_cast<int64_t>(self->state.flushes); },
       [=](atom::finish, const std::string& job_id, bool cancelled) -> caf::result<job_verdict> {
         auto result = job_operation(
             self, [&](pqxx::work& tx) { return storage::finish_job(tx, job_id, cancelled); });

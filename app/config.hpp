@@ -25,7 +25,7 @@ struct node_config {
   int64_t max_body_bytes = 1 << 20;
   int64_t write_timeout_ms = 30'000;  // a connection with no write progress this long is closed
   int32_t max_connections = 4096;     // above: 503 + Retry-After (capped by the fd limit)
-  int64_t max_cells_per_job = 2'000'000;
+  int64_t max_cells_per_job = 1'000'000;
   int32_t pipeline_questions = 1;
   int32_t max_in_flight_per_job = 64;
   int32_t max_retries = 3;

@@ -40,7 +40,7 @@ struct spec_error {
 };
 
 struct spec_limits {
-  int64_t max_cells = 2'000'000;
+  int64_t max_cells = 1'000'000;
   size_t max_list = 10'000;  // entries in questions / models / regions
   int32_t max_runs = 1000;
 };

@@ -227,10 +227,7 @@ response cancel_job(const route_context& ctx, const request&, const path_params&
     return json(200, json_text(boost::json::object{{"ok", false},
                                                    {"message", "the job is already " + before_word},
                                                    {"status", before_word}}));
-  auto ended = ask_until<bool>(ctx, std::chrono::seconds(5), ctx.manager, atom::cancel::value, id);
-  if (ended && !*ended)
-    return error(409, "the job is " + before_word + " but not running on this node",
-                 "job_not_running");
+  ask_until<bool>(ctx, std::chrono::seconds(5), ctx.manager, atom::cancel::value, id);
   auto now = stored_status().value_or(*before);
   bool done = is_terminal(now);
   auto conn = ctx.pool->acquire();

@@ -152,12 +152,14 @@ handler make_routes(route_context ctx) {
       }
     }
     auto segments = split_path(req.path);
+    // HEAD is the GET without its body (the server drops the body, keeps its length).
+    const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
     path_params params;
     std::string allowed;
     const auto& table = route_table();
     for (size_t i = 0; i < table.size(); ++i) {
       if (!matches(patterns[i], segments, params)) continue;
-      if (req.method != table[i].method) {
+      if (method != table[i].method) {
         allowed += (allowed.empty() ? "" : ", ") + std::string(table[i].method);
         continue;
       }

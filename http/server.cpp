@@ -20,6 +20,7 @@
 #include "common/logging.hpp"
 #include "common/text.hpp"
 #include "http/error_json.hpp"
+#include "http/request_parse.hpp"
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -311,41 +312,6 @@ std::string next_request_id() {
 
 namespace {
 
-request convert(const bhttp::request<bhttp::string_body>& req, std::string remote) {
-  request out;
-  out.remote = std::move(remote);
-  out.method = std::string(req.method_string());
-  out.target = std::string(req.target());
-  out.body = req.body();
-  for (auto& f : req) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = std::string(f.value());
-  }
-  if (auto it = out.headers.find("content-type"); it != out.headers.end())
-    out.content_type = it->second;
-  auto parsed = boost::urls::parse_origin_form(out.target);
-  if (!parsed) {
-    out.path = out.target;
-    out.target_problem = "the request target is not a valid URL path (a bad % escape?)";
-    out.target_field = "path";
-    return out;
-  }
-  out.path = parsed->path();
-  if (!text::storable(out.path)) {
-    out.target_problem = "the path decodes to a NUL character or invalid UTF-8";
-    out.target_field = "path";
-  }
-  for (auto p : parsed->params()) {
-    auto& value = out.query[p.key] = p.has_value ? p.value : "";
-    if (out.target_problem.empty() && (!text::storable(p.key) || !text::storable(value))) {
-      out.target_problem = "a query parameter decodes to a NUL character or invalid UTF-8";
-      out.target_field = text::storable(p.key) ? std::string(p.key) : "query";
-    }
-  }
-  return out;
-}
-
 // The refusal of a connection above max_connections (anything but a liveness probe).
 response over_capacity_response(size_t max_connections) {
   response r{503, error_json("the node serves at most " + std::to_string(max_connections) +
@@ -393,8 +359,11 @@ class session : public std::enable_shared_from_this<session> {
     if (ec)
       return write({400, error_json("malformed HTTP request: " + ec.message(), "bad_request")},
                    false);
+    if (auto refusal = transfer_coding_refusal(*parser_))  // its body length is unknown: close
+      return write(std::move(*refusal), false);
     auto req = parser_->release();
     bool keep_alive = req.keep_alive();
+    head_ = req.method() == bhttp::verb::head;
     if (over_capacity_ && !(req.method() == bhttp::verb::get && req.target() == "/health/live"))
       return write(over_capacity_response(srv_->opt.max_connections), false);
     if (over_capacity_) keep_alive = false;
@@ -412,7 +381,7 @@ class session : public std::enable_shared_from_this<session> {
   // go to the log, the client gets the request id to quote.
   response run_handler(const bhttp::request<bhttp::string_body>& req, const std::string& from) {
     try {
-      return srv_->handle(convert(req, from));
+      return srv_->handle(to_request(req, from));
     } catch (const std::exception& e) {
       auto id = next_request_id();
       logging::error("http_handler_failed")
@@ -427,7 +396,7 @@ class session : public std::enable_shared_from_this<session> {
   void handle_async(const bhttp::request<bhttp::string_body>& req, bool keep_alive) {
     auto self = shared_from_this();
     srv_->async_handle(
-        convert(req, remote()), [self, keep_alive](response r, std::chrono::microseconds after) {
+        to_request(req, remote()), [self, keep_alive](response r, std::chrono::microseconds after) {
           asio::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, after] {
             if (after.count() <= 0) return self->write(r, keep_alive);
             auto timer = std::make_shared<asio::steady_timer>(self->stream_.get_executor(), after);
@@ -472,6 +441,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void write(response r, bool keep_alive) {
     if (srv_->decorate) srv_->decorate(origin_, host_, r);
+    if (head_) return write_head_only(r, keep_alive);
     if (r.stream || r.next_piece) return start_stream(r);
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->result(r.status);
@@ -490,11 +460,38 @@ class session : public std::enable_shared_from_this<session> {
                        });
   }
 
+  // The answer to HEAD: the GET's status and headers, its Content-Length, no body; a stream's
+  // headers only, and the connection closes (its length is not known).
+  void write_head_only(const response& r, bool keep_alive) {
+    head_ = false;
+    bool streamed = r.stream || r.next_piece;
+    auto res = std::make_shared<bhttp::response<bhttp::empty_body>>();
+    res->result(r.status);
+    res->version(11);
+    res->set(bhttp::field::server, "beacon-runner");
+    auto type = r.stream ? std::string("text/event-stream") : r.content_type;
+    if (!type.empty()) res->set(bhttp::field::content_type, type);
+    for (auto& [name, value] : r.headers) res->set(name, value);
+    keep_alive = keep_alive && !streamed;
+    res->keep_alive(keep_alive);
+    if (!streamed) res->content_length(r.body.size());
+    stream_.expires_after(srv_->opt.write_timeout);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
+    sr->split(false);
+    bhttp::async_write_header(
+        stream_, *sr,
+        [self = shared_from_this(), res, sr, keep_alive](beast::error_code ec, size_t) {
+          if (ec || !keep_alive) return self->close();
+          self->read();
+        });
+  }
+
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
+  bool head_ = false;  // the request being answered is a HEAD
   beast::tcp_stream stream_;
   std::string origin_, host_;  // of the request being answered
   beast::flat_buffer buffer_;

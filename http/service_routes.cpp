@@ -56,6 +56,18 @@ health_report check_health(const route_context& ctx) {
     auto jobs = ask<std::vector<std::string>>(ctx, ctx.manager, atom::get::value);
     return std::to_string(jobs.size()) + " job(s) running";
   });
+  // The one writer of cells: busy for seconds on one request means no job makes progress.
+  check("persistence", [&] {
+    auto store = ctx.system->registry().get<persistence_actor>(persistence_key);
+    if (!store) throw std::runtime_error("the persistence actor is not running");
+    try {
+      auto batches = ask<int64_t>(ctx, store, atom::ping::value);
+      return std::to_string(batches) + " write batch(es) committed";
+    } catch (const std::exception&) {
+      throw std::runtime_error(
+          "the persistence actor has not answered within 2 s: no job is making progress");
+    }
+  });
   if (!ctx.registry) return h;
   std::vector<provider_status> providers;
   try {

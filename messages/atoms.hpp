@@ -41,6 +41,8 @@ CAF_ADD_ATOM(beacon, beacon::atom, complete, "complete")
 CAF_ADD_ATOM(beacon, beacon::atom, deliver, "deliver")
 // Pick the provider for region+model.
 CAF_ADD_ATOM(beacon, beacon::atom, route, "route")
+// A page of a job's counts, read from storage.
+CAF_ADD_ATOM(beacon, beacon::atom, progress, "progress")
 // Progress: initial counts of a job.
 CAF_ADD_ATOM(beacon, beacon::atom, seed, "seed")
 // Progress: committed transitions.
@@ -61,7 +63,7 @@ CAF_ADD_ATOM(beacon, beacon::atom, report, "report")
 CAF_ADD_ATOM(beacon, beacon::atom, half_open, "half_open")
 // Follow a job's event stream.
 CAF_ADD_ATOM(beacon, beacon::atom, subscribe, "subscribe")
-// An event stream's keep-alive.
+// An event stream's keep-alive; a liveness probe of an actor.
 CAF_ADD_ATOM(beacon, beacon::atom, ping, "ping")
 // Compute a job's cross-region analysis.
 CAF_ADD_ATOM(beacon, beacon::atom, analyze, "analyze")

@@ -24,10 +24,19 @@ using persistence_actor = caf::typed_actor<
     // in id order.
     caf::replies_to<atom::load, std::string, int32_t, int64_t,
                     int32_t>::with<std::vector<cell_row>>,
-    // Mark a job running (idempotent), seed live progress and return what is left to run.
+    // Mark a job running (idempotent) and return its spec and state (the same cost for every
+    // job size; its counts come in pages).
     caf::replies_to<atom::start, std::string>::with<job_snapshot>,
-    // End every open cell of a job: (job id, cell status, error code, message) -> cells ended.
-    caf::replies_to<atom::abort, std::string, cell_status, std::string, std::string>::with<int32_t>,
+    // A page of a job's counts, questions [first, end): (job id, first, end) -> the page; the
+    // progress hub gets it too.
+    caf::replies_to<atom::progress, std::string, int32_t, int32_t>::with<job_progress>,
+    // End a page of a job's open cells: (job id, cell status, error code, message, limit, after
+    // cell id) -> the page (fewer than `limit` cells: none is left open). Status cancelled also
+    // records the cancel request, so a resumed job finishes the cancel.
+    caf::replies_to<atom::abort, std::string, cell_status, std::string, std::string, int32_t,
+                    int64_t>::with<abort_page>,
+    // Is the actor taking messages? -> how many write batches it has committed.
+    caf::replies_to<atom::ping>::with<int64_t>,
     // Decide and write the final job status: (job id, cancelled) -> verdict.
     caf::replies_to<atom::finish, std::string, bool>::with<job_verdict>,
     // Jobs that a starting node must resume (queued or running).
@@ -98,8 +107,9 @@ using http_provider_actor =
 using job_manager_actor = caf::typed_actor<
     // Start (or resume) a job already admitted to storage; false when it is already running.
     caf::replies_to<atom::start, std::string>::with<bool>,
-    // Cancel a running job: true once its supervisor has ended (after the verdict is committed,
-    // or a crash); false at once when this node is not running it.
+    // Cancel a queued or running job: true once its supervisor has ended (after the verdict is
+    // committed, or a crash). A job this node holds no supervisor for (its supervisor gave up,
+    // or it was never started) gets one that only ends it cancelled.
     caf::replies_to<atom::cancel, std::string>::with<bool>,
     // Resume every queued or running job from storage; replies how many were started.
     caf::replies_to<atom::resume>::with<int32_t>,

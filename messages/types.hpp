@@ -219,15 +219,26 @@ struct job_snapshot {
   bool found = false;  // the job exists
   job_status status = job_status::queued;
   std::string spec_json;
-  int64_t started_us = 0;  // start of the current round (the job timeout counts from here)
-  std::vector<int32_t> open_cells_per_question;  // pending + running, by question index
-  bool first_start = false;  // this start moved the job out of queued for the first time
+  int64_t started_us = 0;         // start of the current round (the job timeout counts from here)
+  bool first_start = false;       // this start moved the job out of queued for the first time
+  bool cancel_requested = false;  // a cancel was asked for and has not finished: end it cancelled
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_snapshot& x) {
   return f(caf::meta::type_name("job_snapshot"), x.job_id, x.found, x.status, x.spec_json,
-           x.started_us, x.open_cells_per_question, x.first_start);
+           x.started_us, x.first_start, x.cancel_requested);
+}
+
+// One page of a job's open cells ended (cancel, deadline, failed start).
+struct abort_page {
+  int32_t cells = 0;    // cells ended by this page
+  int64_t last_id = 0;  // the next page starts after this cell id
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, abort_page& x) {
+  return f(caf::meta::type_name("abort_page"), x.cells, x.last_id);
 }
 
 // What a manual retry reopened: failed or timed-out cells back to pending.
@@ -319,12 +330,16 @@ struct job_progress {
   std::string reason;
   std::vector<question_progress> questions;
   std::vector<group_progress> groups;  // the same cells by (question, model, region)
+  // A page of a job's counts holds questions [first_question, end_question) only (the others
+  // are left empty); end_question -1: the whole job.
+  int32_t first_question = 0;
+  int32_t end_question = -1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_progress& x) {
   return f(caf::meta::type_name("job_progress"), x.job_id, x.found, x.status, x.reason, x.questions,
-           x.groups);
+           x.groups, x.first_question, x.end_question);
 }
 
 template <class Inspector>

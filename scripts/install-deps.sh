@@ -2,7 +2,7 @@
 # Installs exactly what the build, the node and the tests need, from Debian 12 packages. Idempotent.
 set -euo pipefail
 packages=(
-  g++ cmake ninja-build pkg-config ccache clang-format
+  g++ clang libclang-rt-14-dev cmake ninja-build pkg-config ccache clang-format
   libcaf-dev libpqxx-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libcurl4-openssl-dev libssl-dev openssl libsodium-dev libcli11-dev
   postgresql

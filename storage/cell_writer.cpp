@@ -3,11 +3,13 @@
 // counters move by exact transitions even under concurrent writers.
 #include "storage/cell_writer.hpp"
 
+#include <algorithm>
 #include <map>
 #include <pqxx/pqxx>
 #include <set>
 #include <tuple>
 
+#include "common/assert.hpp"
 #include "domain/status.hpp"
 #include "storage/pg_arrays.hpp"
 #include "storage/status_words.hpp"
@@ -50,6 +52,9 @@ RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.statu
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
           e.model_id)sql";
 
+// One page of open cells, in id order after a cursor. The ids are gathered first (ARRAY of an
+// index-ordered scan), so the update reads only them: an IN over the subquery let the planner
+// scan the whole job on every page.
 constexpr const char* abort_sql = R"sql(
 UPDATE executions e
    SET previous_status = e.status, status = $2, error_code = $3, error_message = $4,
@@ -57,7 +62,9 @@ UPDATE executions e
        duration_ms = CASE WHEN e.started_at IS NULL THEN NULL
                           ELSE greatest(0, (extract(epoch FROM now() - e.started_at) * 1000)::bigint) END,
        updated_at = now()
- WHERE e.job_id = $1 AND e.status IN ('pending', 'running')
+ WHERE e.id = ANY (ARRAY(SELECT id FROM executions
+                           WHERE job_id = $1 AND id > $6 AND status IN ('pending', 'running')
+                           ORDER BY id LIMIT $5))
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           e.model_id)sql";
 
@@ -182,16 +189,21 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
   return written;
 }
 
-int32_t abort_open_cells(pqxx::work& tx, const std::string& job_id, cell_status st,
-                         const std::string& error_code, const std::string& message,
-                         std::vector<cell_transition>& out) {
-  auto rows = tx.exec_params(abort_sql, job_id, word(st), error_code, message);
+abort_page abort_open_cells(pqxx::work& tx, const std::string& job_id, cell_status st,
+                            const std::string& error_code, const std::string& message,
+                            std::vector<cell_transition>& out, int32_t limit, int64_t after_id) {
+  BEACON_ASSERT(limit > 0, "an abort page ends at least one cell");
+  auto rows = tx.exec_params(abort_sql, job_id, word(st), error_code, message, limit, after_id);
+  abort_page page;
+  page.last_id = after_id;
   for (auto row : rows) {
     auto t = transition_from(row, st);
     t.error = error_code + ": " + message;
     out.push_back(std::move(t));
+    page.last_id = std::max(page.last_id, row[0].as<int64_t>());
   }
-  return static_cast<int32_t>(rows.size());
+  page.cells = static_cast<int32_t>(rows.size());
+  return page;
 }
 
 void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transitions) {

@@ -26,10 +26,13 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
                                             const std::vector<cell_outcome>& outcomes,
                                             std::vector<cell_transition>& out);
 
-// Ends every pending or running cell of a job with `status`, `error_code` and `message`.
-int32_t abort_open_cells(pqxx::work& tx, const std::string& job_id, cell_status status,
-                         const std::string& error_code, const std::string& message,
-                         std::vector<cell_transition>& out);
+// Ends the first `limit` pending or running cells of a job with an id above `after_id` (in id
+// order) with `status`, `error_code` and `message`: one page. The next page starts after its
+// last_id (a keyset, so no page reads the cells an earlier one ended); fewer than `limit` ended
+// means none is left open.
+abort_page abort_open_cells(pqxx::work& tx, const std::string& job_id, cell_status status,
+                            const std::string& error_code, const std::string& message,
+                            std::vector<cell_transition>& out, int32_t limit, int64_t after_id = 0);
 
 // Moves the jobs, cross_region_executions and region_results counters by the transitions.
 void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transitions);

@@ -1,6 +1,7 @@
 // Job-level SQL.
 #include "storage/job_store.hpp"
 
+#include <limits>
 #include <map>
 #include <pqxx/pqxx>
 #include <stdexcept>
@@ -115,12 +116,14 @@ admission_reply store_admission(pqxx::connection& conn, const admission_request&
   return admission_reply{static_cast<int32_t>(out.result), out.existing_job_id};
 }
 
-void read_progress(pqxx::transaction_base& tx, const std::string& job_id, job_progress& progress) {
+void read_progress_page(pqxx::transaction_base& tx, const std::string& job_id,
+                        int32_t first_question, int32_t end_question, job_progress& progress) {
   std::map<std::tuple<int32_t, std::string, std::string>, size_t> group_at;
   for (auto row :
        tx.exec_params("SELECT question_index, question_id, model_id, region, status, count(*)::int"
-                      " FROM executions WHERE job_id = $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 3, 4",
-                      job_id)) {
+                      " FROM executions WHERE job_id = $1 AND question_index >= $2"
+                      " AND question_index < $3 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 3, 4",
+                      job_id, first_question, end_question)) {
     auto qi = row[0].as<int32_t>();
     auto idx = index_of(stored_cell_status(row[4].as<std::string>()));
     auto n = row[5].as<int32_t>();
@@ -139,20 +142,24 @@ void read_progress(pqxx::transaction_base& tx, const std::string& job_id, job_pr
   }
 }
 
-job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& progress) {
+void read_progress(pqxx::transaction_base& tx, const std::string& job_id, job_progress& progress) {
+  read_progress_page(tx, job_id, 0, std::numeric_limits<int32_t>::max(), progress);
+}
+
+job_snapshot start_job(pqxx::work& tx, const std::string& job_id) {
   job_snapshot snap;
   snap.job_id = job_id;
-  progress.job_id = job_id;
   auto job = tx.exec_params(
       "SELECT status, spec::text,"
       " coalesce(extract(epoch FROM coalesce(round_started_at, started_at)) * 1e6, 0)::bigint,"
-      " started_at IS NULL FROM jobs WHERE id = $1 FOR UPDATE",
+      " started_at IS NULL, cancel_requested_at IS NOT NULL FROM jobs WHERE id = $1 FOR UPDATE",
       job_id);
   if (job.empty()) return snap;
   snap.found = true;
   snap.status = stored_job_status(job[0][0].as<std::string>());
   snap.spec_json = job[0][1].as<std::string>();
   snap.started_us = job[0][2].as<int64_t>();
+  snap.cancel_requested = job[0][4].as<bool>();
   if (snap.status == job_status::queued) {
     // A job queued again by a manual retry keeps the started_at of its first run.
     auto started = tx.exec_params1(
@@ -168,15 +175,14 @@ job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& 
     snap.started_us = started[0].as<int64_t>();
     snap.first_start = job[0][3].as<bool>();
   }
-  progress.found = true;
-  progress.status = snap.status;
-  read_progress(tx, job_id, progress);
-  for (size_t qi = 0; qi < progress.questions.size(); ++qi) {
-    auto& counts = progress.questions[qi].counts;
-    snap.open_cells_per_question.push_back(counts[index_of(cell_status::pending)] +
-                                           counts[index_of(cell_status::running)]);
-  }
   return snap;
+}
+
+void request_cancel(pqxx::work& tx, const std::string& job_id) {
+  tx.exec_params(
+      "UPDATE jobs SET cancel_requested_at = now(), updated_at = now()"
+      " WHERE id = $1 AND cancel_requested_at IS NULL",
+      job_id);
 }
 
 job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled) {

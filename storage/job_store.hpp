@@ -51,16 +51,24 @@ admit_outcome admit_job(pqxx::connection& conn, const job_spec& spec, const retr
 // run); the reply carries admit_result as its number.
 admission_reply store_admission(pqxx::connection& conn, const admission_request& r);
 
-// Fills `progress` with the job's cell counts per question and per (question, model, region)
-// group, counted over its executions (one GROUP BY; leaves status and reason alone).
+// Adds to `progress` the cell counts of the job's questions with an index in
+// [first_question, end_question), per question and per (question, model, region) group (one
+// GROUP BY over those questions' executions; leaves status and reason alone).
+void read_progress_page(pqxx::transaction_base& tx, const std::string& job_id,
+                        int32_t first_question, int32_t end_question, job_progress& progress);
+// read_progress_page over every question of the job.
 void read_progress(pqxx::transaction_base& tx, const std::string& job_id, job_progress& progress);
 
 // Lists the newest jobs: [{id, status, created_at}] as a JSON array.
 std::string list_jobs_json(pqxx::transaction_base& tx, int64_t limit);
 
-// Marks a queued job running (idempotent) and returns what a supervisor needs; an unknown job
-// yields found = false. Also fills `progress` (read_progress).
-job_snapshot start_job(pqxx::work& tx, const std::string& job_id, job_progress& progress);
+// Marks a queued job running (idempotent) and returns what a supervisor needs to start it (its
+// counts come in pages: read_progress_page); an unknown job yields found = false. One row each
+// of jobs and cross_region_executions: the same cost for every job size.
+job_snapshot start_job(pqxx::work& tx, const std::string& job_id);
+
+// Records that a person asked to cancel the job (the first time only).
+void request_cancel(pqxx::work& tx, const std::string& job_id);
 
 // Decides the final status from the counters (same transaction) and writes it. Throws
 // std::logic_error when cells are still open. A job already terminal keeps its verdict.

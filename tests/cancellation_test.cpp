@@ -1,6 +1,7 @@
 // Cancellation and the job deadline end every open cell and the job, with honest counters.
 #define CAF_SUITE cancellation
 #define FAIL CAF_FAIL
+#include "actors/progress_hub.hpp"
 #include "caf/test/dsl.hpp"
 #include "tests/runtime_fixture.hpp"
 
@@ -46,6 +47,122 @@ CAF_TEST(the job deadline ends open cells as timeout and the job as failed) {
   CAF_CHECK_EQUAL(cells(id, "status = 'timeout' AND error_code = 'job_timeout'"), 1);
   CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
   CAF_CHECK_EQUAL(scripted(p).calls.size(), 1u);
+}
+
+namespace {
+
+// The hub's counts of a job: per status over its questions, and over its groups.
+std::pair<std::vector<int32_t>, std::vector<int32_t>> hub_totals(const job_progress& p) {
+  std::vector<int32_t> by_question(cell_status_count, 0), by_group(cell_status_count, 0);
+  for (auto& q : p.questions)
+    for (size_t i = 0; i < q.counts.size(); ++i) by_question[i] += q.counts[i];
+  for (auto& g : p.groups)
+    for (size_t i = 0; i < g.counts.size(); ++i) by_group[i] += g.counts[i];
+  return {by_question, by_group};
+}
+
+}  // namespace
+
+CAF_TEST(a start reads the counts in pages and runs questions before the last page) {
+  auto o = options();
+  o.supervisor.page_cells = 2;  // one question (two cells) per page
+  add_scripted(o, "ok-x", "XR", {"m1", "m2"}, [](const provider_request&) { return "ok"; });
+  boot(o);
+  std::vector<std::string> qs{"q1", "q2", "q3", "q4", "q5"};
+  auto id = admit_spec(url, job_json("pages-1", qs, {"m1", "m2"}, {"XR"}));
+  caf::anon_send(rt.manager, atom::start::value, id);
+  // Step until the first question has a cell running: later pages are not read yet.
+  size_t steps = 0;
+  while (cells(id, "status <> 'pending'") == 0 && steps++ < 2000) sched.run_once();
+  auto* sup = supervisor_of(id)
+                  ? &deref<caf::stateful_actor<job_supervisor_state>>(supervisor_of(id)).state
+                  : nullptr;
+  CAF_REQUIRE(sup != nullptr);
+  CAF_CHECK(sup->loading);
+  CAF_CHECK_LESS(sup->next_question, 5);
+  CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
+  CAF_CHECK_EQUAL(job_status(id), "completed");
+  CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
+  auto& held =
+      deref<progress_hub_actor::stateful_base<progress_hub_state>>(rt.hub).state.jobs.at(id);
+  CAF_CHECK_EQUAL(held.questions.size(), 5u);
+  CAF_CHECK_EQUAL(held.groups.size(), 10u);
+  auto totals = hub_totals(held);
+  auto done = index_of(cell_status::completed);
+  CAF_CHECK_EQUAL(totals.first[done], 10);
+  CAF_CHECK_EQUAL(totals.second[done], 10);
+}
+
+CAF_TEST(a cancel during a paged start ends every cell cancelled and the counts stay whole) {
+  auto o = options();
+  o.supervisor.page_cells = 3;
+  auto p =
+      add_scripted(o, "hold-x", "XR", {"m1", "m2"}, [](const provider_request&) { return "hold"; });
+  boot(o);
+  auto id = admit_spec(url, job_json("pages-2", {"q1", "q2", "q3", "q4"}, {"m1", "m2"}, {"XR"}, 2));
+  caf::anon_send(rt.manager, atom::start::value, id);
+  caf::anon_send(rt.manager, atom::cancel::value, id);
+  CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
+  CAF_CHECK_EQUAL(job_status(id), "cancelled");
+  CAF_CHECK_EQUAL(cells(id, "status = 'cancelled'"), 16);
+  CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM jobs WHERE cancel_requested_at IS NOT NULL"),
+                  1);
+  auto& held =
+      deref<progress_hub_actor::stateful_base<progress_hub_state>>(rt.hub).state.jobs.at(id);
+  auto totals = hub_totals(held);
+  auto cancelled = index_of(cell_status::cancelled);
+  CAF_CHECK_EQUAL(totals.first[cancelled], 16);
+  CAF_CHECK_EQUAL(totals.second[cancelled], 16);
+  CAF_CHECK(scripted(p).calls.size() <= 2u);
+}
+
+CAF_TEST(a cancel recorded before a stop is finished when the job resumes) {
+  auto o = options();
+  auto p = add_scripted(o, "ok-x", "XR", {"m"}, [](const provider_request&) { return "ok"; });
+  boot(o);
+  auto id = admit_spec(url, job_json("cancel-resume", {"q1", "q2"}, {"m"}, {"XR"}));
+  // As a node that stopped after recording the cancel, before ending any cell.
+  exec(url, "UPDATE jobs SET status = 'running', started_at = now(), cancel_requested_at = now()");
+  caf::anon_send(rt.manager, atom::resume::value);
+  CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
+  CAF_CHECK_EQUAL(job_status(id), "cancelled");
+  CAF_CHECK_EQUAL(cells(id, "status = 'cancelled'"), 2);
+  CAF_CHECK_EQUAL(scripted(p).calls.size(), 0u);
+  CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
+}
+
+CAF_TEST(a job no supervisor runs is cancelled all the same) {
+  boot(options());
+  auto id = admit_spec(url, job_json("cancel-idle", {"q1"}, {"m1", "m2"}, {"us-east"}));
+  CAF_CHECK(supervisor_of(id) == nullptr);
+  caf::anon_send(rt.manager, atom::cancel::value, id);
+  CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
+  CAF_CHECK_EQUAL(job_status(id), "cancelled");
+  CAF_CHECK_EQUAL(cells(id, "status = 'cancelled'"), 2);
+  CAF_CHECK_EQUAL(log->total(), 0);
+}
+
+CAF_TEST(a start that keeps failing ends the job failed with start_failed) {
+  auto o = options();
+  o.supervisor.start_attempts = 3;
+  boot(o);
+  auto id = admit_spec(url, job_json("start-fails", {"q1"}, {"m1"}, {"us-east"}));
+  // Storage refuses to mark this job running (as a start that times out every time).
+  exec(url,
+       "CREATE FUNCTION refuse_start() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+       " RAISE EXCEPTION 'start refused'; END $$;"
+       "CREATE TRIGGER refuse_start BEFORE UPDATE ON jobs FOR EACH ROW"
+       " WHEN (NEW.status = 'running') EXECUTE FUNCTION refuse_start()");
+  caf::anon_send(rt.manager, atom::start::value, id);
+  CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
+  CAF_CHECK_EQUAL(job_status(id), "failed");
+  CAF_CHECK_EQUAL(cells(id,
+                        "status = 'failed' AND error_code = 'start_failed'"
+                        " AND error_message LIKE '%after 3 attempts%'"),
+                  1);
+  CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
+  CAF_CHECK(supervisor_of(id) == nullptr);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -27,11 +27,15 @@ class health_probe {
             auto t0 = std::chrono::steady_clock::now();
             double ms = 60'000;
             try {
-              if (http_call(port, "GET", "/health/live").status == 200)
+              auto status = http_call(port, "GET", "/health/live").status;
+              if (status == 200)
                 ms =
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                         .count();
-            } catch (const std::exception&) {
+              else
+                note_error("status " + std::to_string(status));
+            } catch (const std::exception& e) {
+              note_error(e.what());
             }
             {
               std::lock_guard<std::mutex> g{m_};
@@ -58,11 +62,22 @@ class health_probe {
     std::lock_guard<std::mutex> g{m_};
     return ms_.size();
   }
+  // What the first failed probe threw ("" when none failed).
+  std::string first_error() {
+    std::lock_guard<std::mutex> g{m_};
+    return first_error_;
+  }
 
  private:
+  void note_error(const std::string& what) {
+    std::lock_guard<std::mutex> g{m_};
+    if (first_error_.empty()) first_error_ = what;
+  }
+
   std::atomic<bool> stop_{false};
   std::mutex m_;
   std::vector<double> ms_;
+  std::string first_error_;
   std::thread thread_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +37,36 @@ inline bool send_all(int fd, const std::string& bytes) {
     sent += static_cast<size_t>(n);
   }
   return true;
+}
+
+// Everything the peer sends until it closes the connection (or `timeout_ms` passes quietly).
+inline std::string read_until_closed(int fd, int timeout_ms = 5000) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return out;
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// Sends `bytes` on a new connection and returns all the server answers until it closes ("" when
+// the connection fails).
+inline std::string send_and_read(uint16_t port, const std::string& bytes) {
+  int fd = connect_raw(port);
+  if (fd < 0) return "";
+  std::string got = send_all(fd, bytes) ? read_until_closed(fd) : "";
+  ::close(fd);
+  return got;
+}
+
+// How many times `needle` occurs in `hay`.
+inline size_t occurrences(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
 }
 
 // A GET with the headers a client sends, ready to write.

@@ -3,6 +3,7 @@
 #define CAF_SUITE rest
 #define FAIL CAF_FAIL
 #include <boost/json.hpp>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "http/server.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
+#include "tests/raw_socket.hpp"
 #include "tests/rest_node.hpp"
 #include "tests/sse_client.hpp"
 
@@ -180,7 +182,11 @@ CAF_TEST(text postgresql cannot store is refused at the edge naming where it is)
     CAF_CHECK_EQUAL(bad.status, 400u);
     auto bad_json = json_of(bad);
     CAF_CHECK_EQUAL(bad_json["error_code"].as_string(), "invalid_request_target");
+    CAF_CHECK(!bad_json["field"].as_string().empty());
   }
+  // A bad value under an empty name (found by the HTTP fuzz harness) names the query.
+  auto unnamed = json_of(http_call(port, "GET", "/api/v1/jobs?=%ff"));
+  CAF_CHECK_EQUAL(unnamed["field"].as_string(), "query");
   CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/jobs/n6").status, 200u);
   // A keyset cursor beyond 2^31 is a valid bigint id, not a database error.
   auto page = http_call(port, "GET", "/api/v1/executions?cursor=3000000000&limit=5");
@@ -214,13 +220,45 @@ CAF_TEST(health reports the database the actor runtime and every provider) {
     std::vector<std::string> names;
     for (auto& s : j["services"].as_array())
       names.emplace_back(s.as_object().at("name").as_string());
-    CAF_CHECK_EQUAL(names, (std::vector<std::string>{"database", "actor_runtime", "provider:sim-us",
-                                                     "provider:sim-eu", "provider:sim-asia"}));
+    CAF_CHECK_EQUAL(names, (std::vector<std::string>{"database", "actor_runtime", "persistence",
+                                                     "provider:sim-us", "provider:sim-eu",
+                                                     "provider:sim-asia"}));
   }
   CAF_CHECK_EQUAL(http_call(port, "GET", "/health/live").body, R"({"status":"alive"})");
   auto ready = http_call(port, "GET", "/health/ready");
   CAF_CHECK_EQUAL(ready.status, 200u);
   CAF_CHECK(json_of(ready)["ready"].as_bool());
+}
+
+CAF_TEST(health is unhealthy while the persistence actor makes no progress) {
+  // The one writer blocked on a lock: no job can make progress, whatever else answers.
+  pqxx::connection locker{url};
+  pqxx::work lock{locker};
+  lock.exec("LOCK TABLE executions IN ACCESS EXCLUSIVE MODE");
+  auto store = n->system().registry().get<persistence_actor>(persistence_key);
+  caf::anon_send(store, atom::progress::value, std::string("held"), int32_t{0}, int32_t{1});
+  auto r = http_call(port, "GET", "/health");
+  CAF_CHECK_EQUAL(r.status, 503u);
+  auto j = json_of(r);
+  CAF_CHECK_EQUAL(j["status"].as_string(), "unhealthy");
+  std::string persistence_status;
+  for (auto& s : j["services"].as_array())
+    if (s.as_object().at("name").as_string() == "persistence")
+      persistence_status = std::string(s.as_object().at("status").as_string());
+  CAF_CHECK_EQUAL(persistence_status, "unhealthy");
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/health/live").status, 200u);
+  lock.abort();
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/health").status, 200u);
+}
+
+CAF_TEST(HEAD is served by the GET routes without a body) {
+  auto got =
+      send_and_read(port, "HEAD /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CAF_CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
+  CAF_CHECK(got.find("Content-Length: 18\r\n") != std::string::npos);  // {"status":"alive"}
+  CAF_CHECK(got.find("alive") == std::string::npos);
+  auto post_only = http_call(port, "HEAD", "/api/v1/jobs/x/cancel");
+  CAF_CHECK_EQUAL(post_only.status, 405u);
 }
 
 CAF_TEST(metrics are prometheus text with jobs cells and providers) {

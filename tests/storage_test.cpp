@@ -105,7 +105,9 @@ CAF_TEST(a terminal cell is never overwritten and counters follow committed tran
     CAF_CHECK(storage::record_outcomes(tx, {stale}, t).empty());
     CAF_CHECK(t.empty());
     CAF_CHECK_EQUAL(
-        storage::abort_open_cells(tx, id, cell_status::cancelled, "cancelled", "stop", t), 1);
+        storage::abort_open_cells(tx, id, cell_status::cancelled, "cancelled", "stop", t, 100)
+            .cells,
+        1);
     storage::apply_counters(tx, t);
     tx.commit();
   }
