@@ -88,15 +88,15 @@ void index_groups(self_ptr self, const job_progress& p) {
 // A page of a job's counts from storage: its questions and groups replace what the hub had for
 // them (a first page starts the job's counts afresh); status and reason stay.
 void merge_page(self_ptr self, job_progress& held, job_progress& page) {
+  auto& index = self->state.groups[held.job_id];
   if (page.first_question == 0) {
     held.questions.clear();
     held.groups.clear();
+    index.clear();
   }
   if (held.questions.size() < page.questions.size()) held.questions.resize(page.questions.size());
   for (size_t qi = page.first_question; qi < page.questions.size(); ++qi)
     held.questions[qi] = std::move(page.questions[qi]);
-  if (page.first_question == 0) index_groups(self, held);
-  auto& index = self->state.groups[held.job_id];
   for (auto& g : page.groups) {
     auto key = std::make_tuple(g.question_index, g.model_id, g.region);
     auto it = index.find(key);
