@@ -32,7 +32,7 @@ void record(self_ptr self, cell_status st, std::string code, std::string message
   o.cell_id = s.task.cell_id;
   o.status = st;
   o.attempts = s.attempts;
-  o.retry_history = boost::json::serialize(s.history);
+  o.retry_history = boost::json::serialize(s.unrecorded);
   o.started_us = s.started_us;
   o.completed_us = now_us();
   o.duration_ms =
@@ -134,16 +134,54 @@ caf::timespan budget_left(self_ptr self) {
   return s.settings.cell_budget - (self->clock().now() - s.budget_start);
 }
 
+// Milliseconds of a timespan, for messages.
+int64_t ms(caf::timespan t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
+}
+
+// The log line of a call that will be made again after `delay`.
+void log_retry(self_ptr self, const char* event, const provider_reply& r, caf::timespan delay) {
+  auto& s = self->state;
+  logging::info(event)
+      .cell(ids(s.task))
+      .field("error_code", to_string(r.failure))
+      .field("error_message", r.error_message)
+      .field("attempt", s.attempts)
+      .field("retry_in_ms", ms(delay));
+}
+
+// A call refused before it was sent (the provider's circuit is open, or its slots stayed busy):
+// no attempt. The cell waits until the provider may take calls again (plus jitter, so waiting
+// cells do not arrive at once) and calls with the same attempt number, within its budget.
+void wait_for_provider(self_ptr self, const provider_reply& r) {
+  auto& s = self->state;
+  auto jitter = backoff_delay(s.settings.retry_base, s.settings.retry_base, 1,
+                              static_cast<uint64_t>(s.task.cell_id) + s.waits);
+  auto delay = std::chrono::milliseconds(r.retry_after_ms) + s.settings.retry_base + jitter;
+  if (delay < budget_left(self)) {
+    if (s.waits++ == 0) log_retry(self, "cell_waiting", r, delay);
+    self->delayed_send(self, delay, atom::retry::value);
+    return;
+  }
+  --s.attempts;  // the open attempt made no call
+  auto message = r.error_message + " (no provider of region " + s.task.region +
+                 " could be called within the cell's time budget of " +
+                 std::to_string(ms(s.settings.cell_budget)) + " ms)";
+  finish(self, cell_status::failed, word(r.failure), message, &r);
+}
+
 void failed_attempt(self_ptr self, const provider_reply& r) {
   auto& s = self->state;
+  if (!r.sent) return wait_for_provider(self, r);
   s.failed_provider = s.routed_provider;  // the next attempt prefers another one of the region
-  s.history.push_back({{"attempt", s.attempts},
-                       {"at", format_rfc3339(now_us())},
-                       {"class", to_string(r.failure)},
-                       {"message", r.error_message},
-                       {"http_status", r.http_status},
-                       {"provider_id", r.provider_id}});
-  bool attempts_left = s.attempts < 1 + s.task.max_retries;
+  s.unrecorded.push_back({{"attempt", s.attempts},
+                          {"at", format_rfc3339(now_us())},
+                          {"class", to_string(r.failure)},
+                          {"message", r.error_message},
+                          {"http_status", r.http_status},
+                          {"provider_id", r.provider_id}});
+  // Interrupted attempts (a stop cut them off) do not count against the budget.
+  bool attempts_left = s.attempts - s.interrupted < 1 + s.task.max_retries;
   auto message = r.error_message;
   if (is_transient(r.failure) && attempts_left) {
     auto delay =
@@ -151,23 +189,18 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
                                               s.attempts, static_cast<uint64_t>(s.task.cell_id)),
                                 std::chrono::milliseconds(r.retry_after_ms));
     if (delay < budget_left(self)) {
-      logging::info("attempt_failed")
-          .cell(ids(s.task))
-          .field("error_code", to_string(r.failure))
-          .field("error_message", r.error_message)
-          .field("attempt", s.attempts)
-          .field("retry_in_ms",
-                 std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
+      log_retry(self, "attempt_failed", r, delay);
+      ++s.attempts;  // recorded when the backoff ends, before its call
       self->delayed_send(self, delay, atom::retry::value);
       return;
     }
-    message +=
-        " (the cell's time budget of " +
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::milliseconds>(s.settings.cell_budget).count()) +
-        " ms leaves no room for attempt " + std::to_string(s.attempts + 1) + ")";
+    message += " (the cell's time budget of " + std::to_string(ms(s.settings.cell_budget)) +
+               " ms leaves no room for attempt " + std::to_string(s.attempts + 1) + ")";
   } else if (!attempts_left) {
-    message += " (after " + std::to_string(s.attempts) + " attempts)";
+    message += " (after " + std::to_string(s.attempts) + " attempts";
+    if (s.interrupted > 0)
+      message += ", " + std::to_string(s.interrupted) + " of them interrupted by a stop";
+    message += ")";
   }
   auto st = r.failure == error_class::timeout ? cell_status::timeout : cell_status::failed;
   finish(self, st, word(r.failure), message, &r);
@@ -217,10 +250,9 @@ void call_provider(self_ptr self, const provider_actor& provider, const std::str
           });
 }
 
+// Calls the current attempt: routes it, then calls the provider the registry chose.
 void attempt(self_ptr self) {
   auto& s = self->state;
-  ++s.attempts;
-  ++s.calls_here;
   // The registry answers at once or is gone (then the request fails at once): no timer needed.
   self->request(s.settings.registry, caf::infinite, atom::route::value, s.task.region,
                 s.task.model_id, s.failed_provider)
@@ -240,8 +272,53 @@ void attempt(self_ptr self) {
             provider_reply r;
             r.failure = error_class::provider_error;
             r.error_message = "provider registry unavailable: " + self->system().render(err);
+            r.sent = false;
             failed_attempt(self, r);
           });
+}
+
+// A storage request failed: log it and send `again` to ourselves after a backoff.
+template <class Atom>
+void retry_storage_later(self_ptr self, const char* event, const caf::error& err, Atom again) {
+  auto& s = self->state;
+  ++s.storage_failures;
+  logging::warn(event).cell(ids(s.task)).field("error", self->system().render(err));
+  self->delayed_send(self,
+                     backoff_delay(s.settings.retry_base, s.settings.retry_cap, s.storage_failures,
+                                   static_cast<uint64_t>(s.task.cell_id)),
+                     again);
+}
+
+// Records the next attempt (and the failures before it) in storage, then calls it: the retry
+// budget and history survive a crash of the node.
+void record_attempt(self_ptr self) {
+  auto& s = self->state;
+  auto store = current_persistence(self->system());
+  attempt_record rec{s.task.cell_id, s.attempts, boost::json::serialize(s.unrecorded)};
+  self->request(store, caf::infinite, atom::attempt::value, std::move(rec))
+      .then(
+          [=](bool still_running) {
+            auto& s = self->state;
+            if (!still_running) {  // ended meanwhile (cancelled, timed out): durable already
+              logging::debug("cell_ended_elsewhere").cell(ids(s.task));
+              self->quit();
+              return;
+            }
+            s.storage_failures = 0;
+            s.recorded = s.attempts;
+            s.unrecorded.clear();
+            attempt(self);
+          },
+          [=](caf::error& err) {
+            retry_storage_later(self, "attempt_record_failed", err, atom::retry::value);
+          });
+}
+
+// A backoff or a wait ended: a new attempt is recorded first; a refused one is called again.
+void retry(self_ptr self) {
+  auto& s = self->state;
+  if (s.attempts > s.recorded) return record_attempt(self);
+  attempt(self);
 }
 
 void claim(self_ptr self) {
@@ -261,19 +338,12 @@ void claim(self_ptr self) {
             }
             s.storage_failures = 0;
             s.budget_start = self->clock().now();
-            s.attempts = std::max(r.attempts, s.task.prior_attempts);
+            s.attempts = s.recorded = r.attempts;  // the claim opened this attempt
+            s.interrupted = r.interrupted;
             attempt(self);
           },
           [=](caf::error& err) {
-            auto& s = self->state;
-            ++s.storage_failures;
-            logging::warn("claim_failed")
-                .cell(ids(s.task))
-                .field("error", self->system().render(err));
-            self->delayed_send(self,
-                               backoff_delay(s.settings.retry_base, s.settings.retry_cap,
-                                             s.storage_failures, s.task.cell_id),
-                               atom::run::value);
+            retry_storage_later(self, "claim_failed", err, atom::run::value);
           });
 }
 
@@ -341,7 +411,7 @@ caf::behavior execution(caf::stateful_actor<execution_state>* self, cell_task ta
           claim(self);
         }
       },
-      [=](atom::retry) { attempt(self); },
+      [=](atom::retry) { retry(self); },
       [=](atom::persist) { persist(self); },
   };
 }

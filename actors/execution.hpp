@@ -1,13 +1,17 @@
-// The EXECUTION actor: runs one cell. Claims the cell (marks it running; a terminal cell is never
-// run again), routes it to a provider of its own region, calls it with a per-attempt timeout,
-// retries transient failures with exponential backoff and full jitter (at least a provider's
-// Retry-After) within max_retries AND within the cell's time budget,
+// The EXECUTION actor: runs one cell. Claims the cell (marks it running and opens its first
+// attempt; a terminal cell is never run again), routes it to a provider of its own region, calls
+// it with a per-attempt timeout, retries transient failures with exponential backoff and full
+// jitter (at least a provider's Retry-After) within max_retries AND within the cell's time
+// budget, recording each retry before its call so the budget survives a crash. A call refused
+// before it was sent (the region's circuit is open) is no attempt: the cell waits for the
+// circuit's half-open trial, within its budget, and calls again with the same attempt number;
 // profiles the answer (analysis/answer_profile.hpp), signs its receipt and persists the terminal
 // outcome. It exits normally only once the
 // outcome is committed (or the claim was denied because the cell is already terminal), so its
 // parent may count a normal exit as "cell terminal and durable".
 //
-// Messages: (run) start or re-claim; (retry) a backoff elapsed; (persist) re-send the outcome.
+// Messages: (run) start or re-claim; (retry) a backoff or a wait elapsed; (persist) re-send the
+// outcome.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -38,14 +42,18 @@ struct execution_state {
   cell_task task;
   execution_settings settings;
   std::optional<cell_outcome> preset;  // report-only mode: persist this outcome
-  int32_t attempts = 0;                // provider calls, including ones recorded before
-  int32_t calls_here = 0;              // provider calls made by this actor
+  int32_t attempts = 0;     // the current attempt's number (earlier ones, recorded, included)
+  int32_t interrupted = 0;  // earlier attempts cut off by a stop: not against the budget
+  int32_t recorded = 0;     // the highest attempt number recorded in storage
+  int32_t waits = 0;        // calls refused before they were sent (circuit open)
   int32_t storage_failures = 0;
   int64_t started_us = 0;
   caf::actor_clock::time_point budget_start{};  // when the claim was granted
   std::string routed_provider;                  // the registry's choice for the current attempt
   std::string failed_provider;  // served the last failed attempt (avoided when possible)
-  boost::json::array history;   // {attempt, at, class, message, http_status} per failed attempt
+  // {attempt, at, class, message, http_status, provider_id} per failed attempt not yet
+  // recorded (stored with the next attempt, or with the outcome).
+  boost::json::array unrecorded;
   cell_outcome outcome;
   static inline const char* name = "execution";
 };

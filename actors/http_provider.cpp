@@ -68,9 +68,13 @@ void circuit_changed(self_ptr self) {
   report_now(self);
 }
 
+// Answers a call with a failure; `sent` says whether it had left for the provider, and
+// `retry_after_ms` when it is worth trying again.
 void answer_failure(http_provider_state::call& c, const http_provider_config& cfg, error_class cls,
-                    std::string message) {
+                    std::string message, bool sent, int64_t retry_after_ms = 0) {
   provider_reply r;
+  r.sent = sent;
+  r.retry_after_ms = retry_after_ms;
   r.provider_id = cfg.id;
   r.provider_region = cfg.region;
   r.model_served = c.req.model_id;
@@ -83,6 +87,15 @@ std::string circuit_message(const http_provider_state& st) {
   return "provider " + st.config.id +
          " is not called while its circuit is open (last failure: " + st.breaker.last_failure() +
          ")";
+}
+
+// Refuses a call while the circuit is open: not sent, worth trying when it turns half-open.
+void refuse_while_open(http_provider_state& st, http_provider_state::call& c,
+                       caf::actor_clock::time_point now) {
+  auto wait =
+      std::chrono::duration_cast<std::chrono::milliseconds>(st.breaker.reopens_at() - now).count();
+  answer_failure(c, st.config, error_class::circuit_open, circuit_message(st), false,
+                 std::max<int64_t>(1, wait));
 }
 
 // One call of `who` ended: stop watching it when it has no other.
@@ -122,31 +135,41 @@ void start(self_ptr self, http_provider_state::call c) {
   st.in_flight.emplace(token, std::move(c));
 }
 
+// Answers the queued calls that cannot wait any longer, unsent: the caller gave up, the call's
+// deadline passed while it waited for a slot, or the circuit is open.
+void sweep_queue(self_ptr self, caf::actor_clock::time_point now) {
+  auto& st = self->state;
+  bool open = st.breaker.current(now) == providers::circuit_breaker::state::open;
+  std::vector<caf::actor_addr> done;
+  auto ends = [&](http_provider_state::call& c) {
+    if (!c.rp.pending()) {
+    } else if (now >= c.queue_deadline) {
+      answer_failure(c, st.config, error_class::timeout,
+                     "the attempt's time ran out while waiting for one of provider " +
+                         st.config.id + "'s " + std::to_string(st.limit.current()) +
+                         " concurrent call slots",
+                     false);
+    } else if (open) {
+      refuse_while_open(st, c, now);
+    } else {
+      return false;
+    }
+    done.push_back(c.requester);
+    return true;
+  };
+  std::deque<http_provider_state::call> kept;
+  for (auto& c : st.queued)
+    if (!ends(c)) kept.push_back(std::move(c));
+  st.queued.swap(kept);
+  for (auto& who : done) unwatch(self, who);
+}
+
 // Starts queued calls while the limit and the circuit allow.
 void pump(self_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
+  sweep_queue(self, now);
   while (!st.queued.empty() && st.in_flight.size() < st.limit.current()) {
-    auto& c = st.queued.front();
-    bool drop = false;
-    if (!c.rp.pending()) {
-      drop = true;
-    } else if (now >= c.deadline) {
-      answer_failure(c, st.config, error_class::timeout,
-                     "the attempt's time ran out while waiting for one of provider " +
-                         st.config.id + "'s " + std::to_string(st.limit.current()) +
-                         " concurrent call slots");
-      drop = true;
-    } else if (st.breaker.current(now) == providers::circuit_breaker::state::open) {
-      answer_failure(c, st.config, error_class::circuit_open, circuit_message(st));
-      drop = true;
-    }
-    if (drop) {
-      auto who = c.requester;
-      st.queued.pop_front();
-      unwatch(self, who);
-      continue;
-    }
     bool half_open = st.breaker.current(now) == providers::circuit_breaker::state::half_open;
     if (!st.breaker.try_acquire(now)) break;  // half-open with its trial out: wait for it
     auto next = std::move(st.queued.front());
@@ -308,15 +331,15 @@ void probe_done(self_ptr self, const http_result& r) {
 }  // namespace
 
 http_provider_state::~http_provider_state() {
-  auto stopped = [&](call& c) {
+  auto stopped = [&](call& c, bool sent) {
     answer_failure(c, config, error_class::provider_error,
-                   "provider " + config.id + " stopped during the call");
+                   "provider " + config.id + " stopped during the call", sent);
   };
   for (auto& kv : in_flight) {
     if (client) client->cancel(kv.second.transfer);
-    stopped(kv.second);
+    stopped(kv.second, true);
   }
-  for (auto& c : queued) stopped(c);
+  for (auto& c : queued) stopped(c, false);
 }
 
 bool counts_against_circuit(error_class c) {
@@ -361,14 +384,19 @@ http_provider_actor::behavior_type http_provider(
         auto rp = self->make_response_promise<provider_reply>();
         auto timeout = req.timeout_ms > 0 ? std::chrono::milliseconds(req.timeout_ms)
                                           : st.config.request_timeout;
-        http_provider_state::call c{rp, std::move(req), requester, now + timeout, 0, false};
+        auto margin = std::min<caf::timespan>(100ms, timeout / 10);
+        http_provider_state::call c{
+            rp, std::move(req), requester, now + timeout, now + timeout - margin, 0, false};
         if (st.breaker.current(now) == providers::circuit_breaker::state::open) {
-          answer_failure(c, st.config, error_class::circuit_open, circuit_message(st));
+          refuse_while_open(st, c, now);
           return rp;
         }
         if (requester && st.watched[requester]++ == 0) self->monitor(requester);
         st.queued.push_back(std::move(c));
         pump(self);
+        // A call still queued at its deadline is answered then, unsent (no attempt spent),
+        // before the caller's own timer counts it as a timed-out attempt.
+        if (!st.queued.empty()) self->delayed_send(self, timeout - margin, atom::deadline::value);
         return rp;
       },
       [=](atom::http_done, uint64_t token, const http_result& r) {
@@ -393,6 +421,7 @@ http_provider_actor::behavior_type http_provider(
         self->state.report_due = false;
         report_now(self);
       },
+      [=](atom::deadline) { pump(self); },
       [=](atom::half_open) {
         auto& st = self->state;
         if (st.breaker.current(self->clock().now()) != providers::circuit_breaker::state::half_open)

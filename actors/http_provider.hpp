@@ -1,11 +1,12 @@
 // The HTTP PROVIDER actor: one configured endpoint (name, protocol, base URL, region, models),
 // calling it through the shared HTTP client. Resilience lives here, where every outcome is seen:
 // - adaptive concurrency: at most `limit` transfers at once (the rest queue, and a call whose
-//   caller's timeout passed while queued is answered `timeout` without being sent); a burst of
-//   429s halves the limit, successes grow it back to max_concurrency;
+//   caller's timeout passed while queued is answered `timeout`, marked unsent, at that deadline);
+//   a burst of 429s halves the limit, successes grow it back to max_concurrency;
 // - a circuit breaker: consecutive provider-level failures (connect errors, timeouts, 5xx, 303,
 //   unreadable bodies) or a health check that cannot reach the endpoint open it, and calls are
-//   refused at once (`circuit_open`) until one half-open trial succeeds;
+//   refused at once (`circuit_open`, unsent, with the time left until the half-open trial)
+//   until one half-open trial succeeds;
 // - health checks on an interval (the protocol's health or models endpoint).
 // Its status (circuit, load, limit) goes to the registry that spawned it: on every circuit
 // change at once, load changes coalesced to one report per 20 ms.
@@ -36,6 +37,9 @@ struct http_provider_state {
     provider_request req;
     caf::actor_addr requester;  // its death cancels the call
     caf::actor_clock::time_point deadline;
+    // Still queued by then, it is answered unsent: just before the caller's own timer would
+    // count it as a timed-out attempt.
+    caf::actor_clock::time_point queue_deadline;
     uint64_t transfer = 0;  // the HTTP client's id, once started
     bool trial = false;     // the half-open circuit's trial call
   };

@@ -8,6 +8,7 @@
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "domain/status.hpp"
+#include "messages/errors.hpp"
 
 namespace beacon {
 namespace {
@@ -168,17 +169,26 @@ void end_job(self_ptr self, bool cancelled, cell_status cell_end, std::string co
 }
 
 // A start or progress read failed: try again later, or past `start_attempts` end the job failed.
+// A database outage is waited out (within the job's timeout) and does not count: it costs time,
+// not the job.
 void start_failed(self_ptr self, const caf::error& err, bool is_page) {
   auto& s = self->state;
   if (!is_page && s.ending) return;  // ending before it started: nothing to read
   auto why = self->system().render(err);
-  auto n = ++s.start_failures;
-  logging::warn("job_start_failed").job(s.job_id).field("error", why).field("failures", n);
-  if (n < s.settings.start_attempts) {
+  bool outage = is_storage_outage(err);
+  auto n = outage ? s.start_failures : ++s.start_failures;
+  auto waits = outage ? ++s.start_outages : 0;
+  logging::warn("job_start_failed")
+      .job(s.job_id)
+      .field("error", why)
+      .field("failures", n)
+      .field("database_unavailable", outage);
+  if (outage || n < s.settings.start_attempts) {
+    auto delay = s.settings.restart_backoff * std::min(outage ? waits : n, 10);
     if (is_page)
-      self->delayed_send(self, s.settings.restart_backoff * n, atom::progress::value);
+      self->delayed_send(self, delay, atom::progress::value);
     else
-      self->delayed_send(self, s.settings.restart_backoff * n, atom::run::value);
+      self->delayed_send(self, delay, atom::run::value);
     return;
   }
   s.loading = false;
@@ -268,7 +278,7 @@ void begin(self_ptr self, const job_snapshot& snap) {
   s.spec = std::get<job_spec>(std::move(parsed));
   s.started = true;
   s.loading = true;
-  s.start_failures = 0;
+  s.start_failures = s.start_outages = 0;
   auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(s.spec.timeout);
   auto elapsed = std::chrono::microseconds(snap.started_us > 0 ? now_us() - snap.started_us : 0);
   auto left = std::max(timeout - elapsed, std::chrono::microseconds(0));

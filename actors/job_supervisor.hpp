@@ -60,7 +60,8 @@ struct job_supervisor_state {
   int32_t cells_ended = 0;
   int64_t abort_after_id = 0;  // the next page of cells to end starts after this id
   bool finalizing = false;     // the verdict was asked for
-  int32_t start_failures = 0;
+  int32_t start_failures = 0;  // count against start_attempts
+  int32_t start_outages = 0;   // the database was unreachable: waited out, not counted
   int32_t abort_failures = 0;
   int32_t finish_failures = 0;
   ~job_supervisor_state();

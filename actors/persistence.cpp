@@ -60,32 +60,61 @@ void publish(self_ptr self, std::vector<storage::cell_transition>& transitions) 
     self->send(self->state.opts.hub, atom::update::value, std::move(transitions));
 }
 
-// Writes the given items in one transaction and answers their requesters.
 using claim_entries = std::vector<persistence_state::claim_writes::entry>;
 using outcome_entries = std::vector<persistence_state::outcome_writes::entry>;
+using attempt_entries = std::vector<persistence_state::attempt_writes::entry>;
+
+// Everything one flush writes.
+struct batch {
+  claim_entries claims;
+  outcome_entries outcomes;
+  attempt_entries attempts;
+  size_t size() const { return claims.size() + outcomes.size() + attempts.size(); }
+};
+
+batch take_all(persistence_state& st) {
+  return {st.claims.take(), st.outcomes.take(), st.attempts.take()};
+}
+
+void put_back(persistence_state& st, batch& b) {
+  for (auto& c : b.claims) st.claims.add(std::move(c));
+  for (auto& o : b.outcomes) st.outcomes.add(std::move(o));
+  for (auto& a : b.attempts) st.attempts.add(std::move(a));
+}
+
+void fail_all(batch& b, const caf::error& err) {
+  persistence_state::claim_writes::fail(b.claims, err);
+  persistence_state::outcome_writes::fail(b.outcomes, err);
+  persistence_state::attempt_writes::fail(b.attempts, err);
+}
 
 // Writes the given items in one transaction and answers their requesters.
-void write_batch(self_ptr self, claim_entries& claims, outcome_entries& outcomes) {
-  auto claim_rows = persistence_state::claim_writes::items(claims);
-  auto outcome_rows = persistence_state::outcome_writes::items(outcomes);
+void write_batch(self_ptr self, batch& b) {
+  auto claim_rows = persistence_state::claim_writes::items(b.claims);
+  auto outcome_rows = persistence_state::outcome_writes::items(b.outcomes);
+  auto attempt_rows = persistence_state::attempt_writes::items(b.attempts);
   std::vector<storage::cell_transition> transitions;
-  std::unordered_set<int64_t> written;
-  std::unordered_map<int64_t, int32_t> granted;
+  std::unordered_set<int64_t> written, open;
+  std::unordered_map<int64_t, claim_result> granted;
   with_tx(self, [&](pqxx::work& tx) {
     transitions.clear();
     // Outcomes before claims: a claim must see the latest terminal state.
     written = storage::record_outcomes(tx, outcome_rows, transitions);
     granted = storage::claim_cells(tx, claim_rows, transitions);
+    open = storage::record_attempts(tx, attempt_rows);
     storage::apply_counters(tx, transitions);
     return 0;
   });
-  BEACON_ASSERT(written.size() <= outcome_rows.size() && granted.size() <= claim_rows.size(),
+  BEACON_ASSERT(written.size() <= outcome_rows.size() && granted.size() <= claim_rows.size() &&
+                    open.size() <= attempt_rows.size(),
                 "storage answers only for the cells it was given");
-  for (auto& o : outcomes)
+  for (auto& o : b.outcomes)
     for (auto& rp : o.replies) rp.deliver(written.count(o.item.cell_id) > 0);
-  for (auto& c : claims) {
+  for (auto& a : b.attempts)
+    for (auto& rp : a.replies) rp.deliver(open.count(a.item.cell_id) > 0);
+  for (auto& c : b.claims) {
     auto it = granted.find(c.item.cell_id);
-    claim_result r{it != granted.end(), it != granted.end() ? it->second : 0};
+    auto r = it != granted.end() ? it->second : claim_result{};
     for (auto& rp : c.replies) rp.deliver(r);
   }
   publish(self, transitions);
@@ -93,20 +122,18 @@ void write_batch(self_ptr self, claim_entries& claims, outcome_entries& outcomes
 
 void flush(self_ptr self) {
   auto& st = self->state;
-  if (st.claims.size() + st.outcomes.size() == 0) return;
-  auto claims = st.claims.take();
-  auto outcomes = st.outcomes.take();
+  if (st.buffered() == 0) return;
+  auto b = take_all(st);
   ++st.flushes;
-  st.items_written += claims.size() + outcomes.size();
+  st.items_written += b.size();
   try {
-    write_batch(self, claims, outcomes);
+    write_batch(self, b);
   } catch (const std::exception& e) {
     if (is_connection_loss(e)) {
       // Keep everything and try again shortly; nothing was acknowledged.
       logging::warn("storage_unavailable").field("error", e.what());
       st.conn.reset();
-      for (auto& c : claims) st.claims.add(std::move(c));
-      for (auto& o : outcomes) st.outcomes.add(std::move(o));
+      put_back(st, b);
       if (!st.flush_queued) {
         st.flush_queued = true;
         self->delayed_send(self, st.opts.reconnect_delay, atom::flush::value);
@@ -114,19 +141,21 @@ void flush(self_ptr self) {
       return;
     }
     // A statement failed on the data: write the items one by one so only the bad one fails.
-    if (claims.size() + outcomes.size() == 1) {
-      auto err = storage_error(e);
+    if (b.size() == 1) {
       logging::error("storage_rejected").field("error", e.what());
-      persistence_state::claim_writes::fail(claims, err);
-      persistence_state::outcome_writes::fail(outcomes, err);
+      fail_all(b, storage_error(e));
       return;
     }
-    for (auto& c : claims) {
+    for (auto& c : b.claims) {
       st.claims.add(std::move(c));
       flush(self);
     }
-    for (auto& o : outcomes) {
+    for (auto& o : b.outcomes) {
       st.outcomes.add(std::move(o));
+      flush(self);
+    }
+    for (auto& a : b.attempts) {
+      st.attempts.add(std::move(a));
       flush(self);
     }
   }
@@ -134,7 +163,7 @@ void flush(self_ptr self) {
 
 void schedule_flush(self_ptr self) {
   auto& st = self->state;
-  if (st.claims.size() + st.outcomes.size() >= st.opts.batch_max) {
+  if (st.buffered() >= st.opts.batch_max) {
     flush(self);
   } else if (!st.flush_queued) {
     st.flush_queued = true;
@@ -160,10 +189,8 @@ auto job_operation(self_ptr self, Fn&& fn)
 persistence_state::~persistence_state() {
   logging::info("persistence_stopped").field("flushes", flushes).field("items", items_written);
   auto err = caf::make_error(caf::sec::request_receiver_down, "persistence stopped before commit");
-  auto open_claims = claims.take();
-  auto open_outcomes = outcomes.take();
-  claim_writes::fail(open_claims, err);
-  outcome_writes::fail(open_outcomes, err);
+  auto open = take_all(*this);
+  fail_all(open, err);
 }
 
 persistence_actor current_persistence(caf::actor_system& sys) {
@@ -177,6 +204,12 @@ persistence_actor::behavior_type persistence(
       [=](atom::claim, const cell_claim& c) {
         auto rp = self->make_response_promise<claim_result>();
         self->state.claims.add({c, {rp}});
+        schedule_flush(self);
+        return rp;
+      },
+      [=](atom::attempt, const attempt_record& a) {
+        auto rp = self->make_response_promise<bool>();
+        self->state.attempts.add({a, {rp}});
         schedule_flush(self);
         return rp;
       },

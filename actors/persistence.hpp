@@ -1,6 +1,6 @@
 // The PERSISTENCE actor: owns one libpqxx connection (run it detached: it blocks), buffers
-// claims and outcomes and writes them in one transaction per flush together with the counters
-// they move; replies to each request only after commit. Flushes when the buffer reaches
+// claims, attempts and outcomes and writes them in one transaction per flush together with the
+// counters they move; replies to each request only after commit. Flushes when the buffer reaches
 // batch_max or when its mailbox has drained (a self-sent flush queued behind pending messages:
 // group commit without timers). A lost connection is re-opened and the batch retried.
 #pragma once
@@ -71,11 +71,14 @@ class pending_writes {
 struct persistence_state {
   using claim_writes = pending_writes<cell_claim, claim_result>;
   using outcome_writes = pending_writes<cell_outcome, bool>;
+  using attempt_writes = pending_writes<attempt_record, bool>;
 
   persistence_options opts;
   std::unique_ptr<pqxx::connection> conn;
   claim_writes claims;
   outcome_writes outcomes;
+  attempt_writes attempts;
+  size_t buffered() const { return claims.size() + outcomes.size() + attempts.size(); }
   bool flush_queued = false;
   uint64_t flushes = 0;
   uint64_t items_written = 0;

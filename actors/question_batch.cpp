@@ -27,7 +27,6 @@ cell_task task_for(self_ptr self, const cell_row& c) {
           c.region,
           c.run,
           c.system_prompt,
-          c.attempts,
           c.max_retries,
           s.settings.attempt_timeout,
           c.attempt_base};
@@ -123,7 +122,7 @@ void on_child_down(self_ptr self, caf::down_msg& dm) {
     cell_outcome o;
     o.cell_id = c.id;
     o.status = cell_status::failed;
-    o.attempts = c.attempts + n;
+    o.attempts = -1;  // as recorded: each crashed actor's claim opened (and counted) one
     o.completed_us = now_us();
     o.error_code = to_string(error_class::actor_crashed);
     o.error_message = "the execution actor ended abnormally " + std::to_string(n) +

@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "actors/database_keeper.hpp"
 #include "caf/all.hpp"
 #include "common/logging.hpp"
 #include "common/priority.hpp"
@@ -105,7 +106,7 @@ void node::open_database() {
   if (cfg_.database_url.empty()) {
     storage::embedded_postgres_options pg;
     pg.dir = std::filesystem::path(cfg_.state_dir) / "postgres";
-    pg_ = std::make_unique<storage::embedded_postgres>(pg);
+    pg_ = std::make_shared<storage::embedded_postgres>(pg);
     pg_->start();
     db_url_ = pg_->connection_string();
     if (!pg_->relocated_from().empty())
@@ -139,6 +140,9 @@ void node::start_actors() {
   opts.supervisor.batch.execution.signer = key_;
   if (hook_) hook_(opts);
   rt_ = spawn_runtime(*sys_, opts);
+  if (pg_)
+    keeper_ = sys_->spawn<caf::detached>(database_keeper, pg_, db_watch_,
+                                         caf::timespan{std::chrono::seconds(1)});
 }
 
 void node::resume_jobs() {
@@ -162,6 +166,7 @@ void node::serve_rest() {
   ctx.signing_key = key_;
   ctx.admission = admission_;
   ctx.api_token = cfg_.api_token;
+  if (pg_) ctx.database_watch = db_watch_;
   if (cfg_.rate_limit_per_minute > 0)
     ctx.limiter = std::make_shared<http::rate_limiter>(cfg_.rate_limit_per_minute);
   http_ = std::make_unique<http::server>(http::make_routes(ctx), server_options());
@@ -213,6 +218,8 @@ void node::stop() {
     http_.reset();
   }
   if (sys_) {
+    if (keeper_) caf::anon_send_exit(keeper_, caf::exit_reason::user_shutdown);
+    keeper_ = nullptr;
     rt_.shutdown();
     rt_ = runtime{};
     sys_->await_all_actors_done();

@@ -11,6 +11,7 @@
 #include "http/admission.hpp"
 #include "http/server.hpp"
 #include "storage/connection_pool.hpp"
+#include "storage/database_watch.hpp"
 #include "storage/embedded_postgres.hpp"
 
 namespace beacon {
@@ -56,7 +57,7 @@ class node {
   // The steps of start, in order.
   void configure_admission();
   void open_database();  // embedded or given, migrated
-  void start_actors();   // the actor system and the runtime's actors
+  void start_actors();   // the actor system, the runtime's actors and the database keeper
   void resume_jobs();    // what a previous process left unfinished
   void serve_rest();
   http::server_options server_options() const;  // from cfg_
@@ -66,7 +67,9 @@ class node {
   std::shared_ptr<const node_key> key_;  // signs receipts; loaded or created by start()
   std::shared_ptr<sim_call_log> sim_log_;
   std::function<void(runtime_options&)> hook_;
-  std::unique_ptr<storage::embedded_postgres> pg_;
+  std::shared_ptr<storage::embedded_postgres> pg_;
+  std::shared_ptr<storage::database_watch> db_watch_ = std::make_shared<storage::database_watch>();
+  database_keeper_actor keeper_;  // restarts the embedded server when it dies (null with a URL)
   std::string db_url_;
   std::unique_ptr<caf::actor_system_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> sys_;

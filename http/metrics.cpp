@@ -49,6 +49,12 @@ std::string prometheus_text(const metrics_input& in) {
     sample(out, "beacon_cells", "status=\"" + escape(st) + "\"", static_cast<double>(n));
   family(out, "beacon_jobs_running_here", "gauge", "Jobs this node is running.");
   sample(out, "beacon_jobs_running_here", "", static_cast<double>(in.jobs_running_here));
+  if (in.database_restarts) {
+    family(out, "beacon_embedded_postgres_restarts_total", "counter",
+           "Times the node restarted its embedded PostgreSQL server after it died.");
+    sample(out, "beacon_embedded_postgres_restarts_total", "",
+           static_cast<double>(*in.database_restarts));
+  }
 
   family(out, "beacon_provider_queue_depth", "gauge", "Provider calls in flight or queued.");
   for (auto& p : in.providers)

@@ -1,10 +1,11 @@
 // GET /metrics in the Prometheus text format (0.0.4): jobs and cells by status (from the job
 // counters in PostgreSQL), jobs running on this node, and per provider: queue depth (calls in
 // flight or queued), concurrency limit, circuit state, calls, retry calls, failures by class,
-// 429 cuts and a latency histogram.
+// 429 cuts and a latency histogram; restarts of the embedded PostgreSQL server.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct metrics_input {
   std::map<std::string, int64_t> cells_by_status;
   int64_t jobs_running_here = 0;
   std::vector<provider_status> providers;
+  std::optional<int64_t> database_restarts;  // of the embedded server (none with a URL)
 };
 
 std::string prometheus_text(const metrics_input& in);

@@ -17,6 +17,7 @@
 #include "http/server.hpp"
 #include "messages/interfaces.hpp"
 #include "storage/connection_pool.hpp"
+#include "storage/database_watch.hpp"
 
 namespace beacon::http {
 
@@ -33,6 +34,8 @@ struct route_context {
   admission_settings admission;
   std::string api_token;                  // non-empty: write routes need "Bearer <token>"
   std::shared_ptr<rate_limiter> limiter;  // per client address; null: no limit
+  // The embedded PostgreSQL server's state (null with a database URL).
+  std::shared_ptr<const storage::database_watch> database_watch;
 };
 
 // The {placeholders} of a route's path, in order.

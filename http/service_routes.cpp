@@ -47,6 +47,9 @@ health_report check_health(const route_context& ctx) {
     h.services.push_back(std::move(s));
   };
   check("database", [&] {
+    // The keeper knows why the embedded server is down: say that instead of a refused connection.
+    if (ctx.database_watch)
+      if (auto why = ctx.database_watch->down_reason()) throw std::runtime_error(*why);
     auto conn = ctx.pool->acquire();
     pqxx::read_transaction tx{*conn};
     storage::check_database(tx);
@@ -133,6 +136,7 @@ response metrics(const route_context& ctx, const request&, const path_params&) {
       ask<std::vector<std::string>>(ctx, ctx.manager, atom::get::value).size());
   if (ctx.registry)
     in.providers = ask<std::vector<provider_status>>(ctx, ctx.registry, atom::get::value);
+  if (ctx.database_watch) in.database_restarts = ctx.database_watch->restarts();
   return {200, prometheus_text(in), "text/plain; version=0.0.4"};
 }
 

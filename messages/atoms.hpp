@@ -9,6 +9,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(beacon, caf::first_custom_type_id)
 
 // Mark a cell running (persistence).
 CAF_ADD_ATOM(beacon, beacon::atom, claim, "claim")
+// Record a cell's next attempt before its call.
+CAF_ADD_ATOM(beacon, beacon::atom, attempt, "attempt")
 // Write a terminal cell outcome.
 CAF_ADD_ATOM(beacon, beacon::atom, record, "record")
 // Read a question's cells.

@@ -26,6 +26,12 @@ inline caf::error make_storage_error(storage_errc code, std::string message) {
   return caf::make_error(code, std::move(message));
 }
 
+// The database could not be reached (an outage: worth waiting for, not a reason to give up).
+inline bool is_storage_outage(const caf::error& e) {
+  return e.category() == caf::detail::error_factory<storage_errc>::category &&
+         e.code() == static_cast<uint8_t>(storage_errc::unavailable);
+}
+
 inline bool is_storage_rejection(const caf::error& e) {
   return e.category() == caf::detail::error_factory<storage_errc>::category &&
          e.code() == static_cast<uint8_t>(storage_errc::rejected);

@@ -16,8 +16,10 @@ namespace beacon {
 // The PERSISTENCE actor: the only writer of execution rows and of the job, cross-region and
 // region counters, which it updates in the same transaction. Replies only after commit.
 using persistence_actor = caf::typed_actor<
-    // Mark a cell running; denied when the cell is already terminal.
+    // Mark a cell running and open its next attempt; denied when the cell is already terminal.
     caf::replies_to<atom::claim, cell_claim>::with<claim_result>,
+    // Record a retry before its call; false when the cell is no longer running.
+    caf::replies_to<atom::attempt, attempt_record>::with<bool>,
     // Write a terminal outcome; true when applied, false when the cell was already terminal.
     caf::replies_to<atom::record, cell_outcome>::with<bool>,
     // A page of the open cells of one question: (job id, question index, after cell id, limit),
@@ -101,7 +103,9 @@ using http_provider_actor =
                            caf::reacts_to<atom::probe>, caf::reacts_to<atom::probe, http_result>,
                            // Internal: send the status to the registry now / an open circuit's
                            // cool-down ended.
-                           caf::reacts_to<atom::report>, caf::reacts_to<atom::half_open>>;
+                           caf::reacts_to<atom::report>, caf::reacts_to<atom::half_open>,
+                           // Internal: a queued call's deadline passed (answer it unsent).
+                           caf::reacts_to<atom::deadline>>;
 
 // The JOB MANAGER: owns one job supervisor per running job and restarts crashed ones.
 using job_manager_actor = caf::typed_actor<
@@ -131,6 +135,11 @@ using admitter_actor =
 // The ANALYST: computes and stores a job's cross-region analysis (storage/analysis_store.hpp);
 // replies true once it is stored.
 using analyst_actor = caf::typed_actor<caf::replies_to<atom::analyze, std::string>::with<bool>>;
+
+// The DATABASE KEEPER: watches the embedded PostgreSQL server and restarts it when it died.
+using database_keeper_actor = caf::typed_actor<
+    // Internal: look at the server now (and again after the interval).
+    caf::reacts_to<atom::probe>>;
 
 // The actor registry key under which the current persistence actor is found after restarts.
 inline const caf::atom_value persistence_key = caf::atom("persist");

@@ -46,8 +46,7 @@ struct cell_task {
   std::string region;
   int32_t run = 0;
   std::string system_prompt;
-  int32_t prior_attempts = 0;  // provider calls already recorded for this cell
-  int32_t max_retries = 0;     // extra attempts after the first
+  int32_t max_retries = 0;  // extra attempts after the first
   caf::timespan attempt_timeout{};
   // Provider calls of earlier rounds (before a manual retry): attempt numbers sent to providers
   // continue after them, so a provider that decides by attempt number sees a new attempt.
@@ -57,8 +56,8 @@ struct cell_task {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cell_task& x) {
   return f(caf::meta::type_name("cell_task"), x.cell_id, x.job_id, x.question_id, x.question_index,
-           x.prompt, x.model_id, x.region, x.run, x.system_prompt, x.prior_attempts, x.max_retries,
-           x.attempt_timeout, x.attempt_base);
+           x.prompt, x.model_id, x.region, x.run, x.system_prompt, x.max_retries, x.attempt_timeout,
+           x.attempt_base);
 }
 
 // A request to mark a cell running; granted only while the cell is not terminal.
@@ -72,15 +71,30 @@ typename Inspector::result_type inspect(Inspector& f, cell_claim& x) {
   return f(caf::meta::type_name("cell_claim"), x.cell_id, x.started_us);
 }
 
-// The answer to a claim, sent after the claim is committed.
+// The answer to a claim, sent after the claim is committed. A granted claim opens the cell's
+// next attempt (recorded before its call, so the budget survives a crash).
 struct claim_result {
   bool granted = false;
-  int32_t attempts = 0;  // provider calls recorded before this claim
+  int32_t attempts = 0;     // the number of the attempt the claim opened (earlier ones included)
+  int32_t interrupted = 0;  // earlier attempts cut off by a stop (outside the retry budget)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_result& x) {
-  return f(caf::meta::type_name("claim_result"), x.granted, x.attempts);
+  return f(caf::meta::type_name("claim_result"), x.granted, x.attempts, x.interrupted);
+}
+
+// The start of a retry, recorded before its provider call: the attempt's number and the
+// previous attempts' failures not stored yet (a JSON array of retry_history entries).
+struct attempt_record {
+  int64_t cell_id = 0;
+  int32_t attempt = 0;
+  std::string failures = "[]";
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_record& x) {
+  return f(caf::meta::type_name("attempt_record"), x.cell_id, x.attempt, x.failures);
 }
 
 // The terminal outcome of one cell, written once by persistence.
@@ -89,8 +103,8 @@ struct cell_outcome {
   cell_status status = cell_status::failed;  // a terminal status
   std::string provider_id;
   std::string provider_region;
-  int32_t attempts = 0;
-  std::string retry_history;  // JSON array
+  int32_t attempts = 0;       // provider calls that may have been made; -1: as recorded
+  std::string retry_history;  // JSON array of the failures not recorded with an attempt yet
   int64_t started_us = 0;
   int64_t completed_us = 0;
   int64_t duration_ms = 0;
@@ -163,13 +177,16 @@ struct provider_reply {
   std::string model_served;
   int64_t latency_us = 0;
   int64_t retry_after_ms = 0;  // the provider asked us to wait this long (429 Retry-After)
+  // Whether the call left for the provider (false: refused here, e.g. its circuit is open or
+  // its slots stayed busy; such a refusal is no attempt).
+  bool sent = true;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
   return f(caf::meta::type_name("provider_reply"), x.ok, x.text, x.failure, x.error_message,
            x.http_status, x.provider_id, x.provider_region, x.model_served, x.latency_us,
-           x.retry_after_ms);
+           x.retry_after_ms, x.sent);
 }
 
 // What a provider reports to the registry (and the registry to health and metrics readers):

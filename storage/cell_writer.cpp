@@ -17,19 +17,45 @@
 namespace beacon::storage {
 namespace {
 
+// A claim opens the cell's next attempt. An attempt still open (its node or actor stopped
+// before its outcome was recorded) is recorded as interrupted first: it may have reached the
+// provider, so it stays counted, but outside the retry budget.
 constexpr const char* claim_sql = R"sql(
 UPDATE executions e
    SET previous_status = e.status, status = 'running',
-       started_at = to_timestamp(v.started_us::float8 / 1e6), updated_at = now()
+       started_at = to_timestamp(v.started_us::float8 / 1e6), updated_at = now(),
+       retry_history = CASE WHEN e.attempt_open THEN e.retry_history || jsonb_build_array(
+                         jsonb_build_object(
+                           'attempt', e.attempts,
+                           'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                           'class', 'interrupted',
+                           'message', 'the node or actor running this attempt stopped before its '
+                                      'outcome was recorded; the call may have reached the provider'))
+                       ELSE e.retry_history END,
+       interrupted_attempts = e.interrupted_attempts + e.attempt_open::int,
+       attempts = e.attempts + 1, attempt_open = true
   FROM unnest($1::bigint[], $2::bigint[]) AS v(id, started_us)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.attempts,
-          e.model_id)sql";
+          e.model_id, e.interrupted_attempts)sql";
+
+// A retry's attempt, before its call, with the failures before it. Repeating a record (a
+// re-send after a lost connection) changes nothing.
+constexpr const char* attempt_sql = R"sql(
+UPDATE executions e
+   SET retry_history = CASE WHEN e.attempts < v.attempt THEN e.retry_history || v.failures::jsonb
+                            ELSE e.retry_history END,
+       attempts = greatest(e.attempts, v.attempt), attempt_open = true, updated_at = now()
+  FROM unnest($1::bigint[], $2::int[], $3::text[]) AS v(id, attempt, failures)
+ WHERE e.id = v.id AND e.status = 'running'
+RETURNING e.id)sql";
 
 constexpr const char* outcome_sql = R"sql(
 UPDATE executions e
    SET previous_status = e.status, status = v.status, provider_id = v.provider_id, provider_region = v.provider_region,
-       attempts = v.attempts, retry_history = v.retry_history::jsonb,
+       attempts = CASE WHEN v.attempts < 0 THEN e.attempts ELSE v.attempts END,
+       attempt_open = false,
+       retry_history = e.retry_history || v.retry_history::jsonb,
        started_at = CASE WHEN v.started_us > 0 THEN to_timestamp(v.started_us::float8 / 1e6)
                          ELSE e.started_at END,
        completed_at = to_timestamp(v.completed_us::float8 / 1e6), duration_ms = v.duration_ms,
@@ -58,7 +84,7 @@ RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.statu
 constexpr const char* abort_sql = R"sql(
 UPDATE executions e
    SET previous_status = e.status, status = $2, error_code = $3, error_message = $4,
-       completed_at = now(),
+       completed_at = now(), attempt_open = false,
        duration_ms = CASE WHEN e.started_at IS NULL THEN NULL
                           ELSE greatest(0, (extract(epoch FROM now() - e.started_at) * 1000)::bigint) END,
        updated_at = now()
@@ -125,10 +151,10 @@ struct group_delta {
 
 }  // namespace
 
-std::unordered_map<int64_t, int32_t> claim_cells(pqxx::work& tx,
-                                                 const std::vector<cell_claim>& claims,
-                                                 std::vector<cell_transition>& out) {
-  std::unordered_map<int64_t, int32_t> granted;
+std::unordered_map<int64_t, claim_result> claim_cells(pqxx::work& tx,
+                                                      const std::vector<cell_claim>& claims,
+                                                      std::vector<cell_transition>& out) {
+  std::unordered_map<int64_t, claim_result> granted;
   if (claims.empty()) return granted;
   std::vector<int64_t> ids, started;
   for (auto& c : claims) {
@@ -136,10 +162,28 @@ std::unordered_map<int64_t, int32_t> claim_cells(pqxx::work& tx,
     started.push_back(c.started_us);
   }
   for (auto row : tx.exec_params(claim_sql, int_array(ids), int_array(started))) {
-    granted.emplace(row[0].as<int64_t>(), row[5].as<int32_t>());
+    granted.emplace(row[0].as<int64_t>(),
+                    claim_result{true, row[5].as<int32_t>(), row[7].as<int32_t>()});
     out.push_back(transition_from(row, cell_status::running));
   }
   return granted;
+}
+
+std::unordered_set<int64_t> record_attempts(pqxx::work& tx,
+                                            const std::vector<attempt_record>& records) {
+  std::unordered_set<int64_t> open;
+  if (records.empty()) return open;
+  std::vector<int64_t> ids, numbers;
+  std::vector<std::string> failures;
+  for (auto& r : records) {
+    ids.push_back(r.cell_id);
+    numbers.push_back(r.attempt);
+    failures.push_back(r.failures.empty() ? "[]" : r.failures);
+  }
+  for (auto row :
+       tx.exec_params(attempt_sql, int_array(ids), int_array(numbers), text_array(failures)))
+    open.insert(row[0].as<int64_t>());
+  return open;
 }
 
 std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,

@@ -16,12 +16,17 @@ namespace beacon::storage {
 // One cell's committed status change (messages/types.hpp).
 using cell_transition = cell_event;
 
-// Marks the claimable cells running; returns the granted cells and their recorded attempts.
-std::unordered_map<int64_t, int32_t> claim_cells(pqxx::work& tx,
-                                                 const std::vector<cell_claim>& claims,
-                                                 std::vector<cell_transition>& out);
+// Marks the claimable cells running and opens their next attempt; returns the granted cells.
+std::unordered_map<int64_t, claim_result> claim_cells(pqxx::work& tx,
+                                                      const std::vector<cell_claim>& claims,
+                                                      std::vector<cell_transition>& out);
 
-// Writes terminal outcomes of cells that are not terminal yet; returns the ids written.
+// Records retries before their calls; returns the cells still running (the others ended).
+std::unordered_set<int64_t> record_attempts(pqxx::work& tx,
+                                            const std::vector<attempt_record>& records);
+
+// Writes terminal outcomes of cells that are not terminal yet, appending their retry_history
+// entries to those recorded with the attempts; returns the ids written.
 std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
                                             const std::vector<cell_outcome>& outcomes,
                                             std::vector<cell_transition>& out);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -226,6 +227,24 @@ void embedded_postgres::stop() {
   auto data = opts_.dir / "data";
   run_as_owner({(bin_dir_ / "pg_ctl").string(), "stop", "-D", data.string(), "-m", "fast", "-w"},
                opts_.dir / "postgres.log");
+}
+
+int embedded_postgres::postmaster_pid() const {
+  std::ifstream in(opts_.dir / "data" / "postmaster.pid");
+  int pid = 0;
+  in >> pid;
+  return in ? pid : 0;
+}
+
+bool embedded_postgres::alive() const {
+  auto pid = postmaster_pid();
+  // EPERM: it runs as the unprivileged cluster owner, and exists.
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+void embedded_postgres::restart() {
+  running_ = false;
+  start();
 }
 
 std::string embedded_postgres::connection_string(const std::string& database) const {

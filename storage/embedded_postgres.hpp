@@ -27,6 +27,12 @@ class embedded_postgres {
   void start();
   // Stops the server (fast shutdown). Idempotent.
   void stop();
+  // The postmaster's pid from its pid file; 0 when there is none.
+  int postmaster_pid() const;
+  // Whether the postmaster is alive (a killed one leaves its pid file behind).
+  bool alive() const;
+  // Starts the server again after it died; its start runs crash recovery. Throws as start().
+  void restart();
 
   // A libpq connection string for `database` (or the configured one).
   std::string connection_string(const std::string& database = "") const;

@@ -18,10 +18,11 @@ UPDATE executions e
        manual_retry_history = e.manual_retry_history || jsonb_build_array(jsonb_build_object(
          'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
          'status', e.status, 'error_code', e.error_code, 'error_message', e.error_message,
-         'attempts', e.attempts, 'provider_id', e.provider_id, 'http_status', e.http_status,
+         'attempts', e.attempts, 'interrupted_attempts', e.interrupted_attempts,
+         'provider_id', e.provider_id, 'http_status', e.http_status,
          'retry_history', e.retry_history)),
        attempt_base = e.attempt_base + e.attempts,
-       attempts = 0, retry_history = '[]', provider_id = NULL, provider_region = NULL,
+       attempts = 0, attempt_open = false, interrupted_attempts = 0, retry_history = '[]', provider_id = NULL, provider_region = NULL,
        started_at = NULL, completed_at = NULL, duration_ms = NULL, output_data = NULL,
        error_code = NULL, error_message = NULL, http_status = NULL,
        response_classification = 'unknown', is_substantive = false, is_content_refusal = false,

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -37,6 +38,14 @@ node_process::node_process(const std::string& name, const std::string& database_
                            std::vector<std::string> args, uint64_t fd_limit)
     : port_(free_port()) {
   auto dir = std::filesystem::path(BEACON_TEST_OUTPUT_DIR) / name;
+  // An embedded server left running by an earlier run that aborted goes first.
+  std::ifstream stale(dir / "postgres" / "data" / "postmaster.pid");
+  if (pid_t old = 0; stale >> old && old > 0) {
+    std::ifstream cmd("/proc/" + std::to_string(old) + "/cmdline");
+    std::string line;
+    std::getline(cmd, line);
+    if (line.find("postgres") != std::string::npos) ::kill(old, SIGKILL);
+  }
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   log_path_ = (dir / "node.log").string();
@@ -61,6 +70,7 @@ node_process::node_process(const std::string& name, const std::string& database_
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a test that aborts takes its nodes with it
     int out = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, 1);
     ::dup2(out, 2);
@@ -113,6 +123,14 @@ int node_process::stop() {
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   return 137;
+}
+
+void node_process::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
 }
 
 int64_t node_process::rss_kb() const {

@@ -28,6 +28,7 @@ class node_process {
   std::string log() const;     // everything it wrote (JSON lines)
   bool running();              // not exited yet
   int stop();                  // SIGTERM, then the exit status
+  void kill_hard();            // SIGKILL (no clean-up at all), and reaped
 
  private:
   pid_t pid_ = -1;

@@ -269,6 +269,7 @@ CAF_TEST(a hung provider costs no timeouts once its circuit is open and recovers
   auto cfg = config({entry("hung", "openai", hung.url(), "US",
                            R"("health_interval_ms": 100, "circuit_open_ms": 200)")});
   cfg.max_retries = 1;
+  cfg.cell_budget_ms = 1500;
   node n{cfg};
   n.start(false);
   // The health check times out: the circuit opens before any cell is sent.
@@ -276,12 +277,17 @@ CAF_TEST(a hung provider costs no timeouts once its circuit is open and recovers
   auto took = run(n, "hung-1",
                   job_json("hung-1", {"math_basic"}, {"m"}, {"US"}, 10, 0.5,
                            5'000'000'000 /* 5 s per attempt */));
-  CAF_CHECK_LESS(took, 2s);  // ten cells, two attempts each, and no 5 s timeout paid
+  // Ten cells wait for the circuit within their 1.5 s budget (no attempt spent, no 5 s
+  // timeout paid), then end.
+  CAF_CHECK_LESS(took, 3s);
   CAF_CHECK_EQUAL(hung.requests("/v1/chat"), 0u);
-  CAF_CHECK_EQUAL(query_column(url, "SELECT DISTINCT status || ' ' || error_code FROM executions"),
-                  std::vector<std::string>{"failed circuit_open"});
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT DISTINCT status || ' ' || error_code || ' ' || "
+                               "attempts FROM executions"),
+                  std::vector<std::string>{"failed circuit_open 0"});
   auto msg = query_column(url, "SELECT error_message FROM executions LIMIT 1");
   CAF_CHECK(msg[0].find("health check: timeout") != std::string::npos);
+  CAF_CHECK(msg[0].find("within the cell's time budget of 1500 ms") != std::string::npos);
   // It recovers: a half-open health check passes and the circuit closes.
   hung.set_plan({});
   CAF_REQUIRE(eventually([&] { return status_of(n, "hung").circuit == circuit_state::closed; }));
@@ -308,7 +314,7 @@ CAF_TEST(a burst of 429s cuts concurrency and server errors do not ) {
                            R"("max_concurrency": 32, "rate_limit_debounce_ms": 50)"),
                      entry("failing", "openai", failing.url(), "EU",
                            R"("max_concurrency": 32, "failure_threshold": 1000)")});
-  cfg.max_retries = 20;
+  cfg.max_retries = 19;  // 48 cells x 20 attempts stay under the circuit's 1000 failures
   node n{cfg};
   n.start(false);
   run(n, "burst", job_json("burst", {"math_basic"}, {"m"}, {"US", "EU"}, 48, 0.4));
