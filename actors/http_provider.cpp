@@ -142,7 +142,7 @@ void sweep_queue(self_ptr self, caf::actor_clock::time_point now) {
   bool open = st.breaker.current(now) == providers::circuit_breaker::state::open;
   std::vector<caf::actor_addr> done;
   auto ends = [&](http_provider_state::call& c) {
-    if (!c.rp.pending()) {
+    if (!c.rp.pending()) {  // the caller gave up: nothing to answer
     } else if (now >= c.queue_deadline) {
       answer_failure(c, st.config, error_class::timeout,
                      "the attempt's time ran out while waiting for one of provider " +

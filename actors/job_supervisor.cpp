@@ -15,6 +15,19 @@ namespace {
 
 using self_ptr = caf::stateful_actor<job_supervisor_state>*;
 
+// A job-level write failed (storage may be restarting): logs it and counts it in `failures`.
+// Past 10 it quits with the error, and the job manager restarts us: we resume from storage,
+// finishing whatever is still open (a cancel already recorded included). True when it quit.
+bool storage_gave_up(self_ptr self, const char* event, caf::error& err, int32_t& failures) {
+  logging::warn(event)
+      .job(self->state.job_id)
+      .field("error", self->system().render(err))
+      .field("failures", ++failures);
+  if (failures <= 10) return false;
+  self->quit(std::move(err));
+  return true;
+}
+
 void finalize(self_ptr self, bool cancelled) {
   auto& s = self->state;
   s.finalizing = true;
@@ -34,13 +47,7 @@ void finalize(self_ptr self, bool cancelled) {
           },
           [=](caf::error& err) {
             auto& s = self->state;
-            logging::warn("job_finish_failed")
-                .job(s.job_id)
-                .field("error", self->system().render(err))
-                .field("failures", ++s.finish_failures);
-            // Storage may be restarting: try again; past the limit the job manager restarts
-            // us and we resume from storage, finishing whatever is still open.
-            if (s.finish_failures > 10) return self->quit(std::move(err));
+            if (storage_gave_up(self, "job_finish_failed", err, s.finish_failures)) return;
             self->delayed_send(self, s.settings.restart_backoff * s.finish_failures,
                                atom::finish::value, cancelled);
           });
@@ -142,12 +149,7 @@ void end_next_page(self_ptr self) {
           },
           [=](caf::error& err) {
             auto& s = self->state;
-            logging::warn("job_abort_failed")
-                .job(s.job_id)
-                .field("error", self->system().render(err))
-                .field("failures", ++s.abort_failures);
-            // Past the limit the job manager restarts us; a cancel already recorded resumes.
-            if (s.abort_failures > 10) return self->quit(std::move(err));
+            if (storage_gave_up(self, "job_abort_failed", err, s.abort_failures)) return;
             self->delayed_send(self, s.settings.restart_backoff * s.abort_failures,
                                atom::abort::value);
           });
