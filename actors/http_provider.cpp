@@ -89,7 +89,15 @@ std::string circuit_message(const http_provider_state& st) {
          ")";
 }
 
-// Refuses a call while the circuit is open: not sent, worth trying when it turns half-open.
+// Whether calls are refused now: the circuit is open, or half-open with its one trial out.
+bool refusing(const http_provider_state& st, caf::actor_clock::time_point now) {
+  auto c = st.breaker.current(now);
+  using state = providers::circuit_breaker::state;
+  return c == state::open || (c == state::half_open && st.breaker.trial_out());
+}
+
+// Refuses a call while the circuit is not closed: not sent, worth trying when it turns
+// half-open (at once when it already is: its trial decides soon).
 void refuse_while_open(http_provider_state& st, http_provider_state::call& c,
                        caf::actor_clock::time_point now) {
   auto wait =
@@ -139,7 +147,7 @@ void start(self_ptr self, http_provider_state::call c) {
 // deadline passed while it waited for a slot, or the circuit is open.
 void sweep_queue(self_ptr self, caf::actor_clock::time_point now) {
   auto& st = self->state;
-  bool open = st.breaker.current(now) == providers::circuit_breaker::state::open;
+  bool open = refusing(st, now);
   std::vector<caf::actor_addr> done;
   auto ends = [&](http_provider_state::call& c) {
     if (!c.rp.pending()) {  // the caller gave up: nothing to answer
@@ -171,12 +179,14 @@ void pump(self_ptr self) {
   sweep_queue(self, now);
   while (!st.queued.empty() && st.in_flight.size() < st.limit.current()) {
     bool half_open = st.breaker.current(now) == providers::circuit_breaker::state::half_open;
-    if (!st.breaker.try_acquire(now)) break;  // half-open with its trial out: wait for it
+    if (!st.breaker.try_acquire(now)) break;
     auto next = std::move(st.queued.front());
     st.queued.pop_front();
     next.trial = half_open;
     start(self, std::move(next));
   }
+  // Half-open with its trial just started: the rest wait outside, unsent, for its verdict.
+  if (refusing(st, now)) sweep_queue(self, now);
   load_changed(self);
 }
 
@@ -387,7 +397,7 @@ http_provider_actor::behavior_type http_provider(
         auto margin = std::min<caf::timespan>(100ms, timeout / 10);
         http_provider_state::call c{
             rp, std::move(req), requester, now + timeout, now + timeout - margin, 0, false};
-        if (st.breaker.current(now) == providers::circuit_breaker::state::open) {
+        if (refusing(st, now)) {
           refuse_while_open(st, c, now);
           return rp;
         }

@@ -51,7 +51,7 @@ void publish_now(self_ptr self, const std::string& job_id) {
   auto& s = self->state;
   s.dirty.erase(job_id);
   auto it = s.jobs.find(job_id);
-  if (s.board && it != s.jobs.end()) s.board->publish(it->second);
+  if (s.board && it != s.jobs.end() && it->second.found) s.board->publish(it->second);
 }
 
 // Publishes within progress_board::publish_interval (coalescing a burst of updates).
@@ -158,11 +158,13 @@ void evict_finished(self_ptr self) {
 void set_job_status(self_ptr self, const std::string& job_id, job_status st,
                     const std::string& reason) {
   auto& s = self->state;
+  bool fresh = s.jobs.count(job_id) == 0;
   auto& p = s.jobs[job_id];
-  bool was_terminal = p.found && is_terminal(p.status);
-  bool changed = !p.found || p.status != st;
+  bool was_terminal = !fresh && is_terminal(p.status);
+  bool changed = fresh || p.status != st;
+  // A status alone does not make the job held: until its counts arrive (a seed), readers get
+  // "not held" and read storage, instead of a job with no cells.
   p.job_id = job_id;
-  p.found = true;
   p.status = st;
   p.reason = reason;
   if (changed) append(self, job_id, {stream_item{0, {}, st, reason}});
