@@ -4,6 +4,12 @@
 // the ended job's cells through persistence and starts the job again; a start asked for while
 // the job's previous supervisor is still ending happens when it has ended. A cancel is answered
 // when the job's supervisor has ended, i.e. after its verdict is committed.
+//
+// With a lease keeper (several nodes on one database), a job runs here only while this node holds
+// its lease: a start takes it first (false when another node runs the job), a supervisor that
+// ended gives it up, a lease taken over by the keeper starts the job, and a lost one stops the
+// job's supervisor without a verdict (the new owner finishes it). A cancel of a job another node
+// runs is recorded for its owner, which ends the job at its next heartbeat.
 #pragma once
 
 #include <map>
@@ -22,7 +28,9 @@ struct job_manager_state {
     caf::typed_response_promise<reopen_result> reply;
   };
   supervisor_settings settings;
+  lease_keeper_actor keeper;  // none: a single node without leases (actor tests)
   int32_t max_restarts = 5;
+  std::set<std::string> lost;  // jobs whose supervisor is stopping because the lease moved
   std::map<std::string, caf::actor> jobs;
   std::unordered_map<caf::actor_addr, std::string> job_of;
   std::map<std::string, int32_t> restarts;
@@ -35,6 +43,7 @@ struct job_manager_state {
 };
 
 job_manager_actor::behavior_type job_manager(
-    job_manager_actor::stateful_pointer<job_manager_state> self, supervisor_settings settings);
+    job_manager_actor::stateful_pointer<job_manager_state> self, supervisor_settings settings,
+    lease_keeper_actor keeper);
 
 }  // namespace beacon

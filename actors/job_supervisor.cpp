@@ -15,10 +15,21 @@ namespace {
 
 using self_ptr = caf::stateful_actor<job_supervisor_state>*;
 
+// Another node holds the job's lease now: stop at once, writing nothing (it finishes the job).
+bool quit_if_lease_lost(self_ptr self, const caf::error& err) {
+  if (!is_lease_lost(err)) return false;
+  logging::warn("job_lease_lost")
+      .job(self->state.job_id)
+      .field("error", self->system().render(err));
+  self->quit(err);
+  return true;
+}
+
 // A job-level write failed (storage may be restarting): logs it and counts it in `failures`.
 // Past 10 it quits with the error, and the job manager restarts us: we resume from storage,
 // finishing whatever is still open (a cancel already recorded included). True when it quit.
 bool storage_gave_up(self_ptr self, const char* event, caf::error& err, int32_t& failures) {
+  if (quit_if_lease_lost(self, err)) return true;
   logging::warn(event)
       .job(self->state.job_id)
       .field("error", self->system().render(err))
@@ -175,6 +186,7 @@ void end_job(self_ptr self, bool cancelled, cell_status cell_end, std::string co
 // not the job.
 void start_failed(self_ptr self, const caf::error& err, bool is_page) {
   auto& s = self->state;
+  if (quit_if_lease_lost(self, err)) return;
   if (!is_page && s.ending) return;  // ending before it started: nothing to read
   auto why = self->system().render(err);
   bool outage = is_storage_outage(err);

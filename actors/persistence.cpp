@@ -13,6 +13,7 @@
 #include "storage/cell_writer.hpp"
 #include "storage/failures.hpp"
 #include "storage/job_store.hpp"
+#include "storage/lease_store.hpp"
 #include "storage/retry_store.hpp"
 
 namespace beacon {
@@ -52,6 +53,34 @@ auto with_tx(self_ptr self, Fn&& fn) {
       self->state.conn.reset();
     }
   }
+}
+
+// The jobs this transaction may write (their lease rows locked until it ends).
+storage::write_fence fence(self_ptr self, pqxx::work& tx) {
+  storage::write_fence f;
+  if (!self->state.opts.leases) return f;
+  f.on = true;
+  f.jobs = storage::fenced_jobs(tx, self->state.opts.leases->held());
+  return f;
+}
+
+// Refuses a job-level write when this node does not hold the job's current lease.
+void check_lease(self_ptr self, pqxx::work& tx, const std::string& job_id) {
+  auto& leases = self->state.opts.leases;
+  if (!leases) return;
+  auto token = leases->token(job_id);
+  if (token == 0 || storage::fenced_jobs(tx, {{job_id, token}}).empty())
+    throw storage::lease_lost_error(job_id);
+}
+
+// A retry of a job another node runs is refused (it goes to that node); one of a job this node
+// runs is fenced like any other write of it.
+void check_reopen(self_ptr self, pqxx::work& tx, const std::string& job_id) {
+  auto& leases = self->state.opts.leases;
+  if (!leases) return;
+  if (leases->token(job_id) != 0) return check_lease(self, tx, job_id);
+  auto owner = storage::lease_owner(tx, job_id);
+  if (!owner.empty() && owner != leases->node_id()) throw storage::lease_lost_error(job_id);
 }
 
 // Hands the committed transitions to the progress hub (counters and event streams).
@@ -98,10 +127,11 @@ void write_batch(self_ptr self, batch& b) {
   std::unordered_map<int64_t, claim_result> granted;
   with_tx(self, [&](pqxx::work& tx) {
     transitions.clear();
+    auto allowed = fence(self, tx);
     // Outcomes before claims: a claim must see the latest terminal state.
-    written = storage::record_outcomes(tx, outcome_rows, transitions);
-    granted = storage::claim_cells(tx, claim_rows, transitions);
-    open = storage::record_attempts(tx, attempt_rows);
+    written = storage::record_outcomes(tx, outcome_rows, transitions, allowed);
+    granted = storage::claim_cells(tx, claim_rows, transitions, allowed);
+    open = storage::record_attempts(tx, attempt_rows, allowed);
     storage::apply_counters(tx, transitions);
     return 0;
   });
@@ -230,8 +260,10 @@ persistence_actor::behavior_type persistence(
         });
       },
       [=](atom::start, const std::string& job_id) -> caf::result<job_snapshot> {
-        auto result =
-            job_operation(self, [&](pqxx::work& tx) { return storage::start_job(tx, job_id); });
+        auto result = job_operation(self, [&](pqxx::work& tx) {
+          check_lease(self, tx, job_id);
+          return storage::start_job(tx, job_id);
+        });
         if (result && result->found && self->state.opts.hub)
           self->send(self->state.opts.hub, atom::job_state::value, job_id, result->status,
                      std::string());
@@ -257,6 +289,7 @@ persistence_actor::behavior_type persistence(
         std::vector<storage::cell_transition> transitions;
         auto result = job_operation(self, [&](pqxx::work& tx) {
           transitions.clear();
+          check_lease(self, tx, job_id);
           if (st == cell_status::cancelled) storage::request_cancel(tx, job_id);
           auto page = storage::abort_open_cells(tx, job_id, st, code, message, transitions, limit,
                                                 after_id);
@@ -268,8 +301,10 @@ persistence_actor::behavior_type persistence(
       },
       [=](atom::ping) { return static_cast<int64_t>(self->state.flushes); },
       [=](atom::finish, const std::string& job_id, bool cancelled) -> caf::result<job_verdict> {
-        auto result = job_operation(
-            self, [&](pqxx::work& tx) { return storage::finish_job(tx, job_id, cancelled); });
+        auto result = job_operation(self, [&](pqxx::work& tx) {
+          check_lease(self, tx, job_id);
+          return storage::finish_job(tx, job_id, cancelled);
+        });
         if (result && self->state.opts.hub)
           self->send(self->state.opts.hub, atom::job_state::value, job_id, result->status,
                      result->reason);
@@ -280,6 +315,7 @@ persistence_actor::behavior_type persistence(
         std::vector<storage::cell_transition> transitions;
         auto result = job_operation(self, [&](pqxx::work& tx) {
           transitions.clear();
+          check_reopen(self, tx, job_id);
           auto r = storage::reopen_failed_cells(tx, job_id, execution_id, transitions);
           storage::apply_counters(tx, transitions);
           return r;
@@ -295,6 +331,12 @@ persistence_actor::behavior_type persistence(
           self->send(self->state.opts.hub, atom::job_state::value, job_id, job_status::queued,
                      std::string());
         return result;
+      },
+      [=](atom::cancel, const std::string& job_id) -> caf::result<bool> {
+        return job_operation(self, [&](pqxx::work& tx) {
+          storage::request_cancel(tx, job_id);
+          return true;
+        });
       },
       [=](atom::resumable) -> caf::result<std::vector<std::string>> {
         return job_operation(self, [&](pqxx::work& tx) { return storage::resumable_jobs(tx); });

@@ -2,7 +2,9 @@
 // claims, attempts and outcomes and writes them in one transaction per flush together with the
 // counters they move; replies to each request only after commit. Flushes when the buffer reaches
 // batch_max or when its mailbox has drained (a self-sent flush queued behind pending messages:
-// group commit without timers). A lost connection is re-opened and the batch retried.
+// group commit without timers). A lost connection is re-opened and the batch retried. With
+// leases, each transaction first locks the lease rows of the jobs it writes (FOR SHARE) and
+// writes only the jobs whose stored fencing token is the one this node holds.
 #pragma once
 
 #include <memory>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "messages/interfaces.hpp"
+#include "storage/lease_book.hpp"
 
 namespace beacon {
 
@@ -21,6 +24,9 @@ struct persistence_options {
   size_t batch_max = 4096;
   caf::timespan reconnect_delay = std::chrono::milliseconds(250);
   progress_hub_actor hub;
+  // The leases this node holds. Set: every write of a job is fenced by the job's token (a job
+  // whose token is stale or not held is not written); none: every job is written (actor tests).
+  std::shared_ptr<storage::lease_book> leases;
 };
 
 // Buffered writes of one kind awaiting commit: one entry per cell, in arrival order; an item

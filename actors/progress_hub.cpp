@@ -11,6 +11,18 @@ namespace {
 
 using self_ptr = progress_hub_actor::stateful_pointer<progress_hub_state>;
 
+// A job's stream as the hub starts it: its numbers begin at the wall clock in microseconds, so
+// ids from before a restart of this node, or from another node that ran the job before, are
+// never mistaken for this stream's (they are older than its start: a fresh snapshot).
+progress_hub_state::job_stream& stream_of(self_ptr self, const std::string& job_id) {
+  auto& s = self->state.streams[job_id];
+  if (s.seq == 0)
+    s.seq = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  return s;
+}
+
 // Moves one cell between status counters of its question and its group.
 void count(self_ptr self, job_progress& p, const cell_event& e) {
   if (e.question_index < 0 || static_cast<size_t>(e.question_index) >= p.questions.size()) return;
@@ -33,7 +45,7 @@ void count(self_ptr self, job_progress& p, const cell_event& e) {
 
 // Numbers new items of a job's stream, keeps the newest, and sends them to its subscribers.
 void append(self_ptr self, const std::string& job_id, std::vector<stream_item> items) {
-  auto& s = self->state.streams[job_id];
+  auto& s = stream_of(self, job_id);
   for (auto& it : items) it.seq = ++s.seq;
   if (!s.subscribers.empty()) {
     // One message shared by every subscriber (copy-on-write): not a copy of the items each,
@@ -122,7 +134,7 @@ void seed(self_ptr self, job_progress& p) {
     merge_page(self, held, p);
   }
   publish_now(self, id);
-  for (auto& sub : self->state.streams[id].subscribers) snapshot_to(self, sub, id);
+  for (auto& sub : stream_of(self, id).subscribers) snapshot_to(self, sub, id);
 }
 
 // Committed cell transitions: counted, published soon and appended to their jobs' streams.
@@ -186,7 +198,7 @@ void subscribe(self_ptr self, const std::string& job_id, int64_t last_id,
     self->monitor(who);
     s.subscribers.push_back(who);
   }
-  if (last_id >= 0 && last_id <= s.seq &&
+  if (self->state.jobs.count(job_id) && last_id >= 0 && last_id <= s.seq &&
       (last_id == s.seq || (!s.recent.empty() && s.recent.front().seq <= last_id + 1))) {
     std::vector<stream_item> missed;
     for (auto& it : s.recent)

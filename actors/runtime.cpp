@@ -19,6 +19,8 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   guard.persistence.batch_max = opts.persistence_batch_max;
   guard.persistence.backend_niceness = opts.background_niceness;
   guard.persistence.hub = rt.hub;
+  bool leased = opts.leases && !opts.database_url.empty();
+  if (leased) guard.persistence.leases = opts.leases;
   guard.detached = opts.detached_persistence;
   rt.persistence_guard = sys.spawn(persistence_guard, guard, spawn_first_persistence(sys, guard));
   std::vector<provider_entry> entries;
@@ -39,13 +41,20 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
     rt.analyst = sys.spawn<caf::detached>(analyst, opts.database_url);
     settings.analyst = rt.analyst;
   }
-  rt.manager = sys.spawn(job_manager, settings);
+  if (leased) {
+    auto keeper_opts = opts.lease_keeper;
+    keeper_opts.database_url = opts.database_url;
+    rt.keeper = sys.spawn<caf::detached>(lease_keeper, keeper_opts, opts.leases);
+  }
+  rt.manager = sys.spawn(job_manager, settings, rt.keeper);
+  if (rt.keeper) caf::anon_send(rt.keeper, atom::run::value, rt.manager);
   return rt;
 }
 
 void runtime::shutdown() {
   auto reason = caf::exit_reason::user_shutdown;
   if (manager) caf::anon_send_exit(manager, reason);
+  if (keeper) caf::anon_send_exit(keeper, reason);
   if (registry) caf::anon_send_exit(registry, reason);
   for (auto& p : sim_providers) caf::anon_send_exit(p, reason);
   if (hub) caf::anon_send_exit(hub, reason);

@@ -10,6 +10,7 @@
 #include "actors/analyst.hpp"
 #include "actors/http_provider.hpp"
 #include "actors/job_manager.hpp"
+#include "actors/lease_keeper.hpp"
 #include "actors/persistence_guard.hpp"
 #include "actors/progress_board.hpp"
 #include "actors/provider_registry.hpp"
@@ -41,6 +42,10 @@ struct runtime_options {
   std::vector<http_provider_config> http_providers;  // endpoints from the providers file
   std::vector<provider_entry> extra_providers;       // spawned by the caller (e.g. test doubles)
   bool analyze_finished_jobs = true;                 // spawn the analyst (needs database_url)
+  // Set (with a database URL): jobs run under leases held in this book, so several nodes can
+  // share one database; none: every job admitted or resumed here runs here (actor tests).
+  std::shared_ptr<storage::lease_book> leases;
+  lease_keeper_options lease_keeper;  // its database_url is filled in by spawn_runtime
 };
 
 struct runtime {
@@ -51,8 +56,9 @@ struct runtime {
   std::vector<provider_actor> sim_providers;     // in-process; the HTTP ones belong to the registry
   std::shared_ptr<providers::http_client> http;  // shared by the HTTP providers
   job_manager_actor manager;
-  analyst_actor analyst;    // null without a database URL or with analyze_finished_jobs off
-  admitter_actor admitter;  // stores submitted jobs; null without a database URL
+  analyst_actor analyst;      // null without a database URL or with analyze_finished_jobs off
+  admitter_actor admitter;    // stores submitted jobs; null without a database URL
+  lease_keeper_actor keeper;  // null without leases
 
   // Asks every actor to stop (user_shutdown); the caller then awaits the system.
   void shutdown();

@@ -138,6 +138,22 @@ const std::vector<config_key>& config_keys() {
       number_key<int64_t>("rate-limit-per-minute",
                           "requests per minute allowed per client address (0: no limit)",
                           &node_config::rate_limit_per_minute, 0, 10'000'000),
+      string_key("node-id",
+                 "this node's name among nodes sharing one database (default: kept in "
+                 "<state-dir>/node_id, created on first start)",
+                 &node_config::node_id),
+      number_key<int64_t>("lease-ttl-ms",
+                          "a job lease not renewed for this long is taken over by another node",
+                          &node_config::lease_ttl_ms, 200, 3'600'000),
+      number_key<int64_t>("heartbeat-ms",
+                          "how often the node renews its job leases and looks for lapsed ones "
+                          "(at most a third of lease-ttl-ms)",
+                          &node_config::heartbeat_ms, 50, 1'200'000),
+      number_key<int32_t>(
+          "leases",
+          "1: jobs run under leases with fencing tokens, so several nodes can share "
+          "the database; 0 only for a node alone on its database (no fencing)",
+          &node_config::leases, 0, 1),
       string_key("node-key-file",
                  "the node's Ed25519 receipt-signing key (created 0600 on first start; default "
                  "<state-dir>/node_ed25519.key)",

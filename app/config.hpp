@@ -55,6 +55,12 @@ struct node_config {
   // is always allowed. Default: the original runner's portal origins.
   std::string cors_origins;
   int32_t manual_retry_limit = 3;  // retries a person may ask for per cell (retry-question)
+  // This node's name among the nodes sharing the database; empty: kept in <state_dir>/node_id
+  // (created on first start), so a restarted node takes its own jobs back at once.
+  std::string node_id;
+  int64_t lease_ttl_ms = 10'000;  // a job whose owner's lease is this old is taken over
+  int64_t heartbeat_ms = 2'000;   // lease renewals and take-over scans
+  int32_t leases = 1;             // 0: no job leases or fencing (one node alone on its database)
   node_config();
 };
 

@@ -3,8 +3,11 @@
 
 #include <sys/resource.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <pqxx/pqxx>
+#include <random>
 #include <thread>
 
 #include "actors/database_keeper.hpp"
@@ -39,6 +42,26 @@ class niceness_hook : public caf::thread_hook {
  private:
   int32_t nice_;
 };
+
+namespace {
+
+// The node id kept in `file`: a random one is written there on first start.
+std::string load_or_create_node_id(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string id;
+  if (in >> id && !id.empty()) return id;
+  std::random_device rd;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "node-%08x%04x", rd(), rd() & 0xffffu);
+  id = buf;
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream out(file, std::ios::trunc);
+  out << id << "\n";
+  if (!out) throw std::runtime_error("cannot write the node id to " + file.string());
+  return id;
+}
+
+}  // namespace
 
 runtime_options runtime_options_from(const node_config& cfg) {
   runtime_options o;
@@ -77,6 +100,8 @@ runtime_options runtime_options_from(const node_config& cfg) {
     o.sim_deployments.push_back({id, canonical_region(region), split(cfg.sim_models)});
   }
   if (!cfg.providers_file.empty()) o.http_providers = load_provider_config(cfg.providers_file);
+  o.lease_keeper.ttl = std::chrono::milliseconds(cfg.lease_ttl_ms);
+  o.lease_keeper.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
   return o;
 }
 
@@ -138,11 +163,21 @@ void node::start_actors() {
   opts.database_url = db_url_;
   opts.sim_log = sim_log_;
   opts.supervisor.batch.execution.signer = key_;
+  if (cfg_.leases) opts.leases = std::make_shared<storage::lease_book>(node_id_);
   if (hook_) hook_(opts);
   rt_ = spawn_runtime(*sys_, opts);
   if (pg_)
     keeper_ = sys_->spawn<caf::detached>(database_keeper, pg_, db_watch_,
                                          caf::timespan{std::chrono::seconds(1)});
+}
+
+void node::choose_node_id() {
+  if (cfg_.heartbeat_ms * 3 > cfg_.lease_ttl_ms)
+    throw std::invalid_argument("heartbeat-ms must be at most a third of lease-ttl-ms");
+  node_id_ = cfg_.node_id.empty()
+                 ? load_or_create_node_id(std::filesystem::path(cfg_.state_dir) / "node_id")
+                 : cfg_.node_id;
+  logging::info("node_id").field("node", node_id_).field("lease_ttl_ms", cfg_.lease_ttl_ms);
 }
 
 void node::resume_jobs() {
@@ -167,6 +202,7 @@ void node::serve_rest() {
   ctx.admission = admission_;
   ctx.api_token = cfg_.api_token;
   if (pg_) ctx.database_watch = db_watch_;
+  ctx.node_id = node_id_;
   if (cfg_.rate_limit_per_minute > 0)
     ctx.limiter = std::make_shared<http::rate_limiter>(cfg_.rate_limit_per_minute);
   http_ = std::make_unique<http::server>(http::make_routes(ctx), server_options());
@@ -205,11 +241,23 @@ void node::start(bool serve_http) {
                       : std::filesystem::path(cfg_.node_key_file);
   key_ = std::make_shared<const node_key>(load_or_create_node_key(key_file));
   logging::info("node_key").field("file", key_file.string()).field("key_id", key_->key_id);
+  choose_node_id();
   start_actors();
   pool_ = std::make_unique<storage::connection_pool>(db_url_, cfg_.http_workers + 2);
   running_ = true;
   resume_jobs();
   if (serve_http) serve_rest();
+}
+
+// A clean stop lets this node's leases lapse, so other nodes take its jobs over at once.
+void node::lapse_leases() {
+  if (!rt_.keeper) return;
+  caf::scoped_actor self{*sys_};
+  self->request(rt_.keeper, std::chrono::seconds(2), atom::lapse::value)
+      .receive([](bool) {},
+               [&](caf::error& e) {
+                 logging::warn("lease_lapse_failed").field("error", sys_->render(e));
+               });
 }
 
 void node::stop() {
@@ -220,6 +268,7 @@ void node::stop() {
   if (sys_) {
     if (keeper_) caf::anon_send_exit(keeper_, caf::exit_reason::user_shutdown);
     keeper_ = nullptr;
+    lapse_leases();
     rt_.shutdown();
     rt_ = runtime{};
     sys_->await_all_actors_done();

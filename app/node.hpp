@@ -56,9 +56,11 @@ class node {
  private:
   // The steps of start, in order.
   void configure_admission();
-  void open_database();  // embedded or given, migrated
-  void start_actors();   // the actor system, the runtime's actors and the database keeper
-  void resume_jobs();    // what a previous process left unfinished
+  void open_database();   // embedded or given, migrated
+  void start_actors();    // the actor system, the runtime's actors and the database keeper
+  void resume_jobs();     // what a previous process left unfinished
+  void choose_node_id();  // from the config or <state_dir>/node_id
+  void lapse_leases();    // on a clean stop: other nodes take this node's jobs at once
   void serve_rest();
   http::server_options server_options() const;  // from cfg_
 
@@ -71,6 +73,7 @@ class node {
   std::shared_ptr<storage::database_watch> db_watch_ = std::make_shared<storage::database_watch>();
   database_keeper_actor keeper_;  // restarts the embedded server when it dies (null with a URL)
   std::string db_url_;
+  std::string node_id_;
   std::unique_ptr<caf::actor_system_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   runtime rt_;

@@ -135,7 +135,7 @@ void print(const char* what, const std::vector<sample>& runs) {
 int main(int argc, char** argv) {
   CLI::App app{"beacon-bench: throughput of a large job on sim (zero latency, persistence on)"};
   int questions = 20, models = 10, regions = 10, runs = 50, repeat = 3, in_flight = 4096,
-      pipeline = 1, baseline_cells = 4000, threads = 0;
+      pipeline = 1, baseline_cells = 4000, threads = 0, leases = 1;
   std::string database_url, state_dir = "bench/out/state", policy = "stealing";
   bool over_http = false;
   int http_concurrency = 16;
@@ -161,6 +161,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--baseline-cells", baseline_cells, "cells of the naive baseline (0 skips it)")
       ->capture_default_str();
+  app.add_option("--leases", leases, "job leases and fenced writes (1) or none (0)")
+      ->capture_default_str();
   app.add_option("--database-url", database_url, "use this PostgreSQL instead of the embedded one");
   app.add_option("--state-dir", state_dir, "state directory of the embedded PostgreSQL")
       ->capture_default_str();
@@ -182,6 +184,7 @@ int main(int argc, char** argv) {
   cfg.scheduler_policy = policy;
   cfg.max_cells_per_job = 100'000'000;
   cfg.log_level = "warn";
+  cfg.leases = leases;
   const int64_t cells = static_cast<int64_t>(questions) * models * regions * runs;
   // With --http the sim runs as an HTTP server in this process and the node reaches it through
   // the libcurl transport and the router adapter, one provider per region.

@@ -100,6 +100,8 @@ response retry_question(const route_context& ctx, const request& req, const path
     auto conn = ctx.pool->acquire();
     pqxx::read_transaction tx{*conn};
     target = storage::find_retry_target(tx, *id);
+    if (target)
+      if (auto refused = refuse_if_running_elsewhere(ctx, tx, target->job_id)) return *refused;
   }
   if (!target) return error(404, "execution not found", "execution_not_found");
   if (region->as_string() != target->region)

@@ -46,6 +46,21 @@ std::shared_ptr<const job_progress> held_progress(const route_context& ctx, cons
   return p.found ? std::make_shared<const job_progress>(std::move(p)) : nullptr;
 }
 
+// The job's counts in storage (found = false: no such job).
+job_progress stored_progress(storage::connection_pool& pool, const std::string& id) {
+  job_progress progress;
+  progress.job_id = id;
+  auto conn = pool.acquire();
+  pqxx::read_transaction tx{*conn};
+  auto job = storage::find_job(tx, id);
+  if (!job) return progress;
+  progress.found = true;
+  progress.status = job->status;
+  progress.reason = job->error;
+  storage::read_progress(tx, id, progress);
+  return progress;
+}
+
 }  // namespace
 
 response list_jobs(const route_context& ctx, const request& req, const path_params&) {
@@ -157,17 +172,9 @@ response job_progress_route(const route_context& ctx, const request& req, const 
   auto groups = req.query.find("groups");
   bool with_groups = groups != req.query.end() && groups->second == "1";
   if (auto live = held_progress(ctx, id)) return json(200, progress_json(*live, with_groups));
-  // Not running here, or finished long ago: count in storage.
-  auto conn = ctx.pool->acquire();
-  pqxx::read_transaction tx{*conn};
-  auto job = storage::find_job(tx, id);
-  if (!job) return error(404, "job not found", "job_not_found");
-  job_progress progress;
-  progress.job_id = id;
-  progress.found = true;
-  progress.status = job->status;
-  progress.reason = job->error;
-  storage::read_progress(tx, id, progress);
+  // Not running here (another node runs it), or finished long ago: count in storage.
+  auto progress = stored_progress(*ctx.pool, id);
+  if (!progress.found) return error(404, "job not found", "job_not_found");
   return json(200, progress_json(progress, with_groups));
 }
 
@@ -189,22 +196,28 @@ response job_events(const route_context& ctx, const request& req, const path_par
     }
   }
   job_progress initial;
+  stored_progress_reader read_stored;
   if (!held_progress(ctx, id)) {
-    auto conn = ctx.pool->acquire();
-    pqxx::read_transaction tx{*conn};
-    auto job = storage::find_job(tx, id);
-    if (!job) return error(404, "job not found", "job_not_found");
-    initial.job_id = id;
-    initial.found = true;
-    initial.status = job->status;
-    initial.reason = job->error;
-    storage::read_progress(tx, id, initial);
+    initial = stored_progress(*ctx.pool, id);
+    if (!initial.found) return error(404, "job not found", "job_not_found");
+    read_stored = [pool = ctx.pool, id]() -> std::optional<job_progress> {
+      try {
+        return stored_progress(*pool, id);
+      } catch (const std::exception&) {
+        return std::nullopt;  // storage is down: the next poll tries again
+      }
+    };
   }
   response r;
   auto sys = ctx.system;
   auto hub = ctx.hub;
-  r.stream = [sys, hub, id, last, initial](std::shared_ptr<event_channel> channel) {
-    sys->spawn(event_stream, std::move(channel), id, last, hub, initial);
+  r.stream = [sys, hub, id, last, initial, read_stored](std::shared_ptr<event_channel> channel) {
+    // A stream that reads storage blocks on it: on a thread of its own, not a scheduler's.
+    if (read_stored)
+      sys->spawn<caf::detached>(event_stream, std::move(channel), id, last, hub, initial,
+                                read_stored);
+    else
+      sys->spawn(event_stream, std::move(channel), id, last, hub, initial, read_stored);
   };
   return r;
 }
@@ -253,6 +266,7 @@ response retry_all_failed(const route_context& ctx, const request&, const path_p
     auto conn = ctx.pool->acquire();
     pqxx::read_transaction tx{*conn};
     if (!storage::find_job(tx, id)) return error(404, "job not found", "job_not_found");
+    if (auto refused = refuse_if_running_elsewhere(ctx, tx, id)) return *refused;
   }
   auto r = ask_within<reopen_result>(ctx, write_deadline, ctx.manager, atom::reopen::value, id,
                                      int64_t{0});

@@ -36,6 +36,7 @@ struct route_context {
   std::shared_ptr<rate_limiter> limiter;  // per client address; null: no limit
   // The embedded PostgreSQL server's state (null with a database URL).
   std::shared_ptr<const storage::database_watch> database_watch;
+  std::string node_id;  // this node's name among the nodes sharing the database
 };
 
 // The {placeholders} of a route's path, in order.

@@ -73,5 +73,15 @@ CAF_ADD_ATOM(beacon, beacon::atom, analyze, "analyze")
 CAF_ADD_ATOM(beacon, beacon::atom, admit, "admit")
 // A person's retry of failed cells.
 CAF_ADD_ATOM(beacon, beacon::atom, reopen, "reopen")
+// Take a job's lease (lease keeper); a lease taken over from another node (job manager).
+CAF_ADD_ATOM(beacon, beacon::atom, lease, "lease")
+// Give a job's lease up.
+CAF_ADD_ATOM(beacon, beacon::atom, release, "release")
+// This node lost a job's lease to another node.
+CAF_ADD_ATOM(beacon, beacon::atom, lost, "lost")
+// Renew this node's leases and look for lapsed ones.
+CAF_ADD_ATOM(beacon, beacon::atom, heartbeat, "heartbeat")
+// Let every lease of this node lapse (a clean stop).
+CAF_ADD_ATOM(beacon, beacon::atom, lapse, "lapse")
 
 CAF_END_TYPE_ID_BLOCK(beacon)

@@ -14,6 +14,7 @@ namespace beacon {
 enum class storage_errc : uint8_t {
   rejected = 1,     // the database refused the data (constraint, bad value)
   unavailable = 2,  // the database could not be reached
+  lease_lost = 3,   // this node no longer holds the job's lease: another node runs it now
 };
 
 }  // namespace beacon
@@ -26,15 +27,24 @@ inline caf::error make_storage_error(storage_errc code, std::string message) {
   return caf::make_error(code, std::move(message));
 }
 
+// Whether e is the storage error code (an empty error is none of them).
+inline bool is_storage_errc(const caf::error& e, storage_errc code) {
+  return e && e.category() == caf::detail::error_factory<storage_errc>::category &&
+         e.code() == static_cast<uint8_t>(code);
+}
+
 // The database could not be reached (an outage: worth waiting for, not a reason to give up).
 inline bool is_storage_outage(const caf::error& e) {
-  return e.category() == caf::detail::error_factory<storage_errc>::category &&
-         e.code() == static_cast<uint8_t>(storage_errc::unavailable);
+  return is_storage_errc(e, storage_errc::unavailable);
 }
 
 inline bool is_storage_rejection(const caf::error& e) {
-  return e.category() == caf::detail::error_factory<storage_errc>::category &&
-         e.code() == static_cast<uint8_t>(storage_errc::rejected);
+  return is_storage_errc(e, storage_errc::rejected);
+}
+
+// The job's lease moved to another node (or lapsed and was taken): stop working on it.
+inline bool is_lease_lost(const caf::error& e) {
+  return is_storage_errc(e, storage_errc::lease_lost);
 }
 
 }  // namespace beacon

@@ -41,6 +41,9 @@ using persistence_actor = caf::typed_actor<
     caf::replies_to<atom::ping>::with<int64_t>,
     // Decide and write the final job status: (job id, cancelled) -> verdict.
     caf::replies_to<atom::finish, std::string, bool>::with<job_verdict>,
+    // Record a person's cancel of a job another node runs (its owner sees it at its next
+    // heartbeat and ends the job): true once recorded.
+    caf::replies_to<atom::cancel, std::string>::with<bool>,
     // Jobs that a starting node must resume (queued or running).
     caf::replies_to<atom::resumable>::with<std::vector<std::string>>,
     // A person's retry: reopen the job's failed and timed-out cells (job id, execution id or 0
@@ -56,7 +59,9 @@ using event_stream_actor = caf::typed_actor<
     // New (or missed) items of the job's stream, in order.
     caf::reacts_to<atom::update, std::vector<stream_item>>,
     // Internal: write a keep-alive comment.
-    caf::reacts_to<atom::ping>>;
+    caf::reacts_to<atom::ping>,
+    // Internal: read the job's counts from storage (a job another node runs).
+    caf::reacts_to<atom::load>>;
 
 // The PROGRESS HUB: per-job counters for fast status reads and the per-job event streams, fed by
 // persistence after commit.
@@ -124,7 +129,27 @@ using job_manager_actor = caf::typed_actor<
     // after the cells are reopened in storage.
     caf::replies_to<atom::reopen, std::string, int64_t>::with<reopen_result>,
     // Internal: restart the supervisor of a job after its backoff.
-    caf::reacts_to<atom::restart, std::string>>;
+    caf::reacts_to<atom::restart, std::string>,
+    // A lease the lease keeper took for this node (a lapsed node's job, this node's own from
+    // before a restart, or one nobody held): run the job.
+    caf::reacts_to<atom::lease, std::string>,
+    // This node lost the job's lease to another node: stop its supervisor, with no verdict.
+    caf::reacts_to<atom::lost, std::string>>;
+
+// The LEASE KEEPER: which jobs this node runs when several nodes share one database
+// (storage/lease_store.hpp). It takes leases for the job manager, renews them at every heartbeat,
+// takes over lapsed ones, and keeps the lease book the persistence actor fences writes with.
+using lease_keeper_actor = caf::typed_actor<
+    // Take the job's lease for this node: its fencing token, 0 when another node holds it.
+    caf::replies_to<atom::lease, std::string>::with<int64_t>,
+    // Give the job's lease up (its supervisor ended, or gave up).
+    caf::reacts_to<atom::release, std::string>,
+    // Begin heartbeats, handing leases taken over and lost to this job manager.
+    caf::reacts_to<atom::run, job_manager_actor>,
+    // Let every lease of this node lapse now (a clean stop): true once written.
+    caf::replies_to<atom::lapse>::with<bool>,
+    // Internal: renew and take over now.
+    caf::reacts_to<atom::heartbeat>>;
 
 // The ADMITTER: stores admitted jobs, each with all its cells as pending and its guards
 // (Idempotency-Key, nonce) in one transaction, on its own connection, so a large submission does

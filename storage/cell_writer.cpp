@@ -36,6 +36,7 @@ UPDATE executions e
        attempts = e.attempts + 1, attempt_open = true
   FROM unnest($1::bigint[], $2::bigint[]) AS v(id, started_us)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
+   AND (NOT $3::bool OR e.job_id = ANY ($4::text[]))
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.attempts,
           e.model_id, e.interrupted_attempts)sql";
 
@@ -48,6 +49,7 @@ UPDATE executions e
        attempts = greatest(e.attempts, v.attempt), attempt_open = true, updated_at = now()
   FROM unnest($1::bigint[], $2::int[], $3::text[]) AS v(id, attempt, failures)
  WHERE e.id = v.id AND e.status = 'running'
+   AND (NOT $4::bool OR e.job_id = ANY ($5::text[]))
 RETURNING e.id)sql";
 
 constexpr const char* outcome_sql = R"sql(
@@ -74,6 +76,7 @@ UPDATE executions e
          completed_us, duration_ms, output_data, error_code, error_message, classification,
          substantive, refusal, technical, response_length, http_status, receipt)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
+   AND (NOT $20::bool OR e.job_id = ANY ($21::text[]))
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
           e.model_id)sql";
@@ -153,7 +156,8 @@ struct group_delta {
 
 std::unordered_map<int64_t, claim_result> claim_cells(pqxx::work& tx,
                                                       const std::vector<cell_claim>& claims,
-                                                      std::vector<cell_transition>& out) {
+                                                      std::vector<cell_transition>& out,
+                                                      const write_fence& fence) {
   std::unordered_map<int64_t, claim_result> granted;
   if (claims.empty()) return granted;
   std::vector<int64_t> ids, started;
@@ -161,7 +165,8 @@ std::unordered_map<int64_t, claim_result> claim_cells(pqxx::work& tx,
     ids.push_back(c.cell_id);
     started.push_back(c.started_us);
   }
-  for (auto row : tx.exec_params(claim_sql, int_array(ids), int_array(started))) {
+  for (auto row : tx.exec_params(claim_sql, int_array(ids), int_array(started), fence.on,
+                                 text_array(fence.jobs))) {
     granted.emplace(row[0].as<int64_t>(),
                     claim_result{true, row[5].as<int32_t>(), row[7].as<int32_t>()});
     out.push_back(transition_from(row, cell_status::running));
@@ -170,7 +175,8 @@ std::unordered_map<int64_t, claim_result> claim_cells(pqxx::work& tx,
 }
 
 std::unordered_set<int64_t> record_attempts(pqxx::work& tx,
-                                            const std::vector<attempt_record>& records) {
+                                            const std::vector<attempt_record>& records,
+                                            const write_fence& fence) {
   std::unordered_set<int64_t> open;
   if (records.empty()) return open;
   std::vector<int64_t> ids, numbers;
@@ -180,15 +186,16 @@ std::unordered_set<int64_t> record_attempts(pqxx::work& tx,
     numbers.push_back(r.attempt);
     failures.push_back(r.failures.empty() ? "[]" : r.failures);
   }
-  for (auto row :
-       tx.exec_params(attempt_sql, int_array(ids), int_array(numbers), text_array(failures)))
+  for (auto row : tx.exec_params(attempt_sql, int_array(ids), int_array(numbers),
+                                 text_array(failures), fence.on, text_array(fence.jobs)))
     open.insert(row[0].as<int64_t>());
   return open;
 }
 
 std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
                                             const std::vector<cell_outcome>& outcomes,
-                                            std::vector<cell_transition>& out) {
+                                            std::vector<cell_transition>& out,
+                                            const write_fence& fence) {
   std::unordered_set<int64_t> written;
   if (outcomes.empty()) return written;
   std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status;
@@ -222,7 +229,7 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
       int_array(started), int_array(completed), int_array(duration), text_array_empty_null(output),
       text_array_empty_null(code), text_array_empty_null(message), text_array(cls),
       bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length),
-      int_array(http_status), text_array_empty_null(receipt));
+      int_array(http_status), text_array_empty_null(receipt), fence.on, text_array(fence.jobs));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
     auto t = transition_from(row, stored_cell_status(row[5].as<std::string>()));

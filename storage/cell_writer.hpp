@@ -16,20 +16,30 @@ namespace beacon::storage {
 // One cell's committed status change (messages/types.hpp).
 using cell_transition = cell_event;
 
+// The jobs a write may touch: every job (`on` false: no leases, e.g. actor tests), or only those
+// whose lease token the writer still holds (storage/lease_store.hpp fenced_jobs).
+struct write_fence {
+  bool on = false;
+  std::vector<std::string> jobs;
+};
+
 // Marks the claimable cells running and opens their next attempt; returns the granted cells.
 std::unordered_map<int64_t, claim_result> claim_cells(pqxx::work& tx,
                                                       const std::vector<cell_claim>& claims,
-                                                      std::vector<cell_transition>& out);
+                                                      std::vector<cell_transition>& out,
+                                                      const write_fence& fence = {});
 
 // Records retries before their calls; returns the cells still running (the others ended).
 std::unordered_set<int64_t> record_attempts(pqxx::work& tx,
-                                            const std::vector<attempt_record>& records);
+                                            const std::vector<attempt_record>& records,
+                                            const write_fence& fence = {});
 
 // Writes terminal outcomes of cells that are not terminal yet, appending their retry_history
 // entries to those recorded with the attempts; returns the ids written.
 std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
                                             const std::vector<cell_outcome>& outcomes,
-                                            std::vector<cell_transition>& out);
+                                            std::vector<cell_transition>& out,
+                                            const write_fence& fence = {});
 
 // Ends the first `limit` pending or running cells of a job with an id above `after_id` (in id
 // order) with `status`, `error_code` and `message`: one page. The next page starts after its

@@ -5,6 +5,8 @@
 
 #include <exception>
 #include <pqxx/except>
+#include <stdexcept>
+#include <string>
 
 #include "messages/errors.hpp"
 
@@ -15,7 +17,16 @@ inline bool is_connection_loss(const std::exception& e) {
          dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
 }
 
+// A job write refused by fencing: this node no longer holds the job's lease.
+struct lease_lost_error : std::runtime_error {
+  explicit lease_lost_error(const std::string& job_id)
+      : std::runtime_error("this node no longer holds the lease of job " + job_id +
+                           ": another node runs it") {}
+};
+
 inline caf::error storage_error(const std::exception& e) {
+  if (dynamic_cast<const lease_lost_error*>(&e) != nullptr)
+    return make_storage_error(storage_errc::lease_lost, e.what());
   return make_storage_error(
       is_connection_loss(e) ? storage_errc::unavailable : storage_errc::rejected, e.what());
 }

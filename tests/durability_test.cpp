@@ -6,6 +6,7 @@
 #define CAF_SUITE outages
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
 #include "tests/node_process.hpp"
+#include "tests/sse_client.hpp"
 
 using namespace beacon;
 using namespace beacon::test;
@@ -154,9 +156,10 @@ CAF_TEST(retry budgets and histories survive kills of the node mid retry) {
                          }};
   auto file = providers_file("durable", provider.url(), "US", R"("m1", "m2")",
                              R"("health_interval_ms": 0, "failure_threshold": 1000)");
-  std::vector<std::string> args{"--providers-file", file, "--sim-regions",   "",
-                                "--max-retries",    "3",  "--retry-base-ms", "200",
-                                "--retry-cap-ms",   "400"};
+  std::vector<std::string> args{"--providers-file", file, "--sim-regions", "", "--max-retries", "3",
+                                "--retry-base-ms", "200", "--retry-cap-ms", "400",
+                                // One node restarted twice: it takes its own lease back at once.
+                                "--node-id", "durable-node"};
   std::vector<std::string> questions;
   for (auto& q : builtin_questions()) questions.push_back(q.id);
   auto spec = job_json("durable-1", questions, {"m1", "m2"}, {"US"}, 1, 0.5);
@@ -264,4 +267,183 @@ CAF_TEST(a killed embedded postmaster is restarted and the job carries on) {
   CAF_CHECK_EQUAL(cells["total"].as_int64(), 24);
   CAF_CHECK_EQUAL(cells["completed"].as_int64(), 24);  // none lost to the outage
   CAF_CHECK_EQUAL(n.stop(), 0);
+}
+
+#undef CAF_SUITE
+#define CAF_SUITE multi_node
+
+namespace {
+
+// Node arguments for a cluster member: short leases so a takeover takes about two seconds.
+std::vector<std::string> member_args(const std::string& providers, const std::string& node_id) {
+  return {"--providers-file", providers, "--sim-regions",  "",   "--node-id", node_id,
+          "--lease-ttl-ms",   "1500",    "--heartbeat-ms", "300"};
+}
+
+std::string lease_owner(const std::string& url, const std::string& job_id) {
+  auto owners = query_column(url, "SELECT node_id FROM job_leases WHERE job_id = '" + job_id + "'");
+  return owners.empty() ? "" : owners.front();
+}
+
+std::string job_status_at(uint16_t port, const std::string& job_id) {
+  auto r = http_call(port, "GET", "/api/v1/jobs/" + job_id);
+  if (r.status != 200) return "";
+  auto o = boost::json::parse(r.body).as_object();
+  return std::string(o["status"].as_string());
+}
+
+// What a paused node could change: every cell's state and the job rows.
+std::string stored_checksum(const std::string& url) {
+  return query_column(url,
+                      "SELECT md5(coalesce(string_agg(id || status || attempts ||"
+                      " coalesce(output_data::text, ''), ',' ORDER BY id), ''))"
+                      " || (SELECT md5(string_agg(id || status, ',' ORDER BY id)) FROM jobs)"
+                      " FROM executions")
+      .front();
+}
+
+bool has_job_event(const std::vector<sse_event>& events, const std::string& status) {
+  for (auto& e : events)
+    if (e.type == "job" && e.data.find("\"" + status + "\"") != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+CAF_TEST(a job whose node is killed completes on another node and any node serves it) {
+  auto url = fresh_database();
+  auto counter = std::make_shared<call_counter>();
+  fake_provider provider{"US", [counter](const seen_request& r) {
+                           if (!r.health()) counter->count(r.body);
+                           return fault_step{fault::none, 400ms};
+                         }};
+  auto file = providers_file("cluster", provider.url(), "US", R"("m1", "m2", "m3")",
+                             R"("health_interval_ms": 0, "max_concurrency": 3)");
+  node_process a{"cluster-a", url, member_args(file, "node-a")};
+  node_process b{"cluster-b", url, member_args(file, "node-b")};
+  node_process c{"cluster-c", url, member_args(file, "node-c")};
+  std::vector<std::string> questions;
+  for (auto& q : builtin_questions()) questions.push_back(q.id);
+  auto cells = static_cast<int64_t>(questions.size()) * 2;
+  // mn-1 (m1, m2) on node a, to be killed; mn-2 (m3) on node b, followed from node c.
+  CAF_REQUIRE_EQUAL(http_call(a.port(), "POST", "/api/v1/jobs",
+                              job_json("mn-1", questions, {"m1", "m2"}, {"US"}, 1, 0.5))
+                        .status,
+                    202u);
+  CAF_REQUIRE_EQUAL(http_call(b.port(), "POST", "/api/v1/jobs",
+                              job_json("mn-2", questions, {"m3"}, {"US"}, 1, 0.5))
+                        .status,
+                    202u);
+  sse_result followed;
+  std::thread follower{[&] {
+    followed = sse_read(
+        c.port(), "/api/v1/jobs/mn-2/events", "",
+        [](auto& evs) { return has_job_event(evs, "completed"); }, 60s);
+  }};
+  auto done_count = [&] {
+    return query_int(url,
+                     "SELECT count(*) FROM executions WHERE job_id = 'mn-1' AND status = "
+                     "'completed'");
+  };
+  CAF_REQUIRE(within(30s, [&] { return done_count() >= 4; }));
+  CAF_CHECK_EQUAL(lease_owner(url, "mn-1"), "node-a");
+  // Progress of a job another node runs: counted in storage.
+  auto progress = http_call(c.port(), "GET", "/api/v1/jobs/mn-1/progress");
+  CAF_CHECK_EQUAL(progress.status, 200u);
+  auto progress_json = boost::json::parse(progress.body).as_object();
+  auto progress_total = progress_json["cells"].as_object()["total"].as_int64();
+  CAF_CHECK_EQUAL(progress_total, cells);
+  a.kill_hard();
+  auto killed = steady::now();
+  auto done_before =
+      query_column(url,
+                   "SELECT question_id || '/' || model_id FROM executions WHERE job_id = 'mn-1'"
+                   " AND status = 'completed'");
+  auto in_flight = query_int(url,
+                             "SELECT count(*) FROM executions WHERE job_id = 'mn-1' AND status"
+                             " = 'running'");
+  CAF_REQUIRE(within(20s, [&] {
+    auto owner = lease_owner(url, "mn-1");
+    return !owner.empty() && owner != "node-a";
+  }));
+  auto takeover = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - killed);
+  CAF_MESSAGE("mn-1 taken over by " << lease_owner(url, "mn-1") << " after " << takeover.count()
+                                    << " ms; " << done_before.size() << " cells done and "
+                                    << in_flight << " in flight at the kill");
+  CAF_CHECK_LESS(takeover, 1500ms + 300ms + 3000ms);  // TTL + a heartbeat, and slack for ASan
+  CAF_REQUIRE(within(60s, [&] { return job_status_at(c.port(), "mn-1") == "completed"; }));
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE job_id = 'mn-1' AND status = "
+                            "'completed'"),
+                  cells);
+  CAF_CHECK_EQUAL(counter_mismatch(url, "mn-1"), "");
+  // No call for a cell that was done; re-calls only for cells in flight at the kill.
+  int64_t calls = 0;
+  for (auto& cell : done_before) CAF_CHECK_EQUAL(counter->of(cell), 1);
+  for (auto& q : questions)
+    for (auto m : {"m1", "m2"}) calls += counter->of(q + "/" + m);
+  CAF_MESSAGE(calls << " calls for " << cells << " cells");
+  CAF_CHECK_LESS_OR_EQUAL(calls - cells, in_flight);
+  // Node c followed mn-2 (run by node b) to its end.
+  follower.join();
+  CAF_CHECK(followed.head.find("200 OK") != std::string::npos);
+  CAF_REQUIRE(!followed.events.empty());
+  CAF_CHECK_EQUAL(followed.events.front().type, "snapshot");
+  CAF_CHECK(has_job_event(followed.events, "completed"));
+  auto last_snapshot = std::find_if(followed.events.rbegin(), followed.events.rend(),
+                                    [](auto& e) { return e.type == "snapshot"; });
+  CAF_REQUIRE(last_snapshot != followed.events.rend());
+  auto snap = boost::json::parse(last_snapshot->data).as_object();
+  auto snap_done = snap["cells"].as_object()["done"].as_int64();
+  CAF_CHECK_EQUAL(snap_done, static_cast<int64_t>(questions.size()));
+  // A cancel sent to a node that does not run the job reaches its owner.
+  CAF_REQUIRE_EQUAL(http_call(b.port(), "POST", "/api/v1/jobs",
+                              job_json("mn-3", questions, {"m3"}, {"US"}, 4, 0.5))
+                        .status,
+                    202u);
+  CAF_REQUIRE(within(20s, [&] { return lease_owner(url, "mn-3") == "node-b"; }));
+  auto cancel = http_call(c.port(), "POST", "/api/v1/jobs/mn-3/cancel");
+  CAF_CHECK(cancel.status == 200u || cancel.status == 202u);
+  CAF_CHECK(within(20s, [&] { return job_status_at(c.port(), "mn-3") == "cancelled"; }));
+  CAF_CHECK_EQUAL(counter_mismatch(url, "mn-3"), "");
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE job_id = 'mn-3' AND "
+                            "status IN ('queued', 'running')"),
+                  0);
+  CAF_CHECK_EQUAL(b.stop(), 0);
+  CAF_CHECK_EQUAL(c.stop(), 0);
+}
+
+CAF_TEST(a paused node writes nothing once its lease was taken over) {
+  auto url = fresh_database();
+  fake_provider provider{"US", [](const seen_request&) { return fault_step{fault::none, 1000ms}; }};
+  auto file = providers_file("fenced", provider.url(), "US", R"("m1")",
+                             R"("health_interval_ms": 0, "max_concurrency": 4)");
+  node_process a{"fenced-a", url, member_args(file, "node-a")};
+  node_process b{"fenced-b", url, member_args(file, "node-b")};
+  std::vector<std::string> questions;
+  for (auto& q : builtin_questions()) questions.push_back(q.id);
+  auto cells = static_cast<int64_t>(questions.size()) * 3;
+  CAF_REQUIRE_EQUAL(http_call(a.port(), "POST", "/api/v1/jobs",
+                              job_json("fenced-1", questions, {"m1"}, {"US"}, 3, 0.5))
+                        .status,
+                    202u);
+  CAF_REQUIRE(within(20s, [&] { return provider.requests("/v1/chat") >= 2; }));
+  ::kill(a.pid(), SIGSTOP);  // its calls in flight get their answers while it is paused
+  CAF_REQUIRE(within(20s, [&] { return lease_owner(url, "fenced-1") == "node-b"; }));
+  ::kill(b.pid(), SIGSTOP);  // nothing else writes while node a is back
+  auto before = stored_checksum(url);
+  ::kill(a.pid(), SIGCONT);
+  bool told = within(5s, [&] { return a.log().find("\"lease_lost\"") != std::string::npos; });
+  std::this_thread::sleep_for(300ms);
+  auto after = stored_checksum(url);
+  ::kill(b.pid(), SIGCONT);
+  CAF_CHECK(told);
+  CAF_CHECK_EQUAL(after, before);
+  CAF_REQUIRE(within(60s, [&] { return job_status_at(b.port(), "fenced-1") == "completed"; }));
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE status = 'completed'"),
+                  cells);
+  CAF_CHECK_EQUAL(counter_mismatch(url, "fenced-1"), "");
+  CAF_CHECK_EQUAL(a.stop(), 0);
+  CAF_CHECK_EQUAL(b.stop(), 0);
 }
