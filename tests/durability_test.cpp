@@ -160,8 +160,7 @@ CAF_TEST(retry budgets and histories survive kills of the node mid retry) {
                                 "--retry-base-ms", "200", "--retry-cap-ms", "400",
                                 // One node restarted twice: it takes its own lease back at once.
                                 "--node-id", "durable-node"};
-  std::vector<std::string> questions;
-  for (auto& q : builtin_questions()) questions.push_back(q.id);
+  auto questions = builtin_question_ids();
   auto spec = job_json("durable-1", questions, {"m1", "m2"}, {"US"}, 1, 0.5);
   auto most_attempts = [&] {
     return query_int(url,
@@ -322,8 +321,7 @@ CAF_TEST(a job whose node is killed completes on another node and any node serve
   node_process a{"cluster-a", url, member_args(file, "node-a")};
   node_process b{"cluster-b", url, member_args(file, "node-b")};
   node_process c{"cluster-c", url, member_args(file, "node-c")};
-  std::vector<std::string> questions;
-  for (auto& q : builtin_questions()) questions.push_back(q.id);
+  auto questions = builtin_question_ids();
   auto cells = static_cast<int64_t>(questions.size()) * 2;
   // mn-1 (m1, m2) on node a, to be killed; mn-2 (m3) on node b, followed from node c.
   CAF_REQUIRE_EQUAL(http_call(a.port(), "POST", "/api/v1/jobs",
@@ -421,8 +419,7 @@ CAF_TEST(a paused node writes nothing once its lease was taken over) {
                              R"("health_interval_ms": 0, "max_concurrency": 4)");
   node_process a{"fenced-a", url, member_args(file, "node-a")};
   node_process b{"fenced-b", url, member_args(file, "node-b")};
-  std::vector<std::string> questions;
-  for (auto& q : builtin_questions()) questions.push_back(q.id);
+  auto questions = builtin_question_ids();
   auto cells = static_cast<int64_t>(questions.size()) * 3;
   CAF_REQUIRE_EQUAL(http_call(a.port(), "POST", "/api/v1/jobs",
                               job_json("fenced-1", questions, {"m1"}, {"US"}, 3, 0.5))

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <pqxx/pqxx>
 
+#include "domain/job_spec.hpp"
 #include "http/admission.hpp"
 #include "providers/system_prompt.hpp"
 #include "storage/embedded_postgres.hpp"
@@ -82,6 +83,12 @@ void exec(const std::string& url, const std::string& sql) {
   pqxx::connection conn{url};
   pqxx::nontransaction tx{conn};
   tx.exec(sql);
+}
+
+std::vector<std::string> builtin_question_ids() {
+  std::vector<std::string> ids;
+  for (auto& q : builtin_questions()) ids.push_back(q.id);
+  return ids;
 }
 
 std::string job_json(const std::string& id, const std::vector<std::string>& questions,

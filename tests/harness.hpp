@@ -20,6 +20,9 @@ int64_t query_int(const std::string& url, const std::string& sql);
 std::vector<std::string> query_column(const std::string& url, const std::string& sql);
 void exec(const std::string& url, const std::string& sql);
 
+// The ids of the built-in questions, in their order.
+std::vector<std::string> builtin_question_ids();
+
 // A JobSpec with the given dimensions, in the original portal's shape.
 std::string job_json(const std::string& id, const std::vector<std::string>& questions,
                      const std::vector<std::string>& models,

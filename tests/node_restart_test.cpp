@@ -43,8 +43,7 @@ struct cell_key {
 CAF_TEST(a node stopped mid job resumes it without duplicates or repeated calls) {
   auto url = fresh_database();
   auto calls = std::make_shared<sim_call_log>(true);
-  std::vector<std::string> questions;
-  for (auto& q : builtin_questions()) questions.push_back(q.id);
+  auto questions = builtin_question_ids();
   auto spec = job_json("restart-1", questions, {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"},
                        {"US", "EU", "ASIA"}, 2);
   const int64_t total = 8 * 3 * 3 * 2;
