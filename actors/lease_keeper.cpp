@@ -7,6 +7,7 @@
 #include "common/logging.hpp"
 #include "storage/failures.hpp"
 #include "storage/lease_store.hpp"
+#include "storage/retry_store.hpp"
 
 namespace beacon {
 namespace {
@@ -73,6 +74,14 @@ void reconcile(self_ptr self, const std::vector<storage::held_lease>& renewed) {
   }
 }
 
+// A retry a person sent to another node, for a job this node runs (or an ended job nobody
+// holds): the job manager carries it out like one sent here; the reopen deletes the request.
+void hand_over_retry(self_ptr self, const storage::retry_request& r) {
+  logging::info("retry_request_taken").job(r.job_id).field("execution_id", r.execution_id);
+  if (self->state.manager)
+    caf::anon_send(self->state.manager, atom::reopen::value, r.job_id, r.execution_id);
+}
+
 // Every lease is presumed lost once no renewal succeeded for a whole TTL.
 void give_up_if_stale(self_ptr self) {
   auto& st = self->state;
@@ -86,15 +95,18 @@ void heartbeat(self_ptr self) {
   auto node = st.book->node_id();
   try {
     std::vector<storage::held_lease> renewed, taken;
+    std::vector<storage::retry_request> retries;
     with_tx(self, [&](pqxx::work& tx) {
       renewed = storage::renew_leases(tx, node, ms(st.opts.ttl));
       taken = storage::take_over_leases(tx, node, ms(st.opts.ttl), st.opts.takeover_limit,
                                         st.first ? 0 : ms(st.opts.ttl), st.first);
+      retries = storage::take_retry_requests(tx, node, ms(st.opts.ttl), st.opts.takeover_limit);
       return 0;
     });
     st.last_renewed = std::chrono::steady_clock::now();
     reconcile(self, renewed);
     for (auto& l : taken) adopt(self, l, st.first ? "resumed" : "taken over");
+    for (auto& r : retries) hand_over_retry(self, r);
     st.first = false;
   } catch (const std::exception& e) {
     logging::warn("lease_heartbeat_failed").field("node", node).field("error", e.what());
@@ -150,7 +162,10 @@ lease_keeper_actor::behavior_type lease_keeper(
             storage::lapse_leases(tx, st.book->node_id());
             return 0;
           });
-          for (auto& kv : st.book->held()) st.book->drop(kv.first);
+          // The book keeps the tokens: the writes still in flight while the node stops are
+          // fenced by them as before (refused once another node has taken a job over). No
+          // heartbeat renews the lapsed leases.
+          st.stopping = true;
           return true;
         } catch (const std::exception& e) {
           logging::warn("lease_lapse_failed").field("error", e.what());
@@ -158,6 +173,7 @@ lease_keeper_actor::behavior_type lease_keeper(
         }
       },
       [=](atom::heartbeat) {
+        if (self->state.stopping) return;
         heartbeat(self);
         self->delayed_send(self, self->state.opts.heartbeat, atom::heartbeat::value);
       },

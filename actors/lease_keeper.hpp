@@ -3,7 +3,8 @@
 // unowned jobs (SKIP LOCKED), handing each to the job manager; a lease another node took is
 // dropped from the book and the job manager stops the job. A node that could not renew for a
 // whole TTL assumes it lost everything (another node may run its jobs by now) until a renew
-// shows what it still holds. A cancel recorded on another node reaches the job manager here.
+// shows what it still holds. A cancel or a retry recorded on another node reaches the job manager
+// here.
 // The first heartbeat takes back this node's own leases (from before a restart) at once.
 #pragma once
 
@@ -31,6 +32,7 @@ struct lease_keeper_state {
   std::unique_ptr<pqxx::connection> conn;
   std::set<std::string> cancels_told;  // jobs whose recorded cancel the manager was told of
   bool first = true;                   // no heartbeat succeeded yet
+  bool stopping = false;               // the leases were let lapse: no more heartbeats
   std::chrono::steady_clock::time_point last_renewed{};  // the last successful renewal
   static inline const char* name = "lease_keeper";
 };

@@ -73,14 +73,33 @@ void check_lease(self_ptr self, pqxx::work& tx, const std::string& job_id) {
     throw storage::lease_lost_error(job_id);
 }
 
-// A retry of a job another node runs is refused (it goes to that node); one of a job this node
-// runs is fenced like any other write of it.
-void check_reopen(self_ptr self, pqxx::work& tx, const std::string& job_id) {
+// The node that must carry out a retry of the job: empty when this node may (it holds the live
+// lease, or nobody does); a retry of a job another node runs is recorded for that node.
+std::string retry_owner(self_ptr self, pqxx::work& tx, const std::string& job_id) {
   auto& leases = self->state.opts.leases;
-  if (!leases) return;
-  if (leases->token(job_id) != 0) return check_lease(self, tx, job_id);
+  if (!leases) return {};
+  auto token = leases->token(job_id);
+  if (token != 0 && !storage::fenced_jobs(tx, {{job_id, token}}).empty()) return {};
   auto owner = storage::lease_owner(tx, job_id);
-  if (!owner.empty() && owner != leases->node_id()) throw storage::lease_lost_error(job_id);
+  return owner == leases->node_id() ? std::string() : owner;
+}
+
+// A person's retry: reopened here, or recorded for the node that runs the job.
+reopen_result reopen_or_route(self_ptr self, pqxx::work& tx, const std::string& job_id,
+                              int64_t execution_id,
+                              std::vector<storage::cell_transition>& transitions) {
+  auto owner = retry_owner(self, tx, job_id);
+  if (owner.empty()) {
+    auto r = storage::reopen_failed_cells(tx, job_id, execution_id, transitions);
+    storage::apply_counters(tx, transitions);
+    return r;
+  }
+  reopen_result r;
+  r.cells = storage::retryable_cells(tx, job_id, execution_id);
+  r.routed_to = owner;
+  if (r.cells > 0)
+    storage::record_retry_request(tx, job_id, execution_id, self->state.opts.leases->node_id());
+  return r;
 }
 
 // Hands the committed transitions to the progress hub (counters and event streams).
@@ -315,13 +334,16 @@ persistence_actor::behavior_type persistence(
         std::vector<storage::cell_transition> transitions;
         auto result = job_operation(self, [&](pqxx::work& tx) {
           transitions.clear();
-          check_reopen(self, tx, job_id);
-          auto r = storage::reopen_failed_cells(tx, job_id, execution_id, transitions);
-          storage::apply_counters(tx, transitions);
-          return r;
+          return reopen_or_route(self, tx, job_id, execution_id, transitions);
         });
         publish(self, transitions);
-        if (result && result->cells > 0)
+        if (result && result->cells > 0 && !result->routed_to.empty())
+          logging::info("retry_routed")
+              .job(job_id)
+              .field("cells", result->cells)
+              .field("execution_id", execution_id)
+              .field("owner", result->routed_to);
+        else if (result && result->cells > 0)
           logging::info("cells_reopened")
               .job(job_id)
               .field("cells", result->cells)

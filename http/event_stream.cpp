@@ -94,7 +94,7 @@ event_stream_actor::behavior_type event_stream(self_ptr self,
       [=](atom::update, const std::vector<stream_item>& items) {
         self->state.following_storage = false;  // the hub holds the job now
         if (items.empty() || !in_step(self, job_id, hub)) return;
-        self->state.channel->send(http::sse_items(items));
+        self->state.channel->send_shared(http::shared_sse_items(job_id, items));
         self->state.last_sent = items.back().seq;
       },
       [=](atom::load) { follow_storage(self); },

@@ -100,8 +100,6 @@ response retry_question(const route_context& ctx, const request& req, const path
     auto conn = ctx.pool->acquire();
     pqxx::read_transaction tx{*conn};
     target = storage::find_retry_target(tx, *id);
-    if (target)
-      if (auto refused = refuse_if_running_elsewhere(ctx, tx, target->job_id)) return *refused;
   }
   if (!target) return error(404, "execution not found", "execution_not_found");
   if (region->as_string() != target->region)
@@ -139,6 +137,7 @@ response retry_question(const route_context& ctx, const request& req, const path
   out["status"] = "retrying";
   out["retry_attempt"] = target->manual_retries + 1;
   out["updated_at"] = format_rfc3339(now_us());
+  if (!r.routed_to.empty()) out["routed_to"] = r.routed_to;
   return json(202, json_text(out));
 }
 

@@ -259,14 +259,14 @@ response cancel_job(const route_context& ctx, const request&, const path_params&
 // POST /api/v1/jobs/{id}/retry-all-failed (also the portal's /executions/{id}/retry-all-failed):
 // every failed or timed-out cell with manual retries left runs again, in a running job or in an
 // ended one (queued again). 202 {job_id, status:"queued"|"retrying", cells_retried}; 200 with
-// cells_retried 0 when there is nothing to retry.
+// cells_retried 0 when there is nothing to retry. A job another node runs is retried by that node
+// (recorded for it; the answer names it in routed_to).
 response retry_all_failed(const route_context& ctx, const request&, const path_params& p) {
   const auto& id = p[0];
   {
     auto conn = ctx.pool->acquire();
     pqxx::read_transaction tx{*conn};
     if (!storage::find_job(tx, id)) return error(404, "job not found", "job_not_found");
-    if (auto refused = refuse_if_running_elsewhere(ctx, tx, id)) return *refused;
   }
   auto r = ask_within<reopen_result>(ctx, write_deadline, ctx.manager, atom::reopen::value, id,
                                      int64_t{0});
@@ -277,6 +277,7 @@ response retry_all_failed(const route_context& ctx, const request&, const path_p
     return json(200, json_text(out));
   }
   out["status"] = r.job_was_ended ? "queued" : "retrying";
+  if (!r.routed_to.empty()) out["routed_to"] = r.routed_to;
   return json(202, json_text(out));
 }
 

@@ -2,7 +2,6 @@
 #include "http/route_util.hpp"
 
 #include "common/text.hpp"
-#include "storage/lease_store.hpp"
 
 namespace beacon::http {
 
@@ -33,15 +32,6 @@ std::optional<int64_t> positive_id(const std::string& text) {
 bool is_json_media_type(std::string_view content_type) {
   auto type = text::trim(content_type.substr(0, content_type.find(';')));
   return text::equal_ignoring_case(type, "application/json");
-}
-
-std::optional<response> refuse_if_running_elsewhere(const route_context& ctx,
-                                                    pqxx::transaction_base& tx,
-                                                    const std::string& job_id) {
-  auto owner = storage::lease_owner(tx, job_id);
-  if (owner.empty() || owner == ctx.node_id) return std::nullopt;
-  return error(409, "the job runs on node " + owner + "; send the retry to that node",
-               "job_running_elsewhere");
 }
 
 }  // namespace beacon::http

@@ -76,12 +76,6 @@ Result ask(const route_context& ctx, const Handle& who, Ts&&... xs) {
 // A change the runtime makes for a handler: it waits for storage, so it gets longer (15 s).
 inline constexpr std::chrono::seconds write_deadline{15};
 
-// A person's retry of a job another node runs goes to that node: 409 naming it (nothing is
-// changed here); nothing when this node runs the job or nobody does.
-std::optional<response> refuse_if_running_elsewhere(const route_context& ctx,
-                                                    pqxx::transaction_base& tx,
-                                                    const std::string& job_id);
-
 // The most rows one GET /jobs/{id}/executions/all answers (a job the portal makes has far fewer;
 // the rest are paged with before_id, or read whole from /export).
 inline constexpr int64_t max_all_executions = 50'000;

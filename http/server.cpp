@@ -91,13 +91,15 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
 
   bool download() const { return static_cast<bool>(source_); }
 
-  void send(std::string chunk) override {
-    if (chunk.empty()) return;
+  void send_shared(std::shared_ptr<const std::string> chunk) override {
+    if (!chunk || chunk->empty()) return;
     if (download()) {  // HTTP/1.1 chunked framing: size in hex, CRLF, bytes, CRLF
       char size[20];
-      std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
-      chunk.insert(0, size);
-      chunk += "\r\n";
+      std::snprintf(size, sizeof size, "%zx\r\n", chunk->size());
+      std::string framed;
+      framed.reserve(chunk->size() + 24);
+      framed.append(size).append(*chunk).append("\r\n");
+      chunk = std::make_shared<const std::string>(std::move(framed));
     }
     // An event stream's chunk is dropped (and the stream falls behind) rather than queued past
     // the limit; a download is bounded by pulling.
@@ -105,16 +107,19 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
   }
 
   // Queues bytes as they are (headers, the last chunk).
-  void write_raw(std::string bytes, bool droppable = false) {
+  void write_raw(std::string bytes) {
+    write_raw(std::make_shared<const std::string>(std::move(bytes)));
+  }
+  void write_raw(std::shared_ptr<const std::string> bytes, bool droppable = false) {
     std::lock_guard<std::mutex> guard{mutex};
     if (closed_) return;
     // An empty queue takes any one chunk (a snapshot may be large), a busy one up to its bound.
     if (droppable &&
-        (behind_ || (pending_bytes > 0 && pending_bytes + bytes.size() > queue_limit_))) {
+        (behind_ || (pending_bytes > 0 && pending_bytes + bytes->size() > queue_limit_))) {
       behind_ = true;
       return;
     }
-    pending_bytes += bytes.size();
+    pending_bytes += bytes->size();
     asio::post(exec, [self = shared_from_this(), bytes = std::move(bytes)]() mutable {
       self->pending.push_back(std::move(bytes));
       if (!self->writing) self->write_next();
@@ -228,10 +233,17 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
         if (!ec && self && self->writing && self->write_serial == serial) self->stalled();
       });
     }
-    auto& front = pending.front();
-    sock->async_write_some(
-        asio::buffer(front.data() + front_offset, front.size() - front_offset),
-        [self = shared_from_this()](beast::error_code ec, size_t n) { self->on_written(ec, n); });
+    // Every queued chunk (up to a bound) in one gathered write: one system call for a burst.
+    std::vector<asio::const_buffer> buffers;
+    size_t offset = front_offset;
+    for (auto& chunk : pending) {
+      buffers.emplace_back(chunk->data() + offset, chunk->size() - offset);
+      offset = 0;
+      if (buffers.size() == max_gathered_chunks) break;
+    }
+    sock->async_write_some(buffers, [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->on_written(ec, n);
+    });
   }
 
   void on_written(beast::error_code ec, size_t n) {
@@ -240,10 +252,11 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
       std::lock_guard<std::mutex> guard{mutex};
       pending_bytes -= std::min(pending_bytes, n);
     }
+    // Drops the chunks the write finished; the first one left may be partly written.
     front_offset += n;
-    if (front_offset >= pending.front().size()) {
+    while (!pending.empty() && front_offset >= pending.front()->size()) {
+      front_offset -= pending.front()->size();
       pending.pop_front();
-      front_offset = 0;
     }
     if (ec) {
       writing = false;
@@ -283,7 +296,8 @@ struct stream_channel : event_channel, std::enable_shared_from_this<stream_chann
   bool closed_ = false;
   bool behind_ = false;
   std::vector<std::function<void()>> closers;
-  std::deque<std::string> pending;
+  std::deque<std::shared_ptr<const std::string>> pending;  // shared with other streams
+  static constexpr size_t max_gathered_chunks = 64;
   size_t front_offset = 0;   // bytes of pending.front() already written
   size_t pending_bytes = 0;  // under `mutex`
   uint64_t write_serial = 0;

@@ -45,7 +45,11 @@ std::string next_request_id();
 class event_channel {
  public:
   virtual ~event_channel() = default;
-  virtual void send(std::string chunk) = 0;
+  void send(std::string chunk) {
+    send_shared(std::make_shared<const std::string>(std::move(chunk)));
+  }
+  // Queues bytes that other channels may queue too (one copy for every stream of a job).
+  virtual void send_shared(std::shared_ptr<const std::string> chunk) = 0;
   virtual bool closed() const = 0;
   // Runs `f` when the stream closes (at once if it already has).
   virtual void on_close(std::function<void()> f) = 0;

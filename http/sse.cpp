@@ -1,7 +1,10 @@
 // Server-sent event text.
 #include "http/sse.hpp"
 
+#include <array>
 #include <boost/json.hpp>
+#include <mutex>
+#include <tuple>
 
 #include "common/canonical_json.hpp"
 #include "http/progress_json.hpp"
@@ -60,6 +63,41 @@ std::string sse_items(const std::vector<stream_item>& items) {
     event(out, it.seq, "cell", json_text(o));
   }
   return out;
+}
+
+namespace {
+
+// The batches formatted last (a ring): which batch, and its text.
+struct formatted_batches {
+  using key = std::tuple<std::string, int64_t, int64_t, size_t>;
+  std::mutex mutex;
+  std::array<std::pair<key, std::shared_ptr<const std::string>>, 16> ring;
+  size_t next = 0;
+};
+
+formatted_batches& batches() {
+  static formatted_batches b;
+  return b;
+}
+
+}  // namespace
+
+std::shared_ptr<const std::string> shared_sse_items(const std::string& job_id,
+                                                    const std::vector<stream_item>& items) {
+  if (items.empty()) return std::make_shared<const std::string>();
+  formatted_batches::key k{job_id, items.front().seq, items.back().seq, items.size()};
+  auto& b = batches();
+  {
+    std::lock_guard<std::mutex> guard{b.mutex};
+    for (auto& [have, text] : b.ring)
+      if (text && have == k) return text;
+  }
+  // Formatted outside the lock: two streams racing may both format it, once each.
+  auto text = std::make_shared<const std::string>(sse_items(items));
+  std::lock_guard<std::mutex> guard{b.mutex};
+  b.ring[b.next] = {std::move(k), text};
+  b.next = (b.next + 1) % b.ring.size();
+  return text;
 }
 
 std::string sse_snapshot(const job_progress& p, int64_t seq) {

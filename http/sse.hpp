@@ -5,6 +5,7 @@
 //   id: <seq>  event: snapshot  data: the progress JSON plus seq (counts as of that event id)
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,12 @@ class sse_parser {
 
 // The events of `items`, in order, as one chunk.
 std::string sse_items(const std::vector<stream_item>& items);
+
+// The same, formatted once for every stream of the job: the hub sends one batch of items to all
+// of a job's subscribers, and a job's event ids never repeat, so (job, first id, last id, count)
+// names the batch. Keeps the last few batches; safe from any thread.
+std::shared_ptr<const std::string> shared_sse_items(const std::string& job_id,
+                                                    const std::vector<stream_item>& items);
 std::string sse_snapshot(const job_progress& p, int64_t seq);
 
 }  // namespace beacon::http

@@ -47,7 +47,8 @@ using persistence_actor = caf::typed_actor<
     // Jobs that a starting node must resume (queued or running).
     caf::replies_to<atom::resumable>::with<std::vector<std::string>>,
     // A person's retry: reopen the job's failed and timed-out cells (job id, execution id or 0
-    // for all) within their manual retry limit; an ended job is queued again.
+    // for all) within their manual retry limit; an ended job is queued again. A job another
+    // node runs is not changed: the retry is recorded for that node (routed_to names it).
     caf::replies_to<atom::reopen, std::string, int64_t>::with<reopen_result>,
     // Internal: write the buffered claims and outcomes now.
     caf::reacts_to<atom::flush>>;
@@ -126,7 +127,9 @@ using job_manager_actor = caf::typed_actor<
     caf::replies_to<atom::get>::with<std::vector<std::string>>,
     // A person's retry of a job's failed cells (job id, execution id or 0 for all): the running
     // job's supervisor runs them again, or the ended job is queued and started again. Replies
-    // after the cells are reopened in storage.
+    // after the cells are reopened in storage, or the retry is recorded for the node that runs
+    // the job (which takes it at its next heartbeat). The lease keeper sends the retries
+    // recorded for this node here too.
     caf::replies_to<atom::reopen, std::string, int64_t>::with<reopen_result>,
     // Internal: restart the supervisor of a job after its backoff.
     caf::reacts_to<atom::restart, std::string>,

@@ -264,12 +264,15 @@ struct reopen_result {
   std::vector<int32_t> question_indexes;  // of those cells, each once, ascending
   bool job_was_ended = false;             // the job was terminal and is queued again
   bool deferred = false;  // (supervisor to manager) the job is ending: retry once it has ended
+  // Another node runs the job: the retry was recorded for it (this node), and `cells` is how
+  // many cells it will reopen as things stand.
+  std::string routed_to;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reopen_result& x) {
   return f(caf::meta::type_name("reopen_result"), x.cells, x.question_indexes, x.job_was_ended,
-           x.deferred);
+           x.deferred, x.routed_to);
 }
 
 template <class Inspector>

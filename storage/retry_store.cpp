@@ -31,6 +31,26 @@ UPDATE executions e
    AND e.manual_retries < e.manual_retry_limit
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status, e.model_id)sql";
 
+constexpr const char* retryable_sql = R"sql(
+SELECT count(*) FROM executions e
+ WHERE e.job_id = $1 AND e.status IN ('failed', 'timeout') AND ($2 = 0 OR e.id = $2)
+   AND e.manual_retries < e.manual_retry_limit)sql";
+
+constexpr const char* take_requests_sql = R"sql(
+WITH due AS (
+  SELECT r.job_id, r.execution_id FROM retry_requests r
+    JOIN jobs j ON j.id = r.job_id
+    LEFT JOIN job_leases l ON l.job_id = r.job_id
+   WHERE (r.taken_at IS NULL OR r.taken_at < now() - $2 * interval '1 millisecond')
+     AND ((l.node_id = $1 AND l.expires_at > now())
+          OR ((l.job_id IS NULL OR l.expires_at < now()) AND j.status NOT IN ('queued', 'running')))
+   ORDER BY r.requested_at LIMIT $3
+     FOR UPDATE OF r SKIP LOCKED)
+UPDATE retry_requests r SET taken_by = $1, taken_at = now()
+  FROM due
+ WHERE r.job_id = due.job_id AND r.execution_id = due.execution_id
+RETURNING r.job_id, r.execution_id)sql";
+
 }  // namespace
 
 std::optional<retry_target> find_retry_target(pqxx::transaction_base& tx, int64_t execution_id) {
@@ -62,6 +82,8 @@ reopen_result reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int
   auto job = tx.exec_params("SELECT status FROM jobs WHERE id = $1 FOR UPDATE", job_id);
   if (job.empty()) return out;
   auto job_was = stored_job_status(job[0][0].as<std::string>());
+  tx.exec_params("DELETE FROM retry_requests WHERE job_id = $1 AND ($2 = 0 OR execution_id = $2)",
+                 job_id, execution_id);
   std::set<int32_t> questions;
   for (auto row : tx.exec_params(reopen_sql, job_id, execution_id)) {
     cell_event t;
@@ -86,6 +108,27 @@ reopen_result reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int
       "UPDATE cross_region_executions SET status = 'queued', duration_ms = NULL,"
       " updated_at = now() WHERE job_id = $1",
       job_id);
+  return out;
+}
+
+int32_t retryable_cells(pqxx::transaction_base& tx, const std::string& job_id,
+                        int64_t execution_id) {
+  return tx.exec_params(retryable_sql, job_id, execution_id)[0][0].as<int32_t>();
+}
+
+void record_retry_request(pqxx::work& tx, const std::string& job_id, int64_t execution_id,
+                          const std::string& requested_by) {
+  tx.exec_params(
+      "INSERT INTO retry_requests (job_id, execution_id, requested_by) VALUES ($1, $2, $3)"
+      " ON CONFLICT (job_id, execution_id) DO NOTHING",
+      job_id, execution_id, requested_by);
+}
+
+std::vector<retry_request> take_retry_requests(pqxx::work& tx, const std::string& node_id,
+                                               int64_t retake_ms, int32_t limit) {
+  std::vector<retry_request> out;
+  for (auto row : tx.exec_params(take_requests_sql, node_id, retake_ms, limit))
+    out.push_back({row[0].as<std::string>(), row[1].as<int64_t>()});
   return out;
 }
 

@@ -32,8 +32,30 @@ std::optional<retry_target> find_retry_target(pqxx::transaction_base& tx, int64_
 
 // Reopens the job's failed and timed-out cells (only `execution_id` when > 0) that have had fewer
 // than manual_retry_limit manual retries; queues an ended job again. Appends the cells' status
-// changes to `moved` (the caller moves the counters and tells the progress hub).
+// changes to `moved` (the caller moves the counters and tells the progress hub). Deletes the
+// retry requests it carries out (all of the job's with `execution_id` 0).
 reopen_result reopen_failed_cells(pqxx::work& tx, const std::string& job_id, int64_t execution_id,
                                   std::vector<cell_event>& moved);
+
+// How many cells reopen_failed_cells would reopen now.
+int32_t retryable_cells(pqxx::transaction_base& tx, const std::string& job_id,
+                        int64_t execution_id);
+
+// Records a person's retry of a job another node runs, for that node (once per job and
+// execution id: a second ask before it is carried out joins the first).
+void record_retry_request(pqxx::work& tx, const std::string& job_id, int64_t execution_id,
+                          const std::string& requested_by);
+
+// A recorded retry for the node that takes it.
+struct retry_request {
+  std::string job_id;
+  int64_t execution_id = 0;
+};
+
+// Takes up to `limit` recorded retries that `node_id` must carry out: those of jobs it holds the
+// live lease of, and those of ended jobs nobody holds (any node may reopen them). A request taken
+// by a node that did not carry it out within `retake_ms` (it died) is taken again.
+std::vector<retry_request> take_retry_requests(pqxx::work& tx, const std::string& node_id,
+                                               int64_t retake_ms, int32_t limit);
 
 }  // namespace beacon::storage

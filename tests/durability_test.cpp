@@ -444,3 +444,53 @@ CAF_TEST(a paused node writes nothing once its lease was taken over) {
   CAF_CHECK_EQUAL(a.stop(), 0);
   CAF_CHECK_EQUAL(b.stop(), 0);
 }
+
+CAF_TEST(a retry sent to a node that does not run the job is carried out by its owner) {
+  auto url = fresh_database();
+  auto questions = builtin_question_ids();
+  auto failing = questions.front();  // the job's first question: its two cells fail at once
+  auto calls = std::make_shared<call_counter>();
+  auto failed_once = std::make_shared<std::atomic<int>>(0);
+  fake_provider provider{"US", [=](const seen_request& r) {
+                           if (r.health()) return fault_step{};
+                           calls->count(r.body);
+                           if (calls->of(failing + "/m1") <= 2 && ++*failed_once <= 2)
+                             return fault_step{fault::status_400, 0ms};
+                           return fault_step{fault::none, 500ms};
+                         }};
+  auto file = providers_file("routed", provider.url(), "US", R"("m1")",
+                             R"("health_interval_ms": 0, "max_concurrency": 1)");
+  node_process a{"routed-a", url, member_args(file, "node-a")};
+  node_process b{"routed-b", url, member_args(file, "node-b")};
+  CAF_REQUIRE_EQUAL(http_call(a.port(), "POST", "/api/v1/jobs",
+                              job_json("routed-1", questions, {"m1"}, {"US"}, 2, 0.5))
+                        .status,
+                    202u);
+  auto failed_cells = [&] {
+    return query_int(url, "SELECT count(*) FROM executions WHERE status = 'failed'");
+  };
+  CAF_REQUIRE(within(20s, [&] { return failed_cells() == 2; }));
+  CAF_REQUIRE_EQUAL(job_status_at(b.port(), "routed-1"), "processing");
+  auto retry = http_call(b.port(), "POST", "/api/v1/jobs/routed-1/retry-all-failed");
+  CAF_CHECK_EQUAL(retry.status, 202u);
+  auto answer = boost::json::parse(retry.body).as_object();
+  CAF_CHECK_EQUAL(boost::json::serialize(answer["routed_to"]), "\"node-a\"");
+  CAF_CHECK_EQUAL(boost::json::serialize(answer["cells_retried"]), "2");
+  CAF_CHECK_EQUAL(boost::json::serialize(answer["status"]), "\"retrying\"");
+  // Node a takes the request at its next heartbeat and runs the cells again inside the job.
+  CAF_REQUIRE(within(30s, [&] { return job_status_at(b.port(), "routed-1") == "completed"; }));
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE status = 'completed'"
+                            " AND manual_retries = 1 AND question_id = '" +
+                                failing + "'"),
+                  2);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE status = 'completed'"),
+                  static_cast<int64_t>(questions.size()) * 2);
+  CAF_CHECK_EQUAL(calls->of(failing + "/m1"), 4);  // two failures, two retried answers
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM retry_requests"), 0);
+  CAF_CHECK(a.log().find("\"retry_request_taken\"") != std::string::npos);
+  CAF_CHECK(b.log().find("\"retry_routed\"") != std::string::npos);
+  CAF_CHECK_EQUAL(counter_mismatch(url, "routed-1"), "");
+  CAF_CHECK_EQUAL(a.stop(), 0);
+  CAF_CHECK_EQUAL(b.stop(), 0);
+}

@@ -113,6 +113,17 @@ inline std::string wait_ended(uint16_t port, const std::string& id,
   return st;
 }
 
+// Whether `pred` holds within `limit_s` seconds (polled every 50 ms).
+template <class Pred>
+bool within_s(int limit_s, Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limit_s);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
 // The small job every hostile case runs next to its attack: 1 question x 1 model x 2 regions x
 // 5 runs = 10 cells.
 inline std::string small_job(const std::string& id) {

@@ -27,13 +27,15 @@ void report(const char* name, health_probe& probe, int64_t rss_before_kb, int64_
     std::printf("%s: a probe failed: %s\n", name, probe.first_error().c_str());
 }
 
-// Stops the probe, prints the case's numbers and checks its bounds: /health/live p99 under
-// 100 ms, RSS grown by less than `max_growth_mb`.
+// Stops the probe, prints the case's numbers and checks its bounds: every probe answered,
+// /health/live p99 under `max_p99_ms` (100 ms unless said), RSS grown by less than
+// `max_growth_mb`.
 void check_bounds(const char* name, health_probe& probe, int64_t rss_before_kb, int64_t rss_peak_kb,
-                  int64_t max_growth_mb) {
+                  int64_t max_growth_mb, double max_p99_ms = 100) {
   probe.finish();
   report(name, probe, rss_before_kb, rss_peak_kb);
-  CAF_CHECK_LESS(probe.quantile(0.99), 100.0);
+  CAF_CHECK_EQUAL(probe.first_error(), "");
+  CAF_CHECK_LESS(probe.quantile(0.99), max_p99_ms);
   CAF_CHECK_LESS(rss_peak_kb - rss_before_kb, max_growth_mb * 1024);
 }
 
@@ -69,7 +71,10 @@ CAF_TEST(downloads nobody reads hold no worker) {
   CAF_CHECK_EQUAL(wait_ended(port, "small-1", 30s), "completed");
   std::this_thread::sleep_for(1s);
   auto rss_peak = node.rss_kb();
-  check_bounds("unread exports", probe, rss_before, rss_peak, 200);  // six stalled downloads
+  // Six stalled downloads. The node's two workers also turn the downloads' pages into JSON,
+  // which under the sanitizer build takes both cores in bursts: a held worker would show as
+  // unanswered probes (60 s each), not as the 60-110 ms of those bursts.
+  check_bounds("unread exports", probe, rss_before, rss_peak, 200, 250);
   close_all(readers);
 }
 
@@ -101,6 +106,7 @@ CAF_TEST(the file descriptor limit reached backs off instead of spinning) {
   // 256 descriptors: the node caps itself at 128 connections, the flood takes the rest.
   node_process node{"hostile-fds", url, {"--sim-latency-ms", "1"}, 256};
   auto port = node.port();
+  std::this_thread::sleep_for(1s);  // its start-up done (the first lease heartbeat included)
   std::vector<int> flood;
   for (int i = 0; i < 600; ++i) flood.push_back(connect_raw(port));
   std::this_thread::sleep_for(500ms);
@@ -121,6 +127,7 @@ CAF_TEST(the file descriptor limit reached backs off instead of spinning) {
   probe.finish();
   report("after the fd flood", probe, 0, node.rss_kb());
   CAF_CHECK_LESS(probe.quantile(0.99), 100.0);
+  CAF_CHECK(false_vptr_reports_only(node.log()));
 }
 
 namespace {
@@ -205,7 +212,9 @@ CAF_TEST(a job of the maximum size starves no small job) {
   CAF_CHECK_EQUAL(wait_ended(port, "small-5", 60s), "completed");
   auto health = http_call(port, "GET", "/health");
   CAF_CHECK_EQUAL(health.status, 200u);
-  CAF_CHECK_GREATER(cells_done(port, "big-max"), 0);  // the big one runs too
+  // The big one runs too (its start reads its counts in pages, so it may begin after the small
+  // job ended).
+  CAF_CHECK(within_s(30, [&] { return cells_done(port, "big-max") > 0; }));
   auto rss_peak = node.rss_kb();
   CAF_CHECK_EQUAL(http_call(port, "POST", "/api/v1/jobs/big-max/cancel").status / 100, 2u);
   CAF_CHECK_EQUAL(wait_ended(port, "big-max", 90s), "cancelled");

@@ -39,4 +39,8 @@ class node_process {
 // A port nothing listens on now (bound and released).
 uint16_t free_port();
 
+// Whether every sanitizer report in a node's log is the "invalid vptr" a node without a free
+// file descriptor makes up (the vtable could not be read: "<memory cannot be printed>").
+bool false_vptr_reports_only(const std::string& log);
+
 }  // namespace beacon::test
