@@ -1,6 +1,9 @@
 // The SQL of the persistence actor. Every UPDATE touches only open rows (pending or running), so a
 // terminal row is never overwritten, and records previous_status from the row it locked, so the
-// counters move by exact transitions even under concurrent writers.
+// counters move by exact transitions even under concurrent writers. The lease fence is written
+// `(e.job_id = ANY (...)) IS TRUE` so it stays a filter on the rows found by id: as a plain ANY
+// the planner answered it with the job_id index, reading every row of the job for each batch
+// (a 100,000-cell job ran 40% slower with leases on).
 #include "storage/cell_writer.hpp"
 
 #include <algorithm>
@@ -36,7 +39,7 @@ UPDATE executions e
        attempts = e.attempts + 1, attempt_open = true
   FROM unnest($1::bigint[], $2::bigint[]) AS v(id, started_us)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
-   AND (NOT $3::bool OR e.job_id = ANY ($4::text[]))
+   AND (NOT $3::bool OR (e.job_id = ANY ($4::text[])) IS TRUE)
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.attempts,
           e.model_id, e.interrupted_attempts)sql";
 
@@ -49,7 +52,7 @@ UPDATE executions e
        attempts = greatest(e.attempts, v.attempt), attempt_open = true, updated_at = now()
   FROM unnest($1::bigint[], $2::int[], $3::text[]) AS v(id, attempt, failures)
  WHERE e.id = v.id AND e.status = 'running'
-   AND (NOT $4::bool OR e.job_id = ANY ($5::text[]))
+   AND (NOT $4::bool OR (e.job_id = ANY ($5::text[])) IS TRUE)
 RETURNING e.id)sql";
 
 constexpr const char* outcome_sql = R"sql(
@@ -76,7 +79,7 @@ UPDATE executions e
          completed_us, duration_ms, output_data, error_code, error_message, classification,
          substantive, refusal, technical, response_length, http_status, receipt)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
-   AND (NOT $20::bool OR e.job_id = ANY ($21::text[]))
+   AND (NOT $20::bool OR (e.job_id = ANY ($21::text[])) IS TRUE)
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
           e.model_id)sql";
