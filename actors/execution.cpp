@@ -64,7 +64,8 @@ void finish(self_ptr self, cell_status st, std::string code, std::string message
 }
 
 // The answer's profile (classification, language, key terms; the latter two in the output's
-// metadata) and, with a node key, its signed receipt, both stored with the outcome.
+// metadata) and, with a node key, its receipt and the receipt's leaf for the node's transparency
+// log, all stored with the outcome.
 void succeed(self_ptr self, const provider_reply& r) {
   auto& s = self->state;
   analysis::answer_profile p;
@@ -114,8 +115,11 @@ void succeed(self_ptr self, const provider_reply& r) {
     in.classification = o.classification;
     in.language = p.language;
     in.output = &out;
-    // Stored without output.data: the output is stored once, in output_data.
-    o.receipt_json = boost::json::serialize(make_receipt(in, *s.settings.signer, false));
+    // Stored without output.data: the output is stored once, in output_data. Its leaf data is
+    // hashed here, beside the call, so the single writer only appends it to the log.
+    auto receipt = make_receipt(in, s.settings.signer->key_id, false);
+    o.receipt_leaf = receipt_leaf_data(receipt);
+    o.receipt_json = boost::json::serialize(receipt);
   }
   persist(self);
   logging::debug("cell_completed")

@@ -6,6 +6,7 @@
 
 #include "caf/all.hpp"
 #include "common/assert.hpp"
+#include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "common/priority.hpp"
 #include "domain/status.hpp"
@@ -15,6 +16,7 @@
 #include "storage/job_store.hpp"
 #include "storage/lease_store.hpp"
 #include "storage/retry_store.hpp"
+#include "storage/transparency_store.hpp"
 
 namespace beacon {
 namespace {
@@ -136,6 +138,39 @@ void fail_all(batch& b, const caf::error& err) {
   persistence_state::attempt_writes::fail(b.attempts, err);
 }
 
+// The receipts' leaf data of the outcomes this transaction wrote, in batch order.
+std::vector<std::string> written_leaves(const std::vector<cell_outcome>& outcomes,
+                                        const std::unordered_set<int64_t>& written) {
+  std::vector<std::string> leaves;
+  for (auto& o : outcomes)
+    if (!o.receipt_leaf.empty() && written.count(o.cell_id)) leaves.push_back(o.receipt_leaf);
+  return leaves;
+}
+
+// Appends leaves to this node's log and signs the new tree head, in the batch's transaction.
+// Returns the log as it is once the transaction commits (the caller keeps it then). The stored
+// size is the truth: a writer whose tree differs from it (another writer with this key, or a
+// restarted actor) reloads the frontier from the stored tree first.
+log_writer append_to_log(self_ptr self, pqxx::work& tx, const std::vector<std::string>& leaves) {
+  auto& st = self->state;
+  auto& key = *st.opts.log_key;
+  auto log = storage::lock_log(tx, key.key_id, key.public_key);
+  log_writer next;
+  next.log_id = log.log_id;
+  if (st.log && st.log->log_id == log.log_id && st.log->tree.size() == log.size)
+    next.tree = st.log->tree;
+  else
+    next.tree =
+        merkle::tree_builder(log.size, storage::log_tree(log.log_id).frontier(tx, log.size));
+  std::vector<merkle::subtree> closed;
+  for (auto& leaf : leaves) next.tree.add_leaf_hash(merkle::leaf_hash(leaf), &closed);
+  storage::append_leaves(tx, log.log_id, log.size, leaves);
+  storage::store_tiles(tx, log.log_id, closed);
+  storage::store_head(tx, log.log_id,
+                      sign_tree_head(key, next.tree.size(), next.tree.root(), now_us()));
+  return next;
+}
+
 // Writes the given items in one transaction and answers their requesters.
 void write_batch(self_ptr self, batch& b) {
   auto claim_rows = persistence_state::claim_writes::items(b.claims);
@@ -144,16 +179,22 @@ void write_batch(self_ptr self, batch& b) {
   std::vector<storage::cell_transition> transitions;
   std::unordered_set<int64_t> written, open;
   std::unordered_map<int64_t, claim_result> granted;
+  std::optional<log_writer> log;
   with_tx(self, [&](pqxx::work& tx) {
     transitions.clear();
+    log.reset();
     auto allowed = fence(self, tx);
     // Outcomes before claims: a claim must see the latest terminal state.
     written = storage::record_outcomes(tx, outcome_rows, transitions, allowed);
     granted = storage::claim_cells(tx, claim_rows, transitions, allowed);
     open = storage::record_attempts(tx, attempt_rows, allowed);
     storage::apply_counters(tx, transitions);
+    if (self->state.opts.log_key)
+      if (auto leaves = written_leaves(outcome_rows, written); !leaves.empty())
+        log = append_to_log(self, tx, leaves);
     return 0;
   });
+  if (log) self->state.log = std::move(log);
   BEACON_ASSERT(written.size() <= outcome_rows.size() && granted.size() <= claim_rows.size() &&
                     open.size() <= attempt_rows.size(),
                 "storage answers only for the cells it was given");

@@ -4,15 +4,20 @@
 // batch_max or when its mailbox has drained (a self-sent flush queued behind pending messages:
 // group commit without timers). A lost connection is re-opened and the batch retried. With
 // leases, each transaction first locks the lease rows of the jobs it writes (FOR SHARE) and
-// writes only the jobs whose stored fencing token is the one this node holds.
+// writes only the jobs whose stored fencing token is the one this node holds. With a log key,
+// the receipts of the cells a batch completes become leaves of the node's transparency log in
+// the same transaction, under one signed tree head per batch.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <pqxx/connection>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/merkle.hpp"
+#include "common/node_key.hpp"
 #include "messages/interfaces.hpp"
 #include "storage/lease_book.hpp"
 
@@ -27,6 +32,16 @@ struct persistence_options {
   // The leases this node holds. Set: every write of a job is fenced by the job's token (a job
   // whose token is stale or not held is not written); none: every job is written (actor tests).
   std::shared_ptr<storage::lease_book> leases;
+  // The key of this node's transparency log: each batch's receipts are appended as leaves and
+  // one tree head is signed per batch. None: receipts are not logged.
+  std::shared_ptr<const node_key> log_key;
+};
+
+// This node's transparency log as the writer holds it: its row and the tree so far (its
+// frontier), checked against the stored size at every append.
+struct log_writer {
+  int32_t log_id = 0;
+  merkle::tree_builder tree;
 };
 
 // Buffered writes of one kind awaiting commit: one entry per cell, in arrival order; an item
@@ -88,6 +103,7 @@ struct persistence_state {
   bool flush_queued = false;
   uint64_t flushes = 0;
   uint64_t items_written = 0;
+  std::optional<log_writer> log;  // loaded at the first append
 
   // Requesters whose items die with us get an error now instead of waiting for their timeout.
   ~persistence_state();

@@ -19,6 +19,8 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   guard.persistence.batch_max = opts.persistence_batch_max;
   guard.persistence.backend_niceness = opts.background_niceness;
   guard.persistence.hub = rt.hub;
+  // Receipts are made with the signer's key id, so its log is the one they are appended to.
+  guard.persistence.log_key = opts.supervisor.batch.execution.signer;
   bool leased = opts.leases && !opts.database_url.empty();
   if (leased) guard.persistence.leases = opts.leases;
   guard.detached = opts.detached_persistence;

@@ -236,6 +236,12 @@ int run_follow(const client_options& o, const std::string& job_id) {
   }
 }
 
+std::pair<unsigned, boost::json::value> node_get(const client_options& o,
+                                                 const std::string& target) {
+  auto r = call(o, bhttp::verb::get, target);
+  return {r.status, std::move(r.body)};
+}
+
 int run_submit(const client_options& o, const std::string& spec_path, bool follow) {
   return reachable([&]() -> int {
     std::ifstream in(spec_path);

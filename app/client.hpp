@@ -8,7 +8,9 @@
 // node refused the request, 2 the node could not be reached.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <string>
+#include <utility>
 
 namespace beacon {
 
@@ -18,6 +20,11 @@ struct client_options {
 };
 
 int run_submit(const client_options& o, const std::string& spec_path, bool follow);
+
+// GET `target` of the node: its status and JSON body (a non-JSON body as a string). Throws
+// std::runtime_error when the node cannot be reached.
+std::pair<unsigned, boost::json::value> node_get(const client_options& o,
+                                                 const std::string& target);
 int run_follow(const client_options& o, const std::string& job_id);
 int run_status(const client_options& o, const std::string& job_id);
 int run_cancel(const client_options& o, const std::string& job_id);

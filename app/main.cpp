@@ -68,7 +68,8 @@ int run_migrate(const beacon::node_config& cfg) {
 // given on the command line.
 struct client_commands {
   beacon::client_options client;
-  std::string spec_path, job_id, export_format = "jsonl", export_output, verify_path, verify_key;
+  std::string spec_path, job_id, export_format = "jsonl", export_output;
+  beacon::verify_options verify;
   bool follow = false;
   int list_limit = 20;
   CLI::App *submit = nullptr, *follow_cmd = nullptr, *status_cmd = nullptr, *cancel_cmd = nullptr,
@@ -101,10 +102,18 @@ struct client_commands {
                     "BEACON_API_TOKEN)");
     }
     verify_cmd = app.add_subcommand(
-        "verify", "check receipts offline: one receipt or a JSON-lines export (no node needed)");
-    verify_cmd->add_option("file", verify_path, "receipt JSON or export JSONL")->required();
-    verify_cmd->add_option("--public-key", verify_key,
+        "verify",
+        "check receipts: one receipt or a JSON-lines export (offline; with --node also the log's "
+        "consistency)");
+    verify_cmd->add_option("file", verify.path, "receipt JSON or export JSONL")->required();
+    verify_cmd->add_option("--public-key", verify.public_key_base64,
                            "the node's public key, base64 (GET /api/v1/node/key)");
+    verify_cmd->add_option("--node", verify.node_url,
+                           "ask this node's log for missing proofs and check every tree head "
+                           "against its latest (consistency)");
+    verify_cmd->add_option("--since", verify.since_path,
+                           "a tree head saved earlier (GET /api/v1/transparency/root): it must "
+                           "be a prefix of the log's latest (needs --node)");
   }
 
   // The exit code of the command that was given; nullopt when it was none of these.
@@ -116,7 +125,7 @@ struct client_commands {
     if (jobs_cmd->parsed()) return beacon::run_jobs(client, list_limit);
     if (export_cmd->parsed())
       return beacon::run_export(client, job_id, export_format, export_output);
-    if (verify_cmd->parsed()) return beacon::run_verify(verify_path, verify_key, std::cout);
+    if (verify_cmd->parsed()) return beacon::run_verify(verify, std::cout);
     return std::nullopt;
   }
 };

@@ -6,14 +6,18 @@
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "common/crypto.hpp"
+#include "common/merkle.hpp"
+#include "common/tree_head.hpp"
 
 namespace beacon {
 namespace {
 
-// The receipt without its signature, key and output data: output.hash stands for the data.
+// The receipt without its signature, key, transparency block and output data: output.hash
+// stands for the data. What a v0 signature and a v1 leaf cover.
 std::string signing_payload(boost::json::object receipt) {
   receipt.erase("signature");
   receipt.erase("public_key");
+  receipt.erase("transparency");
   if (auto* out = receipt.if_contains("output"); out && out->is_object())
     out->as_object().erase("data");
   return canonical_json(receipt);
@@ -36,11 +40,13 @@ std::string output_hash(const boost::json::value& output) {
   return "sha256:" + crypto::sha256_hex(canonical_json(output));
 }
 
-boost::json::object make_receipt(const receipt_input& in, const node_key& key, bool with_data) {
+// The receipt's fields, without signature or log position.
+boost::json::object receipt_body(const receipt_input& in, const std::string& key_id,
+                                 const char* version) {
   auto id = std::to_string(in.execution_id);
   auto duration_us = std::max<int64_t>(0, in.completed_us - in.started_us);
   boost::json::object r{
-      {"schema_version", "v0.1.0"},
+      {"schema_version", version},
       {"id", "receipt-" + id},
       {"jobspec_id", in.job_id},
       {"execution_details",
@@ -74,9 +80,21 @@ boost::json::object make_receipt(const receipt_input& in, const node_key& key, b
           {"region", in.provider_region},
           {"model", in.model_served},
           {"http_status", in.http_status}}},
-        {"execution_env", {{"runner", "beacon-runner"}, {"key_id", key.key_id}}}}},
+        {"execution_env", {{"runner", "beacon-runner"}, {"key_id", key_id}}}}},
       {"created_at", format_rfc3339(now_us())},
       {"completed_at", format_rfc3339(in.completed_us)}};
+  return r;
+}
+
+boost::json::object make_receipt(const receipt_input& in, const std::string& key_id,
+                                 bool with_data) {
+  auto r = receipt_body(in, key_id, "v1.0.0");
+  if (with_data) r["output"].as_object()["data"] = *in.output;
+  return r;
+}
+
+boost::json::object make_receipt_v0(const receipt_input& in, const node_key& key, bool with_data) {
+  auto r = receipt_body(in, key.key_id, "v0.1.0");
   // Signed before signature, public_key and output.data are added: the signing payload as is.
   r["signature"] = crypto::base64_encode(crypto::ed25519_sign(canonical_json(r), key.secret_key));
   r["public_key"] = key.public_key_base64();
@@ -84,21 +102,21 @@ boost::json::object make_receipt(const receipt_input& in, const node_key& key, b
   return r;
 }
 
-std::vector<std::string> verify_receipt(const boost::json::value& receipt,
-                                        const std::string& trusted_public_key,
-                                        const boost::json::value* stored_output) {
-  std::vector<std::string> problems;
-  auto* version = path(receipt, {"schema_version"});
+std::string receipt_leaf_data(const boost::json::value& receipt) {
+  return receipt.is_object() ? crypto::sha256(signing_payload(receipt.as_object()))
+                             : crypto::sha256("");
+}
+
+namespace {
+
+// A v0 receipt's own signature.
+void check_signature(const boost::json::value& receipt, const std::string& trusted_public_key,
+                     std::vector<std::string>& problems) {
   auto* sig = path(receipt, {"signature"});
   auto* pub = path(receipt, {"public_key"});
-  auto* data = path(receipt, {"output", "data"});
-  auto* hash = path(receipt, {"output", "hash"});
-  if (!version || !version->is_string() || !sig || !sig->is_string() || !pub || !pub->is_string() ||
-      !hash || !hash->is_string()) {
-    problems.push_back(
-        "not a signed receipt (schema_version, signature, public_key and "
-        "output.hash are required)");
-    return problems;
+  if (!sig || !sig->is_string() || !pub || !pub->is_string()) {
+    problems.push_back("a v0 receipt needs its signature and public_key");
+    return;
   }
   auto key = crypto::base64_decode(pub->as_string());
   auto signature = crypto::base64_decode(sig->as_string());
@@ -110,6 +128,78 @@ std::vector<std::string> verify_receipt(const boost::json::value& receipt,
            !crypto::ed25519_verify(signing_payload(receipt.as_object()), *signature, *key))
     problems.push_back(
         "the signature does not match the receipt's content (altered after signing)");
+}
+
+// A v1 receipt's place in the log: its leaf, the inclusion proof and the signed head.
+void check_inclusion(const boost::json::value& receipt, const std::string& trusted_public_key,
+                     std::vector<std::string>& problems) {
+  auto* t = path(receipt, {"transparency"});
+  if (!t || !t->is_object()) {
+    problems.push_back(
+        "a v1 receipt needs its transparency block (served by GET "
+        "/api/v1/executions/{id}/receipt and in the JSONL export)");
+    return;
+  }
+  auto& o = t->as_object();
+  std::string problem;
+  auto head =
+      o.contains("tree_head") ? tree_head_from_json(o.at("tree_head"), problem) : std::nullopt;
+  auto* pub = o.if_contains("public_key");
+  auto key = pub && pub->is_string() ? crypto::base64_decode(pub->as_string()) : std::nullopt;
+  auto* index = o.if_contains("leaf_index");
+  auto* audit = o.if_contains("audit_path");
+  bool index_ok = index && (index->is_uint64() || (index->is_int64() && index->as_int64() >= 0));
+  if (!head || !key || key->size() != crypto::ed25519_public_key_bytes || !index_ok || !audit ||
+      !audit->is_array()) {
+    problems.push_back("the transparency block is incomplete (" +
+                       (problem.empty() ? "public_key, leaf_index, audit_path and tree_head" +
+                                              std::string(" are required")
+                                        : problem) +
+                       ")");
+    return;
+  }
+  auto* env_key = path(receipt, {"provenance", "execution_env", "key_id"});
+  if (!env_key || !env_key->is_string() || env_key->as_string() != head->key_id)
+    problems.push_back("the tree head is of another log (" + head->key_id + ")");
+  if (!trusted_public_key.empty() && *key != trusted_public_key)
+    problems.push_back("the tree head is signed by another key (" + std::string(pub->as_string()) +
+                       ")");
+  else if (!tree_head_signed_by(*head, *key))
+    problems.push_back("the tree head's signature does not verify");
+  std::vector<std::string> hashes;
+  for (auto& h : audit->as_array()) {
+    auto raw = h.is_string() ? crypto::base64_decode(h.as_string()) : std::nullopt;
+    if (!raw || raw->size() != 32) {
+      problems.push_back("the audit path holds something that is not a base64 SHA-256");
+      return;
+    }
+    hashes.push_back(std::move(*raw));
+  }
+  auto leaf = merkle::leaf_hash(receipt_leaf_data(receipt));
+  auto leaf_index = index->to_number<uint64_t>();
+  if (!merkle::verify_inclusion(leaf, leaf_index, head->tree_size, hashes, head->root_hash))
+    problems.push_back("the receipt is not leaf " + std::to_string(leaf_index) +
+                       " of the signed tree of " + std::to_string(head->tree_size) +
+                       " leaves (altered after logging, or a wrong proof)");
+}
+
+}  // namespace
+
+std::vector<std::string> verify_receipt(const boost::json::value& receipt,
+                                        const std::string& trusted_public_key,
+                                        const boost::json::value* stored_output) {
+  std::vector<std::string> problems;
+  auto* version = path(receipt, {"schema_version"});
+  auto* data = path(receipt, {"output", "data"});
+  auto* hash = path(receipt, {"output", "hash"});
+  if (!version || !version->is_string() || !hash || !hash->is_string()) {
+    problems.push_back("not a receipt (schema_version and output.hash are required)");
+    return problems;
+  }
+  if (version->as_string().starts_with("v0."))
+    check_signature(receipt, trusted_public_key, problems);
+  else
+    check_inclusion(receipt, trusted_public_key, problems);
   auto signed_hash = std::string(hash->as_string());
   if (stored_output) {
     auto stored = output_hash(*stored_output);

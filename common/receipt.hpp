@@ -1,12 +1,18 @@
-// Receipts in the original's v0 shape (schema_version v0.1.0): what was asked, who answered,
-// when, and the SHA-256 of the exact stored output, signed with the node's Ed25519 key.
+// Receipts: what was asked, who answered, when, and the SHA-256 of the exact stored output.
+//
+// v1 (schema_version v1.0.0, every receipt since the transparency log): no signature of its
+// own. Its leaf data (receipt_leaf_data: SHA-256 of its canonical JSON without output.data and
+// the transparency block) is a leaf of the node's append-only Merkle log, whose tree heads the
+// node signs once per batch; served with `transparency` {key_id, public_key, leaf_index,
+// audit_path, tree_head}, it verifies offline: leaf, inclusion proof, signed head.
+// v0 (schema_version v0.1.0, rows stored before the log): signed one by one with the node's
+// Ed25519 key over the same canonical form; still verified.
 //
 // The output hash is "sha256:" + hex SHA-256 of canonical JSON (common/canonical_json.hpp) of the
-// stored output object, so it survives PostgreSQL's jsonb re-serialization. The signature is over
-// the canonical JSON of the receipt without `signature`, `public_key` and `output.data`: the hash
-// stands for the data, so the node stores the receipt without a second copy of the output and
-// serves it with output.data filled from the row; a changed output then shows as a hash mismatch
-// while the signature still vouches for everything else.
+// stored output object, so it survives PostgreSQL's jsonb re-serialization. The node stores the
+// receipt without output.data (the output is stored once) and serves it with output.data filled
+// from the row; a changed output then shows as a hash mismatch while the leaf (or signature)
+// still vouches for everything else.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -32,13 +38,24 @@ struct receipt_input {
 
 std::string output_hash(const boost::json::value& output);
 
-// The signed receipt; `with_data` adds output.data (as served), without it as the node stores it.
-boost::json::object make_receipt(const receipt_input& in, const node_key& key,
+// A v1 receipt of the log of `key_id`; `with_data` adds output.data (as served), without it as
+// the node stores it.
+boost::json::object make_receipt(const receipt_input& in, const std::string& key_id,
                                  bool with_data = true);
 
-// Problems found in a receipt (empty: it verifies). With a non-empty `trusted_public_key` (raw 32
-// bytes) the receipt must be signed by it; with `stored_output` (and with output.data when the
-// receipt carries it) the output must be the one the receipt hashes.
+// A v0 receipt, signed on its own by `key` (as nodes made them before the log).
+boost::json::object make_receipt_v0(const receipt_input& in, const node_key& key,
+                                    bool with_data = true);
+
+// The receipt's leaf data in the log: SHA-256 (32 raw bytes) of its canonical JSON without
+// output.data, transparency, signature and public_key.
+std::string receipt_leaf_data(const boost::json::value& receipt);
+
+// Problems found in a receipt (empty: it verifies). A v1 receipt needs its transparency block
+// (inclusion proof and signed head); a v0 receipt its signature. With a non-empty
+// `trusted_public_key` (raw 32 bytes) the head (v1) or receipt (v0) must be signed by it; with
+// `stored_output` (and with output.data when the receipt carries it) the output must be the one
+// the receipt hashes.
 std::vector<std::string> verify_receipt(const boost::json::value& receipt,
                                         const std::string& trusted_public_key,
                                         const boost::json::value* stored_output = nullptr);

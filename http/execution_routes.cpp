@@ -9,6 +9,7 @@
 #include "domain/status.hpp"
 #include "http/handlers.hpp"
 #include "http/route_util.hpp"
+#include "http/transparency_json.hpp"
 #include "storage/analysis_store.hpp"
 #include "storage/cross_region_store.hpp"
 #include "storage/job_store.hpp"
@@ -64,15 +65,23 @@ response execution_details(const route_context& ctx, const request&, const path_
   return json(200, *e);
 }
 
+// GET /api/v1/executions/{id}/receipt: the receipt with output.data and, for a v1 receipt, its
+// transparency block (leaf, first signed head including it, inclusion proof): it verifies
+// offline as it is.
 response execution_receipt(const route_context& ctx, const request&, const path_params& p) {
   auto id = positive_id(p[0]);
   if (!id) return error(400, "an execution id is a positive integer", "invalid_parameter");
   auto conn = ctx.pool->acquire();
-  pqxx::read_transaction tx{*conn};
+  pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx{*conn};
   auto receipt = storage::execution_receipt(tx, *id);
   if (!receipt) return error(404, "execution not found", "execution_not_found");
   if (receipt->empty()) return error(404, "this execution has no receipt", "receipt_not_found");
-  return json(200, *receipt);
+  auto pos = storage::receipt_position(tx, *id);
+  if (!pos) return json(200, *receipt);  // a v0 receipt: signed on its own
+  auto served = boost::json::parse(*receipt).as_object();
+  storage::log_tree tree(pos->log.log_id);
+  served["transparency"] = receipt_transparency(tx, tree, *pos);
+  return json(200, json_text(served));
 }
 
 // POST /api/v1/executions/{id}/retry-question {region, question_index} (the portal's retry

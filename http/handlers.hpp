@@ -34,6 +34,10 @@ BEACON_ROUTE(execution_bias_score);
 // transparency
 BEACON_ROUTE(transparency_root);
 BEACON_ROUTE(transparency_proof);
+BEACON_ROUTE(transparency_consistency);
+BEACON_ROUTE(transparency_heads);
+BEACON_ROUTE(transparency_logs);
+BEACON_ROUTE(job_transparency);
 // downloads
 BEACON_ROUTE(export_job);
 // analysis

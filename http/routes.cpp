@@ -109,6 +109,7 @@ const std::vector<route>& route_table() {
       {"GET", "/api/v1/jobs/{id}/progress", false, job_progress_route},
       {"GET", "/api/v1/jobs/{id}/events", false, job_events},
       {"GET", "/api/v1/jobs/{id}/export", false, export_job},
+      {"GET", "/api/v1/jobs/{id}/transparency", false, job_transparency},
       {"POST", "/api/v1/jobs/{id}/cancel", true, cancel_job},
       {"POST", "/api/v1/jobs/{id}/retry-all-failed", true, retry_all_failed},
       {"GET", "/api/v1/executions", false, list_executions},
@@ -123,6 +124,9 @@ const std::vector<route>& route_table() {
       {"GET", "/api/v1/diffs", false, list_diffs},
       {"GET", "/api/v1/transparency/root", false, transparency_root},
       {"GET", "/api/v1/transparency/proof", false, transparency_proof},
+      {"GET", "/api/v1/transparency/consistency", false, transparency_consistency},
+      {"GET", "/api/v1/transparency/heads", false, transparency_heads},
+      {"GET", "/api/v1/transparency/logs", false, transparency_logs},
       {"GET", "/api/v2/jobs/{id}/bias-analysis", false, bias_analysis},
       {"GET", "/api/v1/node/key", false, node_public_key},
   };

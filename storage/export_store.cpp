@@ -40,6 +40,12 @@ const std::vector<std::pair<std::string, std::string>>& csv_spec() {
        "(SELECT string_agg(t, '; ') FROM jsonb_array_elements_text("
        "e.output_data -> 'metadata' -> 'key_terms') t)"},
       {"output_hash", "e.receipt_data -> 'output' ->> 'hash'"},
+      {"log_key_id",
+       "(SELECT g.key_id FROM log_leaves l JOIN transparency_logs g USING (log_id)"
+       " WHERE l.leaf_data = e.receipt_leaf ORDER BY l.leaf_index LIMIT 1)"},
+      {"leaf_index",
+       "(SELECT l.leaf_index::text FROM log_leaves l WHERE l.leaf_data = e.receipt_leaf"
+       " ORDER BY l.leaf_index LIMIT 1)"},
       {"group_divergence", "g.score::text"},
       {"group_flags", "(SELECT string_agg(f, '; ') FROM jsonb_array_elements_text(g.flags) f)"},
       {"response", "e.output_data ->> 'response'"},
@@ -83,6 +89,7 @@ export_page read_export_page(pqxx::transaction_base& tx, const std::string& job_
                                      " ORDER BY e.id LIMIT $3",
                                  job_id, after_id, limit)) {
     page.last_id = row[0].as<int64_t>();
+    page.ids.push_back(page.last_id);
     if (!csv) {
       page.json_lines.push_back(row[1].as<std::string>());
       continue;

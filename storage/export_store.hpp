@@ -16,6 +16,7 @@ const std::vector<std::string>& export_csv_columns();
 
 struct export_page {
   int64_t last_id = 0;                         // pass back as after_id; 0 when the page is empty
+  std::vector<int64_t> ids;                    // the executions, in order
   std::vector<std::string> json_lines;         // jsonl: one JSON object per execution
   std::vector<std::vector<std::string>> rows;  // csv: the columns as text ("" for NULL)
 };

@@ -14,7 +14,9 @@
 #include "analysis/tokens.hpp"
 #include "caf/test/dsl.hpp"
 #include "common/crypto.hpp"
+#include "common/merkle.hpp"
 #include "common/receipt.hpp"
+#include "common/tree_head.hpp"
 #include "providers/sim_model.hpp"
 
 using namespace beacon;
@@ -236,7 +238,7 @@ CAF_TEST(the answer profile stores classification language and key terms) {
   CAF_CHECK(!q.has_key_terms);
 }
 
-CAF_TEST(a receipt verifies and any change to it or to the stored output fails) {
+CAF_TEST(a v0 receipt verifies and any change to it or to the stored output fails) {
   auto key = node_key_from_secret(crypto::ed25519_generate().secret_key);
   boost::json::value output = boost::json::object{
       {"response", tiananmen}, {"provider", "sim-us"}, {"metadata", {{"latency_ms", 41.234}}}};
@@ -250,7 +252,8 @@ CAF_TEST(a receipt verifies and any change to it or to the stored output fails) 
   in.started_us = 1'700'000'000'000'000;
   in.completed_us = in.started_us + 41'234;
   in.output = &output;
-  boost::json::value receipt = make_receipt(in, key);
+  // Rows stored before the transparency log carry v0 receipts, signed one by one.
+  boost::json::value receipt = make_receipt_v0(in, key);
   CAF_CHECK(verify_receipt(receipt, key.public_key, &output).empty());
   // Round trip through text, as PostgreSQL's jsonb and an export do.
   auto reparsed = boost::json::parse(boost::json::serialize(receipt));
@@ -271,4 +274,162 @@ CAF_TEST(a receipt verifies and any change to it or to the stored output fails) 
   // Signed by another key than the one trusted.
   auto other = node_key_from_secret(crypto::ed25519_generate().secret_key);
   CAF_CHECK_EQUAL(verify_receipt(receipt, other.public_key).size(), 1u);
+}
+
+#undef CAF_SUITE
+#define CAF_SUITE transparency
+
+namespace {
+
+// RFC 9162 MTH by its recursive definition, over leaf hashes [begin, end).
+std::string reference_root(const std::vector<std::string>& leaves, size_t begin, size_t end) {
+  if (end - begin == 0) return crypto::sha256("");
+  if (end - begin == 1) return leaves[begin];
+  size_t k = 1;
+  while (k * 2 < end - begin) k *= 2;
+  return merkle::node_hash(reference_root(leaves, begin, begin + k),
+                           reference_root(leaves, begin + k, end));
+}
+
+std::vector<std::string> leaf_hashes(size_t n, const std::string& salt = "") {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i) out.push_back(merkle::leaf_hash(salt + std::to_string(i)));
+  return out;
+}
+
+std::vector<std::string> proof_of(const std::vector<std::pair<uint64_t, uint64_t>>& ranges,
+                                  const std::vector<std::string>& leaves) {
+  std::vector<std::string> out;
+  for (auto [b, e] : ranges) out.push_back(reference_root(leaves, b, e));
+  return out;
+}
+
+}  // namespace
+
+CAF_TEST(merkle roots and inclusion proofs follow rfc 9162) {
+  std::vector<std::string> leaves;
+  for (int i = 0; i < 40; ++i) {
+    leaves.push_back(merkle::leaf_hash("leaf " + std::to_string(i)));
+    merkle::tree_builder t;
+    for (auto& l : leaves) t.add_leaf_hash(l);
+    auto root = t.root();
+    CAF_CHECK_EQUAL(crypto::base64_encode(root),
+                    crypto::base64_encode(reference_root(leaves, 0, leaves.size())));
+    for (uint64_t m = 0; m < leaves.size(); ++m) {
+      std::vector<std::string> path;
+      for (auto [b, e] : merkle::inclusion_ranges(m, leaves.size()))
+        path.push_back(reference_root(leaves, b, e));
+      CAF_CHECK(merkle::verify_inclusion(leaves[m], m, leaves.size(), path, root));
+      if (!path.empty()) {  // a changed step or another index fails
+        auto bad = path;
+        bad[0][0] ^= 1;
+        CAF_CHECK(!merkle::verify_inclusion(leaves[m], m, leaves.size(), bad, root));
+        CAF_CHECK(!merkle::verify_inclusion(leaves[m], (m + 1) % leaves.size(), leaves.size(), path,
+                                            root));
+      }
+    }
+  }
+  CAF_CHECK_EQUAL(crypto::base64_encode(merkle::tree_builder{}.root()),
+                  crypto::base64_encode(crypto::sha256("")));
+}
+
+CAF_TEST(consistency proofs follow RFC 9162 and fail for a rewritten prefix) {
+  auto leaves = leaf_hashes(70);
+  for (size_t second = 1; second <= leaves.size(); ++second) {
+    auto second_root = reference_root(leaves, 0, second);
+    for (size_t first = 1; first <= second; ++first) {
+      auto first_root = reference_root(leaves, 0, first);
+      auto path = proof_of(merkle::consistency_ranges(first, second), leaves);
+      CAF_CHECK(merkle::verify_consistency(first, second, path, first_root, second_root));
+      if (first == second) continue;
+      // A first tree whose leaf 0 differs is no prefix.
+      auto other = leaves;
+      other[0] = merkle::leaf_hash("rewritten");
+      CAF_CHECK(!merkle::verify_consistency(first, second, path, reference_root(other, 0, first),
+                                            second_root));
+      CAF_CHECK(!merkle::verify_consistency(first, second, path, first_root, first_root));
+    }
+  }
+  CAF_CHECK(merkle::verify_consistency(0, 5, {}, "", reference_root(leaves, 0, 5)));
+  CAF_CHECK(!merkle::verify_consistency(6, 5, {}, "", ""));
+}
+
+CAF_TEST(a tree builder resumed from its frontier goes on as if it never stopped) {
+  auto leaves = leaf_hashes(600);
+  for (size_t size : {0, 1, 2, 3, 255, 256, 257, 511, 512, 513}) {
+    std::vector<std::string> frontier;
+    for (auto [b, e] : merkle::frontier_ranges(size))
+      frontier.push_back(reference_root(leaves, b, e));
+    merkle::tree_builder resumed(size, frontier);
+    std::vector<merkle::subtree> closed;
+    for (size_t i = size; i < leaves.size(); ++i) resumed.add_leaf_hash(leaves[i], &closed);
+    CAF_CHECK_EQUAL(resumed.root(), reference_root(leaves, 0, leaves.size()));
+    // Every closed subtree is the one its level and index name.
+    for (auto& t : closed) {
+      auto begin = t.index << t.level;
+      CAF_CHECK_EQUAL(t.hash, reference_root(leaves, begin, begin + (uint64_t{1} << t.level)));
+    }
+  }
+}
+
+CAF_TEST(a v1 receipt verifies through its leaf proof and signed head and fails when altered) {
+  auto key = node_key_from_secret(crypto::ed25519_generate().secret_key);
+  boost::json::value output =
+      boost::json::object{{"response", "Paris."}, {"provider", "sim-eu"}, {"metadata", {}}};
+  std::vector<boost::json::value> receipts;
+  std::vector<std::string> leaves;
+  for (int i = 0; i < 5; ++i) {
+    receipt_input in;
+    in.execution_id = 10 + i;
+    in.job_id = "job-v1";
+    in.question_id = "geography_basic";
+    in.model_id = "mistral-7b";
+    in.region = "EU";
+    in.completed_us = 1'700'000'000'000'000 + i;
+    in.output = &output;
+    receipts.push_back(make_receipt(in, key.key_id));
+    leaves.push_back(merkle::leaf_hash(receipt_leaf_data(receipts.back())));
+  }
+  auto head = sign_tree_head(key, leaves.size(), reference_root(leaves, 0, leaves.size()),
+                             1'700'000'000'000'000);
+  auto with_block = [&](boost::json::value r, size_t index, const node_key& signer) {
+    boost::json::array path;
+    for (auto& h : proof_of(merkle::inclusion_ranges(index, leaves.size()), leaves))
+      path.emplace_back(crypto::base64_encode(h));
+    r.as_object()["transparency"] = {{"key_id", signer.key_id},
+                                     {"public_key", signer.public_key_base64()},
+                                     {"leaf_index", index},
+                                     {"audit_path", std::move(path)},
+                                     {"tree_head", tree_head_json(head)}};
+    return r;
+  };
+  auto served = with_block(receipts[3], 3, key);
+  CAF_CHECK_EQUAL(served.as_object()["schema_version"].as_string(), "v1.0.0");
+  CAF_CHECK(!served.as_object().contains("signature"));
+  CAF_CHECK(verify_receipt(served, key.public_key, &output).empty());
+  // Through text, as an export carries it.
+  CAF_CHECK(verify_receipt(boost::json::parse(boost::json::serialize(served)), "").empty());
+  // Another receipt's content under this leaf index, a changed field, another index.
+  CAF_CHECK_EQUAL(verify_receipt(with_block(receipts[2], 3, key), "").size(), 1u);
+  auto altered = served;
+  altered.as_object()["execution_details"].as_object()["region"] = "US";
+  CAF_CHECK_EQUAL(verify_receipt(altered, "").size(), 1u);
+  auto moved = served;
+  moved.as_object()["transparency"].as_object()["leaf_index"] = 2;
+  CAF_CHECK_EQUAL(verify_receipt(moved, "").size(), 1u);
+  // A head signed by another key than the trusted one; a head whose size was changed.
+  auto other = node_key_from_secret(crypto::ed25519_generate().secret_key);
+  CAF_CHECK_EQUAL(verify_receipt(served, other.public_key).size(), 1u);
+  auto resized = served;
+  resized.as_object()["transparency"].as_object()["tree_head"].as_object()["tree_size"] = 6;
+  CAF_CHECK_GREATER_OR_EQUAL(verify_receipt(resized, "").size(), 1u);
+  // Without its block a v1 receipt does not verify.
+  CAF_CHECK_EQUAL(verify_receipt(receipts[0], "").size(), 1u);
+  // The head survives JSON.
+  std::string problem;
+  auto back = tree_head_from_json(tree_head_json(head), problem);
+  CAF_REQUIRE(back.has_value());
+  CAF_CHECK(tree_head_signed_by(*back, key.public_key));
+  back->tree_size += 1;
+  CAF_CHECK(!tree_head_signed_by(*back, key.public_key));
 }

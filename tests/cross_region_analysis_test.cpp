@@ -2,7 +2,8 @@
 // behaviour (ASIA refuses or deflects on the sensitive questions) is found in the v2 bias analysis,
 // the side-by-side view and the stored per-answer fields; every completed cell's receipt verifies
 // offline against GET /api/v1/node/key, and a one-character change to a stored output in
-// PostgreSQL fails exactly that row.
+// PostgreSQL fails exactly that row; the transparency log's routes prove inclusion and
+// consistency, and a leaf rewritten in PostgreSQL fails the audit since a saved head.
 #define CAF_SUITE cross_region_analysis
 #include <boost/json.hpp>
 #include <fstream>
@@ -12,6 +13,9 @@
 #include "app/node.hpp"
 #include "app/verify.hpp"
 #include "caf/test/dsl.hpp"
+#include "common/crypto.hpp"
+#include "common/merkle.hpp"
+#include "common/tree_head.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
 #include "tests/rest_node.hpp"
@@ -194,7 +198,7 @@ CAF_TEST(receipts verify offline and a changed stored output fails its row only)
   }
   CAF_CHECK_EQUAL(with_group, 27);
   CAF_CHECK_EQUAL(with_terms, 27);  // all three questions have key-term lists
-  auto clean = verify_file(file, public_key);
+  auto clean = verify_file({file, public_key, "", ""});
   CAF_CHECK_EQUAL(clean.verified, 27);
   CAF_CHECK_EQUAL(clean.failed, 0);
   // One receipt on its own, as GET .../receipt serves it.
@@ -203,7 +207,7 @@ CAF_TEST(receipts verify offline and a changed stored output fails its row only)
   CAF_REQUIRE_EQUAL(receipt.status, 200u);
   auto one = dir + "/one-receipt.json";
   std::ofstream(one) << receipt.body;
-  CAF_CHECK_EQUAL(verify_file(one, public_key).verified, 1);
+  CAF_CHECK_EQUAL(verify_file({one, public_key, "", ""}).verified, 1);
   // Change one character of one stored output.
   exec(url,
        "UPDATE executions SET output_data = jsonb_set(output_data, '{response}',"
@@ -211,7 +215,7 @@ CAF_TEST(receipts verify offline and a changed stored output fails its row only)
        " WHERE id = " +
            std::to_string(id));
   auto tampered_file = export_to_file("ana-3");
-  auto tampered = verify_file(tampered_file, public_key);
+  auto tampered = verify_file({tampered_file, public_key, "", ""});
   CAF_CHECK_EQUAL(tampered.verified, 26);
   CAF_REQUIRE_EQUAL(tampered.failed, 1);
   for (auto& r : tampered.rows)
@@ -221,10 +225,79 @@ CAF_TEST(receipts verify offline and a changed stored output fails its row only)
     }
   // What `beacon verify FILE --public-key K` prints and returns.
   std::ostringstream out;
-  CAF_CHECK_EQUAL(run_verify(tampered_file, public_key, out), 1);
+  CAF_CHECK_EQUAL(run_verify({tampered_file, public_key, "", ""}, out), 1);
   auto text = out.str();
   CAF_CHECK_NOT_EQUAL(text.find("(execution " + std::to_string(id) + ", "), std::string::npos);
   CAF_CHECK_NOT_EQUAL(text.find("27 row(s): 26 verified, 1 failed"), std::string::npos);
+}
+
+CAF_TEST(the transparency log proves every answer and shows a rewrite since a saved head) {
+  run_job("log-1", 1);
+  auto key = get("/api/v1/node/key");
+  auto public_key = std::string(key["public_key"].as_string());
+  auto raw_key = *crypto::base64_decode(public_key);
+  // The head a user saves today.
+  auto saved = get("/api/v1/transparency/root");
+  CAF_CHECK_EQUAL(saved["key_id"].as_string(), key["key_id"].as_string());
+  auto since = dir + "/saved-head.json";
+  std::ofstream(since) << boost::json::serialize(saved);
+  run_job("log-2", 1);
+  // Heads grow, each signed; the saved one is a prefix of the latest.
+  auto heads = get("/api/v1/transparency/heads?after=0&limit=1000");
+  std::string problem;
+  uint64_t previous = 0;
+  for (auto& h : heads["heads"].as_array()) {
+    auto head = tree_head_from_json(h, problem);
+    CAF_REQUIRE(head.has_value());
+    CAF_CHECK_GREATER(head->tree_size, previous);
+    CAF_CHECK(tree_head_signed_by(*head, raw_key));
+    previous = head->tree_size;
+  }
+  CAF_CHECK_EQUAL(previous, 54u);  // 27 answers per job
+  auto first = saved["tree_size"].as_int64();
+  auto proof = get("/api/v1/transparency/consistency?first=" + std::to_string(first));
+  std::vector<std::string> path;
+  for (auto& h : proof["consistency_path"].as_array())
+    path.push_back(*crypto::base64_decode(h.as_string()));
+  auto latest = tree_head_from_json(proof["second_head"], problem);
+  CAF_REQUIRE(latest.has_value());
+  CAF_CHECK(merkle::verify_consistency(static_cast<uint64_t>(first), latest->tree_size, path,
+                                       *crypto::base64_decode(saved["root_hash"].as_string()),
+                                       latest->root_hash));
+  // The job's receipts: all in this node's log, under its latest head.
+  auto job = get("/api/v1/jobs/log-2/transparency");
+  CAF_REQUIRE_EQUAL(job["logs"].as_array().size(), 1u);
+  CAF_CHECK_EQUAL(job["logs"].as_array()[0].as_object()["leaves"].as_int64(), 27);
+  // The export verifies offline, and against the node's log since the saved head.
+  auto file = export_to_file("log-2");
+  auto offline = verify_file({file, public_key, "", ""});
+  CAF_CHECK_EQUAL(offline.verified, 27);
+  CAF_CHECK_EQUAL(offline.failed, 0);
+  auto node_url = "http://127.0.0.1:" + std::to_string(port);
+  auto audited = verify_file({file, public_key, node_url, since});
+  CAF_CHECK_EQUAL(audited.verified, 27);
+  CAF_CHECK_EQUAL(audited.heads_failed, 0);
+  CAF_CHECK_GREATER(audited.heads.size(), 2u);  // the latest, the rows' heads, the saved one
+  // Bad parameters name what is wrong.
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/transparency/consistency?first=999").status,
+                  400u);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/transparency/root?key_id=nobody").status, 404u);
+  // Someone rewrites one leaf of the first job in the database.
+  exec(url,
+       "UPDATE log_leaves SET leaf_data = sha256('forged') WHERE leaf_index = 3"
+       " AND log_id = (SELECT log_id FROM transparency_logs)");
+  auto after = verify_file({file, public_key, node_url, since});
+  CAF_CHECK_EQUAL(after.verified, 27);  // log-2's own proofs were exported before
+  CAF_CHECK_GREATER(after.heads_failed, 0);
+  std::ostringstream out;
+  CAF_CHECK_EQUAL(run_verify({file, public_key, node_url, since}, out), 1);
+  CAF_CHECK_NOT_EQUAL(out.str().find("FAIL --since head " + std::to_string(first)),
+                      std::string::npos);
+  // The first job's export now fails at the forged leaf's row (no leaf for its receipt) and
+  // at the rows whose proofs pass through it.
+  auto forged = verify_file({export_to_file("log-1"), public_key, "", ""});
+  CAF_CHECK_GREATER_OR_EQUAL(forged.failed, 1);
+  CAF_CHECK_EQUAL(forged.verified + forged.failed, 27);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

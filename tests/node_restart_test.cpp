@@ -1,12 +1,16 @@
 // A real node (threads, detached persistence) stopped mid-job and started again finishes the job
-// with no duplicate rows and no second provider call for a cell that was already completed.
+// with no duplicate rows and no second provider call for a cell that was already completed, and
+// its transparency log goes on where it was.
 #define CAF_SUITE node_restart
 #define FAIL CAF_FAIL
+#include <map>
 #include <pqxx/pqxx>
 #include <thread>
 
 #include "app/node.hpp"
 #include "caf/test/dsl.hpp"
+#include "common/merkle.hpp"
+#include "storage/transparency_store.hpp"
 #include "tests/harness.hpp"
 
 using namespace beacon;
@@ -94,4 +98,27 @@ CAF_TEST(a node stopped mid job resumes it without duplicates or repeated calls)
     if (calls->calls_for("restart-1", k.question, k.model, k.region, k.run) != n) ++repeated;
   CAF_CHECK_EQUAL(repeated, 0);
   CAF_CHECK_EQUAL(counter_mismatch(url, "restart-1"), "");
+  // The node's transparency log went on where the first node left it: one leaf per completed
+  // cell (its receipt's), and every head signed over the tree of its first tree_size leaves.
+  pqxx::connection conn{url};
+  pqxx::read_transaction tx{conn};
+  auto logs = storage::all_logs(tx);
+  CAF_REQUIRE_EQUAL(logs.size(), 1u);
+  CAF_CHECK_EQUAL(static_cast<int64_t>(logs[0].size), total);
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions e JOIN log_leaves l"
+                            " ON l.leaf_data = e.receipt_leaf WHERE e.status = 'completed'"),
+                  total);
+  merkle::tree_builder tree;
+  std::map<uint64_t, std::string> roots;
+  for (auto row : tx.exec("SELECT leaf_data FROM log_leaves ORDER BY leaf_index")) {
+    tree.add_leaf_hash(merkle::leaf_hash(pqxx::binarystring(row[0]).str()));
+    roots[tree.size()] = tree.root();
+  }
+  auto heads = storage::heads_after(tx, logs[0], 0, 10'000);
+  CAF_CHECK_GREATER(heads.size(), 1u);
+  for (auto& h : heads) {
+    CAF_CHECK_EQUAL(h.root_hash, roots[h.tree_size]);
+    CAF_CHECK(tree_head_signed_by(h, logs[0].public_key));
+  }
 }

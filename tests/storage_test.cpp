@@ -1,17 +1,27 @@
-// Storage against a real PostgreSQL: migrations, admission of the exact matrix, guarded writes.
+// Storage against a real PostgreSQL: migrations, admission of the exact matrix, guarded writes,
+// the transparency log.
 #define CAF_SUITE storage
 #define FAIL CAF_FAIL
 #include <sys/stat.h>
 
+#include <map>
+#include <optional>
 #include <pqxx/pqxx>
+#include <random>
 #include <regex>
 #include <set>
 
 #include "caf/test/dsl.hpp"
+#include "common/clock.hpp"
+#include "common/crypto.hpp"
+#include "common/merkle.hpp"
+#include "common/node_key.hpp"
+#include "common/tree_head.hpp"
 #include "storage/cell_writer.hpp"
 #include "storage/job_store.hpp"
 #include "storage/migrations.hpp"
 #include "storage/status_words.hpp"
+#include "storage/transparency_store.hpp"
 #include "tests/harness.hpp"
 
 using namespace beacon;
@@ -212,4 +222,77 @@ CAF_TEST(the embedded cluster lets in only the node that holds its password) {
   struct stat sock {};
   CAF_REQUIRE_EQUAL(::stat((host + "/.s.PGSQL.5432").c_str(), &sock), 0);
   CAF_CHECK_EQUAL(sock.st_mode & 0777, 0700u);
+}
+
+CAF_TEST(the transparency log resumes where it was and its proofs verify from tiles and leaves) {
+  auto url = fresh_database();
+  auto key = node_key_from_secret(crypto::ed25519_generate().secret_key);
+  pqxx::connection conn{url};
+  std::vector<std::string> data;  // every leaf's data, in order
+  std::vector<tree_head> heads;
+  std::optional<merkle::tree_builder> kept;  // the writer's tree between batches, as persistence
+  std::mt19937 rng(7);
+  // 1,100 leaves in batches of 1-97; every fourth batch the writer forgets its tree and
+  // resumes it from storage (a restarted persistence actor).
+  for (int batch = 0; data.size() < 1100; ++batch) {
+    pqxx::work tx{conn};
+    auto log = storage::lock_log(tx, key.key_id, key.public_key);
+    CAF_REQUIRE_EQUAL(log.size, data.size());
+    if (!kept || batch % 4 == 0)
+      kept = merkle::tree_builder(log.size, storage::log_tree(log.log_id).frontier(tx, log.size));
+    std::vector<std::string> leaves;
+    std::vector<merkle::subtree> closed;
+    for (size_t i = 0, n = 1 + rng() % 97; i < n; ++i) {
+      leaves.push_back(crypto::sha256("receipt " + std::to_string(data.size() + i)));
+      kept->add_leaf_hash(merkle::leaf_hash(leaves.back()), &closed);
+    }
+    storage::append_leaves(tx, log.log_id, log.size, leaves);
+    storage::store_tiles(tx, log.log_id, closed);
+    heads.push_back(sign_tree_head(key, kept->size(), kept->root(), now_us()));
+    storage::store_head(tx, log.log_id, heads.back());
+    tx.commit();
+    data.insert(data.end(), leaves.begin(), leaves.end());
+  }
+  CAF_CHECK_GREATER(query_int(url, "SELECT count(*) FROM log_tiles WHERE level = 8"), 3);
+  pqxx::read_transaction tx{conn};
+  auto log = storage::find_log(tx, key.key_id);
+  CAF_REQUIRE(log.has_value());
+  CAF_CHECK_EQUAL(log->size, data.size());
+  auto latest = storage::latest_head(tx, *log);
+  CAF_REQUIRE(latest.has_value());
+  CAF_CHECK_EQUAL(latest->tree_size, data.size());
+  // Every stored head is the tree of its first tree_size leaves, signed by the log's key.
+  merkle::tree_builder all;
+  std::map<uint64_t, std::string> roots;
+  for (auto& d : data) {
+    all.add_leaf_hash(merkle::leaf_hash(d));
+    roots[all.size()] = all.root();
+  }
+  auto stored = storage::heads_after(tx, *log, 0, 10'000);
+  CAF_REQUIRE_EQUAL(stored.size(), heads.size());
+  for (auto& h : stored) {
+    CAF_CHECK_EQUAL(h.root_hash, roots[h.tree_size]);
+    CAF_CHECK(tree_head_signed_by(h, log->public_key));
+  }
+  // Proofs read from a fresh tree (tiles and leaves from storage): every leaf against the last
+  // head and its first head; consistency between neighbouring and far-apart heads.
+  storage::log_tree tree(log->log_id);
+  auto& last = stored.back();
+  for (uint64_t i = 0; i < data.size(); ++i) {
+    auto leaf = merkle::leaf_hash(data[i]);
+    CAF_CHECK(merkle::verify_inclusion(
+        leaf, i, last.tree_size, tree.inclusion_proof(tx, i, last.tree_size), last.root_hash));
+    auto first = storage::first_head_including(tx, *log, i);
+    CAF_REQUIRE(first.has_value());
+    CAF_CHECK(merkle::verify_inclusion(leaf, i, first->tree_size,
+                                       tree.inclusion_proof(tx, i, first->tree_size),
+                                       first->root_hash));
+  }
+  for (size_t a = 0; a < stored.size(); a += 3)
+    for (size_t b : {a + 1, stored.size() - 1})
+      if (b < stored.size() && stored[a].tree_size < stored[b].tree_size)
+        CAF_CHECK(merkle::verify_consistency(
+            stored[a].tree_size, stored[b].tree_size,
+            tree.consistency_proof(tx, stored[a].tree_size, stored[b].tree_size),
+            stored[a].root_hash, stored[b].root_hash));
 }

@@ -124,6 +124,22 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   }
   CAF_CHECK_EQUAL(cards, 3);
   CAF_CHECK_EQUAL(flagged, "ASIA");
+  // Each answer checked in the browser against the node's transparency log (WebCrypto SHA-256
+  // and Ed25519), and the job's tree head under the analysis.
+  std::string verified, job_log;
+  for (int i = 0; i < 200; ++i) {
+    auto v = browser.execute(
+        "return {marks: [...document.querySelectorAll('#detail .region-answer')]"
+        ".map(e => e.dataset.verified || '').join(','), log: (document.querySelector("
+        "'#job-log li') || {}).textContent || ''};");
+    verified = std::string(v.as_object()["marks"].as_string());
+    job_log = std::string(v.as_object()["log"].as_string());
+    if (verified == "true,true,true" && !job_log.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CAF_CHECK_EQUAL(verified, "true,true,true");
+  CAF_CHECK_NOT_EQUAL(job_log.find("24 of this job's answers"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(job_log.find("signature verified"), std::string::npos);
   // The comparison next to the answers: the refusal flag and the divergence with its components.
   boost::json::value shown;
   for (int i = 0; i < 300; ++i) {

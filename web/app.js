@@ -175,7 +175,10 @@ function applySnapshot(p) {
   for (const q of p.questions || []) state.questions[q.question_index] = q.question_id;
   renderGrid();
   // A stream opened after the job ended brings no job event: the snapshot is the news.
-  if (TERMINAL_JOB.includes(state.status)) loadAnalysis();
+  if (TERMINAL_JOB.includes(state.status)) {
+    loadAnalysis();
+    loadJobLog();
+  }
 }
 
 function applyCell(e) {
@@ -214,6 +217,7 @@ function follow(jobId) {
     renderTotals();
     loadRecent();
     loadAnalysis();
+    loadJobLog();
   });
 }
 
@@ -276,6 +280,135 @@ async function openJob(jobId) {
   }
 }
 
+// ---- the transparency log ------------------------------------------------------------------
+// Every answer's receipt is a leaf of the node's append-only Merkle log (RFC 9162 hashing); the
+// node signs the log's tree heads. The page checks a receipt as an auditor would: its leaf from
+// its canonical JSON (WebCrypto SHA-256), the inclusion proof up to the signed root, the head's
+// Ed25519 signature (where the browser's WebCrypto has Ed25519), and the answer shown against the
+// receipt's output hash.
+
+// Sorted keys, compact: the canonical JSON the node hashes (its strings and integers).
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+const fromBase64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const utf8 = (s) => new TextEncoder().encode(s);
+const hex = (b) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+const sameBytes = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+async function sha256(...parts) {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', all));
+}
+
+// RFC 9162 section 2.1.3.2: the root an inclusion proof leads to, or null.
+async function rootFromProof(leaf, index, size, path) {
+  if (index >= size) return null;
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const p of path) {
+    if (sn === 0) return null;
+    if (fn % 2 === 1 || fn === sn) {
+      r = await sha256(new Uint8Array([1]), p, r);
+      if (fn % 2 === 0) while (fn !== 0 && fn % 2 === 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else {
+      r = await sha256(new Uint8Array([1]), r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 ? r : null;
+}
+
+// true / false, or null when this browser's WebCrypto has no Ed25519.
+async function headSigned(head, publicKey) {
+  const payload = canonical({ key_id: head.key_id, root_hash: head.root_hash, timestamp: head.timestamp, tree_size: head.tree_size });
+  try {
+    const key = await crypto.subtle.importKey('raw', fromBase64(publicKey), { name: 'Ed25519' }, false, ['verify']);
+    return await crypto.subtle.verify({ name: 'Ed25519' }, key, fromBase64(head.signature), utf8(payload));
+  } catch (err) {
+    return null;
+  }
+}
+
+// {ok, text}: whether the served receipt is in the signed log and vouches for its answer.
+async function checkReceipt(receipt) {
+  const t = receipt.transparency;
+  if (!t) return { ok: false, text: receipt.signature ? 'signed receipt (before the log)' : 'not in the log' };
+  const core = JSON.parse(JSON.stringify(receipt));
+  delete core.transparency;
+  delete core.signature;
+  delete core.public_key;
+  if (core.output) delete core.output.data;
+  const leaf = await sha256(new Uint8Array([0]), await sha256(utf8(canonical(core))));
+  const root = await rootFromProof(leaf, t.leaf_index, t.tree_head.tree_size, t.audit_path.map(fromBase64));
+  if (!root || !sameBytes(root, fromBase64(t.tree_head.root_hash))) return { ok: false, text: 'proof does not reach the signed root' };
+  const answer = `sha256:${hex(await sha256(utf8(canonical(receipt.output.data))))}`;
+  if (answer !== receipt.output.hash) return { ok: false, text: 'the answer differs from the logged one' };
+  const signed = await headSigned(t.tree_head, t.public_key);
+  if (signed === false) return { ok: false, text: 'tree head signature invalid' };
+  return {
+    ok: true,
+    text: `in log ${t.key_id} as leaf ${t.leaf_index} of ${t.tree_head.tree_size}` +
+      (signed ? ', head signature verified' : ' (this browser cannot check Ed25519)'),
+  };
+}
+
+// Marks a side-by-side card with its receipt's check.
+async function markVerified(card, executionId) {
+  const mark = el('span', { class: 'verify pending' }, 'checking…');
+  $('h4', card).append(mark);
+  try {
+    const result = await checkReceipt(await getJSON(`/api/v1/executions/${executionId}/receipt`));
+    mark.className = `verify ${result.ok ? 'ok' : 'bad'}`;
+    mark.textContent = result.ok ? '✓ verified' : '✗ not verified';
+    mark.title = result.text;
+    card.dataset.verified = String(result.ok);
+  } catch (err) {
+    mark.className = 'verify bad';
+    mark.textContent = '✗ not verified';
+    mark.title = err.message;
+    card.dataset.verified = 'false';
+  }
+}
+
+// The job's tree head: where its answers are logged, and the head's signature checked here.
+async function loadJobLog() {
+  const box = $('#job-log');
+  if (!TERMINAL_JOB.includes(state.status)) {
+    box.hidden = true;
+    return;
+  }
+  try {
+    const t = await getJSON(`/api/v1/jobs/${encodeURIComponent(state.jobId)}/transparency`);
+    const lines = await Promise.all(t.logs.map(async (l) => {
+      const h = l.tree_head;
+      const signed = await headSigned(h, l.public_key);
+      const word = signed === null ? 'signature not checkable in this browser' : signed ? 'signature verified' : 'SIGNATURE INVALID';
+      return el('li', { dataset: { signed: String(signed) } },
+        `log ${l.key_id}: ${l.leaves} of this job's answers (leaves ${l.first_leaf}–${l.last_leaf}); `,
+        `tree head of ${h.tree_size} leaves, root ${hex(fromBase64(h.root_hash)).slice(0, 16)}…, signed ${h.timestamp} — ${word}`);
+    }));
+    box.replaceChildren(el('h4', {}, 'Transparency log'),
+      lines.length ? el('ul', {}, ...lines) : el('p', { class: 'muted' }, 'no answer of this job is in a log'));
+    box.hidden = false;
+  } catch (err) {
+    box.replaceChildren(el('p', { class: 'muted' }, `transparency: ${err.message}`));
+    box.hidden = false;
+  }
+}
+
 // ---- the side-by-side detail ---------------------------------------------------------------
 
 function num(x) {
@@ -332,10 +465,12 @@ async function openDetail(qi, model, region) {
       field(dl, 'length', r.response_length);
       field(dl, 'error', r.error_code ? `${r.error_code}: ${r.error_message}` : null);
       const answer = r.execution_output && r.execution_output.response;
-      return el('article', { class: `region-answer${kind}${r.region === region ? ' selected' : ''}`, dataset: { region: r.region } },
+      const card = el('article', { class: `region-answer${kind}${r.region === region ? ' selected' : ''}`, dataset: { region: r.region } },
         el('h4', {}, el('span', {}, `${r.region_name || r.region} (${r.region})`), el('span', { class: `badge ${r.status}` }, r.status)),
         el('div', { class: 'answer' }, answer || (r.status === 'completed' ? '' : 'no answer')),
         dl);
+      if (r.status === 'completed' && r.execution_id) markVerified(card, r.execution_id);
+      return card;
     });
     const note = analysisBox(a);
     body.replaceChildren(...[note, el('div', { class: 'side-by-side' }, ...cards)].filter(Boolean));

@@ -1,0 +1,262 @@
+// The transparency log's SQL.
+#include "storage/transparency_store.hpp"
+
+#include <pqxx/pqxx>
+#include <stdexcept>
+
+#include "common/hex.hpp"
+#include "storage/pg_arrays.hpp"
+
+namespace beacon::storage {
+namespace {
+
+constexpr const char* log_columns = "log_id, key_id, public_key, tree_size";
+constexpr const char* head_columns = "tree_size, root_hash, signed_at, signature";
+constexpr size_t leaf_tiles_kept = 64;
+
+std::string bytes(const pqxx::field& f) {
+  return pqxx::binarystring(f).str();
+}
+
+log_info log_from(const pqxx::row& r) {
+  return {r[0].as<int32_t>(), r[1].as<std::string>(), bytes(r[2]), r[3].as<uint64_t>()};
+}
+
+tree_head head_from(const pqxx::row& r, const log_info& log) {
+  return {log.key_id, r[0].as<uint64_t>(), bytes(r[1]), r[2].as<std::string>(), bytes(r[3])};
+}
+
+std::optional<tree_head> one_head(pqxx::transaction_base& tx, const log_info& log,
+                                  const std::string& where, uint64_t value) {
+  auto rows = tx.exec_params(std::string("SELECT ") + head_columns +
+                                 " FROM log_heads WHERE log_id = $1 AND " + where + " LIMIT 1",
+                             log.log_id, value);
+  if (rows.empty()) return std::nullopt;
+  return head_from(rows[0], log);
+}
+
+uint64_t largest_power_of_two_below(uint64_t n) {
+  uint64_t k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+}  // namespace
+
+log_info lock_log(pqxx::work& tx, const std::string& key_id, const std::string& public_key) {
+  tx.exec_params(
+      "INSERT INTO transparency_logs (key_id, public_key) VALUES ($1, decode($2, 'hex'))"
+      " ON CONFLICT (key_id) DO NOTHING",
+      key_id, to_hex(public_key));
+  auto r = tx.exec_params1(
+      std::string("SELECT ") + log_columns + " FROM transparency_logs WHERE key_id = $1 FOR UPDATE",
+      key_id);
+  return log_from(r);
+}
+
+void append_leaves(pqxx::work& tx, int32_t log_id, uint64_t first,
+                   const std::vector<std::string>& data) {
+  if (data.empty()) return;
+  std::vector<std::string> hex;
+  hex.reserve(data.size());
+  for (auto& d : data) hex.push_back(to_hex(d));
+  tx.exec_params(
+      "INSERT INTO log_leaves (log_id, leaf_index, leaf_data)"
+      " SELECT $1, $2 + o - 1, decode(h, 'hex') FROM unnest($3::text[]) WITH ORDINALITY AS v(h, o)",
+      log_id, static_cast<int64_t>(first), text_array(hex));
+}
+
+void store_tiles(pqxx::work& tx, int32_t log_id, const std::vector<merkle::subtree>& closed) {
+  for (auto& t : closed) {
+    if (t.level % tile_height != 0) continue;
+    tx.exec_params(
+        "INSERT INTO log_tiles (log_id, level, tile_index, hash)"
+        " VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT DO NOTHING",
+        log_id, static_cast<int32_t>(t.level), static_cast<int64_t>(t.index), to_hex(t.hash));
+  }
+}
+
+void store_head(pqxx::work& tx, int32_t log_id, const tree_head& head) {
+  tx.exec_params(
+      "INSERT INTO log_heads (log_id, tree_size, root_hash, signed_at, signature)"
+      " VALUES ($1, $2, decode($3, 'hex'), $4, decode($5, 'hex'))",
+      log_id, static_cast<int64_t>(head.tree_size), to_hex(head.root_hash), head.timestamp,
+      to_hex(head.signature));
+  tx.exec_params("UPDATE transparency_logs SET tree_size = $2 WHERE log_id = $1", log_id,
+                 static_cast<int64_t>(head.tree_size));
+}
+
+std::optional<log_info> find_log(pqxx::transaction_base& tx, const std::string& key_id) {
+  auto rows = tx.exec_params(
+      std::string("SELECT ") + log_columns + " FROM transparency_logs WHERE key_id = $1", key_id);
+  if (rows.empty()) return std::nullopt;
+  return log_from(rows[0]);
+}
+
+std::vector<log_info> all_logs(pqxx::transaction_base& tx) {
+  std::vector<log_info> out;
+  for (auto row :
+       tx.exec(std::string("SELECT ") + log_columns + " FROM transparency_logs ORDER BY log_id"))
+    out.push_back(log_from(row));
+  return out;
+}
+
+std::optional<tree_head> latest_head(pqxx::transaction_base& tx, const log_info& log) {
+  return one_head(tx, log, "tree_size >= $2 ORDER BY tree_size DESC", 0);
+}
+
+std::optional<tree_head> head_of_size(pqxx::transaction_base& tx, const log_info& log,
+                                      uint64_t size) {
+  return one_head(tx, log, "tree_size = $2", size);
+}
+
+std::optional<tree_head> first_head_including(pqxx::transaction_base& tx, const log_info& log,
+                                              uint64_t index) {
+  return one_head(tx, log, "tree_size > $2 ORDER BY tree_size", index);
+}
+
+std::vector<tree_head> heads_after(pqxx::transaction_base& tx, const log_info& log, uint64_t after,
+                                   int32_t limit) {
+  std::vector<tree_head> out;
+  for (auto row : tx.exec_params(std::string("SELECT ") + head_columns +
+                                     " FROM log_heads WHERE log_id = $1 AND tree_size > $2"
+                                     " ORDER BY tree_size LIMIT $3",
+                                 log.log_id, static_cast<int64_t>(after), limit))
+    out.push_back(head_from(row, log));
+  return out;
+}
+
+std::unordered_map<int64_t, leaf_position> receipt_positions(pqxx::transaction_base& tx,
+                                                             const std::vector<int64_t>& ids) {
+  std::unordered_map<int64_t, leaf_position> out;
+  if (ids.empty()) return out;
+  auto rows = tx.exec_params(
+      "SELECT e.id, g.log_id, g.key_id, g.public_key, g.tree_size, l.leaf_index, l.leaf_data"
+      "  FROM executions e"
+      "  JOIN log_leaves l ON l.leaf_data = e.receipt_leaf"
+      "  JOIN transparency_logs g ON g.log_id = l.log_id"
+      " WHERE e.id = ANY ($1::bigint[])"
+      " ORDER BY l.leaf_index DESC",
+      int_array(ids));
+  for (auto row : rows) {
+    log_info log{row[1].as<int32_t>(), row[2].as<std::string>(), bytes(row[3]),
+                 row[4].as<uint64_t>()};
+    // The first append of a receipt wins (a later duplicate leaf of the same bytes is moot).
+    out[row[0].as<int64_t>()] = {std::move(log), row[5].as<uint64_t>(), bytes(row[6])};
+  }
+  return out;
+}
+
+std::optional<leaf_position> receipt_position(pqxx::transaction_base& tx, int64_t execution_id) {
+  auto found = receipt_positions(tx, {execution_id});
+  auto it = found.find(execution_id);
+  if (it == found.end()) return std::nullopt;
+  return std::move(it->second);
+}
+
+std::vector<job_log_span> job_log_spans(pqxx::transaction_base& tx, const std::string& job_id) {
+  std::vector<job_log_span> out;
+  for (auto row : tx.exec_params(
+           "SELECT g.log_id, g.key_id, g.public_key, g.tree_size, s.n, s.first, s.last"
+           "  FROM (SELECT l.log_id, count(*) AS n, min(l.leaf_index) AS first,"
+           "               max(l.leaf_index) AS last"
+           "          FROM executions e JOIN log_leaves l ON l.leaf_data = e.receipt_leaf"
+           "         WHERE e.job_id = $1 GROUP BY l.log_id) s"
+           "  JOIN transparency_logs g ON g.log_id = s.log_id ORDER BY g.log_id",
+           job_id))
+    out.push_back(
+        {log_from(row), row[4].as<int64_t>(), row[5].as<uint64_t>(), row[6].as<uint64_t>()});
+  return out;
+}
+
+std::string log_tree::range_hash(pqxx::transaction_base& tx, uint64_t begin, uint64_t end) {
+  auto n = end - begin;
+  if (n == 0) return merkle::tree_builder{}.root();
+  if ((n & (n - 1)) == 0 && begin % n == 0) {
+    uint32_t level = 0;
+    while ((uint64_t{1} << level) < n) ++level;
+    return complete(tx, level, begin >> level);
+  }
+  auto k = largest_power_of_two_below(n);
+  return merkle::node_hash(range_hash(tx, begin, begin + k), range_hash(tx, begin + k, end));
+}
+
+std::vector<std::string> log_tree::inclusion_proof(pqxx::transaction_base& tx, uint64_t index,
+                                                   uint64_t size) {
+  std::vector<std::string> out;
+  for (auto [b, e] : merkle::inclusion_ranges(index, size)) out.push_back(range_hash(tx, b, e));
+  return out;
+}
+
+std::vector<std::string> log_tree::consistency_proof(pqxx::transaction_base& tx, uint64_t first,
+                                                     uint64_t second) {
+  std::vector<std::string> out;
+  for (auto [b, e] : merkle::consistency_ranges(first, second)) out.push_back(range_hash(tx, b, e));
+  return out;
+}
+
+std::vector<std::string> log_tree::frontier(pqxx::transaction_base& tx, uint64_t size) {
+  std::vector<std::string> out;
+  for (auto [b, e] : merkle::frontier_ranges(size)) out.push_back(range_hash(tx, b, e));
+  return out;
+}
+
+std::string log_tree::complete(pqxx::transaction_base& tx, uint32_t level, uint64_t index) {
+  if (level < tile_height) {
+    auto first_leaf = index << level;
+    auto& levels = leaf_tile(tx, first_leaf >> tile_height);
+    auto at = (first_leaf % (uint64_t{1} << tile_height)) >> level;
+    if (at >= levels[level].size())
+      throw std::runtime_error("the log has no leaves for a subtree it was asked for");
+    return levels[level][at];
+  }
+  auto base = level - level % tile_height;
+  auto key = std::make_pair(level, index);
+  if (auto it = upper_.find(key); it != upper_.end()) return it->second;
+  if (level == base) {
+    read_tiles(tx, level, index, index + 1);
+    if (auto it = upper_.find(key); it != upper_.end()) return it->second;
+  } else if (!upper_.count({base, index << (level - base)})) {
+    // The stored tiles under it in one read.
+    read_tiles(tx, base, index << (level - base), (index + 1) << (level - base));
+  }
+  // Not stored (or above the base): from its two halves.
+  auto h =
+      merkle::node_hash(complete(tx, level - 1, index * 2), complete(tx, level - 1, index * 2 + 1));
+  upper_.emplace(key, h);
+  return h;
+}
+
+void log_tree::read_tiles(pqxx::transaction_base& tx, uint32_t level, uint64_t first,
+                          uint64_t end) {
+  for (auto row :
+       tx.exec_params("SELECT tile_index, hash FROM log_tiles"
+                      " WHERE log_id = $1 AND level = $2 AND tile_index >= $3 AND tile_index < $4",
+                      log_id_, static_cast<int32_t>(level), static_cast<int64_t>(first),
+                      static_cast<int64_t>(end)))
+    upper_.emplace(std::make_pair(level, row[0].as<uint64_t>()), bytes(row[1]));
+}
+
+const std::vector<std::vector<std::string>>& log_tree::leaf_tile(pqxx::transaction_base& tx,
+                                                                 uint64_t tile) {
+  if (auto it = leaf_tiles_.find(tile); it != leaf_tiles_.end()) return it->second;
+  if (leaf_tile_order_.size() >= leaf_tiles_kept) {
+    leaf_tiles_.erase(leaf_tile_order_.front());
+    leaf_tile_order_.pop_front();
+  }
+  std::vector<std::vector<std::string>> levels(tile_height + 1);
+  auto first = tile << tile_height;
+  for (auto row :
+       tx.exec_params("SELECT leaf_data FROM log_leaves WHERE log_id = $1 AND leaf_index >= $2"
+                      " AND leaf_index < $3 ORDER BY leaf_index",
+                      log_id_, static_cast<int64_t>(first),
+                      static_cast<int64_t>(first + (uint64_t{1} << tile_height))))
+    levels[0].push_back(merkle::leaf_hash(bytes(row[0])));
+  for (uint32_t l = 1; l <= tile_height; ++l)
+    for (size_t i = 0; i + 1 < levels[l - 1].size(); i += 2)
+      levels[l].push_back(merkle::node_hash(levels[l - 1][i], levels[l - 1][i + 1]));
+  leaf_tile_order_.push_back(tile);
+  return leaf_tiles_.emplace(tile, std::move(levels)).first->second;
+}
+
+}  // namespace beacon::storage
