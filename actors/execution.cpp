@@ -117,9 +117,9 @@ void succeed(self_ptr self, const provider_reply& r) {
     in.output = &out;
     // Stored without output.data: the output is stored once, in output_data. Its leaf data is
     // hashed here, beside the call, so the single writer only appends it to the log.
-    auto receipt = make_receipt(in, s.settings.signer->key_id, false);
-    o.receipt_leaf = receipt_leaf_data(receipt);
-    o.receipt_json = boost::json::serialize(receipt);
+    auto logged = receipt_for_log(in, s.settings.signer->key_id);
+    o.receipt_leaf = std::move(logged.leaf_data);
+    o.receipt_json = std::move(logged.text);
   }
   persist(self);
   logging::debug("cell_completed")

@@ -138,12 +138,13 @@ void fail_all(batch& b, const caf::error& err) {
   persistence_state::attempt_writes::fail(b.attempts, err);
 }
 
-// The receipts' leaf data of the outcomes this transaction wrote, in batch order.
-std::vector<std::string> written_leaves(const std::vector<cell_outcome>& outcomes,
-                                        const std::unordered_set<int64_t>& written) {
-  std::vector<std::string> leaves;
+// The receipts (and their leaf data) of the outcomes this transaction wrote, in batch order.
+std::vector<storage::new_leaf> written_leaves(const std::vector<cell_outcome>& outcomes,
+                                              const std::unordered_set<int64_t>& written) {
+  std::vector<storage::new_leaf> leaves;
   for (auto& o : outcomes)
-    if (!o.receipt_leaf.empty() && written.count(o.cell_id)) leaves.push_back(o.receipt_leaf);
+    if (!o.receipt_leaf.empty() && written.count(o.cell_id))
+      leaves.push_back({o.receipt_leaf, o.receipt_json});
   return leaves;
 }
 
@@ -151,7 +152,8 @@ std::vector<std::string> written_leaves(const std::vector<cell_outcome>& outcome
 // Returns the log as it is once the transaction commits (the caller keeps it then). The stored
 // size is the truth: a writer whose tree differs from it (another writer with this key, or a
 // restarted actor) reloads the frontier from the stored tree first.
-log_writer append_to_log(self_ptr self, pqxx::work& tx, const std::vector<std::string>& leaves) {
+log_writer append_to_log(self_ptr self, pqxx::work& tx,
+                         const std::vector<storage::new_leaf>& leaves) {
   auto& st = self->state;
   auto& key = *st.opts.log_key;
   auto log = storage::lock_log(tx, key.key_id, key.public_key);
@@ -163,7 +165,7 @@ log_writer append_to_log(self_ptr self, pqxx::work& tx, const std::vector<std::s
     next.tree =
         merkle::tree_builder(log.size, storage::log_tree(log.log_id).frontier(tx, log.size));
   std::vector<merkle::subtree> closed;
-  for (auto& leaf : leaves) next.tree.add_leaf_hash(merkle::leaf_hash(leaf), &closed);
+  for (auto& leaf : leaves) next.tree.add_leaf_hash(merkle::leaf_hash(leaf.data), &closed);
   storage::append_leaves(tx, log.log_id, log.size, leaves);
   storage::store_tiles(tx, log.log_id, closed);
   storage::store_head(tx, log.log_id,

@@ -16,7 +16,9 @@
 #include "app/signals.hpp"
 #include "common/receipt.hpp"
 #include "domain/status.hpp"
+#include "http/transparency_json.hpp"
 #include "storage/analysis_store.hpp"
+#include "storage/transparency_store.hpp"
 
 namespace beacon {
 namespace {
@@ -111,22 +113,37 @@ void print_summary(node& n, const std::string& job_id) {
     std::printf("  %-20s %s\n", f.first.c_str(),
                 line.empty() ? "answered in every region" : line.c_str());
   }
-  // Every completed cell's receipt, checked against this node's key as `beacon verify` does.
+  // Every completed cell's receipt, checked as `beacon verify` does: its leaf, its inclusion
+  // proof and the signed tree head of this node's transparency log.
   int64_t completed = 0, verified = 0;
   auto key = n.key()->public_key;
-  for (auto row : tx.exec_params("SELECT beacon_receipt(receipt_data, output_data)::text,"
-                                 " output_data::text FROM executions"
-                                 " WHERE job_id = $1 AND status = 'completed'",
-                                 job_id)) {
+  std::vector<int64_t> ids;
+  std::vector<std::pair<std::string, std::string>> receipts;  // receipt and output, as served
+  for (auto row :
+       tx.exec_params("SELECT id, beacon_receipt(beacon_stored_receipt(receipt_data, receipt_leaf),"
+                      " output_data)::text, output_data::text FROM executions"
+                      " WHERE job_id = $1 AND status = 'completed' ORDER BY id",
+                      job_id)) {
     ++completed;
-    if (row[0].is_null()) continue;
-    auto output = boost::json::parse(row[1].c_str());
-    verified += verify_receipt(boost::json::parse(row[0].c_str()), key, &output).empty();
+    if (row[1].is_null()) continue;
+    ids.push_back(row[0].as<int64_t>());
+    receipts.emplace_back(row[1].as<std::string>(), row[2].as<std::string>());
+  }
+  auto positions = storage::receipt_positions(tx, ids);
+  std::map<int32_t, storage::log_tree> trees;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto receipt = boost::json::parse(receipts[i].first);
+    auto output = boost::json::parse(receipts[i].second);
+    if (auto pos = positions.find(ids[i]); pos != positions.end()) {
+      auto& tree = trees.try_emplace(pos->second.log.log_id, pos->second.log.log_id).first->second;
+      receipt.as_object()["transparency"] = http::receipt_transparency(tx, tree, pos->second);
+    }
+    verified += verify_receipt(receipt, key, &output).empty();
   }
   tx.commit();
   std::printf(
-      "\nReceipts: %lld of %lld completed cells carry a receipt that verifies against "
-      "this node's key %s\n",
+      "\nReceipts: %lld of %lld completed cells are in this node's transparency log under a tree "
+      "head signed with its key %s, and verify\n",
       static_cast<long long>(verified), static_cast<long long>(completed), n.key()->key_id.c_str());
   print_analysis(n, *conn, job_id);
 }

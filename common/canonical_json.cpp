@@ -43,10 +43,37 @@ std::u16string utf16_of(std::string_view s) {
   return out;
 }
 
+// Whether byte order sorts these keys as UTF-16 code units do: it does unless a key holds a
+// character above U+FFFF (a 4-byte UTF-8 sequence, lead byte 0xF0 or more).
+bool byte_order_is_utf16_order(const boost::json::object& o) {
+  for (auto& kv : o)
+    for (unsigned char c : kv.key())
+      if (c >= 0xF0) return false;
+  return true;
+}
+
+// An integer as JavaScript writes the double it reads as: its digits while it is exact (below
+// 2^53), else the double's shortest form.
+std::string js_integer(long double v, std::string_view digits) {
+  constexpr long double exact = 9007199254740992.0L;  // 2^53
+  if (v <= exact && v >= -exact) return std::string(digits);
+  return js_number(static_cast<double>(v));
+}
+
+bool needs_escape(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\';
+}
+
 void write_string(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
   out += '"';
-  for (unsigned char c : s) {
+  size_t plain = 0;  // the run of characters written as they are
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i < s.size() && !needs_escape(static_cast<unsigned char>(s[i]))) continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    if (i == s.size()) break;
+    auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"':
         out += "\\\"";
@@ -69,14 +96,10 @@ void write_string(std::string& out, std::string_view s) {
       case '\t':
         out += "\\t";
         break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
+      default:  // another control character
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
     }
   }
   out += '"';
@@ -90,13 +113,16 @@ void write(std::string& out, const boost::json::value& v, bool sorted) {
     case boost::json::kind::bool_:
       out += v.get_bool() ? "true" : "false";
       break;
-    case boost::json::kind::int64:
-      out += sorted ? js_number(static_cast<double>(v.get_int64())) : std::to_string(v.get_int64());
+    case boost::json::kind::int64: {
+      auto digits = std::to_string(v.get_int64());
+      out += sorted ? js_integer(static_cast<long double>(v.get_int64()), digits) : digits;
       break;
-    case boost::json::kind::uint64:
-      out +=
-          sorted ? js_number(static_cast<double>(v.get_uint64())) : std::to_string(v.get_uint64());
+    }
+    case boost::json::kind::uint64: {
+      auto digits = std::to_string(v.get_uint64());
+      out += sorted ? js_integer(static_cast<long double>(v.get_uint64()), digits) : digits;
       break;
+    }
     case boost::json::kind::double_:
       out += js_number(v.get_double());
       break;
@@ -128,13 +154,20 @@ void write(std::string& out, const boost::json::value& v, bool sorted) {
         out += '}';
         break;
       }
-      std::vector<std::pair<std::u16string, const boost::json::key_value_pair*>> keys;
-      for (auto& kv : v.get_object()) keys.emplace_back(utf16_of(kv.key()), &kv);
-      std::sort(keys.begin(), keys.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::vector<const boost::json::key_value_pair*> keys;
+      for (auto& kv : v.get_object()) keys.push_back(&kv);
+      if (byte_order_is_utf16_order(v.get_object())) {
+        std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
+      } else {
+        std::vector<std::pair<std::u16string, const boost::json::key_value_pair*>> wide;
+        for (auto* kv : keys) wide.emplace_back(utf16_of(kv->key()), kv);
+        std::sort(wide.begin(), wide.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (size_t i = 0; i < wide.size(); ++i) keys[i] = wide[i].second;
+      }
       out += '{';
       bool first = true;
-      for (auto& [k, kv] : keys) {
+      for (auto* kv : keys) {
         if (!first) out += ',';
         first = false;
         write_string(out, kv->key());

@@ -2,6 +2,7 @@
 #include "common/receipt.hpp"
 
 #include <boost/json.hpp>
+#include <unordered_map>
 
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
@@ -34,10 +35,20 @@ const boost::json::value* path(const boost::json::value& v,
   return cur;
 }
 
-}  // namespace
-
-std::string output_hash(const boost::json::value& output) {
-  return "sha256:" + crypto::sha256_hex(canonical_json(output));
+// "sha256:" + hex SHA-256 of the canonical {question_id, prompt, system_prompt}: the same for
+// every cell of a question in a region, so each thread keeps the last ones it computed.
+std::string benchmark_hash(const receipt_input& in) {
+  thread_local std::unordered_map<std::string, std::string> memo;
+  auto key = in.question_id + '\0' + in.prompt + '\0' + in.system_prompt;
+  if (auto it = memo.find(key); it != memo.end()) return it->second;
+  if (memo.size() >= 256) memo.clear();
+  auto hash =
+      "sha256:" +
+      crypto::sha256_hex(canonical_json(boost::json::object{{"question_id", in.question_id},
+                                                            {"prompt", in.prompt},
+                                                            {"system_prompt", in.system_prompt}}));
+  memo.emplace(std::move(key), hash);
+  return hash;
 }
 
 // The receipt's fields, without signature or log position.
@@ -45,45 +56,47 @@ boost::json::object receipt_body(const receipt_input& in, const std::string& key
                                  const char* version) {
   auto id = std::to_string(in.execution_id);
   auto duration_us = std::max<int64_t>(0, in.completed_us - in.started_us);
-  boost::json::object r{
-      {"schema_version", version},
-      {"id", "receipt-" + id},
-      {"jobspec_id", in.job_id},
-      {"execution_details",
-       {{"task_id", id},
-        {"execution_id", in.execution_id},
-        {"job_id", in.job_id},
-        {"question_id", in.question_id},
-        {"model_id", in.model_id},
-        {"region", in.region},
-        {"run", in.run},
-        {"provider_id", in.provider_id},
-        {"started_at", format_rfc3339(in.started_us)},
-        {"completed_at", format_rfc3339(in.completed_us)},
-        {"duration", duration_us * 1000},  // nanoseconds, as Go's time.Duration
-        {"duration_ms", duration_us / 1000},
-        {"attempts", in.attempts},
-        {"status", "completed"}}},
-      {"output",
-       {{"hash", output_hash(*in.output)},
-        {"metadata",
-         {{"hash_of", "canonical JSON (sorted keys, compact) of output.data"},
-          {"response_classification", in.classification},
-          {"response_language", in.language}}}}},
-      {"provenance",
-       {{"benchmark_hash", "sha256:" + crypto::sha256_hex(canonical_json(boost::json::object{
-                                           {"question_id", in.question_id},
-                                           {"prompt", in.prompt},
-                                           {"system_prompt", in.system_prompt}}))},
-        {"provider_info",
-         {{"provider_id", in.provider_id},
-          {"region", in.provider_region},
-          {"model", in.model_served},
-          {"http_status", in.http_status}}},
-        {"execution_env", {{"runner", "beacon-runner"}, {"key_id", key_id}}}}},
-      {"created_at", format_rfc3339(now_us())},
-      {"completed_at", format_rfc3339(in.completed_us)}};
+  boost::json::object r{{"schema_version", version},
+                        {"id", "receipt-" + id},
+                        {"jobspec_id", in.job_id},
+                        {"execution_details",
+                         {{"task_id", id},
+                          {"execution_id", in.execution_id},
+                          {"job_id", in.job_id},
+                          {"question_id", in.question_id},
+                          {"model_id", in.model_id},
+                          {"region", in.region},
+                          {"run", in.run},
+                          {"provider_id", in.provider_id},
+                          {"started_at", format_rfc3339(in.started_us)},
+                          {"completed_at", format_rfc3339(in.completed_us)},
+                          {"duration", duration_us * 1000},  // nanoseconds, as Go's time.Duration
+                          {"duration_ms", duration_us / 1000},
+                          {"attempts", in.attempts},
+                          {"status", "completed"}}},
+                        {"output",
+                         {{"hash", output_hash(*in.output)},
+                          {"metadata",
+                           {{"hash_of", "canonical JSON (sorted keys, compact) of output.data"},
+                            {"response_classification", in.classification},
+                            {"response_language", in.language}}}}},
+                        {"provenance",
+                         {{"benchmark_hash", benchmark_hash(in)},
+                          {"provider_info",
+                           {{"provider_id", in.provider_id},
+                            {"region", in.provider_region},
+                            {"model", in.model_served},
+                            {"http_status", in.http_status}}},
+                          {"execution_env", {{"runner", "beacon-runner"}, {"key_id", key_id}}}}},
+                        {"created_at", format_rfc3339(now_us())},
+                        {"completed_at", format_rfc3339(in.completed_us)}};
   return r;
+}
+
+}  // namespace
+
+std::string output_hash(const boost::json::value& output) {
+  return "sha256:" + crypto::sha256_hex(canonical_json(output));
 }
 
 boost::json::object make_receipt(const receipt_input& in, const std::string& key_id,
@@ -100,6 +113,13 @@ boost::json::object make_receipt_v0(const receipt_input& in, const node_key& key
   r["public_key"] = key.public_key_base64();
   if (with_data) r["output"].as_object()["data"] = *in.output;
   return r;
+}
+
+logged_receipt receipt_for_log(const receipt_input& in, const std::string& key_id) {
+  logged_receipt out;
+  out.text = canonical_json(receipt_body(in, key_id, "v1.0.0"));
+  out.leaf_data = crypto::sha256(out.text);
+  return out;
 }
 
 std::string receipt_leaf_data(const boost::json::value& receipt) {

@@ -51,6 +51,14 @@ boost::json::object make_receipt_v0(const receipt_input& in, const node_key& key
 // output.data, transparency, signature and public_key.
 std::string receipt_leaf_data(const boost::json::value& receipt);
 
+// A new v1 receipt as the log keeps it: its canonical JSON without output.data (stored) and the
+// leaf data (the SHA-256 of exactly that text).
+struct logged_receipt {
+  std::string text;
+  std::string leaf_data;
+};
+logged_receipt receipt_for_log(const receipt_input& in, const std::string& key_id);
+
 // Problems found in a receipt (empty: it verifies). A v1 receipt needs its transparency block
 // (inclusion proof and signed head); a v0 receipt its signature. With a non-empty
 // `trusted_public_key` (raw 32 bytes) the head (v1) or receipt (v0) must be signed by it; with

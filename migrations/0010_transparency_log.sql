@@ -12,10 +12,13 @@ CREATE TABLE transparency_logs (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- A leaf and the receipt it stands for (its canonical JSON, without the output, which the row
+-- holds): the receipt lives here, once, instead of in the executions row.
 CREATE TABLE log_leaves (
   log_id     integer NOT NULL REFERENCES transparency_logs (log_id),
   leaf_index bigint NOT NULL,
   leaf_data  bytea NOT NULL,
+  receipt    text NOT NULL,
   PRIMARY KEY (log_id, leaf_index)
 );
 -- A receipt finds its leaf by its own SHA-256 (executions.receipt_leaf).
@@ -40,3 +43,10 @@ CREATE TABLE log_heads (
 
 -- The receipt's leaf data (v1 receipts; NULL for v0 receipts and cells without one).
 ALTER TABLE executions ADD COLUMN receipt_leaf bytea;
+
+-- A cell's stored receipt: a v0 receipt in its row, or a v1 receipt with its leaf.
+CREATE FUNCTION beacon_stored_receipt(receipt jsonb, leaf bytea) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(receipt, (SELECT l.receipt::jsonb FROM log_leaves l WHERE l.leaf_data = leaf
+                             ORDER BY l.leaf_index LIMIT 1))
+$$;

@@ -70,17 +70,17 @@ UPDATE executions e
        is_substantive = v.substantive, is_content_refusal = v.refusal,
        is_technical_error = v.technical, response_length = NULLIF(v.response_length, -1),
        http_status = NULLIF(v.http_status, 0),
-       receipt_data = v.receipt::jsonb, receipt_leaf = decode(v.receipt_leaf, 'hex'),
+       receipt_leaf = decode(v.receipt_leaf, 'hex'),
        updated_at = now()
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
               $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
               $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[],
-              $18::int[], $19::text[], $20::text[])
+              $18::int[], $19::text[])
     AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
          completed_us, duration_ms, output_data, error_code, error_message, classification,
-         substantive, refusal, technical, response_length, http_status, receipt, receipt_leaf)
+         substantive, refusal, technical, response_length, http_status, receipt_leaf)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
-   AND (NOT $21::bool OR (e.job_id = ANY ($22::text[])) IS TRUE)
+   AND (NOT $20::bool OR (e.job_id = ANY ($21::text[])) IS TRUE)
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
           e.model_id)sql";
@@ -203,8 +203,7 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
   std::unordered_set<int64_t> written;
   if (outcomes.empty()) return written;
   std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status;
-  std::vector<std::string> st, provider, provider_region, history, output, code, message, cls,
-      receipt, leaf;
+  std::vector<std::string> st, provider, provider_region, history, output, code, message, cls, leaf;
   std::vector<bool> substantive, refusal, technical;
   for (auto& o : outcomes) {
     ids.push_back(o.cell_id);
@@ -225,7 +224,6 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     technical.push_back(o.is_technical_error);
     length.push_back(o.response_length);
     http_status.push_back(o.http_status);
-    receipt.push_back(o.receipt_json);
     leaf.push_back(to_hex(o.receipt_leaf));
   }
   auto rows = tx.exec_params(
@@ -234,8 +232,7 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
       int_array(started), int_array(completed), int_array(duration), text_array_empty_null(output),
       text_array_empty_null(code), text_array_empty_null(message), text_array(cls),
       bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length),
-      int_array(http_status), text_array_empty_null(receipt), text_array_empty_null(leaf), fence.on,
-      text_array(fence.jobs));
+      int_array(http_status), text_array_empty_null(leaf), fence.on, text_array(fence.jobs));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
     auto t = transition_from(row, stored_cell_status(row[5].as<std::string>()));

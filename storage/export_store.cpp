@@ -39,7 +39,8 @@ const std::vector<std::pair<std::string, std::string>>& csv_spec() {
       {"key_terms",
        "(SELECT string_agg(t, '; ') FROM jsonb_array_elements_text("
        "e.output_data -> 'metadata' -> 'key_terms') t)"},
-      {"output_hash", "e.receipt_data -> 'output' ->> 'hash'"},
+      {"output_hash",
+       "beacon_stored_receipt(e.receipt_data, e.receipt_leaf) -> 'output' ->> 'hash'"},
       {"log_key_id",
        "(SELECT g.key_id FROM log_leaves l JOIN transparency_logs g USING (log_id)"
        " WHERE l.leaf_data = e.receipt_leaf ORDER BY l.leaf_index LIMIT 1)"},

@@ -26,7 +26,8 @@ UPDATE executions e
        started_at = NULL, completed_at = NULL, duration_ms = NULL, output_data = NULL,
        error_code = NULL, error_message = NULL, http_status = NULL,
        response_classification = 'unknown', is_substantive = false, is_content_refusal = false,
-       is_technical_error = false, response_length = NULL, receipt_data = NULL, updated_at = now()
+       is_technical_error = false, response_length = NULL, receipt_data = NULL, receipt_leaf = NULL,
+       updated_at = now()
  WHERE e.job_id = $1 AND e.status IN ('failed', 'timeout') AND ($2 = 0 OR e.id = $2)
    AND e.manual_retries < e.manual_retry_limit
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status, e.model_id)sql";

@@ -55,15 +55,20 @@ log_info lock_log(pqxx::work& tx, const std::string& key_id, const std::string& 
 }
 
 void append_leaves(pqxx::work& tx, int32_t log_id, uint64_t first,
-                   const std::vector<std::string>& data) {
-  if (data.empty()) return;
-  std::vector<std::string> hex;
-  hex.reserve(data.size());
-  for (auto& d : data) hex.push_back(to_hex(d));
+                   const std::vector<new_leaf>& leaves) {
+  if (leaves.empty()) return;
+  std::vector<std::string> hex, receipts;
+  hex.reserve(leaves.size());
+  receipts.reserve(leaves.size());
+  for (auto& l : leaves) {
+    hex.push_back(to_hex(l.data));
+    receipts.push_back(l.receipt);
+  }
   tx.exec_params(
-      "INSERT INTO log_leaves (log_id, leaf_index, leaf_data)"
-      " SELECT $1, $2 + o - 1, decode(h, 'hex') FROM unnest($3::text[]) WITH ORDINALITY AS v(h, o)",
-      log_id, static_cast<int64_t>(first), text_array(hex));
+      "INSERT INTO log_leaves (log_id, leaf_index, leaf_data, receipt)"
+      " SELECT $1, $2 + o - 1, decode(h, 'hex'), r"
+      "   FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS v(h, r, o)",
+      log_id, static_cast<int64_t>(first), text_array(hex), text_array(receipts));
 }
 
 void store_tiles(pqxx::work& tx, int32_t log_id, const std::vector<merkle::subtree>& closed) {

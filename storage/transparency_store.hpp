@@ -30,9 +30,15 @@ struct log_info {
 // transaction ends: two writers with one key append in turn.
 log_info lock_log(pqxx::work& tx, const std::string& key_id, const std::string& public_key);
 
-// Appends leaves (each the 32-byte leaf data) at indexes [first, first + data.size()).
+// A leaf to append: its 32-byte data and the receipt's canonical JSON it is the SHA-256 of.
+struct new_leaf {
+  std::string data;
+  std::string receipt;
+};
+
+// Appends leaves at indexes [first, first + leaves.size()).
 void append_leaves(pqxx::work& tx, int32_t log_id, uint64_t first,
-                   const std::vector<std::string>& data);
+                   const std::vector<new_leaf>& leaves);
 
 // Keeps the tiles among `closed` (complete subtrees of 2^8, 2^16, ... leaves).
 void store_tiles(pqxx::work& tx, int32_t log_id, const std::vector<merkle::subtree>& closed);

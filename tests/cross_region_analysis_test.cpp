@@ -155,12 +155,13 @@ CAF_TEST(per answer fields and the side by side scoring come from the rows) {
                             " AND output_data #> '{metadata,key_terms}' ? 'crackdown'"
                             " AND output_data #>> '{metadata,language}' = 'en'"),
                   3);
-  // Receipts are stored once, without a second copy of the output.
+  // Receipts are stored once, with their leaves, without a second copy of the output.
   CAF_CHECK_EQUAL(query_int(url,
-                            "SELECT count(*) FROM executions WHERE job_id = 'ana-2'"
-                            " AND (receipt_data IS NULL OR receipt_data #> '{output,data}'"
-                            " IS NOT NULL)"),
-                  0);
+                            "SELECT count(*) FROM executions e JOIN log_leaves l"
+                            " ON l.leaf_data = e.receipt_leaf WHERE e.job_id = 'ana-2'"
+                            " AND e.receipt_data IS NULL AND l.receipt::jsonb #> '{output,data}'"
+                            " IS NULL AND sha256(convert_to(l.receipt, 'UTF8')) = l.leaf_data"),
+                  27);
   auto view =
       get("/api/v1/executions/ana-2/cross-region?model_id=llama3.2-1b&question_id="
           "tiananmen_neutral");

@@ -240,18 +240,19 @@ CAF_TEST(the transparency log resumes where it was and its proofs verify from ti
     CAF_REQUIRE_EQUAL(log.size, data.size());
     if (!kept || batch % 4 == 0)
       kept = merkle::tree_builder(log.size, storage::log_tree(log.log_id).frontier(tx, log.size));
-    std::vector<std::string> leaves;
+    std::vector<storage::new_leaf> leaves;
     std::vector<merkle::subtree> closed;
     for (size_t i = 0, n = 1 + rng() % 97; i < n; ++i) {
-      leaves.push_back(crypto::sha256("receipt " + std::to_string(data.size() + i)));
-      kept->add_leaf_hash(merkle::leaf_hash(leaves.back()), &closed);
+      auto receipt = R"({"id":"receipt-)" + std::to_string(data.size() + i) + R"("})";
+      leaves.push_back({crypto::sha256(receipt), receipt});
+      kept->add_leaf_hash(merkle::leaf_hash(leaves.back().data), &closed);
     }
     storage::append_leaves(tx, log.log_id, log.size, leaves);
     storage::store_tiles(tx, log.log_id, closed);
     heads.push_back(sign_tree_head(key, kept->size(), kept->root(), now_us()));
     storage::store_head(tx, log.log_id, heads.back());
     tx.commit();
-    data.insert(data.end(), leaves.begin(), leaves.end());
+    for (auto& l : leaves) data.push_back(l.data);
   }
   CAF_CHECK_GREATER(query_int(url, "SELECT count(*) FROM log_tiles WHERE level = 8"), 3);
   pqxx::read_transaction tx{conn};
