@@ -221,14 +221,24 @@ function follow(jobId) {
   });
 }
 
-// The job's cross-region analysis once it ended (GET /api/v2/jobs/{id}/bias-analysis).
-async function loadAnalysis() {
-  const box = $('#job-analysis');
+// A panel shown once the job has ended: `fill(box)` fills it, and a failure is said in it.
+async function endedPanel(selector, what, fill) {
+  const box = $(selector);
   if (!TERMINAL_JOB.includes(state.status)) {
     box.hidden = true;
     return;
   }
   try {
+    await fill(box);
+  } catch (err) {
+    box.replaceChildren(el('p', { class: 'muted' }, `${what}: ${err.message}`));
+  }
+  box.hidden = false;
+}
+
+// The job's cross-region analysis once it ended (GET /api/v2/jobs/{id}/bias-analysis).
+function loadAnalysis() {
+  return endedPanel('#job-analysis', 'analysis', async (box) => {
     const v2 = await getJSON(`/api/v2/jobs/${encodeURIComponent(state.jobId)}/bias-analysis`);
     const a = v2.analysis;
     const ev = v2.evidence || {};
@@ -245,11 +255,7 @@ async function loadAnalysis() {
       el('h4', {}, 'Most divergent'), el('ul', {}, ...top),
       el('h4', {}, 'Refusing regions'), refusing.length ? el('ul', {}, ...refusing) : el('p', { class: 'muted' }, 'none'),
       el('h4', {}, 'Models by divergence'), el('ol', { class: 'plain' }, ...ranking));
-    box.hidden = false;
-  } catch (err) {
-    box.replaceChildren(el('p', { class: 'muted' }, `analysis: ${err.message}`));
-    box.hidden = false;
-  }
+  });
 }
 
 async function openJob(jobId) {
@@ -384,13 +390,8 @@ async function markVerified(card, executionId) {
 }
 
 // The job's tree head: where its answers are logged, and the head's signature checked here.
-async function loadJobLog() {
-  const box = $('#job-log');
-  if (!TERMINAL_JOB.includes(state.status)) {
-    box.hidden = true;
-    return;
-  }
-  try {
+function loadJobLog() {
+  return endedPanel('#job-log', 'transparency', async (box) => {
     const t = await getJSON(`/api/v1/jobs/${encodeURIComponent(state.jobId)}/transparency`);
     const lines = await Promise.all(t.logs.map(async (l) => {
       const h = l.tree_head;
@@ -402,11 +403,7 @@ async function loadJobLog() {
     }));
     box.replaceChildren(el('h4', {}, 'Transparency log'),
       lines.length ? el('ul', {}, ...lines) : el('p', { class: 'muted' }, 'no answer of this job is in a log'));
-    box.hidden = false;
-  } catch (err) {
-    box.replaceChildren(el('p', { class: 'muted' }, `transparency: ${err.message}`));
-    box.hidden = false;
-  }
+  });
 }
 
 // ---- the side-by-side detail ---------------------------------------------------------------
