@@ -105,7 +105,23 @@ void write_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void write(std::string& out, const boost::json::value& v, bool sorted) {
+// Members left out of a canonical form: top-level keys and "parent.key" one level down.
+struct omissions {
+  std::initializer_list<std::string_view> keys;
+  bool omitted(std::string_view parent, std::string_view key) const {
+    for (auto k : keys) {
+      if (parent.empty() ? k == key
+                         : k.size() == parent.size() + 1 + key.size() &&
+                               k.substr(0, parent.size()) == parent && k[parent.size()] == '.' &&
+                               k.substr(parent.size() + 1) == key)
+        return true;
+    }
+    return false;
+  }
+};
+
+void write(std::string& out, const boost::json::value& v, bool sorted,
+           const omissions* omit = nullptr, std::string_view parent = {}, int depth = 0) {
   switch (v.kind()) {
     case boost::json::kind::null:
       out += "null";
@@ -168,11 +184,15 @@ void write(std::string& out, const boost::json::value& v, bool sorted) {
       out += '{';
       bool first = true;
       for (auto* kv : keys) {
+        if (omit && depth < 2 && omit->omitted(depth == 0 ? "" : parent, kv->key())) continue;
         if (!first) out += ',';
         first = false;
         write_string(out, kv->key());
         out += ':';
-        write(out, kv->value(), true);
+        if (omit && depth == 0)
+          write(out, kv->value(), true, omit, kv->key(), 1);
+        else
+          write(out, kv->value(), true);
       }
       out += '}';
       break;
@@ -219,6 +239,14 @@ std::string js_number(double d) {
 std::string canonical_json(const boost::json::value& v) {
   std::string out;
   write(out, v, true);
+  return out;
+}
+
+std::string canonical_json_omitting(const boost::json::value& v,
+                                    std::initializer_list<std::string_view> omit) {
+  std::string out;
+  omissions o{omit};
+  write(out, v, true, &o);
   return out;
 }
 

@@ -4,11 +4,18 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 namespace beacon {
 
 std::string canonical_json(const boost::json::value& v);
+
+// The same without some members, as if they were erased (no copy of the value): a top-level key
+// ("signature") or a key of a top-level object ("output.data").
+std::string canonical_json_omitting(const boost::json::value& v,
+                                    std::initializer_list<std::string_view> omit);
 
 // Compact JSON in the object's own key order, doubles written as JavaScript writes them (0.048,
 // not Boost.JSON's 4.8E-2) and integers exactly: what the REST API sends.

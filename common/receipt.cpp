@@ -15,13 +15,9 @@ namespace {
 
 // The receipt without its signature, key, transparency block and output data: output.hash
 // stands for the data. What a v0 signature and a v1 leaf cover.
-std::string signing_payload(boost::json::object receipt) {
-  receipt.erase("signature");
-  receipt.erase("public_key");
-  receipt.erase("transparency");
-  if (auto* out = receipt.if_contains("output"); out && out->is_object())
-    out->as_object().erase("data");
-  return canonical_json(receipt);
+std::string signing_payload(const boost::json::object& receipt) {
+  return canonical_json_omitting(receipt,
+                                 {"signature", "public_key", "transparency", "output.data"});
 }
 
 const boost::json::value* path(const boost::json::value& v,

@@ -433,3 +433,84 @@ CAF_TEST(a v1 receipt verifies through its leaf proof and signed head and fails 
   back->tree_size += 1;
   CAF_CHECK(!tree_head_signed_by(*back, key.public_key));
 }
+
+CAF_TEST(every kind of tampering with the log fails with its reason) {
+  auto key = node_key_from_secret(crypto::ed25519_generate().secret_key);
+  boost::json::value output =
+      boost::json::object{{"response", "Canberra."}, {"provider", "sim-us"}, {"metadata", {}}};
+  std::vector<boost::json::value> receipts;
+  std::vector<std::string> leaves;
+  for (int i = 0; i < 8; ++i) {
+    receipt_input in;
+    in.execution_id = 100 + i;
+    in.job_id = "job-t";
+    in.question_id = "geography_basic";
+    in.model_id = "m";
+    in.region = "US";
+    in.completed_us = 1'700'000'000'000'000 + i;
+    in.output = &output;
+    receipts.push_back(make_receipt(in, key.key_id));
+    leaves.push_back(merkle::leaf_hash(receipt_leaf_data(receipts.back())));
+  }
+  auto signed_head = [&](const std::vector<std::string>& tree, size_t size, const node_key& k) {
+    return sign_tree_head(k, size, reference_root(tree, 0, size), 1'700'000'000'000'000);
+  };
+  // A receipt as the node would serve it, its proof taken from `tree` against `head`.
+  auto served = [&](size_t i, size_t index, const std::vector<std::string>& tree,
+                    const tree_head& head) {
+    auto r = receipts[i];
+    boost::json::array path;
+    for (auto& h : proof_of(merkle::inclusion_ranges(index, head.tree_size), tree))
+      path.emplace_back(crypto::base64_encode(h));
+    r.as_object()["transparency"] = {{"key_id", key.key_id},
+                                     {"public_key", key.public_key_base64()},
+                                     {"leaf_index", index},
+                                     {"audit_path", std::move(path)},
+                                     {"tree_head", tree_head_json(head)}};
+    return r;
+  };
+  auto reason = [&](const boost::json::value& r) {
+    auto problems = verify_receipt(r, key.public_key);
+    return problems.empty() ? std::string("verifies") : problems.front();
+  };
+  auto head = signed_head(leaves, 8, key);
+  for (size_t i = 0; i < 8; ++i) CAF_CHECK_EQUAL(reason(served(i, i, leaves, head)), "verifies");
+  // A changed leaf: the receipt's content altered after it was logged.
+  auto changed = served(4, 4, leaves, head);
+  changed.as_object()["execution_details"].as_object()["model_id"] = "other";
+  CAF_CHECK_EQUAL(reason(changed).rfind("the receipt is not leaf 4 of the signed tree", 0), 0u);
+  // A re-ordered pair: the node serves proofs from a log whose leaves 2 and 3 were swapped.
+  auto swapped = leaves;
+  std::swap(swapped[2], swapped[3]);
+  CAF_CHECK_EQUAL(reason(served(2, 2, swapped, head)).rfind("the receipt is not leaf 2", 0), 0u);
+  CAF_CHECK_EQUAL(reason(served(2, 3, swapped, head)).rfind("the receipt is not leaf 3", 0), 0u);
+  // A removed row: the log without leaf 5 is no extension of the signed tree of 8.
+  auto removed = leaves;
+  removed.erase(removed.begin() + 5);
+  auto shorter = signed_head(removed, 7, key);
+  CAF_CHECK(!merkle::verify_consistency(8, 7, {}, head.root_hash, shorter.root_hash));
+  auto regrown = removed;
+  regrown.push_back(merkle::leaf_hash("a new leaf"));
+  auto rewritten = signed_head(regrown, 8, key);
+  CAF_CHECK(!merkle::verify_consistency(8, 8, {}, head.root_hash, rewritten.root_hash));
+  CAF_CHECK(!merkle::verify_consistency(6, 8, proof_of(merkle::consistency_ranges(6, 8), regrown),
+                                        reference_root(leaves, 0, 6), rewritten.root_hash));
+  // A forged tree head: signed by another key, or changed after signing.
+  auto other = node_key_from_secret(crypto::ed25519_generate().secret_key);
+  CAF_CHECK_EQUAL(reason(served(1, 1, leaves, signed_head(leaves, 8, other)))
+                      .rfind("the tree head is of another log", 0),
+                  0u);
+  auto impostor = signed_head(leaves, 8, other);
+  impostor.key_id = key.key_id;  // claims to be this node's log
+  CAF_CHECK_EQUAL(reason(served(1, 1, leaves, impostor)),
+                  "the tree head's signature does not verify");
+  auto forged = head;
+  forged.root_hash = reference_root(swapped, 0, 8);
+  CAF_CHECK_EQUAL(reason(served(2, 2, swapped, forged)),
+                  "the tree head's signature does not verify");
+  // A proof against the wrong head: a real, signed head of another size.
+  auto smaller = signed_head(leaves, 6, key);
+  auto wrong = served(1, 1, leaves, head);
+  wrong.as_object()["transparency"].as_object()["tree_head"] = tree_head_json(smaller);
+  CAF_CHECK_EQUAL(reason(wrong).rfind("the receipt is not leaf 1 of the signed tree of 6", 0), 0u);
+}

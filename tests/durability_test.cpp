@@ -2,7 +2,8 @@
 // the cell budget costs time, not cells (a node in this process, a fault-injecting provider on
 // loopback with the node's default resilience settings); retry budgets survive `kill -9` of a
 // node process mid-retry; a node restarts its embedded PostgreSQL server after the postmaster is
-// killed, and the job carries on.
+// killed, and the job carries on; the transparency log of a node killed mid-job goes on after its
+// restart with no gap and no rewrite.
 #define CAF_SUITE outages
 #include <signal.h>
 
@@ -16,6 +17,8 @@
 
 #include "app/node.hpp"
 #include "caf/test/dsl.hpp"
+#include "common/crypto.hpp"
+#include "common/merkle.hpp"
 #include "domain/job_spec.hpp"
 #include "tests/fake_provider.hpp"
 #include "tests/harness.hpp"
@@ -493,4 +496,68 @@ CAF_TEST(a retry sent to a node that does not run the job is carried out by its 
   CAF_CHECK_EQUAL(counter_mismatch(url, "routed-1"), "");
   CAF_CHECK_EQUAL(a.stop(), 0);
   CAF_CHECK_EQUAL(b.stop(), 0);
+}
+
+#undef CAF_SUITE
+#define CAF_SUITE log_after_kill
+
+CAF_TEST(the transparency log survives a kill of its node mid job with no gap and no rewrite) {
+  auto url = fresh_database();
+  fake_provider provider{"US", always(fault_step{fault::none, 200ms})};
+  auto file = providers_file("logkill", provider.url(), "US", R"("m1", "m2")",
+                             R"("health_interval_ms": 0, "max_concurrency": 2)");
+  // The same key (so the same log) and node id across the restart.
+  auto key_file = std::string(BEACON_TEST_OUTPUT_DIR) + "/logkill-node.key";
+  std::filesystem::remove(key_file);
+  std::vector<std::string> args{"--providers-file", file,           "--sim-regions",   "",
+                                "--node-id",        "logkill-node", "--node-key-file", key_file};
+  auto questions = builtin_question_ids();
+  auto cells = static_cast<int64_t>(questions.size()) * 2;
+  auto completed = [&] {
+    return query_int(url, "SELECT count(*) FROM executions WHERE status = 'completed'");
+  };
+  boost::json::object before;
+  {
+    node_process first{"logkill-1", url, args};
+    CAF_REQUIRE_EQUAL(http_call(first.port(), "POST", "/api/v1/jobs",
+                                job_json("logkill-1", questions, {"m1", "m2"}, {"US"}, 1, 0.5))
+                          .status,
+                      202u);
+    CAF_REQUIRE(within(30s, [&] { return completed() >= 4; }));
+    before = boost::json::parse(http_call(first.port(), "GET", "/api/v1/transparency/root").body)
+                 .as_object();
+    first.kill_hard();
+  }
+  CAF_REQUIRE_LESS(completed(), cells);  // killed mid-job
+  node_process second{"logkill-2", url, args};
+  CAF_REQUIRE(within(60s, [&] { return completed() == cells; }));
+  CAF_REQUIRE(within(10s, [&] {
+    return query_int(url, "SELECT count(*) FROM jobs WHERE status = 'completed'") == 1;
+  }));
+  auto after = boost::json::parse(http_call(second.port(), "GET", "/api/v1/transparency/root").body)
+                   .as_object();
+  // One log; exactly one leaf per completed cell, indexes 0..size-1 with no gap.
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM transparency_logs"), 1);
+  CAF_CHECK_EQUAL(after["tree_size"].as_int64(), cells);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM log_leaves"), cells);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT max(leaf_index) + 1 FROM log_leaves"), cells);
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(DISTINCT e.id) FROM executions e JOIN log_leaves l"
+                            " ON l.leaf_data = e.receipt_leaf WHERE e.status = 'completed'"),
+                  cells);
+  // The head from before the kill is a prefix of the final one.
+  auto first_size = before["tree_size"].as_int64();
+  auto proof = boost::json::parse(
+                   http_call(second.port(), "GET",
+                             "/api/v1/transparency/consistency?first=" + std::to_string(first_size))
+                       .body)
+                   .as_object();
+  std::vector<std::string> path;
+  for (auto& h : proof["consistency_path"].as_array())
+    path.push_back(*crypto::base64_decode(h.as_string()));
+  CAF_CHECK(merkle::verify_consistency(static_cast<uint64_t>(first_size),
+                                       static_cast<uint64_t>(cells), path,
+                                       *crypto::base64_decode(before["root_hash"].as_string()),
+                                       *crypto::base64_decode(after["root_hash"].as_string())));
+  CAF_CHECK_EQUAL(second.stop(), 0);
 }
