@@ -13,6 +13,7 @@ function(beacon_fuzzer name)
   target_link_options(fuzz-${name} PRIVATE ${BEACON_FUZZ_FLAGS})
   target_compile_definitions(fuzz-${name} PRIVATE BOOST_ASIO_NO_DEPRECATED)
   target_link_libraries(fuzz-${name} PRIVATE Boost::json Boost::url spdlog::spdlog ${SODIUM_LIB}
+    OpenSSL::Crypto
     Threads::Threads)
   set(work ${CMAKE_BINARY_DIR}/fuzz-work/${name})
   add_test(NAME fuzz_${name} COMMAND sh -c "mkdir -p '${work}' && exec \"$0\" \

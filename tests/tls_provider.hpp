@@ -1,6 +1,7 @@
-// A TLS PROVIDER for tests: an OpenAI-compatible endpoint over HTTPS on loopback (its own I/O
-// thread, keep-alive) with a self-signed certificate for 127.0.0.1 made at start with the openssl
-// command, so the HTTP client's TLS path, and its certificate verification, meet a real peer.
+// A TLS PROVIDER for tests: an OpenAI-compatible endpoint over HTTPS on loopback (a thread per
+// connection, keep-alive) with a self-signed certificate for 127.0.0.1 made at start with the
+// openssl command, so the HTTP client's TLS path, and its certificate verification, meet a real
+// peer.
 #pragma once
 
 #include <memory>
