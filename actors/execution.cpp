@@ -115,11 +115,12 @@ void succeed(self_ptr self, const provider_reply& r) {
     in.classification = o.classification;
     in.language = p.language;
     in.output = &out;
-    // Stored without output.data: the output is stored once, in output_data. Its leaf data is
-    // hashed here, beside the call, so the single writer only appends it to the log.
+    // The receipt is a view of the row it is stored with: its leaf data is hashed here, beside
+    // the call, so the single writer only appends it to the log.
     auto logged = receipt_for_log(in, s.settings.signer->key_id);
     o.receipt_leaf = std::move(logged.leaf_data);
-    o.receipt_json = std::move(logged.text);
+    o.output_hash = std::move(logged.output_hash);
+    o.benchmark_hash = std::move(logged.benchmark_hash);
   }
   persist(self);
   logging::debug("cell_completed")

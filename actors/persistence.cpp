@@ -1,6 +1,7 @@
 // The persistence actor.
 #include "actors/persistence.hpp"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 #include <pqxx/transaction>
 
@@ -138,25 +139,33 @@ void fail_all(batch& b, const caf::error& err) {
   persistence_state::attempt_writes::fail(b.attempts, err);
 }
 
-// The receipts (and their leaf data) of the outcomes this transaction wrote, in batch order.
-std::vector<storage::new_leaf> written_leaves(const std::vector<cell_outcome>& outcomes,
-                                              const std::unordered_set<int64_t>& written) {
-  std::vector<storage::new_leaf> leaves;
-  for (auto& o : outcomes)
-    if (!o.receipt_leaf.empty() && written.count(o.cell_id))
-      leaves.push_back({o.receipt_leaf, o.receipt_json});
+// The leaf data of the outcomes this transaction wrote, in batch order; when some outcomes with a
+// leaf were not written (fenced, or already terminal), the written ones move up to close the gap
+// their placement left.
+std::vector<std::string> written_leaves(pqxx::work& tx, const storage::log_info& log,
+                                        const std::vector<cell_outcome>& outcomes,
+                                        const std::unordered_set<int64_t>& written) {
+  std::vector<std::string> leaves;
+  std::vector<std::pair<int64_t, uint64_t>> places;
+  size_t placed = 0;
+  for (auto& o : outcomes) {
+    if (o.receipt_leaf.empty()) continue;
+    ++placed;
+    if (!written.count(o.cell_id)) continue;
+    places.emplace_back(o.cell_id, log.size + leaves.size());
+    leaves.push_back(o.receipt_leaf);
+  }
+  if (leaves.size() != placed) storage::move_receipts(tx, log.log_id, places);
   return leaves;
 }
 
-// Appends leaves to this node's log and signs the new tree head, in the batch's transaction.
-// Returns the log as it is once the transaction commits (the caller keeps it then). The stored
-// size is the truth: a writer whose tree differs from it (another writer with this key, or a
-// restarted actor) reloads the frontier from the stored tree first.
-log_writer append_to_log(self_ptr self, pqxx::work& tx,
-                         const std::vector<storage::new_leaf>& leaves) {
+// Appends leaves to this node's log (locked by the caller) and signs the new tree head, in the
+// batch's transaction. Returns the log as it is once the transaction commits (the caller keeps it
+// then). The stored size is the truth: a writer whose tree differs from it (another writer with
+// this key, or a restarted actor) reloads the frontier from the stored tree first.
+log_writer append_to_log(self_ptr self, pqxx::work& tx, const storage::log_info& log,
+                         const std::vector<std::string>& leaves) {
   auto& st = self->state;
-  auto& key = *st.opts.log_key;
-  auto log = storage::lock_log(tx, key.key_id, key.public_key);
   log_writer next;
   next.log_id = log.log_id;
   if (st.log && st.log->log_id == log.log_id && st.log->tree.size() == log.size)
@@ -165,12 +174,22 @@ log_writer append_to_log(self_ptr self, pqxx::work& tx,
     next.tree =
         merkle::tree_builder(log.size, storage::log_tree(log.log_id).frontier(tx, log.size));
   std::vector<merkle::subtree> closed;
-  for (auto& leaf : leaves) next.tree.add_leaf_hash(merkle::leaf_hash(leaf.data), &closed);
-  storage::append_leaves(tx, log.log_id, log.size, leaves);
-  storage::store_tiles(tx, log.log_id, closed);
-  storage::store_head(tx, log.log_id,
-                      sign_tree_head(key, next.tree.size(), next.tree.root(), now_us()));
+  for (auto& leaf : leaves) next.tree.add_leaf_hash(merkle::leaf_hash(leaf), &closed);
+  storage::append_batch(
+      tx, log.log_id, log.size, leaves, closed,
+      sign_tree_head(*st.opts.log_key, next.tree.size(), next.tree.root(), now_us()));
   return next;
+}
+
+// This node's log, locked for the transaction, when the batch completes cells with receipts.
+std::optional<storage::log_info> log_for(self_ptr self, pqxx::work& tx,
+                                         const std::vector<cell_outcome>& outcomes) {
+  auto& key = self->state.opts.log_key;
+  if (!key || std::none_of(outcomes.begin(), outcomes.end(),
+                           [](const cell_outcome& o) { return !o.receipt_leaf.empty(); }))
+    return std::nullopt;
+  auto& known = self->state.log;
+  return storage::lock_log(tx, key->key_id, key->public_key, known ? known->log_id : 0);
 }
 
 // Writes the given items in one transaction and answers their requesters.
@@ -186,14 +205,18 @@ void write_batch(self_ptr self, batch& b) {
     transitions.clear();
     log.reset();
     auto allowed = fence(self, tx);
+    // The log is locked first: the receipts' places in it are written with their rows.
+    auto held = log_for(self, tx, outcome_rows);
+    storage::receipt_placement place;
+    if (held) place = {held->log_id, held->size};
     // Outcomes before claims: a claim must see the latest terminal state.
-    written = storage::record_outcomes(tx, outcome_rows, transitions, allowed);
+    written = storage::record_outcomes(tx, outcome_rows, transitions, allowed, place);
     granted = storage::claim_cells(tx, claim_rows, transitions, allowed);
     open = storage::record_attempts(tx, attempt_rows, allowed);
     storage::apply_counters(tx, transitions);
-    if (self->state.opts.log_key)
-      if (auto leaves = written_leaves(outcome_rows, written); !leaves.empty())
-        log = append_to_log(self, tx, leaves);
+    if (held)
+      if (auto leaves = written_leaves(tx, *held, outcome_rows, written); !leaves.empty())
+        log = append_to_log(self, tx, *held, leaves);
     return 0;
   });
   if (log) self->state.log = std::move(log);

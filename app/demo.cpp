@@ -120,9 +120,9 @@ void print_summary(node& n, const std::string& job_id) {
   std::vector<int64_t> ids;
   std::vector<std::pair<std::string, std::string>> receipts;  // receipt and output, as served
   for (auto row :
-       tx.exec_params("SELECT id, beacon_receipt(beacon_stored_receipt(receipt_data, receipt_leaf),"
-                      " output_data)::text, output_data::text FROM executions"
-                      " WHERE job_id = $1 AND status = 'completed' ORDER BY id",
+       tx.exec_params("SELECT e.id, beacon_receipt(beacon_row_receipt(e), e.output_data)::text,"
+                      " e.output_data::text FROM executions e"
+                      " WHERE e.job_id = $1 AND e.status = 'completed' ORDER BY e.id",
                       job_id)) {
     ++completed;
     if (row[1].is_null()) continue;

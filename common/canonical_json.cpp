@@ -236,6 +236,10 @@ std::string js_number(double d) {
   return out;
 }
 
+void append_canonical_string(std::string& out, std::string_view s) {
+  write_string(out, s);
+}
+
 std::string canonical_json(const boost::json::value& v) {
   std::string out;
   write(out, v, true);

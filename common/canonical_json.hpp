@@ -17,6 +17,10 @@ std::string canonical_json(const boost::json::value& v);
 std::string canonical_json_omitting(const boost::json::value& v,
                                     std::initializer_list<std::string_view> omit);
 
+// Appends a string as canonical JSON writes it (quoted, escaped as JSON.stringify does), for
+// writers that emit a fixed shape in canonical order themselves.
+void append_canonical_string(std::string& out, std::string_view s);
+
 // Compact JSON in the object's own key order, doubles written as JavaScript writes them (0.048,
 // not Boost.JSON's 4.8E-2) and integers exactly: what the REST API sends.
 std::string json_text(const boost::json::value& v);

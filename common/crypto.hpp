@@ -1,4 +1,5 @@
-// libsodium wrappers: SHA-256, standard base64 and Ed25519 (signatures of JobSpecs and receipts).
+// Crypto wrappers (libsodium, OpenSSL): SHA-256, standard base64 and Ed25519 (signatures of
+// JobSpecs and receipts).
 #pragma once
 
 #include <optional>

@@ -7,6 +7,7 @@
 #include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "common/crypto.hpp"
+#include "common/hex.hpp"
 #include "common/merkle.hpp"
 #include "common/tree_head.hpp"
 
@@ -31,27 +32,35 @@ const boost::json::value* path(const boost::json::value& v,
   return cur;
 }
 
-// "sha256:" + hex SHA-256 of the canonical {question_id, prompt, system_prompt}: the same for
+// SHA-256 of the canonical {question_id, prompt, system_prompt} (raw 32 bytes): the same for
 // every cell of a question in a region, so each thread keeps the last ones it computed.
-std::string benchmark_hash(const receipt_input& in) {
+std::string benchmark_digest(const receipt_input& in) {
   thread_local std::unordered_map<std::string, std::string> memo;
   auto key = in.question_id + '\0' + in.prompt + '\0' + in.system_prompt;
   if (auto it = memo.find(key); it != memo.end()) return it->second;
   if (memo.size() >= 256) memo.clear();
-  auto hash =
-      "sha256:" +
-      crypto::sha256_hex(canonical_json(boost::json::object{{"question_id", in.question_id},
-                                                            {"prompt", in.prompt},
-                                                            {"system_prompt", in.system_prompt}}));
-  memo.emplace(std::move(key), hash);
-  return hash;
+  auto digest =
+      crypto::sha256(canonical_json(boost::json::object{{"question_id", in.question_id},
+                                                        {"prompt", in.prompt},
+                                                        {"system_prompt", in.system_prompt}}));
+  memo.emplace(std::move(key), digest);
+  return digest;
 }
 
-// The receipt's fields, without signature or log position.
+std::string tagged(const std::string& digest) {
+  return "sha256:" + to_hex(digest);
+}
+
+// The receipt's fields, without signature or log position, given the output's and the
+// benchmark's SHA-256. A v1.1 receipt is a view of its row: created_at is its completed_at
+// (v0 receipts said when they were signed).
 boost::json::object receipt_body(const receipt_input& in, const std::string& key_id,
-                                 const char* version) {
+                                 const char* version, const std::string& output_digest,
+                                 const std::string& benchmark) {
   auto id = std::to_string(in.execution_id);
   auto duration_us = std::max<int64_t>(0, in.completed_us - in.started_us);
+  auto completed = format_rfc3339(in.completed_us);
+  bool v0 = std::string_view(version).substr(0, 3) == "v0.";
   boost::json::object r{{"schema_version", version},
                         {"id", "receipt-" + id},
                         {"jobspec_id", in.job_id},
@@ -65,28 +74,109 @@ boost::json::object receipt_body(const receipt_input& in, const std::string& key
                           {"run", in.run},
                           {"provider_id", in.provider_id},
                           {"started_at", format_rfc3339(in.started_us)},
-                          {"completed_at", format_rfc3339(in.completed_us)},
+                          {"completed_at", completed},
                           {"duration", duration_us * 1000},  // nanoseconds, as Go's time.Duration
                           {"duration_ms", duration_us / 1000},
                           {"attempts", in.attempts},
                           {"status", "completed"}}},
                         {"output",
-                         {{"hash", output_hash(*in.output)},
+                         {{"hash", tagged(output_digest)},
                           {"metadata",
                            {{"hash_of", "canonical JSON (sorted keys, compact) of output.data"},
                             {"response_classification", in.classification},
                             {"response_language", in.language}}}}},
                         {"provenance",
-                         {{"benchmark_hash", benchmark_hash(in)},
+                         {{"benchmark_hash", tagged(benchmark)},
                           {"provider_info",
                            {{"provider_id", in.provider_id},
                             {"region", in.provider_region},
                             {"model", in.model_served},
                             {"http_status", in.http_status}}},
                           {"execution_env", {{"runner", "beacon-runner"}, {"key_id", key_id}}}}},
-                        {"created_at", format_rfc3339(now_us())},
-                        {"completed_at", format_rfc3339(in.completed_us)}};
+                        {"created_at", v0 ? format_rfc3339(now_us()) : completed},
+                        {"completed_at", completed}};
   return r;
+}
+
+// canonical_json(receipt_body(in, key_id, receipt_version, ...)) written straight out, its keys
+// in their sorted order: the leaf of every new receipt, so it is built without a JSON tree
+// (tested against the general form).
+std::string canonical_v1_1(const receipt_input& in, const std::string& key_id,
+                           const std::string& output_digest, const std::string& benchmark) {
+  auto id = std::to_string(in.execution_id);
+  auto duration_us = std::max<int64_t>(0, in.completed_us - in.started_us);
+  auto completed = format_rfc3339(in.completed_us);
+  std::string out;
+  out.reserve(1024 + in.job_id.size() + in.question_id.size() + in.provider_id.size() * 2);
+  auto key = [&](const char* k) {
+    out += '"';
+    out += k;
+    out += "\":";
+  };
+  auto text = [&](const char* k, std::string_view v, char next = ',') {
+    key(k);
+    append_canonical_string(out, v);
+    if (next) out += next;
+  };
+  auto number = [&](const char* k, int64_t v, char next = ',') {
+    key(k);
+    out += std::to_string(v);
+    if (next) out += next;
+  };
+  out += '{';
+  text("completed_at", completed);
+  text("created_at", completed);
+  key("execution_details");
+  out += '{';
+  number("attempts", in.attempts);
+  text("completed_at", completed);
+  number("duration", duration_us * 1000);
+  number("duration_ms", duration_us / 1000);
+  number("execution_id", in.execution_id);
+  text("job_id", in.job_id);
+  text("model_id", in.model_id);
+  text("provider_id", in.provider_id);
+  text("question_id", in.question_id);
+  text("region", in.region);
+  number("run", in.run);
+  text("started_at", format_rfc3339(in.started_us));
+  text("status", "completed");
+  text("task_id", id, '}');
+  out += ',';
+  text("id", "receipt-" + id);
+  text("jobspec_id", in.job_id);
+  key("output");
+  out += '{';
+  text("hash", tagged(output_digest));
+  key("metadata");
+  out += '{';
+  text("hash_of", "canonical JSON (sorted keys, compact) of output.data");
+  text("response_classification", in.classification);
+  text("response_language", in.language, '}');
+  out += "},";
+  key("provenance");
+  out += '{';
+  text("benchmark_hash", tagged(benchmark));
+  key("execution_env");
+  out += '{';
+  text("key_id", key_id);
+  text("runner", "beacon-runner", '}');
+  out += ',';
+  key("provider_info");
+  out += '{';
+  number("http_status", in.http_status);
+  text("model", in.model_served);
+  text("provider_id", in.provider_id);
+  text("region", in.provider_region, '}');
+  out += "},";
+  text("schema_version", receipt_version, '}');
+  return out;
+}
+
+boost::json::object receipt_body(const receipt_input& in, const std::string& key_id,
+                                 const char* version) {
+  return receipt_body(in, key_id, version, crypto::sha256(canonical_json(*in.output)),
+                      benchmark_digest(in));
 }
 
 }  // namespace
@@ -97,7 +187,7 @@ std::string output_hash(const boost::json::value& output) {
 
 boost::json::object make_receipt(const receipt_input& in, const std::string& key_id,
                                  bool with_data) {
-  auto r = receipt_body(in, key_id, "v1.0.0");
+  auto r = receipt_body(in, key_id, receipt_version);
   if (with_data) r["output"].as_object()["data"] = *in.output;
   return r;
 }
@@ -113,9 +203,15 @@ boost::json::object make_receipt_v0(const receipt_input& in, const node_key& key
 
 logged_receipt receipt_for_log(const receipt_input& in, const std::string& key_id) {
   logged_receipt out;
-  out.text = canonical_json(receipt_body(in, key_id, "v1.0.0"));
-  out.leaf_data = crypto::sha256(out.text);
+  out.output_hash = crypto::sha256(canonical_json(*in.output));
+  out.benchmark_hash = benchmark_digest(in);
+  out.leaf_data = crypto::sha256(canonical_v1_1(in, key_id, out.output_hash, out.benchmark_hash));
   return out;
+}
+
+std::string canonical_receipt_for_log(const receipt_input& in, const std::string& key_id) {
+  return canonical_v1_1(in, key_id, crypto::sha256(canonical_json(*in.output)),
+                        benchmark_digest(in));
 }
 
 std::string receipt_leaf_data(const boost::json::value& receipt) {

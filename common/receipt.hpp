@@ -1,10 +1,12 @@
 // Receipts: what was asked, who answered, when, and the SHA-256 of the exact stored output.
 //
-// v1 (schema_version v1.0.0, every receipt since the transparency log): no signature of its
-// own. Its leaf data (receipt_leaf_data: SHA-256 of its canonical JSON without output.data and
-// the transparency block) is a leaf of the node's append-only Merkle log, whose tree heads the
-// node signs once per batch; served with `transparency` {key_id, public_key, leaf_index,
-// audit_path, tree_head}, it verifies offline: leaf, inclusion proof, signed head.
+// v1 (schema_version v1.1.0; v1.0.0 before receipts were views of their row): no signature of
+// its own. Its leaf data (receipt_leaf_data: SHA-256 of its canonical JSON without output.data
+// and the transparency block) is a leaf of the node's append-only Merkle log, whose tree heads
+// the node signs once per batch; served with `transparency` {key_id, public_key, leaf_index,
+// audit_path, tree_head}, it verifies offline: leaf, inclusion proof, signed head. A v1.1
+// receipt holds only values its executions row stores (created_at is its completed_at), so the
+// node stores its place in the log and builds it from the row when it is read (migration 0011).
 // v0 (schema_version v0.1.0, rows stored before the log): signed one by one with the node's
 // Ed25519 key over the same canonical form; still verified.
 //
@@ -38,6 +40,9 @@ struct receipt_input {
 
 std::string output_hash(const boost::json::value& output);
 
+// The version of the receipts nodes make now.
+inline constexpr const char* receipt_version = "v1.1.0";
+
 // A v1 receipt of the log of `key_id`; `with_data` adds output.data (as served), without it as
 // the node stores it.
 boost::json::object make_receipt(const receipt_input& in, const std::string& key_id,
@@ -51,13 +56,18 @@ boost::json::object make_receipt_v0(const receipt_input& in, const node_key& key
 // output.data, transparency, signature and public_key.
 std::string receipt_leaf_data(const boost::json::value& receipt);
 
-// A new v1 receipt as the log keeps it: its canonical JSON without output.data (stored) and the
-// leaf data (the SHA-256 of exactly that text).
+// A new v1 receipt as the node stores it: its leaf data (the SHA-256 of its canonical JSON
+// without output.data) and the two hashes its row keeps beside the values it covers (raw 32
+// bytes each: the output's, output.hash, and the question's, provenance.benchmark_hash).
 struct logged_receipt {
-  std::string text;
   std::string leaf_data;
+  std::string output_hash;
+  std::string benchmark_hash;
 };
 logged_receipt receipt_for_log(const receipt_input& in, const std::string& key_id);
+// The canonical JSON whose SHA-256 is that leaf data (the receipt as served, without output.data
+// and transparency).
+std::string canonical_receipt_for_log(const receipt_input& in, const std::string& key_id);
 
 // Problems found in a receipt (empty: it verifies). A v1 receipt needs its transparency block
 // (inclusion proof and signed head); a v0 receipt its signature. With a non-empty

@@ -117,8 +117,11 @@ struct cell_outcome {
   bool is_technical_error = false;
   int32_t response_length = -1;  // -1: no response
   int32_t http_status = 0;       // of the last attempt; 0: no HTTP response
-  std::string receipt_json;      // the receipt of a completed cell (v1); empty when none
-  std::string receipt_leaf;      // its leaf data in the transparency log (32 bytes); or empty
+  // A completed cell's receipt (v1.1, a view of the row): its leaf data in the transparency log
+  // and the output's and benchmark's SHA-256 the row keeps for it (32 bytes each); or empty.
+  std::string receipt_leaf;
+  std::string output_hash;
+  std::string benchmark_hash;
 };
 
 template <class Inspector>
@@ -127,7 +130,7 @@ typename Inspector::result_type inspect(Inspector& f, cell_outcome& x) {
            x.provider_region, x.attempts, x.retry_history, x.started_us, x.completed_us,
            x.duration_ms, x.output_json, x.error_code, x.error_message, x.classification,
            x.is_substantive, x.is_content_refusal, x.is_technical_error, x.response_length,
-           x.http_status, x.receipt_json, x.receipt_leaf);
+           x.http_status, x.receipt_leaf, x.output_hash, x.benchmark_hash);
 }
 
 // A provider call for one attempt of one cell.

@@ -27,7 +27,7 @@ namespace {
 constexpr const char* claim_sql = R"sql(
 UPDATE executions e
    SET previous_status = e.status, status = 'running',
-       started_at = to_timestamp(v.started_us::float8 / 1e6), updated_at = now(),
+       started_at = beacon_from_epoch_us(v.started_us), updated_at = now(),
        retry_history = CASE WHEN e.attempt_open THEN e.retry_history || jsonb_build_array(
                          jsonb_build_object(
                            'attempt', e.attempts,
@@ -62,25 +62,28 @@ UPDATE executions e
        attempts = CASE WHEN v.attempts < 0 THEN e.attempts ELSE v.attempts END,
        attempt_open = false,
        retry_history = e.retry_history || v.retry_history::jsonb,
-       started_at = CASE WHEN v.started_us > 0 THEN to_timestamp(v.started_us::float8 / 1e6)
+       started_at = CASE WHEN v.started_us > 0 THEN beacon_from_epoch_us(v.started_us)
                          ELSE e.started_at END,
-       completed_at = to_timestamp(v.completed_us::float8 / 1e6), duration_ms = v.duration_ms,
+       completed_at = beacon_from_epoch_us(v.completed_us), duration_ms = v.duration_ms,
        output_data = v.output_data::jsonb, error_code = v.error_code,
        error_message = v.error_message, response_classification = v.classification,
        is_substantive = v.substantive, is_content_refusal = v.refusal,
        is_technical_error = v.technical, response_length = NULLIF(v.response_length, -1),
        http_status = NULLIF(v.http_status, 0),
-       receipt_leaf = decode(v.receipt_leaf, 'hex'),
+       receipt_leaf = NULL, receipt_log = NULLIF(v.receipt_log, 0),
+       receipt_index = NULLIF(v.receipt_index, -1),
+       output_hash = decode(v.output_hash, 'hex'), benchmark_hash = decode(v.benchmark_hash, 'hex'),
        updated_at = now()
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
               $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
               $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[],
-              $18::int[], $19::text[])
+              $18::int[], $19::int[], $20::bigint[], $21::text[], $22::text[])
     AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
          completed_us, duration_ms, output_data, error_code, error_message, classification,
-         substantive, refusal, technical, response_length, http_status, receipt_leaf)
+         substantive, refusal, technical, response_length, http_status, receipt_log,
+         receipt_index, output_hash, benchmark_hash)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
-   AND (NOT $20::bool OR (e.job_id = ANY ($21::text[])) IS TRUE)
+   AND (NOT $23::bool OR (e.job_id = ANY ($24::text[])) IS TRUE)
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
           e.model_id)sql";
@@ -199,13 +202,21 @@ std::unordered_set<int64_t> record_attempts(pqxx::work& tx,
 std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
                                             const std::vector<cell_outcome>& outcomes,
                                             std::vector<cell_transition>& out,
-                                            const write_fence& fence) {
+                                            const write_fence& fence,
+                                            const receipt_placement& placement) {
   std::unordered_set<int64_t> written;
   if (outcomes.empty()) return written;
-  std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status;
-  std::vector<std::string> st, provider, provider_region, history, output, code, message, cls, leaf;
+  std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status, log, index;
+  std::vector<std::string> st, provider, provider_region, history, output, code, message, cls,
+      output_hash, benchmark_hash;
   std::vector<bool> substantive, refusal, technical;
+  auto next_leaf = placement.first;
   for (auto& o : outcomes) {
+    bool placed = placement.log_id != 0 && !o.receipt_leaf.empty();
+    log.push_back(placed ? placement.log_id : 0);
+    index.push_back(placed ? static_cast<int64_t>(next_leaf++) : -1);
+    output_hash.push_back(to_hex(o.output_hash));
+    benchmark_hash.push_back(to_hex(o.benchmark_hash));
     ids.push_back(o.cell_id);
     st.push_back(word(o.status));
     provider.push_back(o.provider_id);
@@ -224,7 +235,6 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     technical.push_back(o.is_technical_error);
     length.push_back(o.response_length);
     http_status.push_back(o.http_status);
-    leaf.push_back(to_hex(o.receipt_leaf));
   }
   auto rows = tx.exec_params(
       outcome_sql, int_array(ids), text_array(st), text_array_empty_null(provider),
@@ -232,7 +242,8 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
       int_array(started), int_array(completed), int_array(duration), text_array_empty_null(output),
       text_array_empty_null(code), text_array_empty_null(message), text_array(cls),
       bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length),
-      int_array(http_status), text_array_empty_null(leaf), fence.on, text_array(fence.jobs));
+      int_array(http_status), int_array(log), int_array(index), text_array_empty_null(output_hash),
+      text_array_empty_null(benchmark_hash), fence.on, text_array(fence.jobs));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
     auto t = transition_from(row, stored_cell_status(row[5].as<std::string>()));
@@ -241,6 +252,20 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     out.push_back(std::move(t));
   }
   return written;
+}
+
+void move_receipts(pqxx::work& tx, int32_t log_id,
+                   const std::vector<std::pair<int64_t, uint64_t>>& places) {
+  if (places.empty()) return;
+  std::vector<int64_t> ids, indexes;
+  for (auto& [id, index] : places) {
+    ids.push_back(id);
+    indexes.push_back(static_cast<int64_t>(index));
+  }
+  tx.exec_params(
+      "UPDATE executions e SET receipt_log = $1, receipt_index = v.i"
+      "  FROM unnest($2::bigint[], $3::bigint[]) AS v(id, i) WHERE e.id = v.id",
+      log_id, int_array(ids), int_array(indexes));
 }
 
 abort_page abort_open_cells(pqxx::work& tx, const std::string& job_id, cell_status st,

@@ -34,12 +34,26 @@ std::unordered_set<int64_t> record_attempts(pqxx::work& tx,
                                             const std::vector<attempt_record>& records,
                                             const write_fence& fence = {});
 
+// Where the receipts of a batch's outcomes go in the transparency log: the outcomes that carry a
+// leaf take indexes first, first + 1, ... in batch order (log_id 0: no log, no place).
+struct receipt_placement {
+  int32_t log_id = 0;
+  uint64_t first = 0;
+};
+
 // Writes terminal outcomes of cells that are not terminal yet, appending their retry_history
-// entries to those recorded with the attempts; returns the ids written.
+// entries to those recorded with the attempts, and each receipt's place in the log; returns the
+// ids written.
 std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
                                             const std::vector<cell_outcome>& outcomes,
                                             std::vector<cell_transition>& out,
-                                            const write_fence& fence = {});
+                                            const write_fence& fence = {},
+                                            const receipt_placement& placement = {});
+
+// Moves receipts to other leaf indexes of the same log (cell id, index): when some outcomes of a
+// batch were not written, the leaves of those that were close up so the log has no gap.
+void move_receipts(pqxx::work& tx, int32_t log_id,
+                   const std::vector<std::pair<int64_t, uint64_t>>& places);
 
 // Ends the first `limit` pending or running cells of a job with an id above `after_id` (in id
 // order) with `status`, `error_code` and `message`: one page. The next page starts after its

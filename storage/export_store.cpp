@@ -40,13 +40,10 @@ const std::vector<std::pair<std::string, std::string>>& csv_spec() {
        "(SELECT string_agg(t, '; ') FROM jsonb_array_elements_text("
        "e.output_data -> 'metadata' -> 'key_terms') t)"},
       {"output_hash",
-       "beacon_stored_receipt(e.receipt_data, e.receipt_leaf) -> 'output' ->> 'hash'"},
-      {"log_key_id",
-       "(SELECT g.key_id FROM log_leaves l JOIN transparency_logs g USING (log_id)"
-       " WHERE l.leaf_data = e.receipt_leaf ORDER BY l.leaf_index LIMIT 1)"},
-      {"leaf_index",
-       "(SELECT l.leaf_index::text FROM log_leaves l WHERE l.leaf_data = e.receipt_leaf"
-       " ORDER BY l.leaf_index LIMIT 1)"},
+       "coalesce('sha256:' || encode(e.output_hash, 'hex'),"
+       " beacon_row_receipt(e) -> 'output' ->> 'hash')"},
+      {"log_key_id", "(SELECT g.key_id FROM transparency_logs g WHERE g.log_id = e.receipt_log)"},
+      {"leaf_index", "e.receipt_index::text"},
       {"group_divergence", "g.score::text"},
       {"group_flags", "(SELECT string_agg(f, '; ') FROM jsonb_array_elements_text(g.flags) f)"},
       {"response", "e.output_data ->> 'response'"},

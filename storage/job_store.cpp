@@ -275,6 +275,11 @@ std::string list_jobs_json(pqxx::transaction_base& tx, int64_t limit) {
       .as<std::string>();
 }
 
+// Whether a row has a receipt: v0 (in the row), v1.0 (its text beside its leaf) or v1.1 (a view
+// of the row at its place in the log).
+constexpr const char* has_receipt =
+    "(e.receipt_data IS NOT NULL OR e.receipt_leaf IS NOT NULL OR e.receipt_index IS NOT NULL)";
+
 std::string execution_fields(bool full) {
   std::string fields =
       "'id', e.id, 'job_id', e.job_id, 'region', e.region, 'provider_id', e.provider_id,"
@@ -290,11 +295,11 @@ std::string execution_fields(bool full) {
       // retry_count: retries a person asked for (the portal's meaning, shown as "Retry n/limit"
       // and hidden at the limit); automatic retries show in attempts and retry_history.
       " 'retry_count', e.manual_retries, 'max_retries', e.manual_retry_limit,"
-      " 'receipt', beacon_receipt(beacon_stored_receipt(e.receipt_data, e.receipt_leaf),"
-      " e.output_data)";
+      " 'receipt', beacon_receipt(beacon_row_receipt(e), e.output_data)";
   if (full)
-    fields += ", 'created_at', coalesce(" + rfc3339("e.created_at") +
-              ", ''), 'has_receipt', e.receipt_data IS NOT NULL OR e.receipt_leaf IS NOT NULL,"
+    fields += ", 'created_at', coalesce(" + rfc3339("e.created_at") + ", ''), 'has_receipt', " +
+              has_receipt +
+              ","
               " 'output', e.output_data,"
               " 'system_prompt', e.system_prompt, 'response_length', e.response_length,"
               " 'auto_max_retries', e.max_retries, 'http_status', e.http_status,"
@@ -346,9 +351,9 @@ std::string list_executions_json(pqxx::transaction_base& tx, int64_t limit, int6
   auto sql =
       "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]')::text FROM ("
       " SELECT e.id, json_build_object(" +
-      execution_fields(true) +
-      ", 'receipt_id', CASE WHEN e.receipt_data IS NOT NULL OR e.receipt_leaf IS NOT NULL"
-      " THEN 'receipt-' || e.id END) AS j FROM executions e"
+      execution_fields(true) + ", 'receipt_id', CASE WHEN " + has_receipt +
+      " THEN 'receipt-' || e.id END) AS j"
+      " FROM executions e"
       " WHERE ($3::bigint <= 0 OR e.id < $3::bigint) ORDER BY e.id DESC LIMIT $1 OFFSET $2) x";
   return tx.exec_params1(sql, limit, offset, before_id)[0].as<std::string>();
 }
@@ -375,8 +380,8 @@ std::optional<std::string> execution_json(pqxx::transaction_base& tx, int64_t id
 
 std::optional<std::string> execution_receipt(pqxx::transaction_base& tx, int64_t id) {
   auto rows = tx.exec_params(
-      "SELECT beacon_receipt(beacon_stored_receipt(receipt_data, receipt_leaf), output_data)::text"
-      " FROM executions WHERE id = $1",
+      "SELECT beacon_receipt(beacon_row_receipt(e), e.output_data)::text"
+      " FROM executions e WHERE e.id = $1",
       id);
   if (rows.empty()) return std::nullopt;
   return rows[0][0].is_null() ? std::string() : rows[0][0].as<std::string>();

@@ -1,6 +1,7 @@
 // The transparency log's SQL.
 #include "storage/transparency_store.hpp"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 #include <stdexcept>
 
@@ -43,7 +44,14 @@ uint64_t largest_power_of_two_below(uint64_t n) {
 
 }  // namespace
 
-log_info lock_log(pqxx::work& tx, const std::string& key_id, const std::string& public_key) {
+log_info lock_log(pqxx::work& tx, const std::string& key_id, const std::string& public_key,
+                  int32_t known_log_id) {
+  if (known_log_id != 0) {
+    auto rows = tx.exec_params(std::string("SELECT ") + log_columns +
+                                   " FROM transparency_logs WHERE log_id = $1 FOR UPDATE",
+                               known_log_id);
+    if (!rows.empty() && rows[0][1].as<std::string>() == key_id) return log_from(rows[0]);
+  }
   tx.exec_params(
       "INSERT INTO transparency_logs (key_id, public_key) VALUES ($1, decode($2, 'hex'))"
       " ON CONFLICT (key_id) DO NOTHING",
@@ -54,41 +62,37 @@ log_info lock_log(pqxx::work& tx, const std::string& key_id, const std::string& 
   return log_from(r);
 }
 
-void append_leaves(pqxx::work& tx, int32_t log_id, uint64_t first,
-                   const std::vector<new_leaf>& leaves) {
-  if (leaves.empty()) return;
-  std::vector<std::string> hex, receipts;
-  hex.reserve(leaves.size());
-  receipts.reserve(leaves.size());
+void append_batch(pqxx::work& tx, int32_t log_id, uint64_t first,
+                  const std::vector<std::string>& leaves,
+                  const std::vector<merkle::subtree>& closed, const tree_head& head) {
+  if (leaves.empty()) throw std::invalid_argument("a batch appends at least one leaf");
+  std::string run;
+  run.reserve(leaves.size() * 32);
   for (auto& l : leaves) {
-    hex.push_back(to_hex(l.data));
-    receipts.push_back(l.receipt);
+    if (l.size() != 32) throw std::invalid_argument("leaf data is 32 bytes");
+    run += l;
   }
-  tx.exec_params(
-      "INSERT INTO log_leaves (log_id, leaf_index, leaf_data, receipt)"
-      " SELECT $1, $2 + o - 1, decode(h, 'hex'), r"
-      "   FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS v(h, r, o)",
-      log_id, static_cast<int64_t>(first), text_array(hex), text_array(receipts));
-}
-
-void store_tiles(pqxx::work& tx, int32_t log_id, const std::vector<merkle::subtree>& closed) {
+  std::vector<int64_t> levels, indexes;
+  std::vector<std::string> hashes;
   for (auto& t : closed) {
     if (t.level % tile_height != 0) continue;
-    tx.exec_params(
-        "INSERT INTO log_tiles (log_id, level, tile_index, hash)"
-        " VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT DO NOTHING",
-        log_id, static_cast<int32_t>(t.level), static_cast<int64_t>(t.index), to_hex(t.hash));
+    levels.push_back(t.level);
+    indexes.push_back(static_cast<int64_t>(t.index));
+    hashes.push_back(to_hex(t.hash));
   }
-}
-
-void store_head(pqxx::work& tx, int32_t log_id, const tree_head& head) {
   tx.exec_params(
-      "INSERT INTO log_heads (log_id, tree_size, root_hash, signed_at, signature)"
-      " VALUES ($1, $2, decode($3, 'hex'), $4, decode($5, 'hex'))",
-      log_id, static_cast<int64_t>(head.tree_size), to_hex(head.root_hash), head.timestamp,
-      to_hex(head.signature));
-  tx.exec_params("UPDATE transparency_logs SET tree_size = $2 WHERE log_id = $1", log_id,
-                 static_cast<int64_t>(head.tree_size));
+      "WITH run AS (INSERT INTO log_leaf_runs (log_id, first_leaf, leaf_data)"
+      "             VALUES ($1, $2, decode($3, 'hex'))),"
+      "     tiles AS (INSERT INTO log_tiles (log_id, level, tile_index, hash)"
+      "               SELECT $1, l, i, decode(h, 'hex')"
+      "                 FROM unnest($4::int[], $5::bigint[], $6::text[]) AS t(l, i, h)"
+      "               ON CONFLICT DO NOTHING),"
+      "     head AS (INSERT INTO log_heads (log_id, tree_size, root_hash, signed_at, signature)"
+      "              VALUES ($1, $7, decode($8, 'hex'), $9, decode($10, 'hex')))"
+      " UPDATE transparency_logs SET tree_size = $7 WHERE log_id = $1",
+      log_id, static_cast<int64_t>(first), to_hex(run), int_array(levels), int_array(indexes),
+      text_array(hashes), static_cast<int64_t>(head.tree_size), to_hex(head.root_hash),
+      head.timestamp, to_hex(head.signature));
 }
 
 std::optional<log_info> find_log(pqxx::transaction_base& tx, const std::string& key_id) {
@@ -136,17 +140,18 @@ std::unordered_map<int64_t, leaf_position> receipt_positions(pqxx::transaction_b
   std::unordered_map<int64_t, leaf_position> out;
   if (ids.empty()) return out;
   auto rows = tx.exec_params(
-      "SELECT e.id, g.log_id, g.key_id, g.public_key, g.tree_size, l.leaf_index, l.leaf_data"
+      "SELECT e.id, g.log_id, g.key_id, g.public_key, g.tree_size, e.receipt_index,"
+      "       substring(r.leaf_data FROM (e.receipt_index - r.first_leaf)::int * 32 + 1 FOR 32)"
       "  FROM executions e"
-      "  JOIN log_leaves l ON l.leaf_data = e.receipt_leaf"
-      "  JOIN transparency_logs g ON g.log_id = l.log_id"
-      " WHERE e.id = ANY ($1::bigint[])"
-      " ORDER BY l.leaf_index DESC",
+      "  JOIN transparency_logs g ON g.log_id = e.receipt_log"
+      "  CROSS JOIN LATERAL (SELECT first_leaf, leaf_data FROM log_leaf_runs"
+      "                       WHERE log_id = e.receipt_log AND first_leaf <= e.receipt_index"
+      "                       ORDER BY first_leaf DESC LIMIT 1) r"
+      " WHERE e.id = ANY ($1::bigint[]) AND e.receipt_index IS NOT NULL",
       int_array(ids));
   for (auto row : rows) {
     log_info log{row[1].as<int32_t>(), row[2].as<std::string>(), bytes(row[3]),
                  row[4].as<uint64_t>()};
-    // The first append of a receipt wins (a later duplicate leaf of the same bytes is moot).
     out[row[0].as<int64_t>()] = {std::move(log), row[5].as<uint64_t>(), bytes(row[6])};
   }
   return out;
@@ -163,10 +168,10 @@ std::vector<job_log_span> job_log_spans(pqxx::transaction_base& tx, const std::s
   std::vector<job_log_span> out;
   for (auto row : tx.exec_params(
            "SELECT g.log_id, g.key_id, g.public_key, g.tree_size, s.n, s.first, s.last"
-           "  FROM (SELECT l.log_id, count(*) AS n, min(l.leaf_index) AS first,"
-           "               max(l.leaf_index) AS last"
-           "          FROM executions e JOIN log_leaves l ON l.leaf_data = e.receipt_leaf"
-           "         WHERE e.job_id = $1 GROUP BY l.log_id) s"
+           "  FROM (SELECT receipt_log AS log_id, count(*) AS n, min(receipt_index) AS first,"
+           "               max(receipt_index) AS last"
+           "          FROM executions WHERE job_id = $1 AND receipt_index IS NOT NULL"
+           "         GROUP BY receipt_log) s"
            "  JOIN transparency_logs g ON g.log_id = s.log_id ORDER BY g.log_id",
            job_id))
     out.push_back(
@@ -251,12 +256,23 @@ const std::vector<std::vector<std::string>>& log_tree::leaf_tile(pqxx::transacti
   }
   std::vector<std::vector<std::string>> levels(tile_height + 1);
   auto first = tile << tile_height;
-  for (auto row :
-       tx.exec_params("SELECT leaf_data FROM log_leaves WHERE log_id = $1 AND leaf_index >= $2"
-                      " AND leaf_index < $3 ORDER BY leaf_index",
-                      log_id_, static_cast<int64_t>(first),
-                      static_cast<int64_t>(first + (uint64_t{1} << tile_height))))
-    levels[0].push_back(merkle::leaf_hash(bytes(row[0])));
+  auto end = first + (uint64_t{1} << tile_height);
+  // The runs that hold leaves of the tile: the one holding its first leaf, and those after it.
+  for (auto row : tx.exec_params(
+           "SELECT first_leaf, leaf_data FROM log_leaf_runs WHERE log_id = $1 AND first_leaf < $3"
+           "   AND first_leaf >= coalesce((SELECT max(first_leaf) FROM log_leaf_runs"
+           "                                WHERE log_id = $1 AND first_leaf <= $2), 0)"
+           " ORDER BY first_leaf",
+           log_id_, static_cast<int64_t>(first), static_cast<int64_t>(end))) {
+    auto run_first = row[0].as<uint64_t>();
+    auto run = bytes(row[1]);
+    for (uint64_t i = std::max(first, run_first); i < end && (i - run_first) * 32 < run.size();
+         ++i) {
+      if (i != first + levels[0].size())
+        throw std::runtime_error("the log's stored leaves have a gap at " + std::to_string(i));
+      levels[0].push_back(merkle::leaf_hash(run.substr((i - run_first) * 32, 32)));
+    }
+  }
   for (uint32_t l = 1; l <= tile_height; ++l)
     for (size_t i = 0; i + 1 < levels[l - 1].size(); i += 2)
       levels[l].push_back(merkle::node_hash(levels[l - 1][i], levels[l - 1][i + 1]));

@@ -1,7 +1,8 @@
-// The transparency log in PostgreSQL (migration 0010). The persistence actor appends (lock_log,
-// append_leaves, store_tiles, store_head, all in the transaction that stores the cells); any
-// transaction reads: the logs, their signed heads, a receipt's leaf, and the tree itself through
-// log_tree, which computes subtree hashes from stored tiles and leaves for proofs.
+// The transparency log in PostgreSQL (migrations 0010 and 0011: leaves in runs, one per batch).
+// The persistence actor appends (lock_log, then append_batch, in the transaction that stores the
+// cells); any transaction reads: the logs, their signed heads, a
+// receipt's leaf, and the tree itself through log_tree, which computes subtree hashes from stored
+// tiles and leaves for proofs.
 #pragma once
 
 #include <cstdint>
@@ -27,24 +28,17 @@ struct log_info {
 };
 
 // The log of `key_id` (created at size 0 on first use), its row locked FOR UPDATE until the
-// transaction ends: two writers with one key append in turn.
-log_info lock_log(pqxx::work& tx, const std::string& key_id, const std::string& public_key);
+// transaction ends: two writers with one key append in turn. A writer that knows its log's id
+// (`known_log_id`) locks it without the insert.
+log_info lock_log(pqxx::work& tx, const std::string& key_id, const std::string& public_key,
+                  int32_t known_log_id = 0);
 
-// A leaf to append: its 32-byte data and the receipt's canonical JSON it is the SHA-256 of.
-struct new_leaf {
-  std::string data;
-  std::string receipt;
-};
-
-// Appends leaves at indexes [first, first + leaves.size()).
-void append_leaves(pqxx::work& tx, int32_t log_id, uint64_t first,
-                   const std::vector<new_leaf>& leaves);
-
-// Keeps the tiles among `closed` (complete subtrees of 2^8, 2^16, ... leaves).
-void store_tiles(pqxx::work& tx, int32_t log_id, const std::vector<merkle::subtree>& closed);
-
-// Stores a signed head and moves the log's size to it.
-void store_head(pqxx::work& tx, int32_t log_id, const tree_head& head);
+// One batch's append, in one statement: its leaves (32-byte leaf data, at indexes [first,
+// first + leaves.size()), stored as one run), the tiles among `closed` (complete subtrees of 2^8,
+// 2^16, ... leaves) and the signed head, which moves the log's size.
+void append_batch(pqxx::work& tx, int32_t log_id, uint64_t first,
+                  const std::vector<std::string>& leaves,
+                  const std::vector<merkle::subtree>& closed, const tree_head& head);
 
 // The log of `key_id`; nullopt when there is none.
 std::optional<log_info> find_log(pqxx::transaction_base& tx, const std::string& key_id);

@@ -3,7 +3,10 @@
 // differences within the same-region noise are not; plus the parts (tokens, key terms, language,
 // TF-IDF cosine, the job summary) and receipts (sign, verify, tamper).
 #define CAF_SUITE analysis
+#include <sodium.h>
+
 #include <boost/json.hpp>
+#include <random>
 
 #include "analysis/answer_profile.hpp"
 #include "analysis/comparison.hpp"
@@ -13,7 +16,9 @@
 #include "analysis/similarity.hpp"
 #include "analysis/tokens.hpp"
 #include "caf/test/dsl.hpp"
+#include "common/canonical_json.hpp"
 #include "common/crypto.hpp"
+#include "common/hex.hpp"
 #include "common/merkle.hpp"
 #include "common/receipt.hpp"
 #include "common/tree_head.hpp"
@@ -404,7 +409,7 @@ CAF_TEST(a v1 receipt verifies through its leaf proof and signed head and fails 
     return r;
   };
   auto served = with_block(receipts[3], 3, key);
-  CAF_CHECK_EQUAL(served.as_object()["schema_version"].as_string(), "v1.0.0");
+  CAF_CHECK_EQUAL(served.as_object()["schema_version"].as_string(), receipt_version);
   CAF_CHECK(!served.as_object().contains("signature"));
   CAF_CHECK(verify_receipt(served, key.public_key, &output).empty());
   // Through text, as an export carries it.
@@ -432,6 +437,78 @@ CAF_TEST(a v1 receipt verifies through its leaf proof and signed head and fails 
   CAF_CHECK(tree_head_signed_by(*back, key.public_key));
   back->tree_size += 1;
   CAF_CHECK(!tree_head_signed_by(*back, key.public_key));
+}
+
+CAF_TEST(base64 decoding accepts exactly what libsodium strict decoding accepts) {
+  std::mt19937 rng(5);
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=- \n.";
+  auto sodium = [](const std::string& text) -> std::optional<std::string> {
+    std::string out(text.size() / 4 * 3 + 3, '\0');
+    size_t len = 0;
+    const char* end = nullptr;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                          text.size(), nullptr, &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != text.data() + text.size())
+      return std::nullopt;
+    out.resize(len);
+    return out;
+  };
+  int valid = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    if (i % 2) {  // a real encoding, sometimes with one character changed
+      std::string raw(rng() % 40, '\0');
+      for (auto& c : raw) c = static_cast<char>(rng());
+      text = crypto::base64_encode(raw);
+      if (i % 3 == 0 && !text.empty())
+        text[rng() % text.size()] = alphabet[rng() % alphabet.size()];
+    } else {
+      text.resize(rng() % 12);
+      for (auto& c : text) c = alphabet[rng() % alphabet.size()];
+    }
+    auto ours = crypto::base64_decode(text);
+    CAF_CHECK_EQUAL(ours.has_value(), sodium(text).has_value());
+    if (ours && sodium(text)) CAF_CHECK_EQUAL(to_hex(*ours), to_hex(*sodium(text)));
+    valid += ours.has_value();
+  }
+  CAF_CHECK_GREATER(valid, 5000);
+}
+
+CAF_TEST(the leaf of a new receipt is the hash of the receipt as served) {
+  // Strings that need escaping, non-ASCII text, empty fields, large and zero numbers.
+  const std::vector<std::string> texts = {
+      "", "plain", "quote \" and \\", "tab\tnl\n", "\x01\x1f", "Zürich 北京 🙂", "</script>"};
+  std::mt19937 rng(11);
+  for (int i = 0; i < 200; ++i) {
+    auto pick = [&] { return texts[rng() % texts.size()]; };
+    boost::json::value output = boost::json::object{
+        {"response", pick()}, {"provider", pick()}, {"metadata", {{"latency_ms", 0.1 * i}}}};
+    receipt_input in;
+    in.execution_id = (int64_t{1} << 40) + i;
+    in.job_id = pick();
+    in.question_id = pick();
+    in.model_id = pick();
+    in.region = pick();
+    in.run = i % 7;
+    in.provider_id = pick();
+    in.provider_region = pick();
+    in.model_served = pick();
+    in.http_status = i % 2 ? 200 : 0;
+    in.attempts = i % 5;
+    in.started_us = 1'700'000'000'123'456 + i;
+    in.completed_us = in.started_us + (i % 3) * 1'234'567 - (i % 4 == 0 ? 5 : 0);
+    in.prompt = pick();
+    in.system_prompt = pick();
+    in.classification = pick();
+    in.language = pick();
+    in.output = &output;
+    auto key = "key-" + pick();
+    CAF_CHECK_EQUAL(canonical_receipt_for_log(in, key),
+                    canonical_json(make_receipt(in, key, false)));
+    CAF_CHECK_EQUAL(to_hex(receipt_for_log(in, key).leaf_data),
+                    to_hex(receipt_leaf_data(make_receipt(in, key, true))));
+  }
 }
 
 CAF_TEST(every kind of tampering with the log fails with its reason) {

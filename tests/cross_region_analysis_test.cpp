@@ -14,7 +14,9 @@
 #include "app/verify.hpp"
 #include "caf/test/dsl.hpp"
 #include "common/crypto.hpp"
+#include "common/hex.hpp"
 #include "common/merkle.hpp"
+#include "common/receipt.hpp"
 #include "common/tree_head.hpp"
 #include "tests/harness.hpp"
 #include "tests/http_client.hpp"
@@ -155,13 +157,31 @@ CAF_TEST(per answer fields and the side by side scoring come from the rows) {
                             " AND output_data #> '{metadata,key_terms}' ? 'crackdown'"
                             " AND output_data #>> '{metadata,language}' = 'en'"),
                   3);
-  // Receipts are stored once, with their leaves, without a second copy of the output.
+  // Receipts are views of their rows: no receipt is stored, only its place in the log (and the
+  // output's and question's hashes it covers), and the receipt served hashes to that leaf.
   CAF_CHECK_EQUAL(query_int(url,
-                            "SELECT count(*) FROM executions e JOIN log_leaves l"
-                            " ON l.leaf_data = e.receipt_leaf WHERE e.job_id = 'ana-2'"
-                            " AND e.receipt_data IS NULL AND l.receipt::jsonb #> '{output,data}'"
-                            " IS NULL AND sha256(convert_to(l.receipt, 'UTF8')) = l.leaf_data"),
+                            "SELECT count(*) FROM executions e JOIN log_leaf_list l"
+                            " ON l.log_id = e.receipt_log AND l.leaf_index = e.receipt_index"
+                            " WHERE e.job_id = 'ana-2' AND e.receipt_data IS NULL"
+                            " AND e.receipt_leaf IS NULL AND length(e.output_hash) = 32"
+                            " AND length(e.benchmark_hash) = 32"),
                   27);
+  {
+    pqxx::connection conn{url};
+    pqxx::read_transaction tx{conn};
+    int served = 0;
+    for (auto row :
+         tx.exec("SELECT beacon_receipt(beacon_row_receipt(e), e.output_data)::text, l.leaf_data"
+                 "  FROM executions e JOIN log_leaf_list l"
+                 "    ON l.log_id = e.receipt_log AND l.leaf_index = e.receipt_index"
+                 " WHERE e.job_id = 'ana-2'")) {
+      auto receipt = boost::json::parse(row[0].as<std::string>());
+      CAF_CHECK_EQUAL(to_hex(receipt_leaf_data(receipt)), to_hex(pqxx::binarystring(row[1]).str()));
+      CAF_CHECK_EQUAL(receipt.at("schema_version").as_string(), receipt_version);
+      ++served;
+    }
+    CAF_CHECK_EQUAL(served, 27);
+  }
   auto view =
       get("/api/v1/executions/ana-2/cross-region?model_id=llama3.2-1b&question_id="
           "tiananmen_neutral");
@@ -285,8 +305,10 @@ CAF_TEST(the transparency log proves every answer and shows a rewrite since a sa
   CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/transparency/root?key_id=nobody").status, 404u);
   // Someone rewrites one leaf of the first job in the database.
   exec(url,
-       "UPDATE log_leaves SET leaf_data = sha256('forged') WHERE leaf_index = 3"
-       " AND log_id = (SELECT log_id FROM transparency_logs)");
+       "UPDATE log_leaf_runs SET leaf_data = overlay(leaf_data PLACING sha256('forged')"
+       "       FROM ((3 - first_leaf) * 32 + 1)::int)"
+       " WHERE log_id = (SELECT log_id FROM transparency_logs)"
+       "   AND first_leaf = (SELECT max(first_leaf) FROM log_leaf_runs WHERE first_leaf <= 3)");
   auto after = verify_file({file, public_key, node_url, since});
   CAF_CHECK_EQUAL(after.verified, 27);  // log-2's own proofs were exported before
   CAF_CHECK_GREATER(after.heads_failed, 0);

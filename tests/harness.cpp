@@ -49,6 +49,10 @@ cluster& the_cluster() {
 }  // namespace
 
 std::string fresh_database() {
+  return fresh_database(storage::embedded_migrations());
+}
+
+std::string fresh_database(const std::vector<storage::migration>& migrations) {
   static std::atomic<int> counter{0};
   auto& c = the_cluster();
   auto name = "t" + std::to_string(getpid()) + "_" + std::to_string(counter++);
@@ -59,7 +63,7 @@ std::string fresh_database() {
   }
   auto url = c.pg->connection_string(name);
   pqxx::connection conn{url};
-  storage::apply_migrations(conn, storage::embedded_migrations());
+  storage::apply_migrations(conn, migrations);
   return url;
 }
 

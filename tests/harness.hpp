@@ -8,11 +8,14 @@
 
 #include "domain/error_class.hpp"
 #include "domain/status.hpp"
+#include "storage/migrations.hpp"
 
 namespace beacon::test {
 
 // A new, migrated database on the process's cluster; returns its connection string.
 std::string fresh_database();
+// The same with only the given migrations applied (a database as an older node left it).
+std::string fresh_database(const std::vector<storage::migration>& migrations);
 
 // Runs a query returning one integer (or -1 when it returns no row / NULL).
 int64_t query_int(const std::string& url, const std::string& sql);

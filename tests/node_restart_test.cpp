@@ -106,12 +106,13 @@ CAF_TEST(a node stopped mid job resumes it without duplicates or repeated calls)
   CAF_REQUIRE_EQUAL(logs.size(), 1u);
   CAF_CHECK_EQUAL(static_cast<int64_t>(logs[0].size), total);
   CAF_CHECK_EQUAL(query_int(url,
-                            "SELECT count(*) FROM executions e JOIN log_leaves l"
-                            " ON l.leaf_data = e.receipt_leaf WHERE e.status = 'completed'"),
+                            "SELECT count(*) FROM executions e JOIN log_leaf_list l"
+                            " ON l.log_id = e.receipt_log AND l.leaf_index = e.receipt_index"
+                            " WHERE e.status = 'completed'"),
                   total);
   merkle::tree_builder tree;
   std::map<uint64_t, std::string> roots;
-  for (auto row : tx.exec("SELECT leaf_data FROM log_leaves ORDER BY leaf_index")) {
+  for (auto row : tx.exec("SELECT leaf_data FROM log_leaf_list ORDER BY leaf_index")) {
     tree.add_leaf_hash(merkle::leaf_hash(pqxx::binarystring(row[0]).str()));
     roots[tree.size()] = tree.root();
   }

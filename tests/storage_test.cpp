@@ -4,6 +4,7 @@
 #define FAIL CAF_FAIL
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <pqxx/pqxx>
@@ -224,6 +225,40 @@ CAF_TEST(the embedded cluster lets in only the node that holds its password) {
   CAF_CHECK_EQUAL(sock.st_mode & 0777, 0700u);
 }
 
+CAF_TEST(a v1 .0 receipt stored as text before migration 0011 is still served and placed) {
+  auto older = storage::embedded_migrations();
+  older.erase(std::find_if(older.begin(), older.end(),
+                           [](auto& m) { return m.name.rfind("0011_", 0) == 0; }),
+              older.end());
+  auto url = fresh_database(older);
+  admit_spec(url, job_json("m11-1", {"q"}, {"m"}, {"US"}, 1));
+  const std::string text = R"({"id":"receipt-old","schema_version":"v1.0.0"})";
+  exec(url, "INSERT INTO transparency_logs (key_id, public_key) VALUES ('old-key', '\\x00')");
+  exec(url,
+       "INSERT INTO log_leaves (log_id, leaf_index, leaf_data, receipt)"
+       " SELECT log_id, 0, sha256(convert_to('" +
+           text + "', 'UTF8')), '" + text +
+           "'"
+           "   FROM transparency_logs");
+  exec(url,
+       "UPDATE executions SET status = 'completed', provider_id = 'p',"
+       " output_data = '{\"response\":\"r\"}', receipt_leaf = sha256(convert_to('" +
+           text + "', 'UTF8'))");
+  pqxx::connection conn{url};
+  CAF_CHECK_EQUAL(storage::apply_migrations(conn, storage::embedded_migrations()).size(), 1u);
+  // The leaf is now a run of one, the row knows its place, and the stored text is served.
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM log_leaf_runs WHERE first_leaf = 0"), 1);
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions e JOIN log_leaf_list l"
+                            " ON l.log_id = e.receipt_log AND l.leaf_index = e.receipt_index"
+                            " WHERE l.leaf_data = e.receipt_leaf"),
+                  1);
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions e"
+                            " WHERE beacon_row_receipt(e) ->> 'id' = 'receipt-old'"),
+                  1);
+}
+
 CAF_TEST(the transparency log resumes where it was and its proofs verify from tiles and leaves) {
   auto url = fresh_database();
   auto key = node_key_from_secret(crypto::ed25519_generate().secret_key);
@@ -234,25 +269,26 @@ CAF_TEST(the transparency log resumes where it was and its proofs verify from ti
   std::mt19937 rng(7);
   // 1,100 leaves in batches of 1-97; every fourth batch the writer forgets its tree and
   // resumes it from storage (a restarted persistence actor).
+  int32_t log_id = 0;
   for (int batch = 0; data.size() < 1100; ++batch) {
     pqxx::work tx{conn};
-    auto log = storage::lock_log(tx, key.key_id, key.public_key);
+    // By id from the second batch on, as persistence does once it knows its log.
+    auto log = storage::lock_log(tx, key.key_id, key.public_key, batch == 0 ? 0 : log_id);
+    log_id = log.log_id;
     CAF_REQUIRE_EQUAL(log.size, data.size());
     if (!kept || batch % 4 == 0)
       kept = merkle::tree_builder(log.size, storage::log_tree(log.log_id).frontier(tx, log.size));
-    std::vector<storage::new_leaf> leaves;
+    std::vector<std::string> leaves;  // a run of 1-97 leaves, crossing tiles of 256
     std::vector<merkle::subtree> closed;
     for (size_t i = 0, n = 1 + rng() % 97; i < n; ++i) {
-      auto receipt = R"({"id":"receipt-)" + std::to_string(data.size() + i) + R"("})";
-      leaves.push_back({crypto::sha256(receipt), receipt});
-      kept->add_leaf_hash(merkle::leaf_hash(leaves.back().data), &closed);
+      leaves.push_back(
+          crypto::sha256(R"({"id":"receipt-)" + std::to_string(data.size() + i) + R"("})"));
+      kept->add_leaf_hash(merkle::leaf_hash(leaves.back()), &closed);
     }
-    storage::append_leaves(tx, log.log_id, log.size, leaves);
-    storage::store_tiles(tx, log.log_id, closed);
     heads.push_back(sign_tree_head(key, kept->size(), kept->root(), now_us()));
-    storage::store_head(tx, log.log_id, heads.back());
+    storage::append_batch(tx, log.log_id, log.size, leaves, closed, heads.back());
     tx.commit();
-    for (auto& l : leaves) data.push_back(l.data);
+    for (auto& l : leaves) data.push_back(l);
   }
   CAF_CHECK_GREATER(query_int(url, "SELECT count(*) FROM log_tiles WHERE level = 8"), 3);
   pqxx::read_transaction tx{conn};
