@@ -43,6 +43,9 @@ void record(self_ptr self, cell_status st, std::string code, std::string message
     o.provider_id = reply->provider_id;
     o.provider_region = reply->provider_region;
     o.http_status = reply->http_status;
+    o.prompt_tokens = reply->prompt_tokens;
+    o.completion_tokens = reply->completion_tokens;
+    o.finish_reason = reply->finish_reason;
   }
   if (o.status != cell_status::completed) {
     o.classification = "technical_failure";
@@ -73,6 +76,7 @@ void succeed(self_ptr self, const provider_reply& r) {
     p = analysis::profile_answer(s.task.question_id, r.text);
   else
     p.cls = {"unknown", "per-answer analysis off", static_cast<int32_t>(r.text.size())};
+  p.cls = analysis::with_provider_signal(std::move(p.cls), r.finish_reason);
   boost::json::object metadata{{"model", r.model_served},
                                {"region", r.provider_region},
                                {"latency_ms", r.latency_us / 1000.0},

@@ -217,6 +217,9 @@ provider_reply reply_for(const http_provider_config& cfg, const provider_request
   }
   auto parsed = providers::parse_response(cfg.protocol, r.status, r.body);
   if (!parsed.model.empty()) out.model_served = parsed.model;
+  out.prompt_tokens = parsed.prompt_tokens;
+  out.completion_tokens = parsed.completion_tokens;
+  out.finish_reason = parsed.finish_reason;
   if (!parsed.served_by.empty()) out.provider_id = cfg.id + "/" + parsed.served_by;
   if (!parsed.served_region.empty() && parsed.served_region != cfg.region) {
     out.failure = error_class::region_mismatch;

@@ -88,6 +88,9 @@ sim_provider_actor::behavior_type sim_provider(
         if (d.what == sim::kind::answer) {
           reply.ok = true;
           reply.text = std::move(d.text);
+          reply.prompt_tokens = d.prompt_tokens;
+          reply.completion_tokens = d.completion_tokens;
+          reply.finish_reason = "stop";
         } else {
           reply.failure = d.failure;
           reply.error_message = d.error_message;

@@ -93,4 +93,11 @@ classification classify(std::string_view answer, const std::vector<std::string>&
   return {"substantive", "answers the question", length};
 }
 
+classification with_provider_signal(classification cls, std::string_view finish_reason) {
+  if (finish_reason != "content_filter") return cls;
+  cls.label = "content_refusal";
+  cls.reason = "the provider stopped the answer (finish_reason content_filter)";
+  return cls;
+}
+
 }  // namespace beacon::analysis

@@ -22,4 +22,8 @@ classification classify(std::string_view answer);
 // The same, with the answer's analysis::tokens already computed.
 classification classify(std::string_view answer, const std::vector<std::string>& words);
 
+// A provider's own refusal signal decides over the text: an answer whose generation the provider
+// stopped with finish_reason content_filter is a refusal, the provider's word its reason.
+classification with_provider_signal(classification cls, std::string_view finish_reason);
+
 }  // namespace beacon::analysis

@@ -64,13 +64,22 @@ struct sim_server {
                    d.latency);
     json::object msg{{"role", "assistant"}, {"content", d.text}};
     json::object out =
-        ollama ? json::object{{"model", model}, {"message", msg}, {"done", true}}
+        ollama ? json::object{{"model", model},
+                              {"message", msg},
+                              {"done", true},
+                              {"done_reason", "stop"},
+                              {"prompt_eval_count", d.prompt_tokens},
+                              {"eval_count", d.completion_tokens}}
                : json::object{
                      {"id", "sim-" + std::to_string(calls.load())},
                      {"object", "chat.completion"},
                      {"model", model},
                      {"choices", json::array{json::object{
-                                     {"index", 0}, {"message", msg}, {"finish_reason", "stop"}}}}};
+                                     {"index", 0}, {"message", msg}, {"finish_reason", "stop"}}}},
+                     {"usage",
+                      {{"prompt_tokens", d.prompt_tokens},
+                       {"completion_tokens", d.completion_tokens},
+                       {"total_tokens", d.prompt_tokens + d.completion_tokens}}}};
     reply({200, json::serialize(out)}, d.latency);
   }
 
@@ -81,9 +90,10 @@ struct sim_server {
     auto d = decide(model, string_at(body, "prompt"), canonical_region(region));
     if (d.what == sim::kind::hang) return reply({200, "{}"}, never);
     json::object out{{"success", d.what == sim::kind::answer}, {"model", model}};
-    if (d.what == sim::kind::answer)
+    if (d.what == sim::kind::answer) {
       out["response"] = d.text;
-    else
+      if (!router) out["tokens_generated"] = d.completion_tokens;  // as Modal reports it
+    } else
       out["error"] = d.error_message;
     if (router) {
       out["provider_used"] = "sim-" + canonical_region(region);

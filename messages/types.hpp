@@ -117,6 +117,10 @@ struct cell_outcome {
   bool is_technical_error = false;
   int32_t response_length = -1;  // -1: no response
   int32_t http_status = 0;       // of the last attempt; 0: no HTTP response
+  // Of the answer, as its provider reported them (-1, empty: not reported).
+  int64_t prompt_tokens = -1;
+  int64_t completion_tokens = -1;
+  std::string finish_reason;
   // A completed cell's receipt (v1.1, a view of the row): its leaf data in the transparency log
   // and the output's and benchmark's SHA-256 the row keeps for it (32 bytes each); or empty.
   std::string receipt_leaf;
@@ -130,7 +134,8 @@ typename Inspector::result_type inspect(Inspector& f, cell_outcome& x) {
            x.provider_region, x.attempts, x.retry_history, x.started_us, x.completed_us,
            x.duration_ms, x.output_json, x.error_code, x.error_message, x.classification,
            x.is_substantive, x.is_content_refusal, x.is_technical_error, x.response_length,
-           x.http_status, x.receipt_leaf, x.output_hash, x.benchmark_hash);
+           x.http_status, x.prompt_tokens, x.completion_tokens, x.finish_reason, x.receipt_leaf,
+           x.output_hash, x.benchmark_hash);
 }
 
 // A provider call for one attempt of one cell.
@@ -184,13 +189,17 @@ struct provider_reply {
   // Whether the call left for the provider (false: refused here, e.g. its circuit is open or
   // its slots stayed busy; such a refusal is no attempt).
   bool sent = true;
+  // Usage as the provider reported it (-1: not reported) and why its generation stopped.
+  int64_t prompt_tokens = -1;
+  int64_t completion_tokens = -1;
+  std::string finish_reason;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
   return f(caf::meta::type_name("provider_reply"), x.ok, x.text, x.failure, x.error_message,
            x.http_status, x.provider_id, x.provider_region, x.model_served, x.latency_us,
-           x.retry_after_ms, x.sent);
+           x.retry_after_ms, x.sent, x.prompt_tokens, x.completion_tokens, x.finish_reason);
 }
 
 // What a provider reports to the registry (and the registry to health and metrics readers):

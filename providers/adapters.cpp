@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 
 #include "domain/job_spec.hpp"
@@ -25,6 +26,28 @@ json::array chat_messages(const call_input& in) {
 std::string string_at(const json::object& o, std::string_view key) {
   auto it = o.find(key);
   return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : "";
+}
+
+// A token count at `key`: a non-negative integer (as any JSON number kind), else -1.
+int64_t count_at(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return -1;
+  auto& v = it->value();
+  if (v.is_int64()) return v.as_int64() >= 0 ? v.as_int64() : -1;
+  if (v.is_uint64()) return v.as_uint64() <= INT64_MAX ? static_cast<int64_t>(v.as_uint64()) : -1;
+  if (v.is_double() && v.as_double() >= 0 && v.as_double() < 9e15 &&
+      v.as_double() == static_cast<double>(static_cast<int64_t>(v.as_double())))
+    return static_cast<int64_t>(v.as_double());
+  return -1;
+}
+
+// OpenAI's usage object {prompt_tokens, completion_tokens}, where `o` has one.
+void read_usage(const json::object& o, parsed_reply& r) {
+  auto it = o.find("usage");
+  if (it == o.end() || !it->value().is_object()) return;
+  auto& u = it->value().as_object();
+  if (auto n = count_at(u, "prompt_tokens"); n >= 0) r.prompt_tokens = n;
+  if (auto n = count_at(u, "completion_tokens"); n >= 0) r.completion_tokens = n;
 }
 
 parsed_reply failure(error_class cls, std::string message) {
@@ -70,6 +93,8 @@ parsed_reply parse_openai(const json::object& o) {
   r.ok = true;
   r.text = std::string(content->value().as_string());
   r.model = string_at(o, "model");
+  r.finish_reason = string_at(choice, "finish_reason");
+  read_usage(o, r);
   return r;
 }
 
@@ -84,11 +109,26 @@ parsed_reply parse_ollama(const json::object& o) {
   r.ok = true;
   r.text = std::string(msg->value().as_object().at("content").as_string());
   r.model = string_at(o, "model");
+  r.prompt_tokens = count_at(o, "prompt_eval_count");
+  r.completion_tokens = count_at(o, "eval_count");
+  r.finish_reason = string_at(o, "done_reason");
   return r;
 }
 
+// Usage where a Beacon endpoint puts it: Modal's tokens_generated (completion tokens only), an
+// OpenAI-style usage object, a finish_reason; read from `o` (top level, then metadata).
+// Fills only what `r` does not have yet.
+void read_beacon_usage(const json::object& o, parsed_reply& r) {
+  parsed_reply found;
+  read_usage(o, found);
+  if (found.completion_tokens < 0) found.completion_tokens = count_at(o, "tokens_generated");
+  if (r.prompt_tokens < 0) r.prompt_tokens = found.prompt_tokens;
+  if (r.completion_tokens < 0) r.completion_tokens = found.completion_tokens;
+  if (r.finish_reason.empty()) r.finish_reason = string_at(o, "finish_reason");
+}
+
 // The router and Modal endpoints both carry success/response/error; the router adds
-// provider_used, error_code and metadata.region, Modal a top-level region.
+// provider_used, error_code and metadata.region, Modal a top-level region and tokens_generated.
 parsed_reply parse_beacon(const json::object& o) {
   auto success = o.find("success");
   if (success == o.end() || !success->value().is_bool())
@@ -97,10 +137,12 @@ parsed_reply parse_beacon(const json::object& o) {
   r.served_by = string_at(o, "provider_used");
   r.model = string_at(o, "model");
   std::string region = string_at(o, "region");
+  read_beacon_usage(o, r);
   if (auto meta = o.find("metadata"); meta != o.end() && meta->value().is_object()) {
     auto& m = meta->value().as_object();
     if (region.empty()) region = string_at(m, "region");
     if (r.model.empty()) r.model = string_at(m, "model");
+    read_beacon_usage(m, r);
   }
   if (!region.empty()) r.served_region = canonical_region(region);
   if (!success->value().as_bool()) {

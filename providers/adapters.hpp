@@ -55,6 +55,11 @@ struct parsed_reply {
   std::string served_by;      // provider the far side says served it (router provider_used)
   std::string served_region;  // region the far side reports, canonicalised; empty if none
   std::string model;          // model the far side reports
+  // Usage as the far side reports it (-1: it did not say; never estimated here) and why the
+  // generation stopped (stop, length, content_filter, ...; empty: not said).
+  int64_t prompt_tokens = -1;
+  int64_t completion_tokens = -1;
+  std::string finish_reason;
 };
 
 // Interprets an HTTP reply. Status classes come first (3xx redirect, 429 rate_limited, other 4xx,

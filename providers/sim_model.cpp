@@ -3,6 +3,7 @@
 // the official framing instead); EU and US frame history and leadership differently.
 #include "providers/sim_model.hpp"
 
+#include <cctype>
 #include <cmath>
 
 #include "common/hash.hpp"
@@ -157,7 +158,20 @@ decision decide(const settings& s, const provider_request& req, std::string_view
     return d;
   }
   d.text = answer(region, req.model_id, req.question_id, req.prompt, req.run);
+  d.prompt_tokens = word_count(req.system_prompt) + word_count(req.prompt);
+  d.completion_tokens = word_count(d.text);
   return d;
+}
+
+int64_t word_count(std::string_view text) {
+  int64_t words = 0;
+  bool in_word = false;
+  for (unsigned char c : text) {
+    bool space = std::isspace(c) != 0;
+    words += !space && !in_word;
+    in_word = !space;
+  }
+  return words;
 }
 
 }  // namespace beacon::sim

@@ -29,7 +29,14 @@ struct decision {
   std::string error_message;
   int32_t http_status = 200;
   std::chrono::microseconds latency{0};
+  // An answer's usage as the sim reports it: it counts words as its tokens (the system prompt
+  // and prompt it was given; the answer).
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
 };
+
+// Words (runs of non-space characters) in `text`: the sim's token count.
+int64_t word_count(std::string_view text);
 
 // What the sim deployment in `region` does with one attempt.
 decision decide(const settings& s, const provider_request& req, std::string_view region);

@@ -73,17 +73,21 @@ UPDATE executions e
        receipt_leaf = NULL, receipt_log = NULLIF(v.receipt_log, 0),
        receipt_index = NULLIF(v.receipt_index, -1),
        output_hash = decode(v.output_hash, 'hex'), benchmark_hash = decode(v.benchmark_hash, 'hex'),
+       prompt_tokens = NULLIF(v.prompt_tokens, -1), completion_tokens = NULLIF(v.completion_tokens, -1),
+       finish_reason = v.finish_reason,
        updated_at = now()
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
               $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
               $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[],
-              $18::int[], $19::int[], $20::bigint[], $21::text[], $22::text[])
+              $18::int[], $19::int[], $20::bigint[], $21::text[], $22::text[], $23::bigint[],
+              $24::bigint[], $25::text[])
     AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
          completed_us, duration_ms, output_data, error_code, error_message, classification,
          substantive, refusal, technical, response_length, http_status, receipt_log,
-         receipt_index, output_hash, benchmark_hash)
+         receipt_index, output_hash, benchmark_hash, prompt_tokens, completion_tokens,
+         finish_reason)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
-   AND (NOT $23::bool OR (e.job_id = ANY ($24::text[])) IS TRUE)
+   AND (NOT $26::bool OR (e.job_id = ANY ($27::text[])) IS TRUE)
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
           e.model_id)sql";
@@ -206,9 +210,10 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
                                             const receipt_placement& placement) {
   std::unordered_set<int64_t> written;
   if (outcomes.empty()) return written;
-  std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status, log, index;
+  std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status, log, index,
+      prompt_tokens, completion_tokens;
   std::vector<std::string> st, provider, provider_region, history, output, code, message, cls,
-      output_hash, benchmark_hash;
+      output_hash, benchmark_hash, finish_reason;
   std::vector<bool> substantive, refusal, technical;
   auto next_leaf = placement.first;
   for (auto& o : outcomes) {
@@ -216,6 +221,9 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     log.push_back(placed ? placement.log_id : 0);
     index.push_back(placed ? static_cast<int64_t>(next_leaf++) : -1);
     output_hash.push_back(to_hex(o.output_hash));
+    prompt_tokens.push_back(o.prompt_tokens);
+    completion_tokens.push_back(o.completion_tokens);
+    finish_reason.push_back(o.finish_reason);
     benchmark_hash.push_back(to_hex(o.benchmark_hash));
     ids.push_back(o.cell_id);
     st.push_back(word(o.status));
@@ -243,7 +251,8 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
       text_array_empty_null(code), text_array_empty_null(message), text_array(cls),
       bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length),
       int_array(http_status), int_array(log), int_array(index), text_array_empty_null(output_hash),
-      text_array_empty_null(benchmark_hash), fence.on, text_array(fence.jobs));
+      text_array_empty_null(benchmark_hash), int_array(prompt_tokens), int_array(completion_tokens),
+      text_array_empty_null(finish_reason), fence.on, text_array(fence.jobs));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
     auto t = transition_from(row, stored_cell_status(row[5].as<std::string>()));

@@ -303,6 +303,8 @@ std::string execution_fields(bool full) {
               " 'output', e.output_data,"
               " 'system_prompt', e.system_prompt, 'response_length', e.response_length,"
               " 'auto_max_retries', e.max_retries, 'http_status', e.http_status,"
+              " 'prompt_tokens', e.prompt_tokens, 'completion_tokens', e.completion_tokens,"
+              " 'finish_reason', e.finish_reason,"
               " 'classification_reason', e.output_data -> 'metadata' ->> 'classification_reason',"
               " 'response_language', e.output_data -> 'metadata' ->> 'language',"
               " 'key_terms', e.output_data -> 'metadata' -> 'key_terms',"

@@ -89,6 +89,61 @@ CAF_TEST(successful replies parse) {
   CAF_CHECK_EQUAL(d.served_region, "US");
 }
 
+CAF_TEST(usage and finish reasons are read as each protocol reports them and never guessed) {
+  auto vllm = parse_response(protocol::openai, 200, vllm_ok);
+  CAF_CHECK_EQUAL(vllm.prompt_tokens, 31);
+  CAF_CHECK_EQUAL(vllm.completion_tokens, 9);
+  CAF_CHECK_EQUAL(vllm.finish_reason, "stop");
+  // A content filter stop with no usage object (some gateways): nothing is made up.
+  auto filtered =
+      parse_response(protocol::openai, 200,
+                     R"({"model":"m","choices":[{"message":{"role":"assistant","content":""},)"
+                     R"("finish_reason":"content_filter"}]})");
+  CAF_CHECK(filtered.ok);
+  CAF_CHECK_EQUAL(filtered.finish_reason, "content_filter");
+  CAF_CHECK_EQUAL(filtered.prompt_tokens, -1);
+  CAF_CHECK_EQUAL(filtered.completion_tokens, -1);
+  // A truncated answer; a null finish reason and counts that are not counts.
+  auto truncated =
+      parse_response(protocol::openai, 200,
+                     R"({"choices":[{"message":{"content":"a"},"finish_reason":"length"}],)"
+                     R"("usage":{"prompt_tokens":-3,"completion_tokens":2.5}})");
+  CAF_CHECK_EQUAL(truncated.finish_reason, "length");
+  CAF_CHECK_EQUAL(truncated.prompt_tokens, -1);
+  CAF_CHECK_EQUAL(truncated.completion_tokens, -1);
+  auto plain = parse_response(protocol::openai, 200,
+                              R"({"choices":[{"message":{"content":"a"},"finish_reason":null}]})");
+  CAF_CHECK_EQUAL(plain.finish_reason, "");
+  // Ollama: prompt_eval_count, eval_count, done_reason; the recorded reply has no counts.
+  auto counted = parse_response(
+      protocol::ollama, 200,
+      R"({"model":"q","message":{"content":"Paris."},"done":true,"done_reason":"length",)"
+      R"("prompt_eval_count":26,"eval_count":298})");
+  CAF_CHECK_EQUAL(counted.prompt_tokens, 26);
+  CAF_CHECK_EQUAL(counted.completion_tokens, 298);
+  CAF_CHECK_EQUAL(counted.finish_reason, "length");
+  auto ollama = parse_response(protocol::ollama, 200, ollama_ok);
+  CAF_CHECK_EQUAL(ollama.prompt_tokens, -1);
+  CAF_CHECK_EQUAL(ollama.completion_tokens, -1);
+  CAF_CHECK_EQUAL(ollama.finish_reason, "stop");
+  // Modal reports tokens_generated (completion only); the router nothing.
+  auto modal = parse_response(protocol::modal, 200, modal_ok);
+  CAF_CHECK_EQUAL(modal.completion_tokens, 3);
+  CAF_CHECK_EQUAL(modal.prompt_tokens, -1);
+  auto router = parse_response(protocol::beacon_router, 200, router_ok);
+  CAF_CHECK_EQUAL(router.completion_tokens, -1);
+  CAF_CHECK_EQUAL(router.prompt_tokens, -1);
+  CAF_CHECK_EQUAL(router.finish_reason, "");
+  // A router that passes its provider's usage on in metadata.
+  auto passed =
+      parse_response(protocol::beacon_router, 200,
+                     R"({"success":true,"response":"x","metadata":{"usage":{"prompt_tokens":7,)"
+                     R"("completion_tokens":1},"finish_reason":"stop"}})");
+  CAF_CHECK_EQUAL(passed.prompt_tokens, 7);
+  CAF_CHECK_EQUAL(passed.completion_tokens, 1);
+  CAF_CHECK_EQUAL(passed.finish_reason, "stop");
+}
+
 CAF_TEST(failures carry a class and the words of the far side) {
   auto f = parse_response(protocol::beacon_router, 200, router_fail);
   CAF_CHECK(!f.ok);

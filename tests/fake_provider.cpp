@@ -191,6 +191,11 @@ struct session : std::enable_shared_from_this<session> {
         return status(200, R"({"choices": [{"message": {"content": "cut o)");
       case fault::oversize:
         return status(200, std::string(step.body_bytes, 'x'));
+      case fault::content_filtered:
+        return status(200,
+                      R"({"model":"m","choices":[{"index":0,"message":{"role":"assistant",)"
+                      R"("content":"I cannot continue this"},"finish_reason":"content_filter"}],)"
+                      R"("usage":{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16}})");
       case fault::router_failure:
         return status(200, R"({"success":false,"error":"model not loaded on any provider",)"
                            R"("error_code":"MODEL_UNAVAILABLE","provider_used":""})");

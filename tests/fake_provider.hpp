@@ -26,6 +26,9 @@ enum class fault {
   oversize,        // 200 with a body of body_bytes
   trickle,         // 200, the body one byte per trickle_every
   router_failure,  // the router's HTTP 200 with success:false and an error_code
+  // 200 from an OpenAI endpoint whose content filter stopped the answer: a partial text,
+  // finish_reason content_filter and usage {prompt_tokens 12, completion_tokens 4}
+  content_filtered,
 };
 
 struct fault_step {

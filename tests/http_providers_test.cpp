@@ -108,6 +108,19 @@ CAF_TEST(a job runs over real HTTP through every protocol adapter) {
                                "SELECT output_data->>'response' FROM executions WHERE region = 'US'"
                                " AND model_id = 'llama3.2-1b' AND question_id = 'math_basic'"),
                   std::vector<std::string>{"2 + 2 = 4."});
+  // Usage as each protocol carries it: OpenAI's usage and Ollama's counts (the sim counts the
+  // words of its answer), Modal's tokens_generated only, the router none.
+  CAF_CHECK_EQUAL(
+      query_column(url,
+                   "SELECT DISTINCT region || ' ' || coalesce(finish_reason, '-') || ' ' ||"
+                   " (prompt_tokens IS NOT NULL) || ' ' || (completion_tokens IS NOT NULL)"
+                   " FROM executions ORDER BY 1"),
+      (std::vector<std::string>{"ASIA - false true", "EU - false false", "US stop true true"}));
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE region IN ('US', 'ASIA')"
+                            " AND completion_tokens = array_length(regexp_split_to_array("
+                            "btrim(output_data->>'response'), '\\s+'), 1)"),
+                  8);
   CAF_CHECK_EQUAL(counter_mismatch(url, "http-1"), "");
 }
 

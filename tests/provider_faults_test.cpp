@@ -179,6 +179,34 @@ CAF_TEST(a transient fault is retried and the cell completes in its own region) 
   CAF_CHECK_EQUAL(counter_mismatch(url, "faults-1"), "");
 }
 
+CAF_TEST(a content filter stop is a refusal in the words of the provider with its usage stored) {
+  fake_fleet fleet;
+  fleet.add("CF", first_calls(1000, {fault::content_filtered}), "openai");
+  fleet.add("OK", always({}), "openai");
+  node n{config(fleet.entries)};
+  n.start(false);
+  run(n, "filter-1", job_json("filter-1", {"math_basic"}, {"m"}, {"CF", "OK"}, 2, 0.5));
+  n.stop();
+  // The filtered answers completed (the provider answered) as refusals, the provider's word as
+  // the reason; its usage and finish reason are on the row. The other provider reports no usage:
+  // its counts stay NULL, never an estimate.
+  CAF_CHECK_EQUAL(
+      query_column(
+          url,
+          "SELECT DISTINCT status || ' ' || response_classification || ' ' ||"
+          " is_content_refusal || ' ' || finish_reason || ' ' || prompt_tokens || ' ' ||"
+          " completion_tokens || ' ' || (output_data->'metadata'->>'classification_reason')"
+          " FROM executions WHERE region = 'CF'"),
+      std::vector<std::string>{"completed content_refusal true content_filter 12 4 the provider "
+                               "stopped the answer (finish_reason content_filter)"});
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT DISTINCT coalesce(finish_reason, '-') || ' ' ||"
+                               " (prompt_tokens IS NULL) || ' ' || (completion_tokens IS NULL)"
+                               " FROM executions WHERE region = 'OK'"),
+                  std::vector<std::string>{"stop true true"});
+  CAF_CHECK_EQUAL(counter_mismatch(url, "filter-1"), "");
+}
+
 CAF_TEST(a persistent fault ends the cell with its class and reason in the row and the log) {
   struct fault_case {
     std::string region;

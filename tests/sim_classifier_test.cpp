@@ -55,6 +55,21 @@ CAF_TEST(classifier rules) {
   CAF_CHECK_EQUAL(classify("abc").length, 3);
 }
 
+CAF_TEST(a content filter stop of the provider decides over the text and the sim counts words) {
+  using analysis::classify;
+  using analysis::with_provider_signal;
+  auto filtered = with_provider_signal(classify("Here is the history of 1989"), "content_filter");
+  CAF_CHECK_EQUAL(filtered.label, "content_refusal");
+  CAF_CHECK(filtered.refusal());
+  CAF_CHECK_NOT_EQUAL(filtered.reason.find("content_filter"), std::string::npos);
+  CAF_CHECK_EQUAL(filtered.length, 27);
+  for (auto reason : {"stop", "length", "", "content-filter"})
+    CAF_CHECK_EQUAL(with_provider_signal(classify("4"), reason).label, "substantive");
+  CAF_CHECK_EQUAL(sim::word_count(""), 0);
+  CAF_CHECK_EQUAL(sim::word_count("  2 + 2 =\t4.\n"), 5);
+  CAF_CHECK_EQUAL(sim::word_count("one"), 1);
+}
+
 CAF_TEST(fault rates and latency follow the seeded settings) {
   sim::settings s;
   s.latency_ms = 40;

@@ -245,7 +245,9 @@ CAF_TEST(a v1 .0 receipt stored as text before migration 0011 is still served an
        " output_data = '{\"response\":\"r\"}', receipt_leaf = sha256(convert_to('" +
            text + "', 'UTF8'))");
   pqxx::connection conn{url};
-  CAF_CHECK_EQUAL(storage::apply_migrations(conn, storage::embedded_migrations()).size(), 1u);
+  auto applied = storage::apply_migrations(conn, storage::embedded_migrations());
+  CAF_REQUIRE(!applied.empty());
+  CAF_CHECK_EQUAL(applied.front(), "0011_receipts_as_row_views.sql");
   // The leaf is now a run of one, the row knows its place, and the stored text is served.
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM log_leaf_runs WHERE first_leaf = 0"), 1);
   CAF_CHECK_EQUAL(query_int(url,
