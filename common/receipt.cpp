@@ -47,6 +47,11 @@ std::string benchmark_digest(const receipt_input& in) {
   return digest;
 }
 
+// SHA-256 (raw 32 bytes) of the canonical JSON of a stored output: what output.hash names.
+std::string output_digest(const boost::json::value& output) {
+  return crypto::sha256(canonical_json(output));
+}
+
 std::string tagged(const std::string& digest) {
   return "sha256:" + to_hex(digest);
 }
@@ -175,14 +180,13 @@ std::string canonical_v1_1(const receipt_input& in, const std::string& key_id,
 
 boost::json::object receipt_body(const receipt_input& in, const std::string& key_id,
                                  const char* version) {
-  return receipt_body(in, key_id, version, crypto::sha256(canonical_json(*in.output)),
-                      benchmark_digest(in));
+  return receipt_body(in, key_id, version, output_digest(*in.output), benchmark_digest(in));
 }
 
 }  // namespace
 
 std::string output_hash(const boost::json::value& output) {
-  return "sha256:" + crypto::sha256_hex(canonical_json(output));
+  return tagged(output_digest(output));
 }
 
 boost::json::object make_receipt(const receipt_input& in, const std::string& key_id,
@@ -203,15 +207,14 @@ boost::json::object make_receipt_v0(const receipt_input& in, const node_key& key
 
 logged_receipt receipt_for_log(const receipt_input& in, const std::string& key_id) {
   logged_receipt out;
-  out.output_hash = crypto::sha256(canonical_json(*in.output));
+  out.output_hash = output_digest(*in.output);
   out.benchmark_hash = benchmark_digest(in);
   out.leaf_data = crypto::sha256(canonical_v1_1(in, key_id, out.output_hash, out.benchmark_hash));
   return out;
 }
 
 std::string canonical_receipt_for_log(const receipt_input& in, const std::string& key_id) {
-  return canonical_v1_1(in, key_id, crypto::sha256(canonical_json(*in.output)),
-                        benchmark_digest(in));
+  return canonical_v1_1(in, key_id, output_digest(*in.output), benchmark_digest(in));
 }
 
 std::string receipt_leaf_data(const boost::json::value& receipt) {
