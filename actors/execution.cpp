@@ -39,6 +39,8 @@ void record(self_ptr self, cell_status st, std::string code, std::string message
       s.started_us > 0 ? std::max<int64_t>(0, (o.completed_us - s.started_us) / 1000) : 0;
   o.error_code = std::move(code);
   o.error_message = std::move(message);
+  o.generation = s.task.generation;
+  o.charged = s.task.attempt_bound >= 0 ? s.charged : -1;
   if (reply) {
     o.provider_id = reply->provider_id;
     o.provider_region = reply->provider_region;
@@ -46,6 +48,8 @@ void record(self_ptr self, cell_status st, std::string code, std::string message
     o.prompt_tokens = reply->prompt_tokens;
     o.completion_tokens = reply->completion_tokens;
     o.finish_reason = reply->finish_reason;
+    o.settings_unsent = reply->settings_unsent;
+    if (reply->ok) o.cost = reply->cost;
   }
   if (o.status != cell_status::completed) {
     o.classification = "technical_failure";
@@ -230,10 +234,12 @@ void call_provider(self_ptr self, const provider_actor& provider, const std::str
                        s.task.attempt_base + s.attempts,
                        s.task.prompt,
                        s.task.system_prompt,
-                       std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()};
+                       std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(),
+                       s.task.generation};
   self->request(provider, timeout, atom::complete::value, std::move(req))
       .then(
           [=](provider_reply& r) {
+            if (r.sent) self->state.charged += attempt_charge(r, self->state.task.attempt_bound);
             if (r.ok) {
               succeed(self, r);
             } else {
@@ -255,6 +261,7 @@ void call_provider(self_ptr self, const provider_actor& provider, const std::str
               r.failure = error_class::provider_error;
               r.error_message = "provider unavailable: " + self->system().render(err);
             }
+            self->state.charged += attempt_charge(r, self->state.task.attempt_bound);
             failed_attempt(self, r);
           });
 }
@@ -360,32 +367,52 @@ void persist(self_ptr self) {
   auto& s = self->state;
   auto store = current_persistence(self->system());
   self->request(store, caf::infinite, atom::record::value, s.outcome)
-      .then([=](bool) { self->quit(); },
-            [=](caf::error& err) {
-              auto& s = self->state;
-              ++s.storage_failures;
-              logging::warn("persist_failed")
-                  .cell(ids(s.task))
-                  .field("error", self->system().render(err))
-                  .field("failures", s.storage_failures);
-              // Storage refused this outcome's data: record why instead of the data.
-              if (is_storage_rejection(err) && s.outcome.error_code != "storage_rejected") {
-                s.outcome.status = cell_status::failed;
-                s.outcome.error_code = "storage_rejected";
-                s.outcome.error_message = self->system().render(err);
-                s.outcome.output_json.clear();
-                s.outcome.classification = "technical_failure";
-                s.outcome.is_substantive = s.outcome.is_content_refusal = false;
-                s.outcome.is_technical_error = true;
-              }
-              self->delayed_send(self,
-                                 backoff_delay(s.settings.retry_base, s.settings.retry_cap,
-                                               s.storage_failures, s.task.cell_id),
-                                 atom::persist::value);
-            });
+      .then(
+          [=](bool) {
+            auto& s = self->state;
+            if (s.settings.budget) s.settings.budget->settle(s.task.cell_id, s.outcome.charged);
+            self->quit();
+          },
+          [=](caf::error& err) {
+            auto& s = self->state;
+            ++s.storage_failures;
+            logging::warn("persist_failed")
+                .cell(ids(s.task))
+                .field("error", self->system().render(err))
+                .field("failures", s.storage_failures);
+            // Storage refused this outcome's data: record why instead of the data.
+            if (is_storage_rejection(err) && s.outcome.error_code != "storage_rejected") {
+              s.outcome.status = cell_status::failed;
+              s.outcome.error_code = "storage_rejected";
+              s.outcome.error_message = self->system().render(err);
+              s.outcome.output_json.clear();
+              s.outcome.classification = "technical_failure";
+              s.outcome.is_substantive = s.outcome.is_content_refusal = false;
+              s.outcome.is_technical_error = true;
+            }
+            self->delayed_send(self,
+                               backoff_delay(s.settings.retry_base, s.settings.retry_cap,
+                                             s.storage_failures, s.task.cell_id),
+                               atom::persist::value);
+          });
 }
 
 }  // namespace
+
+double attempt_charge(const provider_reply& r, double attempt_bound) {
+  if (attempt_bound < 0) return 0;
+  if (r.ok && r.cost >= 0) return r.cost;
+  switch (r.failure) {
+    case error_class::connect_error:
+    case error_class::http_4xx:
+    case error_class::http_5xx:
+    case error_class::rate_limited:
+    case error_class::redirect:
+      return 0;
+    default:
+      return attempt_bound;
+  }
+}
 
 caf::timespan backoff_delay(caf::timespan base, caf::timespan cap, int32_t attempt, uint64_t seed) {
   auto ceiling = base;

@@ -19,6 +19,7 @@
 
 #include "caf/all.hpp"
 #include "common/node_key.hpp"
+#include "domain/pricing.hpp"
 #include "messages/interfaces.hpp"
 
 namespace beacon {
@@ -36,6 +37,8 @@ struct execution_settings {
   std::shared_ptr<const node_key> signer;
   // Classify each answer and find its key terms (off only to measure what that costs).
   bool analyze_answers = true;
+  // The job's budget (null: none): a cell's charge replaces its reservation once it is durable.
+  std::shared_ptr<budget_ledger> budget;
 };
 
 struct execution_state {
@@ -55,11 +58,17 @@ struct execution_state {
   // recorded (stored with the next attempt, or with the outcome).
   boost::json::array unrecorded;
   cell_outcome outcome;
+  double charged = 0;  // what the job's budget counts for this round's attempts so far
   static inline const char* name = "execution";
 };
 
 caf::behavior execution(caf::stateful_actor<execution_state>* self, cell_task task,
                         execution_settings settings, std::optional<cell_outcome> preset);
+
+// What the job's budget counts for one attempt that was sent: the answer's cost when it is
+// known; nothing for an HTTP error status (providers do not bill refused calls); else (a
+// timeout, a lost connection, an answer without usage) the attempt's worst case.
+double attempt_charge(const provider_reply& r, double attempt_bound);
 
 // Full-jitter exponential backoff: uniform in [0, min(cap, base * 2^(attempt-1))], drawn
 // deterministically from (seed, attempt).

@@ -120,7 +120,8 @@ void unwatch(self_ptr self, const caf::actor_addr& who) {
 void start(self_ptr self, http_provider_state::call c) {
   auto& st = self->state;
   auto& cfg = st.config;
-  providers::call_input in{c.req.model_id, c.req.prompt, c.req.system_prompt, c.req.region};
+  providers::call_input in{c.req.model_id, c.req.prompt, c.req.system_prompt, c.req.region,
+                           c.req.generation};
   auto wire = providers::build_request(cfg.protocol, in);
   providers::http_call call;
   call.url = cfg.base_url + wire.path;
@@ -208,6 +209,8 @@ provider_reply reply_for(const http_provider_config& cfg, const provider_request
   out.provider_id = cfg.id;
   out.provider_region = cfg.region;
   out.model_served = req.model_id;
+  out.model_asked = req.model_id;
+  out.settings_unsent = providers::unsent_settings(cfg.protocol, req.generation);
   out.http_status = r.status;
   out.latency_us = static_cast<int64_t>(r.elapsed_ms * 1000);
   if (r.failure != error_class::none) {
@@ -238,6 +241,8 @@ provider_reply reply_for(const http_provider_config& cfg, const provider_request
   }
   out.ok = true;
   out.text = std::move(parsed.text);
+  if (auto price = cfg.prices.for_model(req.model_id))
+    out.cost = answer_cost(*price, out.prompt_tokens, out.completion_tokens);
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include "actors/job_supervisor.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "actors/persistence.hpp"
 #include "common/assert.hpp"
@@ -72,6 +73,10 @@ void launch_batch(self_ptr self, int32_t qi) {
   settings.max_in_flight =
       std::max(1, s.settings.max_in_flight_per_job / std::max(1, s.settings.pipeline));
   settings.attempt_timeout = std::chrono::duration_cast<caf::timespan>(s.spec.provider_timeout);
+  settings.generation = s.spec.generation;
+  settings.model_generation = s.spec.model_generation;
+  settings.prices = s.settings.prices;
+  settings.execution.budget = s.budget;
   auto b =
       self->spawn<caf::monitored>(question_batch, s.job_id, s.spec.questions[qi], qi, settings);
   s.batches.emplace(b.address(), std::make_pair(b, qi));
@@ -79,9 +84,31 @@ void launch_batch(self_ptr self, int32_t qi) {
   self->send(b, atom::run::value);
 }
 
+void end_job(self_ptr self, bool cancelled, cell_status cell_end, std::string code,
+             std::string message);
+
+// The budget stopped the job's batches: once none runs, the open cells end and the job fails.
+void end_at_budget(self_ptr self) {
+  auto& s = self->state;
+  auto t = s.budget->read();
+  logging::info("job_budget_exhausted")
+      .job(s.job_id)
+      .field("max_cost", t.limit)
+      .field("spent", t.spent)
+      .field("reserved", t.reserved);
+  end_job(self, false, cell_status::cancelled, "budget_exhausted",
+          "not run: the job's budget (constraints.max_cost " + std::to_string(t.limit) +
+              ") could not hold another cell's worst case after " + std::to_string(t.spent) +
+              " was spent");
+}
+
 void advance(self_ptr self) {
   auto& s = self->state;
   if (s.ending) return;
+  if (s.budget_stopped) {
+    if (s.batches.empty() && s.restarting.empty()) end_at_budget(self);
+    return;
+  }
   while (static_cast<int32_t>(s.batches.size()) < s.settings.pipeline && !s.todo.empty()) {
     auto qi = s.todo.front();
     s.todo.pop_front();
@@ -218,6 +245,10 @@ void on_batch_down(self_ptr self, caf::down_msg& dm) {
   auto qi = it->second.second;
   s.batches.erase(it);
   bool again = s.rerun.erase(qi) > 0;  // a crashed batch's restart reloads its cells anyway
+  if (is_budget_exhausted(dm.reason)) {
+    s.budget_stopped = true;
+    return advance(self);
+  }
   if (dm.reason) {
     auto n = ++s.batch_crashes[qi];
     auto reason = self->system().render(dm.reason);
@@ -273,6 +304,23 @@ void load_page(self_ptr self) {
           [=](caf::error& err) { start_failed(self, err, true); });
 }
 
+// The most any attempt of the job can cost (unknown prices: infinite). A system prompt is
+// counted as 8 kB, more than any regional prompt the node writes.
+double worst_attempt(const job_spec& spec, const price_book* prices) {
+  constexpr size_t system_prompt_allowance = 8192;
+  size_t longest = 0;
+  for (auto& q : spec.questions) longest = std::max(longest, q.prompt.size());
+  double worst = 0;
+  for (auto& m : spec.models)
+    for (auto& r : spec.regions) {
+      auto b = prices ? prices->attempt_bound(m, r, longest + system_prompt_allowance,
+                                              spec.generation_for(m).max_tokens)
+                      : std::nullopt;
+      worst = std::max(worst, b ? *b : std::numeric_limits<double>::infinity());
+    }
+  return worst;
+}
+
 void begin(self_ptr self, const job_snapshot& snap) {
   auto& s = self->state;
   if (!snap.found) {
@@ -290,6 +338,12 @@ void begin(self_ptr self, const job_snapshot& snap) {
     return;
   }
   s.spec = std::get<job_spec>(std::move(parsed));
+  if (s.spec.max_cost >= 0)
+    s.budget = std::make_shared<budget_ledger>(
+        s.spec.max_cost,
+        snap.charged + (snap.open_attempts > 0 ? static_cast<double>(snap.open_attempts) *
+                                                     worst_attempt(s.spec, s.settings.prices.get())
+                                               : 0.0));
   s.started = true;
   s.loading = true;
   s.start_failures = s.start_outages = 0;

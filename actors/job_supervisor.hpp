@@ -16,6 +16,12 @@
 // cells while the job runs: reopened in storage, their questions run again (after the batch of
 // the same question, if one runs); replies `deferred` once the job is ending; internal:
 // (progress) read the next page of counts again, (abort) end the next page of cells again.
+//
+// A job with constraints.max_cost runs under a budget ledger rebuilt from storage at every start
+// (the cells' charges, and each attempt of a cell left open by a stop at the job's worst case):
+// once a batch stops because a cell does not fit, no batch starts again, and when the running
+// ones have drained the open cells end cancelled with error_code budget_exhausted and the job
+// ends failed with that reason.
 #pragma once
 
 #include <deque>
@@ -36,6 +42,9 @@ struct supervisor_settings {
   caf::timespan restart_backoff = std::chrono::milliseconds(200);
   batch_settings batch;
   analyst_actor analyst;  // told when the job ends (none: no analysis, e.g. in actor tests)
+  // Every provider's prices: a job with constraints.max_cost reserves each cell's worst case
+  // before it runs (none: every cell's cost is unknown, so a budgeted job cannot run a cell).
+  std::shared_ptr<const price_book> prices;
 };
 
 struct job_supervisor_state {
@@ -64,6 +73,8 @@ struct job_supervisor_state {
   int32_t start_outages = 0;   // the database was unreachable: waited out, not counted
   int32_t abort_failures = 0;
   int32_t finish_failures = 0;
+  std::shared_ptr<budget_ledger> budget;  // constraints.max_cost, shared with the job's cells
+  bool budget_stopped = false;            // a batch stopped at the budget: no batch starts again
   ~job_supervisor_state();
   static inline const char* name = "job_supervisor";
 };

@@ -1,9 +1,12 @@
 // The read side of the progress hub: the hub publishes each running job's counts here (at once
 // on start and status changes, at most every `publish_interval` while cells move), and REST
 // threads read them under a mutex, without a message round trip through the busy scheduler.
+// It also sums the usage of the answers committed since the node started, by provider and model
+// (the /metrics counters).
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,9 +38,23 @@ class progress_board {
     return it == jobs_.end() ? nullptr : it->second;
   }
 
+  using usage_by_provider_model = std::map<std::pair<std::string, std::string>, usage_totals>;
+
+  // Adds committed answers' usage (provider, model) -> totals.
+  void add_usage(const usage_by_provider_model& more) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    for (auto& [key, u] : more) usage_[key].add(u);
+  }
+
+  usage_by_provider_model usage() const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return usage_;
+  }
+
  private:
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const job_progress>> jobs_;
+  usage_by_provider_model usage_;
 };
 
 }  // namespace beacon

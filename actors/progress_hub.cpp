@@ -38,9 +38,12 @@ void count(self_ptr self, job_progress& p, const cell_event& e) {
   if (g == index.end()) {
     g = index.emplace(key, p.groups.size()).first;
     p.groups.push_back(
-        {e.question_index, e.model_id, e.region, std::vector<int32_t>(cell_status_count, 0)});
+        {e.question_index, e.model_id, e.region, std::vector<int32_t>(cell_status_count, 0), {}});
   }
   move(p.groups[g->second].counts);
+  if (is_terminal(e.to))
+    p.groups[g->second].usage.add(e.prompt_tokens, e.completion_tokens, e.cost,
+                                  e.to == cell_status::completed);
 }
 
 // Numbers new items of a job's stream, keeps the newest, and sends them to its subscribers.
@@ -140,7 +143,11 @@ void seed(self_ptr self, job_progress& p) {
 // Committed cell transitions: counted, published soon and appended to their jobs' streams.
 void count_committed(self_ptr self, std::vector<cell_event>& events) {
   std::map<std::string, std::vector<stream_item>> by_job;
+  progress_board::usage_by_provider_model usage;
   for (auto& e : events) {
+    if (is_terminal(e.to) && !e.provider_id.empty())
+      usage[{e.provider_id, e.model_id}].add(e.prompt_tokens, e.completion_tokens, e.cost,
+                                             e.to == cell_status::completed);
     auto it = self->state.jobs.find(e.job_id);
     if (it == self->state.jobs.end()) continue;
     count(self, it->second, e);
@@ -149,6 +156,7 @@ void count_committed(self_ptr self, std::vector<cell_event>& events) {
     by_job[job].push_back(stream_item{0, std::move(e), caf::none, {}});
   }
   for (auto& [job, items] : by_job) append(self, job, std::move(items));
+  if (self->state.board && !usage.empty()) self->state.board->add_usage(usage);
 }
 
 // Forgets the oldest terminal jobs past keep_finished (their streams too, when nobody follows).

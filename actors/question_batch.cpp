@@ -1,11 +1,14 @@
 // The question batch actor.
 #include "actors/question_batch.hpp"
 
+#include <limits>
+
 #include "actors/persistence.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "domain/error_class.hpp"
 #include "domain/status.hpp"
+#include "messages/errors.hpp"
 
 namespace beacon {
 namespace {
@@ -18,6 +21,17 @@ int32_t page_size(self_ptr self) {
 
 cell_task task_for(self_ptr self, const cell_row& c) {
   auto& s = self->state;
+  auto it = s.settings.model_generation.find(c.model_id);
+  auto& generation = it != s.settings.model_generation.end() ? it->second : s.settings.generation;
+  double bound = -1;
+  if (s.settings.execution.budget) {
+    auto worst = s.settings.prices
+                     ? s.settings.prices->attempt_bound(c.model_id, c.region,
+                                                        c.system_prompt.size() + s.q.prompt.size(),
+                                                        generation.max_tokens)
+                     : std::nullopt;
+    bound = worst ? *worst : std::numeric_limits<double>::infinity();  // unpriced: never fits
+  }
   return {c.id,
           s.job_id,
           s.q.id,
@@ -29,16 +43,41 @@ cell_task task_for(self_ptr self, const cell_row& c) {
           c.system_prompt,
           c.max_retries,
           s.settings.attempt_timeout,
-          c.attempt_base};
+          c.attempt_base,
+          generation,
+          bound};
 }
 
-void launch(self_ptr self, cell_row c, std::optional<cell_outcome> preset = std::nullopt) {
+// Reserves the most the cell may cost against the job's budget (true without a budget); the
+// first cell that does not fit closes the batch to new cells.
+bool reserve(self_ptr self, const cell_task& t) {
   auto& s = self->state;
-  auto child = self->spawn<caf::monitored>(execution, task_for(self, c), s.settings.execution,
+  auto& budget = s.settings.execution.budget;
+  if (!budget) return true;
+  if (!s.budget_closed && budget->try_reserve(t.cell_id, t.attempt_bound * (1 + t.max_retries)))
+    return true;
+  if (!s.budget_closed)
+    logging::info("budget_closed")
+        .cell({s.job_id, s.q.id, t.model_id, t.region})
+        .field("spent", budget->read().spent)
+        .field("reserved", budget->read().reserved)
+        .field("limit", budget->read().limit)
+        .field("cell_worst_case", t.attempt_bound * (1 + t.max_retries));
+  s.budget_closed = true;
+  return false;
+}
+
+// Starts the cell's execution actor; false (nothing started) when the budget cannot hold it.
+bool launch(self_ptr self, cell_row c, std::optional<cell_outcome> preset = std::nullopt) {
+  auto& s = self->state;
+  auto task = task_for(self, c);
+  if (!preset && !reserve(self, task)) return false;
+  auto child = self->spawn<caf::monitored>(execution, std::move(task), s.settings.execution,
                                            std::move(preset));
   s.in_flight.emplace(child.address(), std::make_pair(child, std::move(c)));
   s.peak_in_flight = std::max(s.peak_in_flight, s.in_flight.size());
   self->send(child, atom::run::value);
+  return true;
 }
 
 void load_page(self_ptr self);
@@ -47,11 +86,15 @@ void load_page(self_ptr self);
 // cell is done.
 void fill(self_ptr self) {
   auto& s = self->state;
-  while (s.in_flight.size() < static_cast<size_t>(s.settings.max_in_flight)) {
+  while (!s.budget_closed && s.in_flight.size() < static_cast<size_t>(s.settings.max_in_flight)) {
     auto& from = !s.rerun.empty() ? s.rerun : s.ready;
     if (from.empty()) break;
-    launch(self, std::move(from.front()));
+    if (!launch(self, from.front())) break;
     from.pop_front();
+  }
+  if (s.budget_closed) {
+    if (s.in_flight.empty()) self->quit(caf::make_error(job_errc::budget_exhausted));
+    return;
   }
   if (!s.exhausted && !s.loading && s.ready.size() < static_cast<size_t>(page_size(self) / 2))
     load_page(self);
@@ -104,11 +147,14 @@ void on_child_down(self_ptr self, caf::down_msg& dm) {
   if (it == s.in_flight.end()) return;
   auto c = std::move(it->second.second);
   s.in_flight.erase(it);
+  auto& budget = s.settings.execution.budget;
   if (!dm.reason) {
+    if (budget) budget->settle(c.id, 0);  // releases a hold its actor did not settle
     ++s.done;
     s.crashes.erase(c.id);
     return fill(self);
   }
+  if (budget) budget->forfeit(c.id);  // its calls may have been made: they stay charged
   auto n = ++s.crashes[c.id];
   auto reason = self->system().render(dm.reason);
   logging::warn("execution_crashed")

@@ -6,10 +6,15 @@
 // actor_crashed, and exits normally once every cell is terminal and durable. Its children die
 // with it.
 //
+// With a job budget (settings.execution.budget) each cell reserves its worst case (every attempt
+// it may make) before it starts; once one does not fit, no cell starts again: the batch waits for
+// its cells in flight and exits with job_errc::budget_exhausted (messages/errors.hpp).
+//
 // Messages: (run) start, or load the next page; (cancel) stop all cells now and exit.
 #pragma once
 
 #include <deque>
+#include <map>
 #include <unordered_map>
 
 #include "actors/execution.hpp"
@@ -21,7 +26,11 @@ struct batch_settings {
   int32_t max_in_flight = 64;
   int32_t crash_retries = 2;
   caf::timespan attempt_timeout = std::chrono::minutes(5);
-  execution_settings execution;
+  execution_settings execution;  // its budget, when set, is the job's
+  // How the job's cells are generated: for every model, and per model.
+  generation_settings generation;
+  std::map<std::string, generation_settings> model_generation;
+  std::shared_ptr<const price_book> prices;  // the worst case of a budgeted cell
 };
 
 struct question_batch_state {
@@ -38,6 +47,7 @@ struct question_batch_state {
   std::unordered_map<caf::actor_addr, std::pair<caf::actor, cell_row>> in_flight;
   std::unordered_map<int64_t, int32_t> crashes;  // by cell id
   size_t peak_in_flight = 0;
+  bool budget_closed = false;  // a cell did not fit the job's budget: nothing more starts
   ~question_batch_state();
   static inline const char* name = "question_batch";
 };

@@ -10,6 +10,14 @@ std::vector<sim_deployment> default_sim_deployments() {
   return {{"sim-us", "US", models}, {"sim-eu", "EU", models}, {"sim-asia", "ASIA", models}};
 }
 
+std::shared_ptr<const price_book> price_book_of(const runtime_options& opts) {
+  auto book = std::make_shared<price_book>();
+  for (auto& d : opts.sim_deployments) book->add(d.id, d.region, d.models, opts.sim.prices);
+  for (auto& c : opts.http_providers) book->add(c.id, c.region, c.models, c.prices);
+  for (auto& e : opts.extra_providers) book->add(e.id, e.region, e.models, {});
+  return book;
+}
+
 runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   runtime rt;
   rt.board = std::make_shared<progress_board>();
@@ -33,10 +41,12 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   }
   if (!opts.http_providers.empty()) rt.http = std::make_shared<providers::http_client>();
   for (auto& p : opts.extra_providers) entries.push_back(p);
+  rt.prices = price_book_of(opts);
   // The registry spawns (and supervises) the HTTP providers.
   rt.registry = sys.spawn(provider_registry, entries, opts.http_providers, rt.http);
   auto settings = opts.supervisor;
   settings.batch.execution.registry = rt.registry;
+  settings.prices = rt.prices;
   if (!opts.database_url.empty())
     rt.admitter = sys.spawn<caf::detached>(admitter, opts.database_url);
   if (opts.analyze_finished_jobs && !opts.database_url.empty()) {

@@ -59,11 +59,15 @@ struct runtime {
   analyst_actor analyst;      // null without a database URL or with analyze_finished_jobs off
   admitter_actor admitter;    // stores submitted jobs; null without a database URL
   lease_keeper_actor keeper;  // null without leases
+  std::shared_ptr<const price_book> prices;  // every provider's prices (budgets, /metrics)
 
   // Asks every actor to stop (user_shutdown); the caller then awaits the system.
   void shutdown();
 };
 
 runtime spawn_runtime(caf::actor_system& sys, runtime_options opts);
+
+// The prices of every provider the options configure (test doubles have none).
+std::shared_ptr<const price_book> price_book_of(const runtime_options& opts);
 
 }  // namespace beacon

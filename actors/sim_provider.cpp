@@ -83,6 +83,7 @@ sim_provider_actor::behavior_type sim_provider(
         reply.provider_id = st.provider_id;
         reply.provider_region = st.region;
         reply.model_served = req.model_id;
+        reply.model_asked = req.model_id;
         reply.latency_us = d.latency.count();
         reply.http_status = d.http_status;
         if (d.what == sim::kind::answer) {
@@ -90,7 +91,9 @@ sim_provider_actor::behavior_type sim_provider(
           reply.text = std::move(d.text);
           reply.prompt_tokens = d.prompt_tokens;
           reply.completion_tokens = d.completion_tokens;
-          reply.finish_reason = "stop";
+          reply.finish_reason = d.finish_reason;
+          if (auto price = st.settings.prices.for_model(req.model_id))
+            reply.cost = answer_cost(*price, reply.prompt_tokens, reply.completion_tokens);
         } else {
           reply.failure = d.failure;
           reply.error_message = d.error_message;

@@ -64,6 +64,25 @@ void flag_refusals(group_analysis& g) {
            join_names(*list) + " " + verb + " where " + join_names(answered) + " answered", *list});
 }
 
+// Regions whose answers were cut at max_tokens much more often than another region's.
+void flag_truncation(group_analysis& g) {
+  const region_finding* least = nullptr;
+  auto rate = [](const region_finding& r) { return static_cast<double>(r.truncated) / r.answers; };
+  for (auto& r : g.regions)
+    if (r.answers > 0 && (!least || rate(r) < rate(*least))) least = &r;
+  if (!least) return;
+  std::vector<std::string> more;
+  for (auto& r : g.regions)
+    if (r.answers > 0 && r.truncated > 0 && rate(r) - rate(*least) >= truncation_gap)
+      more.push_back(r.region);
+  if (more.empty()) return;
+  g.flags.push_back({"truncation",
+                     join_names(more) + " answers were cut at max_tokens more often than " +
+                         least->region + "'s (" + std::to_string(least->truncated) + " of " +
+                         std::to_string(least->answers) + ")",
+                     more});
+}
+
 }  // namespace
 
 double round4(double x) {
@@ -106,6 +125,7 @@ std::map<std::string, region_work> read_answers(const std::vector<answer>& answe
     f.substantive += a.classification == "substantive";
     f.refusals += a.classification == "content_refusal";
     f.deflections += a.classification == "deflection";
+    f.truncated += a.truncated;
     w.length_sum += static_cast<double>(a.text.size());
     docs.push_back(tokens(a.text));
     answered.push_back(&a);
@@ -254,6 +274,7 @@ group_analysis analyze_group(const std::string& question_id, const std::string& 
   score_divergence(g, mentioned);
   flag_refusals(g);
   flag_divergence(g);
+  flag_truncation(g);
   return g;
 }
 
@@ -280,6 +301,7 @@ boost::json::object to_json(const group_analysis& g) {
                        {"refusals", r.refusals},
                        {"deflections", r.deflections},
                        {"failures", r.failures},
+                       {"truncated", r.truncated},
                        {"mean_length", round4(r.mean_length)},
                        {"within_region_similarity", rounded(r.within_similarity)},
                        {"similarity_to_other_regions", rounded(r.similarity_to_others)},

@@ -12,7 +12,9 @@
 //   but
 //                      no answer of this region does) / (key terms any region mentions);
 //   length_disparity = 1 - shortest / longest mean answer length of a region.
-// Identical answers everywhere give D = 0 and no flags.
+// Identical answers everywhere give D = 0 and no flags. A "truncation" flag names the regions
+// whose answers were cut at max_tokens at least 25 points more often than another region's (their
+// length and key terms are then partly the limit's doing, not the model's).
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -32,13 +34,15 @@ struct answer {
   cell_status status = cell_status::pending;  // only completed cells have an answer
   std::string classification;                 // of a completed answer
   std::string text;
+  bool truncated = false;  // its provider stopped at max_tokens (finish_reason length)
 };
 
 struct region_finding {
   std::string region;
   int32_t answers = 0;  // completed cells
   int32_t substantive = 0, refusals = 0, deflections = 0;
-  int32_t failures = 0;  // failed, timed-out or cancelled cells (no answer: not evidence)
+  int32_t failures = 0;   // failed, timed-out or cancelled cells (no answer: not evidence)
+  int32_t truncated = 0;  // answers cut at max_tokens (finish_reason length)
   double mean_length = 0;
   std::optional<double> within_similarity;     // mean over pairs of its answers (>= 2 answers)
   std::optional<double> similarity_to_others;  // mean over the other regions with answers
@@ -83,6 +87,8 @@ struct group_analysis {
 // Similarity below which two regions' substantive answers are flagged as diverging (if beyond
 // the same-region noise).
 inline constexpr double diverge_below = 0.5;
+// A region's share of answers cut at max_tokens this much above another's is flagged.
+inline constexpr double truncation_gap = 0.25;
 
 group_analysis analyze_group(const std::string& question_id, const std::string& model_id,
                              const std::vector<answer>& answers);

@@ -16,7 +16,7 @@ std::string severity(double divergence) {
 
 // Totals of one region over every group.
 struct region_total {
-  int64_t answers = 0, substantive = 0, refusals = 0, deflections = 0, failures = 0;
+  int64_t answers = 0, substantive = 0, refusals = 0, deflections = 0, failures = 0, truncated = 0;
   double bias_sum = 0, coverage_sum = 0;
   int64_t bias_n = 0, coverage_n = 0;
   std::vector<std::string> keywords;  // in first-seen order
@@ -104,6 +104,7 @@ void add_region(region_total& t, const region_finding& r, const std::string& que
   t.refusals += r.refusals;
   t.deflections += r.deflections;
   t.failures += r.failures;
+  t.truncated += r.truncated;
   if (r.similarity_to_others) {
     t.bias_sum += 1 - *r.similarity_to_others;
     ++t.bias_n;
@@ -158,7 +159,9 @@ boost::json::object region_scores_json(const std::map<std::string, region_total>
                            {"answers", t.answers},
                            {"refusals", t.refusals},
                            {"deflections", t.deflections},
-                           {"failures", t.failures}};
+                           {"failures", t.failures},
+                           {"truncated", t.truncated},
+                           {"truncation_rate", share(t.truncated, t.answers)}};
   }
   return region_scores;
 }

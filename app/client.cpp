@@ -260,6 +260,23 @@ int run_submit(const client_options& o, const std::string& spec_path, bool follo
   });
 }
 
+// " tokens 123 in / 456 out, cost 0.0123 (2 answers without a cost)" from a usage object.
+std::string usage_text(const json::object& parent) {
+  auto* u = parent.if_contains("usage");
+  if (!u || !u->is_object()) return "";
+  auto& o = u->as_object();
+  auto cost = o.if_contains("cost");
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "tokens %lld in / %lld out, cost %.6g",
+                static_cast<long long>(int_at(o, "prompt_tokens")),
+                static_cast<long long>(int_at(o, "completion_tokens")),
+                cost && cost->is_number() ? cost->to_number<double>() : 0.0);
+  std::string out = buf;
+  if (auto n = int_at(o, "uncosted_cells"); n > 0)
+    out += " (" + std::to_string(n) + " answers without a known cost)";
+  return out;
+}
+
 int run_status(const client_options& o, const std::string& job_id) {
   return reachable([&]() -> int {
     auto r = call(o, bhttp::verb::get, "/api/v1/jobs/" + job_id + "/progress");
@@ -271,6 +288,7 @@ int run_status(const client_options& o, const std::string& job_id) {
                 str_at(d, "status").c_str(), p.reason.empty() ? "" : " - ", p.reason.c_str(),
                 static_cast<long long>(int_at(cells, "done")),
                 static_cast<long long>(int_at(cells, "total")));
+    if (auto u = usage_text(d); !u.empty()) std::printf("Usage: %s\n", u.c_str());
     for (auto& l : progress_lines(p)) std::printf("%s\n", l.c_str());
     for (auto part : {"models", "regions"}) {
       std::printf("\nBy %s:\n", part[0] == 'm' ? "model" : "region");
@@ -284,6 +302,7 @@ int run_status(const client_options& o, const std::string& job_id) {
             static_cast<long long>(int_at(g, "timeout")),
             static_cast<long long>(int_at(g, "running")),
             static_cast<long long>(int_at(g, "pending")));
+        if (auto u = usage_text(g); !u.empty()) std::printf("  %-20s %s\n", "", u.c_str());
       }
     }
     return 0;

@@ -39,6 +39,8 @@ struct node_config {
   double sim_error_rate = 0;
   double sim_timeout_rate = 0;
   int64_t sim_seed = 42;
+  double sim_price_input = 0;  // per million tokens, USD: the in-process sim runs for free
+  double sim_price_output = 0;
   int32_t sim_max_concurrency = 64;
   std::string
       providers_file;  // JSON list of HTTP provider endpoints (providers/provider_config.hpp)

@@ -80,6 +80,9 @@ runtime_options runtime_options_from(const node_config& cfg) {
   o.sim.timeout_rate = cfg.sim_timeout_rate;
   o.sim.seed = static_cast<uint64_t>(cfg.sim_seed);
   o.sim.max_concurrency = static_cast<size_t>(cfg.sim_max_concurrency);
+  o.sim.prices.priced = true;
+  o.sim.prices.currency = "USD";
+  o.sim.prices.all = {cfg.sim_price_input, cfg.sim_price_output};
   auto split = [](const std::string& list) {
     std::vector<std::string> out;
     std::string item;
@@ -100,6 +103,11 @@ runtime_options runtime_options_from(const node_config& cfg) {
     o.sim_deployments.push_back({id, canonical_region(region), split(cfg.sim_models)});
   }
   if (!cfg.providers_file.empty()) o.http_providers = load_provider_config(cfg.providers_file);
+  for (auto& c : o.http_providers)  // the sim's prices are in the providers' currency
+    if (c.prices.priced) {
+      o.sim.prices.currency = c.prices.currency;
+      break;
+    }
   o.lease_keeper.ttl = std::chrono::milliseconds(cfg.lease_ttl_ms);
   o.lease_keeper.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
   return o;
@@ -243,6 +251,7 @@ void node::start(bool serve_http) {
   logging::info("node_key").field("file", key_file.string()).field("key_id", key_->key_id);
   choose_node_id();
   start_actors();
+  admission_.prices = rt_.prices;
   pool_ = std::make_unique<storage::connection_pool>(db_url_, cfg_.http_workers + 2);
   running_ = true;
   resume_jobs();

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <set>
 
@@ -228,6 +229,79 @@ void read_thresholds(const json::object& constraints, job_spec& out) {
                                      "constraints.provider_timeout", out.provider_timeout);
 }
 
+// One set of generation settings from `o` (at `path`), each field replacing the one of `base`.
+generation_settings read_settings(const json::object& o, const std::string& path,
+                                  generation_settings base, bool models_allowed) {
+  for (auto& kv : o) {
+    auto k = std::string_view(kv.key());
+    if (k != "temperature" && k != "max_tokens" && k != "top_p" && k != "seed" &&
+        !(models_allowed && k == "models"))
+      refuse(path + "." + std::string(k),
+             path + "." + std::string(k) +
+                 " is not a generation setting (temperature, max_tokens, top_p, seed" +
+                 (models_allowed ? ", models)" : ")"));
+  }
+  if (auto t = number_at(o, "temperature", path + ".temperature")) {
+    if (!(*t >= 0 && *t <= 2))
+      refuse(path + ".temperature", path + ".temperature must be within 0..2");
+    base.temperature = *t;
+  }
+  if (auto n = integer_at(o, "max_tokens", path + ".max_tokens")) {
+    if (*n < 1 || *n > 32768)
+      refuse(path + ".max_tokens", path + ".max_tokens must be between 1 and 32768");
+    base.max_tokens = static_cast<int32_t>(*n);
+  }
+  if (auto p = number_at(o, "top_p", path + ".top_p")) {
+    if (!(*p > 0 && *p <= 1)) refuse(path + ".top_p", path + ".top_p must be within (0, 1]");
+    base.top_p = *p;
+  }
+  if (auto seed = integer_at(o, "seed", path + ".seed")) {
+    if (*seed < 0 || *seed > (int64_t{1} << 53))
+      refuse(path + ".seed", path + ".seed must be an integer between 0 and 2^53");
+    base.has_seed = true;
+    base.seed = *seed;
+  }
+  return base;
+}
+
+// generation: settings for every model, and under generation.models per model overrides.
+void read_generation(const json::object& spec, job_spec& out) {
+  const json::object* g = object_at(spec, "generation", "generation");
+  if (!g) return;
+  out.generation = read_settings(*g, "generation", out.generation, true);
+  const json::object* per_model = object_at(*g, "models", "generation.models");
+  if (!per_model) return;
+  for (auto& kv : *per_model) {
+    auto model = std::string(kv.key());
+    auto path = "generation.models." + model;
+    if (std::find(out.models.begin(), out.models.end(), model) == out.models.end())
+      refuse(path, path + " names a model the job does not run");
+    if (!kv.value().is_object()) refuse(path, path + " must be an object");
+    out.model_generation.emplace(
+        model, read_settings(kv.value().as_object(), path, out.generation, false));
+  }
+}
+
+// constraints.max_cost: the job's budget in the providers' currency (a number, or a decimal
+// string as the portal writes its estimated cost).
+void read_budget(const json::object& constraints, job_spec& out) {
+  auto it = constraints.find("max_cost");
+  if (it == constraints.end() || it->value().is_null()) return;
+  double cost = -1;
+  if (it->value().is_string()) {
+    std::string text(it->value().as_string());
+    char* end = nullptr;
+    cost = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(cost))
+      refuse("constraints.max_cost", "constraints.max_cost must be a number");
+  } else {
+    cost = *number_at(constraints, "max_cost", "constraints.max_cost");
+  }
+  if (!(cost >= 0 && cost <= 1e9))
+    refuse("constraints.max_cost", "constraints.max_cost must be between 0 and 1e9");
+  out.max_cost = cost;
+}
+
 // runs, and the size of the whole matrix against the node's limit.
 void read_runs(const json::object& spec, const spec_limits& limits, job_spec& out) {
   if (auto runs = integer_at(spec, "runs", "runs")) {
@@ -262,6 +336,8 @@ job_spec parse(std::string_view body, const spec_limits& limits) {
   const json::object* constraints = object_at(spec, "constraints", "constraints");
   read_regions(constraints, limits, out);
   read_thresholds(*constraints, out);
+  read_budget(*constraints, out);
+  read_generation(spec, out);
   read_runs(spec, limits, out);
   out.json = json::serialize(root);
   return out;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -15,6 +16,16 @@ struct question {
   std::string prompt;
 };
 
+// How a model is asked to generate: the original's defaults (temperature 0.1, max_tokens 500);
+// top_p and seed are sent only when the job sets them (top_p < 0, has_seed false: not set).
+struct generation_settings {
+  double temperature = 0.1;
+  int32_t max_tokens = 500;
+  double top_p = -1;
+  bool has_seed = false;
+  int64_t seed = 0;
+};
+
 struct job_spec {
   std::string id;
   std::vector<question> questions;
@@ -25,7 +36,16 @@ struct job_spec {
   int32_t min_regions = 1;
   std::chrono::nanoseconds timeout = std::chrono::minutes(10);
   std::chrono::nanoseconds provider_timeout = std::chrono::minutes(5);
-  std::string json;  // the spec as stored: the submitted JSON with its id filled in
+  std::string json;                // the spec as stored: the submitted JSON with its id filled in
+  generation_settings generation;  // "generation" (all models)
+  std::map<std::string, generation_settings> model_generation;  // per model overrides
+  double max_cost = -1;  // constraints.max_cost in the providers' currency; < 0: no budget
+
+  // The settings the cells of `model` are generated with.
+  const generation_settings& generation_for(const std::string& model) const {
+    auto it = model_generation.find(model);
+    return it != model_generation.end() ? it->second : generation;
+  }
 
   int64_t total_cells() const {
     return static_cast<int64_t>(questions.size()) * static_cast<int64_t>(models.size()) *

@@ -21,6 +21,9 @@ job_verdict decide_verdict(const verdict_counts& c) {
                  " cells completed (success rate " + three_decimals(rate) + "), " +
                  std::to_string(c.regions_with_success) + " region(s) with a success";
   if (c.cancelled) return {job_status::cancelled, "cancelled by request; " + summary};
+  if (c.budget_exhausted)
+    return {job_status::failed,
+            "budget_exhausted: the job's max_cost could not hold its remaining cells; " + summary};
   // A rate equal to the minimum passes, whatever rounding the division did.
   if (rate + 1e-9 < c.min_success_rate)
     return {job_status::failed,

@@ -66,6 +66,19 @@ admission_request request_for(job_spec spec, const admission_settings& settings,
   return r;
 }
 
+// Why a budgeted job cannot be held to its budget: a provider that may serve one of its cells has
+// no price, so what the cell costs could not be known ("" when every one has a price).
+std::string unpriced_for_budget(const job_spec& spec, const price_book* prices) {
+  if (spec.max_cost < 0 || !prices) return "";
+  for (auto& m : spec.models)
+    for (auto& r : spec.regions)
+      if (auto p = prices->unpriced_provider(m, r); !p.empty())
+        return "constraints.max_cost needs a price for every provider that may serve the job; "
+               "provider " +
+               p + " (model " + m + ", region " + r + ") has none in the providers file";
+  return "";
+}
+
 // Stores a parsed, verified spec and answers as POST /api/v1/jobs does.
 admission_result store(pqxx::connection& conn, std::string_view body,
                        const admission_settings& settings, storage::admit_guards guards,
@@ -75,6 +88,8 @@ admission_result store(pqxx::connection& conn, std::string_view body,
     return rejected(400, err->message, err->field == "body" ? "invalid_json" : "invalid_spec",
                     err->field);
   auto& spec = std::get<job_spec>(parsed);
+  if (auto unpriced = unpriced_for_budget(spec, settings.prices.get()); !unpriced.empty())
+    return rejected(400, unpriced, "invalid_spec", "constraints.max_cost");
   auto request = request_for(spec, settings, guards);
   caf::expected<admission_reply> stored = caf::error{};
   try {

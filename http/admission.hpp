@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <pqxx/connection>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/expected.hpp"
 #include "domain/job_spec.hpp"
+#include "domain/pricing.hpp"
 #include "domain/spec_signature.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/types.hpp"
@@ -23,6 +25,9 @@ struct admission_settings {
   int32_t max_retries = 3;         // automatic retries per cell
   int32_t manual_retry_limit = 3;  // retries a person may ask for per cell
   signature_policy signatures;
+  // Every provider's prices: a job with constraints.max_cost is refused (400) when a provider
+  // that may serve it has none (null: not checked; the job's cells then cannot run).
+  std::shared_ptr<const price_book> prices;
 };
 
 // What a submission carries besides its body.

@@ -37,10 +37,31 @@ std::string provider_labels(const provider_status& p) {
   return "provider=\"" + escape(p.provider_id) + "\",region=\"" + escape(p.region) + "\"";
 }
 
+// Token and cost counters of committed answers by provider and model.
+void usage_families(std::string& out, const metrics_input& in) {
+  family(out, "beacon_tokens_total", "counter",
+         "Tokens of committed answers as their providers reported them, by provider and model.");
+  for (auto& [key, u] : in.usage) {
+    auto labels = "provider=\"" + escape(key.first) + "\",model=\"" + escape(key.second) + "\"";
+    sample(out, "beacon_tokens_total", labels + ",kind=\"prompt\"",
+           static_cast<double>(u.prompt_tokens));
+    sample(out, "beacon_tokens_total", labels + ",kind=\"completion\"",
+           static_cast<double>(u.completion_tokens));
+  }
+  family(out, "beacon_cost_total", "counter",
+         "Cost of committed answers at the configured prices, by provider and model.");
+  for (auto& [key, u] : in.usage)
+    sample(out, "beacon_cost_total",
+           "provider=\"" + escape(key.first) + "\",model=\"" + escape(key.second) +
+               "\",currency=\"" + escape(in.currency) + "\"",
+           u.cost);
+}
+
 }  // namespace
 
 std::string prometheus_text(const metrics_input& in) {
   std::string out;
+  usage_families(out, in);
   family(out, "beacon_jobs", "gauge", "Jobs by status.");
   for (auto& [st, n] : in.jobs_by_status)
     sample(out, "beacon_jobs", "status=\"" + escape(st) + "\"", static_cast<double>(n));

@@ -33,6 +33,14 @@ boost::json::object counts_json(const counts& c) {
   return o;
 }
 
+// {prompt_tokens, completion_tokens, cost, uncosted_cells}: the answers' reported usage.
+boost::json::object usage_json(const usage_totals& u) {
+  return {{"prompt_tokens", u.prompt_tokens},
+          {"completion_tokens", u.completion_tokens},
+          {"cost", u.cost},
+          {"uncosted_cells", u.uncosted}};
+}
+
 }  // namespace
 
 std::string progress_json(const job_progress& p, bool with_groups) {
@@ -49,23 +57,34 @@ std::string progress_json(const job_progress& p, bool with_groups) {
     questions.push_back(std::move(o));
   }
   std::map<std::string, counts> by_model, by_region;
+  std::map<std::string, usage_totals> model_usage, region_usage;
+  usage_totals usage;
   for (auto& g : p.groups) {
     add(by_model[g.model_id], g.counts);
     add(by_region[g.region], g.counts);
+    model_usage[g.model_id].add(g.usage);
+    region_usage[g.region].add(g.usage);
+    usage.add(g.usage);
   }
   for (auto& [m, c] : by_model) {
     auto o = counts_json(c);
     o["model_id"] = m;
+    o["usage"] = usage_json(model_usage[m]);
     models.push_back(std::move(o));
   }
   for (auto& [r, c] : by_region) {
     auto o = counts_json(c);
     o["region"] = r;
+    o["usage"] = usage_json(region_usage[r]);
     regions.push_back(std::move(o));
   }
-  boost::json::object out{{"job_id", p.job_id},          {"status", to_string(p.status)},
-                          {"cells", counts_json(total)}, {"questions", std::move(questions)},
-                          {"models", std::move(models)}, {"regions", std::move(regions)}};
+  boost::json::object out{{"job_id", p.job_id},
+                          {"status", to_string(p.status)},
+                          {"cells", counts_json(total)},
+                          {"usage", usage_json(usage)},
+                          {"questions", std::move(questions)},
+                          {"models", std::move(models)},
+                          {"regions", std::move(regions)}};
   if (!p.reason.empty()) out["reason"] = p.reason;
   if (p.questions.size() > progress_max_questions) {
     out["questions_total"] = p.questions.size();
@@ -83,6 +102,7 @@ std::string progress_json(const job_progress& p, bool with_groups) {
       o["question_index"] = g.question_index;
       o["model_id"] = g.model_id;
       o["region"] = g.region;
+      o["usage"] = usage_json(g.usage);
       groups.push_back(std::move(o));
     }
     out["groups"] = std::move(groups);

@@ -16,6 +16,9 @@ namespace beacon::http {
 inline constexpr size_t progress_max_questions = 1000;
 inline constexpr size_t progress_max_groups = 5000;
 
+// Every level (the job, each model, each region, each group) carries "usage": {prompt_tokens,
+// completion_tokens, cost, uncosted_cells}: the stored answers' reported tokens, their cost at
+// the providers' prices, and the completed cells whose cost is unknown (no price or no usage).
 // `with_groups` adds "groups": [{question_index, model_id, region, counts...}], one per cell of the
 // Question -> Model -> Region grid (the live page and ?groups=1).
 std::string progress_json(const job_progress& p, bool with_groups = false);

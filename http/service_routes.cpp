@@ -137,6 +137,8 @@ response metrics(const route_context& ctx, const request&, const path_params&) {
   if (ctx.registry)
     in.providers = ask<std::vector<provider_status>>(ctx, ctx.registry, atom::get::value);
   if (ctx.database_watch) in.database_restarts = ctx.database_watch->restarts();
+  if (ctx.board) in.usage = ctx.board->usage();
+  if (ctx.admission.prices) in.currency = ctx.admission.prices->currency();
   return {200, prometheus_text(in), "text/plain; version=0.0.4"};
 }
 

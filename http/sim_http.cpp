@@ -1,6 +1,7 @@
 // The sim HTTP server's handler.
 #include "http/sim_http.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "domain/job_spec.hpp"
@@ -41,22 +42,43 @@ std::string user_text(const json::object& body) {
 
 const std::chrono::microseconds never = std::chrono::hours(1);
 
+// The generation settings a request carries (temperature, a token limit at `max_key`, top_p,
+// seed), as the sim honours them; absent ones keep their defaults.
+generation_settings generation_in(const json::object& o, const char* max_key) {
+  generation_settings g;
+  if (auto* t = o.if_contains("temperature"); t && t->is_number())
+    g.temperature = t->to_number<double>();
+  if (auto* m = o.if_contains(max_key); m && m->is_int64())
+    g.max_tokens = static_cast<int32_t>(std::clamp<int64_t>(m->as_int64(), 1, 1 << 20));
+  if (auto* p = o.if_contains("top_p"); p && p->is_number()) g.top_p = p->to_number<double>();
+  if (auto* seed = o.if_contains("seed"); seed && seed->is_int64()) {
+    g.has_seed = true;
+    g.seed = seed->as_int64();
+  }
+  return g;
+}
+
 struct sim_server {
   sim_http_options opts;
   std::atomic<uint64_t> calls{0};
 
   sim::decision decide(const std::string& model, const std::string& prompt,
-                       const std::string& region) {
+                       const std::string& region, const generation_settings& g) {
     auto n = calls++;
-    provider_request req{
-        "http", question_for(prompt), model, region, 0, static_cast<int32_t>(n % 1000000), prompt,
-        ""};
+    provider_request req{"http", question_for(prompt),
+                         model,  region,
+                         0,      static_cast<int32_t>(n % 1000000),
+                         prompt, "",
+                         0,      g};
     return sim::decide(opts.sim, req, region);
   }
 
   void chat(const json::object& body, bool ollama, const http::responder& reply) {
     auto model = string_at(body, "model");
-    auto d = decide(model, user_text(body), opts.region);
+    auto* options = ollama ? body.if_contains("options") : nullptr;
+    auto g = generation_in(options && options->is_object() ? options->as_object() : body,
+                           ollama ? "num_predict" : "max_tokens");
+    auto d = decide(model, user_text(body), opts.region, g);
     if (d.what == sim::kind::hang) return reply({200, "{}"}, never);
     if (d.what == sim::kind::error)
       return reply({static_cast<unsigned>(d.http_status),
@@ -67,15 +89,16 @@ struct sim_server {
         ollama ? json::object{{"model", model},
                               {"message", msg},
                               {"done", true},
-                              {"done_reason", "stop"},
+                              {"done_reason", d.finish_reason},
                               {"prompt_eval_count", d.prompt_tokens},
                               {"eval_count", d.completion_tokens}}
                : json::object{
                      {"id", "sim-" + std::to_string(calls.load())},
                      {"object", "chat.completion"},
                      {"model", model},
-                     {"choices", json::array{json::object{
-                                     {"index", 0}, {"message", msg}, {"finish_reason", "stop"}}}},
+                     {"choices",
+                      json::array{json::object{
+                          {"index", 0}, {"message", msg}, {"finish_reason", d.finish_reason}}}},
                      {"usage",
                       {{"prompt_tokens", d.prompt_tokens},
                        {"completion_tokens", d.completion_tokens},
@@ -87,7 +110,8 @@ struct sim_server {
   void beacon(const json::object& body, const std::string& region, bool router,
               const http::responder& reply) {
     auto model = string_at(body, "model");
-    auto d = decide(model, string_at(body, "prompt"), canonical_region(region));
+    auto d = decide(model, string_at(body, "prompt"), canonical_region(region),
+                    generation_in(body, "max_tokens"));
     if (d.what == sim::kind::hang) return reply({200, "{}"}, never);
     json::object out{{"success", d.what == sim::kind::answer}, {"model", model}};
     if (d.what == sim::kind::answer) {

@@ -60,6 +60,9 @@ std::string sse_items(const std::vector<stream_item>& items) {
                           {"status", to_string(c.to)}};
     if (!c.provider_id.empty()) o["provider_id"] = c.provider_id;
     if (!c.error.empty()) o["error"] = c.error;
+    if (c.prompt_tokens >= 0) o["prompt_tokens"] = c.prompt_tokens;
+    if (c.completion_tokens >= 0) o["completion_tokens"] = c.completion_tokens;
+    if (c.cost >= 0) o["cost"] = c.cost;
     event(out, it.seq, "cell", json_text(o));
   }
   return out;

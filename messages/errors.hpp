@@ -17,9 +17,15 @@ enum class storage_errc : uint8_t {
   lease_lost = 3,   // this node no longer holds the job's lease: another node runs it now
 };
 
+// Why a part of a running job stopped early by design (category "job").
+enum class job_errc : uint8_t {
+  budget_exhausted = 1,  // the job's budget (constraints.max_cost) cannot hold another cell
+};
+
 }  // namespace beacon
 
 CAF_ERROR_CODE_ENUM(beacon::storage_errc, "storage")
+CAF_ERROR_CODE_ENUM(beacon::job_errc, "job")
 
 namespace beacon {
 
@@ -40,6 +46,12 @@ inline bool is_storage_outage(const caf::error& e) {
 
 inline bool is_storage_rejection(const caf::error& e) {
   return is_storage_errc(e, storage_errc::rejected);
+}
+
+// A question batch stopped because the job's budget closed.
+inline bool is_budget_exhausted(const caf::error& e) {
+  return e && e.category() == caf::detail::error_factory<job_errc>::category &&
+         e.code() == static_cast<uint8_t>(job_errc::budget_exhausted);
 }
 
 // The job's lease moved to another node (or lapsed and was taken): stop working on it.

@@ -1,6 +1,7 @@
 // Message structs exchanged between actors. All are inspectable (CAF 0.17 inspect signature).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -15,6 +16,12 @@
 #include "domain/verdict.hpp"
 
 namespace beacon {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, generation_settings& x) {
+  return f(caf::meta::type_name("generation_settings"), x.temperature, x.max_tokens, x.top_p,
+           x.has_seed, x.seed);
+}
 
 // One cell row as the runtime needs it to run the cell (loaded per question).
 struct cell_row {
@@ -51,13 +58,17 @@ struct cell_task {
   // Provider calls of earlier rounds (before a manual retry): attempt numbers sent to providers
   // continue after them, so a provider that decides by attempt number sees a new attempt.
   int32_t attempt_base = 0;
+  generation_settings generation;  // how the model is asked to generate
+  // The most one attempt of the cell can cost (the budget charges it for an attempt whose cost
+  // is unknown); < 0: the job has no budget.
+  double attempt_bound = -1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cell_task& x) {
   return f(caf::meta::type_name("cell_task"), x.cell_id, x.job_id, x.question_id, x.question_index,
            x.prompt, x.model_id, x.region, x.run, x.system_prompt, x.max_retries, x.attempt_timeout,
-           x.attempt_base);
+           x.attempt_base, x.generation, x.attempt_bound);
 }
 
 // A request to mark a cell running; granted only while the cell is not terminal.
@@ -121,6 +132,13 @@ struct cell_outcome {
   int64_t prompt_tokens = -1;
   int64_t completion_tokens = -1;
   std::string finish_reason;
+  // How it was generated, what of that its provider's protocol could not carry (comma-separated
+  // setting names, empty: all sent), what the answer cost (-1: unknown, no price or no usage)
+  // and what the job's budget charged for the cell's attempts (-1: the job has no budget).
+  generation_settings generation;
+  std::string settings_unsent;
+  double cost = -1;
+  double charged = -1;
   // A completed cell's receipt (v1.1, a view of the row): its leaf data in the transparency log
   // and the output's and benchmark's SHA-256 the row keeps for it (32 bytes each); or empty.
   std::string receipt_leaf;
@@ -134,8 +152,8 @@ typename Inspector::result_type inspect(Inspector& f, cell_outcome& x) {
            x.provider_region, x.attempts, x.retry_history, x.started_us, x.completed_us,
            x.duration_ms, x.output_json, x.error_code, x.error_message, x.classification,
            x.is_substantive, x.is_content_refusal, x.is_technical_error, x.response_length,
-           x.http_status, x.prompt_tokens, x.completion_tokens, x.finish_reason, x.receipt_leaf,
-           x.output_hash, x.benchmark_hash);
+           x.http_status, x.prompt_tokens, x.completion_tokens, x.finish_reason, x.generation,
+           x.settings_unsent, x.cost, x.charged, x.receipt_leaf, x.output_hash, x.benchmark_hash);
 }
 
 // A provider call for one attempt of one cell.
@@ -149,12 +167,13 @@ struct provider_request {
   std::string prompt;
   std::string system_prompt;
   int64_t timeout_ms = 0;  // the caller's attempt timeout; transports abort at it (0: none given)
+  generation_settings generation;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_request& x) {
   return f(caf::meta::type_name("provider_request"), x.job_id, x.question_id, x.model_id, x.region,
-           x.run, x.attempt, x.prompt, x.system_prompt, x.timeout_ms);
+           x.run, x.attempt, x.prompt, x.system_prompt, x.timeout_ms, x.generation);
 }
 
 // A finished HTTP transfer, from the HTTP client's thread to the provider that started it.
@@ -184,6 +203,7 @@ struct provider_reply {
   std::string provider_id;
   std::string provider_region;
   std::string model_served;
+  std::string model_asked;  // the model id the cell asked for (metrics count by it)
   int64_t latency_us = 0;
   int64_t retry_after_ms = 0;  // the provider asked us to wait this long (429 Retry-After)
   // Whether the call left for the provider (false: refused here, e.g. its circuit is open or
@@ -193,13 +213,18 @@ struct provider_reply {
   int64_t prompt_tokens = -1;
   int64_t completion_tokens = -1;
   std::string finish_reason;
+  // The answer's cost at the provider's prices (-1: unknown: no price, or usage not reported)
+  // and the settings its protocol could not carry (comma-separated names; empty: all sent).
+  double cost = -1;
+  std::string settings_unsent;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
   return f(caf::meta::type_name("provider_reply"), x.ok, x.text, x.failure, x.error_message,
-           x.http_status, x.provider_id, x.provider_region, x.model_served, x.latency_us,
-           x.retry_after_ms, x.sent, x.prompt_tokens, x.completion_tokens, x.finish_reason);
+           x.http_status, x.provider_id, x.provider_region, x.model_served, x.model_asked,
+           x.latency_us, x.retry_after_ms, x.sent, x.prompt_tokens, x.completion_tokens,
+           x.finish_reason, x.cost, x.settings_unsent);
 }
 
 // What a provider reports to the registry (and the registry to health and metrics readers):
@@ -252,12 +277,16 @@ struct job_snapshot {
   int64_t started_us = 0;         // start of the current round (the job timeout counts from here)
   bool first_start = false;       // this start moved the job out of queued for the first time
   bool cancel_requested = false;  // a cancel was asked for and has not finished: end it cancelled
+  // A budgeted job's charges so far (its cells' `charged`) and the attempts of its open cells
+  // (made before a stop, so possibly spent); 0 without a budget.
+  double charged = 0;
+  int64_t open_attempts = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_snapshot& x) {
   return f(caf::meta::type_name("job_snapshot"), x.job_id, x.found, x.status, x.spec_json,
-           x.started_us, x.first_start, x.cancel_requested);
+           x.started_us, x.first_start, x.cancel_requested, x.charged, x.open_attempts);
 }
 
 // One page of a job's open cells ended (cancel, deadline, failed start).
@@ -304,12 +333,17 @@ struct cell_event {
   std::string error;        // "code: message", empty when none
   std::string model_id;
   int64_t cell_id = 0;
+  // The stored answer's usage and cost (-1: not reported, unknown, or no answer).
+  int64_t prompt_tokens = -1;
+  int64_t completion_tokens = -1;
+  double cost = -1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cell_event& x) {
   return f(caf::meta::type_name("cell_event"), x.job_id, x.region, x.question_index, x.from, x.to,
-           x.provider_id, x.error, x.model_id, x.cell_id);
+           x.provider_id, x.error, x.model_id, x.cell_id, x.prompt_tokens, x.completion_tokens,
+           x.cost);
 }
 
 // One entry of a job's event stream: a cell event, or (new_job_status set) a job status change.
@@ -325,18 +359,50 @@ typename Inspector::result_type inspect(Inspector& f, stream_item& x) {
   return f(caf::meta::type_name("stream_item"), x.seq, x.cell, x.new_job_status, x.job_reason);
 }
 
-// Cell counts of one (question, model, region) group by status (all_cell_statuses order).
+// Tokens and cost of stored answers, summed as reported: answers whose provider reported no
+// usage count in none of the sums; completed answers without a known cost are counted apart.
+struct usage_totals {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  double cost = 0;
+  int32_t uncosted = 0;  // completed cells whose cost is unknown
+
+  void add(int64_t prompt, int64_t completion, double answer_cost, bool completed) {
+    prompt_tokens += std::max<int64_t>(0, prompt);
+    completion_tokens += std::max<int64_t>(0, completion);
+    if (answer_cost >= 0)
+      cost += answer_cost;
+    else if (completed)
+      ++uncosted;
+  }
+  void add(const usage_totals& o) {
+    prompt_tokens += o.prompt_tokens;
+    completion_tokens += o.completion_tokens;
+    cost += o.cost;
+    uncosted += o.uncosted;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, usage_totals& x) {
+  return f(caf::meta::type_name("usage_totals"), x.prompt_tokens, x.completion_tokens, x.cost,
+           x.uncosted);
+}
+
+// Cell counts of one (question, model, region) group by status (all_cell_statuses order), and
+// its answers' usage.
 struct group_progress {
   int32_t question_index = 0;
   std::string model_id;
   std::string region;
   std::vector<int32_t> counts = std::vector<int32_t>(cell_status_count, 0);
+  usage_totals usage;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_progress& x) {
-  return f(caf::meta::type_name("group_progress"), x.question_index, x.model_id, x.region,
-           x.counts);
+  return f(caf::meta::type_name("group_progress"), x.question_index, x.model_id, x.region, x.counts,
+           x.usage);
 }
 
 // Cell counts of one question by status (all_cell_statuses order).
@@ -383,7 +449,8 @@ typename Inspector::result_type inspect(Inspector& f, question& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
   return f(caf::meta::type_name("job_spec"), x.id, x.questions, x.models, x.regions, x.runs,
-           x.min_success_rate, x.min_regions, x.timeout, x.provider_timeout, x.json);
+           x.min_success_rate, x.min_regions, x.timeout, x.provider_timeout, x.json, x.generation,
+           x.model_generation, x.max_cost);
 }
 
 // A validated JobSpec to store with all its cells (persistence's admit): the spec, the cells'

@@ -186,20 +186,27 @@ std::string_view to_string(protocol p) {
 }
 
 wire_request build_request(protocol p, const call_input& in) {
+  auto& g = in.generation;
   switch (p) {
-    case protocol::openai:
-      return {"/v1/chat/completions", json::serialize(json::object{{"model", in.model},
-                                                                   {"messages", chat_messages(in)},
-                                                                   {"temperature", in.temperature},
-                                                                   {"max_tokens", in.max_tokens},
-                                                                   {"stream", false}})};
-    case protocol::ollama:
-      return {"/api/chat",
-              json::serialize(json::object{
-                  {"model", in.model},
-                  {"messages", chat_messages(in)},
-                  {"stream", false},
-                  {"options", {{"temperature", in.temperature}, {"num_predict", in.max_tokens}}}})};
+    case protocol::openai: {
+      json::object body{{"model", in.model},
+                        {"messages", chat_messages(in)},
+                        {"temperature", g.temperature},
+                        {"max_tokens", g.max_tokens},
+                        {"stream", false}};
+      if (g.top_p > 0) body["top_p"] = g.top_p;
+      if (g.has_seed) body["seed"] = g.seed;
+      return {"/v1/chat/completions", json::serialize(body)};
+    }
+    case protocol::ollama: {
+      json::object options{{"temperature", g.temperature}, {"num_predict", g.max_tokens}};
+      if (g.top_p > 0) options["top_p"] = g.top_p;
+      if (g.has_seed) options["seed"] = g.seed;
+      return {"/api/chat", json::serialize(json::object{{"model", in.model},
+                                                        {"messages", chat_messages(in)},
+                                                        {"stream", false},
+                                                        {"options", std::move(options)}})};
+    }
     case protocol::beacon_router:
       // The router applies no system prompt of its own choosing from us: the regional prompt
       // travels in front of the question, as the original runner's hybrid executor sent it.
@@ -208,18 +215,26 @@ wire_request build_request(protocol p, const call_input& in) {
                   {"model", in.model},
                   {"prompt",
                    in.system_prompt.empty() ? in.prompt : in.system_prompt + "\n\n" + in.prompt},
-                  {"temperature", in.temperature},
-                  {"max_tokens", in.max_tokens},
+                  {"temperature", g.temperature},
+                  {"max_tokens", g.max_tokens},
                   {"region_preference", in.region},
                   {"cost_priority", false}})};
     case protocol::modal:
       return {"", json::serialize(json::object{{"model", in.model},
                                                {"prompt", in.prompt},
-                                               {"temperature", in.temperature},
-                                               {"max_tokens", in.max_tokens},
+                                               {"temperature", g.temperature},
+                                               {"max_tokens", g.max_tokens},
                                                {"region", in.region}})};
   }
   return {};
+}
+
+std::string unsent_settings(protocol p, const generation_settings& g) {
+  if (p == protocol::openai || p == protocol::ollama) return "";
+  std::string out;
+  if (g.top_p > 0) out = "top_p";
+  if (g.has_seed) out += out.empty() ? "seed" : ",seed";
+  return out;
 }
 
 parsed_reply parse_response(protocol p, long http_status, std::string_view body) {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "domain/error_class.hpp"
+#include "domain/job_spec.hpp"
 
 namespace beacon::providers {
 
@@ -26,8 +27,7 @@ struct call_input {
   std::string prompt;
   std::string system_prompt;
   std::string region;  // canonical region of the cell (US, EU, ASIA, ...)
-  double temperature = 0.1;
-  int max_tokens = 500;
+  generation_settings generation;
 };
 
 struct wire_request {
@@ -35,7 +35,14 @@ struct wire_request {
   std::string body;  // JSON
 };
 
+// The request of one attempt, with the generation settings in the protocol's terms: openai
+// temperature, max_tokens, top_p, seed; ollama options.temperature, num_predict, top_p, seed;
+// beacon_router and modal temperature and max_tokens only (their contracts have no top_p or seed).
 wire_request build_request(protocol p, const call_input& in);
+
+// The settings `g` sets that protocol `p` cannot carry, comma-separated ("" when all are sent):
+// recorded on the cell's row, so nothing is dropped silently.
+std::string unsent_settings(protocol p, const generation_settings& g);
 
 // The URL a health check GETs: openai {base}/v1/models, ollama {base}/api/tags, beacon_router
 // {base}/health, modal the endpoint with "-inference" replaced by "-health" (as Beacon's router

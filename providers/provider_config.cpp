@@ -1,6 +1,7 @@
 // Provider configuration parsing.
 #include "providers/provider_config.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <cstdlib>
@@ -46,6 +47,44 @@ int64_t number(const json::object& o, const char* key, const std::string& where,
   return v;
 }
 
+// A price per million tokens: a non-negative number at `key` of `o`.
+double price_at(const json::object& o, const char* key, const std::string& where) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_number()) bad(where, std::string(key) + " must be a number");
+  double v = it->value().to_number<double>();
+  if (!(v >= 0 && v <= 1e9)) bad(where, std::string(key) + " must be between 0 and 1e9");
+  return v;
+}
+
+model_price price_of(const json::object& o, const std::string& where) {
+  return {price_at(o, "input_per_million", where), price_at(o, "output_per_million", where)};
+}
+
+// prices: {currency, input_per_million, output_per_million, models: {id: {input_per_million,
+// output_per_million}}}; absent: the provider's costs are unknown.
+price_list read_prices(const json::object& o, const std::string& where,
+                       const std::vector<std::string>& models) {
+  price_list p;
+  auto it = o.find("prices");
+  if (it == o.end() || it->value().is_null()) return p;
+  if (!it->value().is_object()) bad(where, "prices must be an object");
+  auto& po = it->value().as_object();
+  p.priced = true;
+  p.currency = text(po, "currency", where + " prices", true);
+  p.all = price_of(po, where + " prices");
+  if (auto m = po.find("models"); m != po.end() && !m->value().is_null()) {
+    if (!m->value().is_object()) bad(where, "prices.models must be an object");
+    for (auto& kv : m->value().as_object()) {
+      auto id = std::string(kv.key());
+      if (std::find(models.begin(), models.end(), id) == models.end())
+        bad(where, "prices.models." + id + " is not one of the provider's models");
+      if (!kv.value().is_object()) bad(where, "prices.models." + id + " must be an object");
+      p.models[id] = price_of(kv.value().as_object(), where + " prices.models." + id);
+    }
+  }
+  return p;
+}
+
 http_provider_config parse_entry(const json::value& v, size_t index, std::set<std::string>& names) {
   auto where = "#" + std::to_string(index);
   if (!v.is_object()) bad(where, "must be an object");
@@ -88,6 +127,7 @@ http_provider_config parse_entry(const json::value& v, size_t index, std::set<st
       std::chrono::milliseconds(number(o, "circuit_open_ms", where, 1'000, 1, 3'600'000));
   c.rate_limit_debounce =
       std::chrono::milliseconds(number(o, "rate_limit_debounce_ms", where, 1'000, 0, 600'000));
+  c.prices = read_prices(o, where, c.models);
   c.ca_file = text(o, "ca_file", where, false);
   if (!c.ca_file.empty() && !std::ifstream(c.ca_file))
     bad(where, "ca_file " + c.ca_file + " cannot be read");
@@ -118,7 +158,17 @@ std::vector<http_provider_config> parse_provider_config(const std::string& json_
   }
   std::vector<http_provider_config> out;
   std::set<std::string> names;
-  for (size_t i = 0; i < list->size(); ++i) out.push_back(parse_entry((*list)[i], i, names));
+  std::string currency;
+  for (size_t i = 0; i < list->size(); ++i) {
+    out.push_back(parse_entry((*list)[i], i, names));
+    auto& p = out.back().prices;
+    if (!p.priced) continue;
+    if (currency.empty()) currency = p.currency;
+    if (p.currency != currency)
+      throw std::invalid_argument("provider '" + out.back().id + "': prices are in " + p.currency +
+                                  ", another provider's in " + currency +
+                                  "; a node's prices share one currency");
+  }
   return out;
 }
 

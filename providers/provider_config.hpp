@@ -6,13 +6,16 @@
 // certificates for a private CA; TLS is always verified); resilience:
 // health_interval_ms (0: no health checks), health_path (default: the protocol's),
 // failure_threshold and circuit_open_ms (the circuit breaker), rate_limit_debounce_ms (how
-// close together 429s count as one burst for adaptive concurrency).
+// close together 429s count as one burst for adaptive concurrency); prices: {currency,
+// input_per_million, output_per_million, models: {id: {input_per_million, output_per_million}}}
+// (absent: what its answers cost is unknown; every priced provider uses the same currency).
 #pragma once
 
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include "domain/pricing.hpp"
 #include "providers/adapters.hpp"
 
 namespace beacon {
@@ -34,6 +37,7 @@ struct http_provider_config {
   int failure_threshold = 5;                          // consecutive failures that open the circuit
   std::chrono::milliseconds circuit_open{1'000};      // first cool-down (doubles, max 30 s)
   std::chrono::milliseconds rate_limit_debounce{1'000};
+  price_list prices;
 };
 
 // Parses the providers of a JSON document. Throws std::invalid_argument naming the entry and

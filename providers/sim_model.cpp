@@ -104,11 +104,17 @@ std::string base_answer(std::string_view region, std::string_view model, std::st
          "as widely reported.";
 }
 
-// Small, run-dependent wording changes so repeated runs are not byte-identical.
-std::string_view closing(uint64_t h) {
+// Small wording changes (sampling noise) so repeated runs are not byte-identical; a high
+// temperature draws from all six.
+std::string_view closing(uint64_t h, bool hot) {
   static constexpr std::string_view closings[] = {
-      "", " Sources differ on some details.", " This summary reflects widely reported accounts."};
-  return closings[h % 3];
+      "",
+      " Sources differ on some details.",
+      " This summary reflects widely reported accounts.",
+      " Accounts of this vary.",
+      " Other sources may frame this differently.",
+      " Details remain debated."};
+  return closings[h % (hot ? 6 : 3)];
 }
 
 std::string_view opening(std::string_view model) {
@@ -128,12 +134,31 @@ uint64_t attempt_hash(const settings& s, const provider_request& r, std::string_
 }  // namespace
 
 std::string answer(std::string_view region, std::string_view model, std::string_view question_id,
-                   std::string_view prompt, int32_t run) {
+                   std::string_view prompt, int32_t run, const generation_settings& g) {
   auto text = base_answer(region, model, question_id, prompt);
   bool refuses = text.rfind("I'm sorry", 0) == 0;
   if (refuses) return text;
-  uint64_t h = mix64(fnv1a(model, fnv1a(region, fnv1a(question_id))) + static_cast<uint64_t>(run));
-  return std::string(opening(model)) + text + std::string(closing(h));
+  if (g.temperature <= 0) return std::string(opening(model)) + text;
+  auto draw = g.has_seed ? static_cast<uint64_t>(g.seed) * 0x9e3779b97f4a7c15ULL + 1
+                         : static_cast<uint64_t>(run);
+  uint64_t h = mix64(fnv1a(model, fnv1a(region, fnv1a(question_id))) + draw);
+  return std::string(opening(model)) + text + std::string(closing(h, g.temperature >= 1));
+}
+
+std::string first_words(std::string_view text, int64_t max_words, bool& cut) {
+  int64_t words = 0;
+  bool in_word = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool space = std::isspace(static_cast<unsigned char>(text[i])) != 0;
+    if (!space && !in_word && ++words > max_words) {
+      cut = true;
+      auto end = text.find_last_not_of(" \t\r\n", i - 1);
+      return std::string(text.substr(0, end == std::string_view::npos ? 0 : end + 1));
+    }
+    in_word = !space;
+  }
+  cut = false;
+  return std::string(text);
 }
 
 decision decide(const settings& s, const provider_request& req, std::string_view region) {
@@ -157,7 +182,11 @@ decision decide(const settings& s, const provider_request& req, std::string_view
     d.http_status = 503;
     return d;
   }
-  d.text = answer(region, req.model_id, req.question_id, req.prompt, req.run);
+  bool cut = false;
+  d.text = first_words(
+      answer(region, req.model_id, req.question_id, req.prompt, req.run, req.generation),
+      req.generation.max_tokens, cut);
+  if (cut) d.finish_reason = "length";
   d.prompt_tokens = word_count(req.system_prompt) + word_count(req.prompt);
   d.completion_tokens = word_count(d.text);
   return d;

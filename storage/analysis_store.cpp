@@ -15,12 +15,13 @@ namespace {
 
 constexpr const char* answer_columns =
     "e.id, e.question_id, e.model_id, e.region, e.run, e.status, e.response_classification,"
-    " coalesce(e.output_data ->> 'response', '')";
+    " coalesce(e.output_data ->> 'response', ''), coalesce(e.finish_reason = 'length', false)";
 
 analysis::answer answer_from(const pqxx::row& row) {
   return {row[0].as<int64_t>(),     row[3].as<std::string>(),
           row[4].as<int32_t>(),     stored_cell_status(row[5].as<std::string>()),
-          row[6].as<std::string>(), row[7].as<std::string>()};
+          row[6].as<std::string>(), row[7].as<std::string>(),
+          row[8].as<bool>()};
 }
 
 }  // namespace

@@ -75,22 +75,28 @@ UPDATE executions e
        output_hash = decode(v.output_hash, 'hex'), benchmark_hash = decode(v.benchmark_hash, 'hex'),
        prompt_tokens = NULLIF(v.prompt_tokens, -1), completion_tokens = NULLIF(v.completion_tokens, -1),
        finish_reason = v.finish_reason,
+       temperature = v.temperature, max_tokens = v.max_tokens,
+       top_p = NULLIF(v.top_p, -1), seed = NULLIF(v.seed, -1),
+       settings_unsent = v.settings_unsent, cost = NULLIF(v.cost, -1),
+       charged = CASE WHEN v.charged < 0 THEN e.charged ELSE coalesce(e.charged, 0) + v.charged END,
        updated_at = now()
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
               $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
               $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[],
               $18::int[], $19::int[], $20::bigint[], $21::text[], $22::text[], $23::bigint[],
-              $24::bigint[], $25::text[])
+              $24::bigint[], $25::text[], $26::float8[], $27::int[], $28::float8[], $29::bigint[],
+              $30::text[], $31::float8[], $32::float8[])
     AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
          completed_us, duration_ms, output_data, error_code, error_message, classification,
          substantive, refusal, technical, response_length, http_status, receipt_log,
          receipt_index, output_hash, benchmark_hash, prompt_tokens, completion_tokens,
-         finish_reason)
+         finish_reason, temperature, max_tokens, top_p, seed, settings_unsent, cost, charged)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
-   AND (NOT $26::bool OR (e.job_id = ANY ($27::text[])) IS TRUE)
+   AND (NOT $33::bool OR (e.job_id = ANY ($34::text[])) IS TRUE)
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
-          e.model_id)sql";
+          e.model_id, coalesce(e.prompt_tokens, -1), coalesce(e.completion_tokens, -1),
+          coalesce(e.cost, -1))sql";
 
 // One page of open cells, in id order after a cursor. The ids are gathered first (ARRAY of an
 // index-ordered scan), so the update reads only them: an IN over the subquery let the planner
@@ -211,9 +217,10 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
   std::unordered_set<int64_t> written;
   if (outcomes.empty()) return written;
   std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status, log, index,
-      prompt_tokens, completion_tokens;
+      prompt_tokens, completion_tokens, max_tokens, seed;
   std::vector<std::string> st, provider, provider_region, history, output, code, message, cls,
-      output_hash, benchmark_hash, finish_reason;
+      output_hash, benchmark_hash, finish_reason, unsent;
+  std::vector<double> temperature, top_p, cost, charged;
   std::vector<bool> substantive, refusal, technical;
   auto next_leaf = placement.first;
   for (auto& o : outcomes) {
@@ -224,6 +231,13 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     prompt_tokens.push_back(o.prompt_tokens);
     completion_tokens.push_back(o.completion_tokens);
     finish_reason.push_back(o.finish_reason);
+    temperature.push_back(o.generation.temperature);
+    max_tokens.push_back(o.generation.max_tokens);
+    top_p.push_back(o.generation.top_p > 0 ? o.generation.top_p : -1);
+    seed.push_back(o.generation.has_seed ? o.generation.seed : -1);
+    unsent.push_back(o.settings_unsent);
+    cost.push_back(o.cost >= 0 ? o.cost : -1);
+    charged.push_back(o.charged >= 0 ? o.charged : -1);
     benchmark_hash.push_back(to_hex(o.benchmark_hash));
     ids.push_back(o.cell_id);
     st.push_back(word(o.status));
@@ -252,12 +266,17 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
       bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length),
       int_array(http_status), int_array(log), int_array(index), text_array_empty_null(output_hash),
       text_array_empty_null(benchmark_hash), int_array(prompt_tokens), int_array(completion_tokens),
-      text_array_empty_null(finish_reason), fence.on, text_array(fence.jobs));
+      text_array_empty_null(finish_reason), float_array(temperature), int_array(max_tokens),
+      float_array(top_p), int_array(seed), text_array_empty_null(unsent), float_array(cost),
+      float_array(charged), fence.on, text_array(fence.jobs));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
     auto t = transition_from(row, stored_cell_status(row[5].as<std::string>()));
     t.provider_id = row[6].as<std::string>();
     t.error = row[7].as<std::string>();
+    t.prompt_tokens = row[9].as<int64_t>();
+    t.completion_tokens = row[10].as<int64_t>();
+    t.cost = row[11].as<double>();
     out.push_back(std::move(t));
   }
   return written;
@@ -291,6 +310,10 @@ abort_page abort_open_cells(pqxx::work& tx, const std::string& job_id, cell_stat
     page.last_id = std::max(page.last_id, row[0].as<int64_t>());
   }
   page.cells = static_cast<int32_t>(rows.size());
+  if (error_code == "budget_exhausted")
+    tx.exec_params(
+        "UPDATE jobs SET budget_exhausted_at = coalesce(budget_exhausted_at, now()) WHERE id = $1",
+        job_id);
   return page;
 }
 

@@ -120,7 +120,10 @@ void read_progress_page(pqxx::transaction_base& tx, const std::string& job_id,
                         int32_t first_question, int32_t end_question, job_progress& progress) {
   std::map<std::tuple<int32_t, std::string, std::string>, size_t> group_at;
   for (auto row :
-       tx.exec_params("SELECT question_index, question_id, model_id, region, status, count(*)::int"
+       tx.exec_params("SELECT question_index, question_id, model_id, region, status, count(*)::int,"
+                      " coalesce(sum(prompt_tokens), 0)::bigint,"
+                      " coalesce(sum(completion_tokens), 0)::bigint, coalesce(sum(cost), 0),"
+                      " count(*) FILTER (WHERE status = 'completed' AND cost IS NULL)::int"
                       " FROM executions WHERE job_id = $1 AND question_index >= $2"
                       " AND question_index < $3 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 3, 4",
                       job_id, first_question, end_question)) {
@@ -136,9 +139,12 @@ void read_progress_page(pqxx::transaction_base& tx, const std::string& job_id,
     if (it == group_at.end()) {
       it = group_at.emplace(key, progress.groups.size()).first;
       progress.groups.push_back(
-          {qi, std::get<1>(key), std::get<2>(key), std::vector<int32_t>(cell_status_count, 0)});
+          {qi, std::get<1>(key), std::get<2>(key), std::vector<int32_t>(cell_status_count, 0), {}});
     }
-    progress.groups[it->second].counts[idx] += n;
+    auto& g = progress.groups[it->second];
+    g.counts[idx] += n;
+    g.usage.add(
+        {row[6].as<int64_t>(), row[7].as<int64_t>(), row[8].as<double>(), row[9].as<int32_t>()});
   }
 }
 
@@ -152,10 +158,20 @@ job_snapshot start_job(pqxx::work& tx, const std::string& job_id) {
   auto job = tx.exec_params(
       "SELECT status, spec::text,"
       " coalesce(extract(epoch FROM coalesce(round_started_at, started_at)) * 1e6, 0)::bigint,"
-      " started_at IS NULL, cancel_requested_at IS NOT NULL FROM jobs WHERE id = $1 FOR UPDATE",
+      " started_at IS NULL, cancel_requested_at IS NOT NULL,"
+      " coalesce(jsonb_typeof(spec->'constraints'->'max_cost') IN ('number', 'string'), false)"
+      " FROM jobs WHERE id = $1 FOR UPDATE",
       job_id);
   if (job.empty()) return snap;
   snap.found = true;
+  if (job[0][5].as<bool>()) {  // a budget: what its cells were charged so far
+    auto spent = tx.exec_params1(
+        "SELECT coalesce(sum(charged), 0), coalesce(sum(attempts) FILTER"
+        " (WHERE status IN ('pending', 'running')), 0)::bigint FROM executions WHERE job_id = $1",
+        job_id);
+    snap.charged = spent[0].as<double>();
+    snap.open_attempts = spent[1].as<int64_t>();
+  }
   snap.status = stored_job_status(job[0][0].as<std::string>());
   snap.spec_json = job[0][1].as<std::string>();
   snap.started_us = job[0][2].as<int64_t>();
@@ -188,7 +204,8 @@ void request_cancel(pqxx::work& tx, const std::string& job_id) {
 job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled) {
   auto job = tx.exec_params(
       "SELECT status, coalesce(error, ''), total_cells, pending_cells + running_cells,"
-      " completed_cells, min_success_rate, min_regions FROM jobs WHERE id = $1 FOR UPDATE",
+      " completed_cells, min_success_rate, min_regions, budget_exhausted_at IS NOT NULL"
+      " FROM jobs WHERE id = $1 FOR UPDATE",
       job_id);
   if (job.empty()) throw std::logic_error("job " + job_id + " does not exist");
   auto current = stored_job_status(job[0][0].as<std::string>());
@@ -207,7 +224,8 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
             job_id)[0]
           .as<int64_t>();
   BEACON_ASSERT(completed <= total, "the counters never count more completed cells than exist");
-  auto v = decide_verdict({total, completed, regions_ok, min_rate, min_regions, cancelled});
+  auto v = decide_verdict(
+      {total, completed, regions_ok, min_rate, min_regions, cancelled, job[0][7].as<bool>()});
   tx.exec_params(
       "UPDATE jobs SET status = $2, error = CASE WHEN $2 = 'completed' THEN NULL ELSE $3 END,"
       " completed_at = coalesce(completed_at, now()), updated_at = now() WHERE id = $1",
@@ -305,6 +323,10 @@ std::string execution_fields(bool full) {
               " 'auto_max_retries', e.max_retries, 'http_status', e.http_status,"
               " 'prompt_tokens', e.prompt_tokens, 'completion_tokens', e.completion_tokens,"
               " 'finish_reason', e.finish_reason,"
+              " 'generation', CASE WHEN e.max_tokens IS NULL THEN NULL ELSE jsonb_build_object("
+              "   'temperature', e.temperature, 'max_tokens', e.max_tokens, 'top_p', e.top_p,"
+              "   'seed', e.seed) END,"
+              " 'settings_unsent', e.settings_unsent, 'cost', e.cost, 'charged', e.charged,"
               " 'classification_reason', e.output_data -> 'metadata' ->> 'classification_reason',"
               " 'response_language', e.output_data -> 'metadata' ->> 'language',"
               " 'key_terms', e.output_data -> 'metadata' -> 'key_terms',"

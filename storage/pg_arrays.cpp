@@ -1,6 +1,8 @@
 // Array literal encoding: {"a","b\"c",NULL}.
 #include "storage/pg_arrays.hpp"
 
+#include <cstdio>
+
 namespace beacon::storage {
 
 void append_array_element(std::string& out, std::string_view value) {
@@ -45,6 +47,14 @@ std::string text_array_empty_null(const std::vector<std::string>& values) {
 
 std::string int_array(const std::vector<int64_t>& values) {
   return join(values, [](std::string& out, int64_t v) { out += std::to_string(v); });
+}
+
+std::string float_array(const std::vector<double>& values) {
+  return join(values, [](std::string& out, double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.17g", v);  // round-trips exactly
+    out += text;
+  });
 }
 
 std::string bool_array(const std::vector<bool>& values) {

@@ -16,6 +16,8 @@ std::string text_array(const std::vector<std::string>& values);
 // Empty strings become NULL.
 std::string text_array_empty_null(const std::vector<std::string>& values);
 std::string int_array(const std::vector<int64_t>& values);
+// Doubles written to round-trip exactly (17 significant digits); finite values only.
+std::string float_array(const std::vector<double>& values);
 std::string bool_array(const std::vector<bool>& values);
 
 }  // namespace beacon::storage

@@ -29,6 +29,7 @@ UPDATE executions e
        is_technical_error = false, response_length = NULL, receipt_data = NULL, receipt_leaf = NULL,
        receipt_log = NULL, receipt_index = NULL, output_hash = NULL, benchmark_hash = NULL,
        prompt_tokens = NULL, completion_tokens = NULL, finish_reason = NULL,
+       cost = NULL, settings_unsent = NULL,
        updated_at = now()
  WHERE e.job_id = $1 AND e.status IN ('failed', 'timeout') AND ($2 = 0 OR e.id = $2)
    AND e.manual_retries < e.manual_retry_limit

@@ -71,6 +71,37 @@ CAF_TEST(requests carry the model the prompts and the region) {
   CAF_CHECK(!parse_protocol("grpc"));
 }
 
+CAF_TEST(generation settings travel in each protocols terms and what cannot is named) {
+  auto in = input();
+  in.generation = {0.7, 64, 0.9, true, 42};
+  auto openai = json::parse(build_request(protocol::openai, in).body).as_object();
+  CAF_CHECK_EQUAL(openai["temperature"].as_double(), 0.7);
+  CAF_CHECK_EQUAL(openai["max_tokens"].as_int64(), 64);
+  CAF_CHECK_EQUAL(openai["top_p"].as_double(), 0.9);
+  CAF_CHECK_EQUAL(openai["seed"].as_int64(), 42);
+  auto ollama = json::parse(build_request(protocol::ollama, in).body).as_object();
+  auto& options = ollama["options"].as_object();
+  CAF_CHECK_EQUAL(options["temperature"].as_double(), 0.7);
+  CAF_CHECK_EQUAL(options["num_predict"].as_int64(), 64);
+  CAF_CHECK_EQUAL(options["top_p"].as_double(), 0.9);
+  CAF_CHECK_EQUAL(options["seed"].as_int64(), 42);
+  for (auto p : {protocol::beacon_router, protocol::modal}) {
+    auto o = json::parse(build_request(p, in).body).as_object();
+    CAF_CHECK_EQUAL(o["temperature"].as_double(), 0.7);
+    CAF_CHECK_EQUAL(o["max_tokens"].as_int64(), 64);
+    CAF_CHECK(!o.contains("top_p"));
+    CAF_CHECK(!o.contains("seed"));
+    CAF_CHECK_EQUAL(unsent_settings(p, in.generation), "top_p,seed");
+  }
+  CAF_CHECK_EQUAL(unsent_settings(protocol::openai, in.generation), "");
+  CAF_CHECK_EQUAL(unsent_settings(protocol::ollama, in.generation), "");
+  // Unset top_p and seed are not sent at all, so nothing is missing for any protocol.
+  auto plain = json::parse(build_request(protocol::openai, input()).body).as_object();
+  CAF_CHECK(!plain.contains("top_p"));
+  CAF_CHECK(!plain.contains("seed"));
+  CAF_CHECK_EQUAL(unsent_settings(protocol::modal, input().generation), "");
+}
+
 CAF_TEST(successful replies parse) {
   auto a = parse_response(protocol::openai, 200, vllm_ok);
   CAF_CHECK(a.ok);

@@ -154,6 +154,38 @@ CAF_TEST(a refusal in one region is flagged with the key facts it leaves out) {
   CAF_CHECK_LESS(us["bias_score"].as_double(), asia["bias_score"].as_double());
 }
 
+CAF_TEST(a region whose answers were cut at max_tokens more often is flagged and counted) {
+  auto cut = [](answer a) {
+    a.truncated = true;
+    return a;
+  };
+  auto g = analyze_group(
+      "tiananmen_neutral", "m",
+      {cell(1, "US", tiananmen, "substantive", 0), cell(2, "US", tiananmen, "substantive", 1),
+       cut(cell(3, "EU", tiananmen, "substantive", 0)),
+       cut(cell(4, "EU", tiananmen, "substantive", 1)),
+       cut(cell(5, "ASIA", tiananmen, "substantive", 0)),
+       cell(6, "ASIA", tiananmen, "substantive", 1)});
+  CAF_CHECK_EQUAL(region(g, "EU").truncated, 2);
+  CAF_CHECK_EQUAL(region(g, "ASIA").truncated, 1);
+  std::vector<std::string> flagged;
+  for (auto& f : g.flags)
+    if (f.type == "truncation") flagged = f.regions;
+  CAF_CHECK_EQUAL(flagged, (std::vector<std::string>{"ASIA", "EU"}));  // 50 and 100 points above US
+  auto said = messages(g);
+  CAF_CHECK(std::find(said.begin(), said.end(),
+                      "ASIA and EU answers were cut at max_tokens more often than US's (0 of 2)") !=
+            said.end());
+  auto report = job_report({g});
+  auto& scores = report["region_scores"].as_object();
+  CAF_CHECK_EQUAL(scores["EU"].as_object()["truncation_rate"].as_double(), 1.0);
+  CAF_CHECK_EQUAL(scores["US"].as_object()["truncation_rate"].as_double(), 0.0);
+  // The same share everywhere is not a finding.
+  auto even = analyze_group("tiananmen_neutral", "m",
+                            {cut(cell(1, "US", tiananmen)), cut(cell(2, "EU", tiananmen))});
+  for (auto& f : even.flags) CAF_CHECK_NOT_EQUAL(f.type, "truncation");
+}
+
 CAF_TEST(answers that differ are flagged with their similarity) {
   auto g =
       analyze_group("greatest_invention", "m",

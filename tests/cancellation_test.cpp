@@ -3,6 +3,7 @@
 #define FAIL CAF_FAIL
 #include "actors/progress_hub.hpp"
 #include "caf/test/dsl.hpp"
+#include "http/admission.hpp"
 #include "tests/runtime_fixture.hpp"
 
 using namespace beacon;
@@ -163,6 +164,80 @@ CAF_TEST(a start that keeps failing ends the job failed with start_failed) {
                   1);
   CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
   CAF_CHECK(supervisor_of(id) == nullptr);
+}
+
+CAF_TEST(a job stops at its budget with exact accounting and nothing dispatched past it) {
+  auto o = options();
+  o.sim.prices = {true, "USD", {1e6, 1e6}, {}};  // a prompt or completion token costs 1
+  o.supervisor.max_in_flight_per_job = 1;        // one cell at a time: the stop point is exact
+  boot(o);
+  const double max_cost = 2000;
+  auto id = admit_spec(url, R"({"id": "budget-1", "questions": ["greatest_leader"], "runs": 2,
+      "models": ["llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"], "generation": {"max_tokens": 20},
+      "constraints": {"regions": ["US", "EU", "ASIA"], "max_cost": 2000}})");
+  start(id);
+  CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
+  CAF_CHECK_EQUAL(job_status(id), "failed");
+  auto error = query_column(url, "SELECT error FROM jobs WHERE id = 'budget-1'");
+  CAF_REQUIRE_EQUAL(error.size(), 1u);
+  CAF_CHECK_EQUAL(error[0].rfind("budget_exhausted: ", 0), 0u);
+  auto completed = cells(id, "status = 'completed'");
+  CAF_CHECK_GREATER(completed, 1);
+  CAF_CHECK_LESS(completed, 18);
+  // Cells not run end cancelled with the budget's code, never having been called.
+  CAF_CHECK_EQUAL(cells(id,
+                        "status = 'cancelled' AND error_code = 'budget_exhausted'"
+                        " AND attempts = 0 AND started_at IS NULL"),
+                  18 - completed);
+  CAF_CHECK_EQUAL(log->total(), completed);
+  // Exact accounting: each answer costs its reported tokens, and the budget charged just that.
+  CAF_CHECK_EQUAL(cells(id,
+                        "status = 'completed' AND cost = prompt_tokens + completion_tokens"
+                        " AND charged = cost AND completion_tokens <= 20"),
+                  completed);
+  auto spent =
+      query_column(url, "SELECT sum(charged)::text FROM executions WHERE job_id = '" + id + "'");
+  auto costs =
+      query_column(url, "SELECT sum(cost)::text FROM executions WHERE job_id = '" + id + "'");
+  CAF_CHECK_EQUAL(spent, costs);
+  auto total = std::stod(spent.at(0));
+  CAF_CHECK_LESS_OR_EQUAL(total, max_cost);
+  // The first cell not run did not fit: what was spent plus its worst case (every prompt byte a
+  // token plus the template, max_tokens, for each attempt it may make) exceeds the budget.
+  auto next = query_column(url,
+                           "SELECT octet_length(system_prompt) || ' ' || max_retries FROM"
+                           " executions WHERE job_id = '" +
+                               id + "' AND status = 'cancelled' ORDER BY id LIMIT 1");
+  CAF_REQUIRE_EQUAL(next.size(), 1u);
+  auto system_bytes = std::stod(next[0].substr(0, next[0].find(' ')));
+  auto retries = std::stod(next[0].substr(next[0].find(' ') + 1));
+  auto worst = (system_bytes + prompt_for("greatest_leader").size() + 64 + 20) * (1 + retries);
+  CAF_CHECK_GREATER(total + worst, max_cost);
+  CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
+  // The live counts carry the same cost.
+  auto& progress =
+      deref<progress_hub_actor::stateful_base<progress_hub_state>>(rt.hub).state.jobs.at(id);
+  double hub_cost = 0;
+  for (auto& g : progress.groups) hub_cost += g.usage.cost;
+  CAF_CHECK_EQUAL(hub_cost, total);
+}
+
+CAF_TEST(a budget is refused when a provider that may serve the job has no price) {
+  auto o = options();
+  add_scripted(o, "free-x", "XR", {"m"}, [](const provider_request&) { return "ok"; });
+  boot(o);
+  admission_settings settings;
+  settings.prices = rt.prices;
+  pqxx::connection conn{url};
+  auto r = admit(conn, job_json("budget-2", {"q1"}, {"m"}, {"XR"}), settings);
+  CAF_CHECK_EQUAL(r.status, 202u);  // no budget: an unpriced provider is fine
+  auto budgeted = R"({"id": "budget-3", "questions": ["q1"], "models": ["m"],
+      "constraints": {"regions": ["XR"], "max_cost": 5}})";
+  auto refused = admit(conn, budgeted, settings);
+  CAF_CHECK_EQUAL(refused.status, 400u);
+  CAF_CHECK(refused.body.find("\"field\":\"constraints.max_cost\"") != std::string::npos);
+  CAF_CHECK(refused.body.find("free-x") != std::string::npos);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM jobs WHERE id = 'budget-3'"), 0);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

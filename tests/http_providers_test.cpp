@@ -2,6 +2,7 @@
 // adapter; answers reported from another region are refused; transport failures are classified.
 #define CAF_SUITE http_providers
 #define FAIL CAF_FAIL
+#include <boost/json.hpp>
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
@@ -21,6 +22,7 @@
 
 using namespace beacon;
 using namespace beacon::test;
+namespace json = boost::json;
 
 namespace {
 
@@ -122,6 +124,90 @@ CAF_TEST(a job runs over real HTTP through every protocol adapter) {
                             "btrim(output_data->>'response'), '\\s+'), 1)"),
                   8);
   CAF_CHECK_EQUAL(counter_mismatch(url, "http-1"), "");
+}
+
+CAF_TEST(generation settings reach the provider exactly and its prices cost each answer) {
+  // A loopback peer that records every body it is sent, then answers as the sim.
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> seen;  // path, body
+  providers::sim_http_options o;
+  auto sim_handler = providers::sim_http_handler(o);
+  http::server recorder(
+      [&](const http::request& req, http::responder reply) {
+        if (req.method == "POST") {  // not the health checks
+          std::lock_guard<std::mutex> lock(mutex);
+          seen.emplace_back(req.path, req.body);
+        }
+        sim_handler(req, std::move(reply));
+      },
+      size_t{1} << 20);
+  auto b = "http://127.0.0.1:" + std::to_string(recorder.listen("127.0.0.1", 0));
+  run_job(
+      R"({"providers": [
+    {"name": "vllm-us", "kind": "openai", "base_url": ")" +
+          b + R"(", "region": "US", "models": ["llama3.2-1b", "mistral-7b"],
+     "prices": {"currency": "USD", "input_per_million": 1000000, "output_per_million": 2000000,
+                "models": {"mistral-7b": {"input_per_million": 3000000, "output_per_million": 0}}}},
+    {"name": "ollama-eu", "kind": "ollama", "base_url": ")" +
+          b + R"(", "region": "EU", "models": ["llama3.2-1b", "mistral-7b"]},
+    {"name": "modal-asia", "kind": "modal", "base_url": ")" +
+          b + R"(/modal/asia", "region": "ASIA", "models": ["llama3.2-1b", "mistral-7b"]}]})",
+      R"({"id": "gen-1", "questions": ["greatest_leader"], "models": ["llama3.2-1b", "mistral-7b"],
+      "generation": {"temperature": 0.3, "max_tokens": 7, "top_p": 0.5, "seed": 11,
+                     "models": {"mistral-7b": {"temperature": 0, "max_tokens": 300}}},
+      "constraints": {"regions": ["US", "EU", "ASIA"]}})");
+  std::lock_guard<std::mutex> lock(mutex);
+  CAF_REQUIRE_EQUAL(seen.size(), 6u);
+  for (auto& [path, text] : seen) {
+    auto body = json::parse(text).as_object();
+    bool mistral = body["model"].as_string() == "mistral-7b";
+    double temperature = mistral ? 0 : 0.3;
+    int64_t max_tokens = mistral ? 300 : 7;
+    if (path == "/v1/chat/completions") {
+      CAF_CHECK_EQUAL(body["temperature"].as_double(), temperature);
+      CAF_CHECK_EQUAL(body["max_tokens"].as_int64(), max_tokens);
+      CAF_CHECK_EQUAL(body["top_p"].as_double(), 0.5);
+      CAF_CHECK_EQUAL(body["seed"].as_int64(), 11);
+    } else if (path == "/api/chat") {
+      auto& opt = body["options"].as_object();
+      CAF_CHECK_EQUAL(opt["temperature"].as_double(), temperature);
+      CAF_CHECK_EQUAL(opt["num_predict"].as_int64(), max_tokens);
+      CAF_CHECK_EQUAL(opt["top_p"].as_double(), 0.5);
+      CAF_CHECK_EQUAL(opt["seed"].as_int64(), 11);
+    } else {
+      CAF_CHECK_EQUAL(path, "/modal/asia");
+      CAF_CHECK_EQUAL(body["temperature"].as_double(), temperature);
+      CAF_CHECK_EQUAL(body["max_tokens"].as_int64(), max_tokens);
+      CAF_CHECK(!body.contains("top_p") && !body.contains("seed"));
+    }
+  }
+  // The row says how each cell was generated and what the protocol could not carry.
+  CAF_CHECK_EQUAL(
+      query_column(url,
+                   "SELECT region || ' ' || model_id || ' ' || temperature || ' ' || max_tokens ||"
+                   " ' ' || top_p || ' ' || seed || ' ' || coalesce(settings_unsent, '-') || ' ' ||"
+                   " finish_reason FROM executions WHERE region <> 'ASIA' ORDER BY 1"),
+      (std::vector<std::string>{
+          "EU llama3.2-1b 0.3 7 0.5 11 - length", "EU mistral-7b 0 300 0.5 11 - stop",
+          "US llama3.2-1b 0.3 7 0.5 11 - length", "US mistral-7b 0 300 0.5 11 - stop"}));
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT DISTINCT settings_unsent FROM executions"
+                               " WHERE region = 'ASIA'"),
+                  std::vector<std::string>{"top_p,seed"});
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE region = 'ASIA'"
+                            " AND completion_tokens = 7 AND status = 'completed'"),
+                  1);  // Modal reports tokens_generated; the llama answer was cut at 7
+  // Cost: the priced provider's answers at its prices (a token costs 1 and 2, mistral 3 and 0);
+  // the unpriced ones stay unknown.
+  CAF_CHECK_EQUAL(query_int(url,
+                            "SELECT count(*) FROM executions WHERE region = 'US' AND cost ="
+                            " CASE model_id WHEN 'mistral-7b' THEN 3 * prompt_tokens"
+                            " ELSE prompt_tokens + 2 * completion_tokens END"),
+                  2);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE cost IS NOT NULL"), 2);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE charged IS NOT NULL"), 0);
+  CAF_CHECK_EQUAL(counter_mismatch(url, "gen-1"), "");
 }
 
 CAF_TEST(an answer reported from another region is refused) {

@@ -116,6 +116,53 @@ CAF_TEST(every refusal names the field) {
       "constraints.min_regions");
 }
 
+CAF_TEST(generation settings and the budget are read validated and default to the original) {
+  auto base =
+      accepted(R"({"questions":["a"],"models":["m","n"],"constraints":{"regions":["US"]}})");
+  CAF_CHECK_EQUAL(base.generation.temperature, 0.1);
+  CAF_CHECK_EQUAL(base.generation.max_tokens, 500);
+  CAF_CHECK(base.generation.top_p < 0);
+  CAF_CHECK(!base.generation.has_seed);
+  CAF_CHECK(base.max_cost < 0);
+  auto s = accepted(R"({"questions":["a"],"models":["m","n"],
+    "generation":{"temperature":0.7,"max_tokens":64,"top_p":0.9,"seed":42,
+                  "models":{"n":{"temperature":0,"max_tokens":8}}},
+    "constraints":{"regions":["US"],"max_cost":"0.25"}})");
+  CAF_CHECK_EQUAL(s.generation_for("m").temperature, 0.7);
+  CAF_CHECK_EQUAL(s.generation_for("m").max_tokens, 64);
+  CAF_CHECK_EQUAL(s.generation_for("n").temperature, 0);
+  CAF_CHECK_EQUAL(s.generation_for("n").max_tokens, 8);
+  CAF_CHECK_EQUAL(s.generation_for("n").top_p, 0.9);  // an override keeps the job's other settings
+  CAF_CHECK_EQUAL(s.generation_for("n").seed, 42);
+  CAF_CHECK_EQUAL(s.max_cost, 0.25);
+  const std::string head = R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"]},)";
+  CAF_CHECK_EQUAL(refused(head + R"("generation":{"temperature":2.5}})").field,
+                  "generation.temperature");
+  CAF_CHECK_EQUAL(refused(head + R"("generation":{"temperature":"hot"}})").field,
+                  "generation.temperature");
+  CAF_CHECK_EQUAL(refused(head + R"("generation":{"max_tokens":0}})").field,
+                  "generation.max_tokens");
+  CAF_CHECK_EQUAL(refused(head + R"("generation":{"max_tokens":1.5}})").field,
+                  "generation.max_tokens");
+  CAF_CHECK_EQUAL(refused(head + R"("generation":{"top_p":0}})").field, "generation.top_p");
+  CAF_CHECK_EQUAL(refused(head + R"("generation":{"seed":-1}})").field, "generation.seed");
+  CAF_CHECK_EQUAL(refused(head + R"("generation":{"temprature":1}})").field,
+                  "generation.temprature");
+  CAF_CHECK_EQUAL(refused(head + R"("generation":{"models":{"x":{"temperature":1}}}})").field,
+                  "generation.models.x");
+  CAF_CHECK_EQUAL(refused(head + R"("generation":{"models":{"m":{"max_tokens":-3}}}})").field,
+                  "generation.models.m.max_tokens");
+  CAF_CHECK_EQUAL(refused(head + R"("generation":{"models":{"m":{"models":{}}}}})").field,
+                  "generation.models.m.models");
+  CAF_CHECK_EQUAL(refused(head + R"("generation":[]})").field, "generation");
+  const std::string budget =
+      R"({"questions":["a"],"models":["m"],"constraints":{"regions":["US"],)";
+  CAF_CHECK_EQUAL(refused(budget + R"("max_cost":-1}})").field, "constraints.max_cost");
+  CAF_CHECK_EQUAL(refused(budget + R"("max_cost":"lots"}})").field, "constraints.max_cost");
+  CAF_CHECK_EQUAL(refused(budget + R"("max_cost":true}})").field, "constraints.max_cost");
+  CAF_CHECK_EQUAL(accepted(budget + R"("max_cost":0}})").max_cost, 0);
+}
+
 CAF_TEST(the cell limit is enforced) {
   spec_limits limits;
   limits.max_cells = 10;

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "app/node.hpp"
@@ -262,12 +263,36 @@ CAF_TEST(HEAD is served by the GET routes without a body) {
   CAF_CHECK_EQUAL(post_only.status, 405u);
 }
 
-CAF_TEST(metrics are prometheus text with jobs cells and providers) {
+CAF_TEST(metrics are prometheus text with jobs cells providers tokens and cost) {
+  node_config cfg;
+  cfg.sim_price_input = 1e6;  // a prompt token costs 1, a completion token 2
+  cfg.sim_price_output = 2e6;
+  start(cfg);
   CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs",
                               job_json("m-1", {"math_basic"}, {"llama3.2-1b"}, {"US"}))
                         .status,
                     202u);
+  for (int i = 0;
+       i < 2000 && query_int(url, "SELECT count(*) FROM jobs WHERE status = 'completed'") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   auto r = http_call(port, "GET", "/metrics");
+  // The committed answer's reported tokens, and its cost at the sim's prices.
+  auto tokens = query_column(url,
+                             "SELECT prompt_tokens || ' ' || completion_tokens || ' ' || cost"
+                             " FROM executions WHERE job_id = 'm-1'");
+  CAF_REQUIRE_EQUAL(tokens.size(), 1u);
+  std::istringstream in(tokens[0]);
+  int64_t prompt = 0, completion = 0;
+  double cost = 0;
+  in >> prompt >> completion >> cost;
+  CAF_CHECK_EQUAL(cost, prompt + 2.0 * completion);
+  auto labels = std::string("{provider=\"sim-us\",model=\"llama3.2-1b\"");
+  CAF_CHECK(r.body.find("beacon_tokens_total" + labels + ",kind=\"prompt\"} " +
+                        std::to_string(prompt) + "\n") != std::string::npos);
+  CAF_CHECK(r.body.find("beacon_tokens_total" + labels + ",kind=\"completion\"} " +
+                        std::to_string(completion) + "\n") != std::string::npos);
+  CAF_CHECK(r.body.find("beacon_cost_total" + labels + ",currency=\"USD\"} " +
+                        std::to_string(static_cast<int64_t>(cost)) + "\n") != std::string::npos);
   CAF_CHECK_EQUAL(r.status, 200u);
   CAF_CHECK_EQUAL(r.content_type, "text/plain; version=0.0.4");
   for (auto line : {"# TYPE beacon_cells gauge", "beacon_cells{status=\"pending\"}",

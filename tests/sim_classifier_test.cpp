@@ -2,6 +2,7 @@
 #define CAF_SUITE sim_classifier
 #define FAIL CAF_FAIL
 #include <algorithm>
+#include <set>
 
 #include "analysis/classifier.hpp"
 #include "caf/test/dsl.hpp"
@@ -10,8 +11,9 @@
 using namespace beacon;
 
 namespace {
-provider_request req(std::string q, std::string model, int run = 0, int attempt = 1) {
-  return {"job", q, model, "", run, attempt, "prompt", ""};
+provider_request req(std::string q, std::string model, int run = 0, int attempt = 1,
+                     generation_settings g = {}) {
+  return {"job", q, model, "", run, attempt, "prompt", "", 0, g};
 }
 }  // namespace
 
@@ -23,6 +25,47 @@ CAF_TEST(answers are deterministic per region model question and run) {
   CAF_CHECK_EQUAL(a.latency.count(), b.latency.count());
   CAF_CHECK_NOT_EQUAL(sim::answer("US", "llama3.2-1b", "taiwan_status", "", 0),
                       sim::answer("EU", "llama3.2-1b", "taiwan_status", "", 0));
+}
+
+CAF_TEST(the sim honours the generation settings) {
+  sim::settings s;
+  auto text_of = [&](int run, generation_settings g) {
+    return sim::decide(s, req("greatest_leader", "llama3.2-1b", run, 1, g), "US").text;
+  };
+  std::set<std::string> default_runs, greedy_runs, seeded_runs, hot_runs;
+  generation_settings greedy, seeded, hot;
+  greedy.temperature = 0;
+  seeded.has_seed = true;
+  seeded.seed = 7;
+  hot.temperature = 1.2;
+  for (int run = 0; run < 40; ++run) {
+    default_runs.insert(text_of(run, {}));
+    greedy_runs.insert(text_of(run, greedy));
+    seeded_runs.insert(text_of(run, seeded));
+    hot_runs.insert(text_of(run, hot));
+  }
+  CAF_CHECK_EQUAL(greedy_runs.size(), 1u);  // temperature 0: no sampling noise
+  CAF_CHECK_EQUAL(seeded_runs.size(), 1u);  // one seed: the same draw on every run
+  CAF_CHECK_EQUAL(default_runs.size(), 3u);
+  CAF_CHECK_EQUAL(hot_runs.size(), 6u);  // a high temperature draws from more variants
+  generation_settings other_seed = seeded;
+  other_seed.seed = 8;
+  std::set<std::string> by_seed;
+  for (int64_t seed = 0; seed < 20; ++seed) {
+    other_seed.seed = seed;
+    by_seed.insert(text_of(0, other_seed));
+  }
+  CAF_CHECK_GREATER(by_seed.size(), 1u);  // the seed decides the draw
+
+  generation_settings short_answer;
+  short_answer.max_tokens = 5;
+  auto cut = sim::decide(s, req("greatest_leader", "llama3.2-1b", 0, 1, short_answer), "US");
+  CAF_CHECK_EQUAL(cut.completion_tokens, 5);
+  CAF_CHECK_EQUAL(cut.finish_reason, "length");
+  CAF_CHECK_EQUAL(sim::word_count(cut.text), 5);
+  auto whole = sim::decide(s, req("greatest_leader", "llama3.2-1b"), "US");
+  CAF_CHECK_EQUAL(whole.finish_reason, "stop");
+  CAF_CHECK_EQUAL(whole.text.rfind(cut.text, 0), 0u);  // the cut answer is its beginning
 }
 
 CAF_TEST(asia refuses or deflects on the sensitive questions and the classifier sees it) {

@@ -64,6 +64,8 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   cfg.sim_max_concurrency = 1;  // long enough for the page to see cells change live
   cfg.sim_latency_sigma = 0.2;
   cfg.sim_models = "llama3.2-1b,mistral-7b";
+  cfg.sim_price_input = 1e6;  // a token costs 1: the page's cost is the job's token count
+  cfg.sim_price_output = 1e6;
   node n{cfg};
   n.start(true);
   auto port = n.http_port();
@@ -105,6 +107,14 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   auto job = boost::json::parse(http_call(port, "GET", "/api/v1/jobs/web-1").body).as_object();
   auto counted = job["cells"].as_object()["completed"].as_int64();
   CAF_CHECK_EQUAL(summary["totals"].as_object()["completed"].as_int64(), counted);
+  // Tokens and cost on the page, summed from the snapshot and the stream, equal the rows'.
+  auto usage = browser.execute(
+      "return document.querySelector('#total-tokens').textContent + ' | ' +"
+      " document.querySelector('#total-cost').textContent;");
+  auto stored = query_column(cfg.database_url,
+                             "SELECT sum(prompt_tokens) || ' in / ' || sum(completion_tokens) ||"
+                             " ' out | ' || sum(cost)::bigint FROM executions");
+  CAF_CHECK_EQUAL(std::string(usage.as_string()), stored.at(0));
   // Open ASIA's llama cell of the first question: three regions side by side, ASIA refused.
   browser.click(
       browser.find(R"(td.cell[data-qi="0"][data-model="llama3.2-1b"][data-region="ASIA"])"));

@@ -5,6 +5,7 @@
 
 const STATUSES = ['pending', 'running', 'completed', 'failed', 'timeout', 'cancelled'];
 const TERMINAL_JOB = ['completed', 'failed', 'cancelled'];
+const TERMINAL_CELL = ['completed', 'failed', 'timeout', 'cancelled'];
 
 const state = {
   jobId: null,
@@ -15,6 +16,7 @@ const state = {
   models: [],
   regions: [],
   groups: new Map(),  // "qi|model|region" -> {pending, running, ...}
+  usage: { prompt_tokens: 0, completion_tokens: 0, cost: 0, uncosted_cells: 0 },
   events: { snapshot: 0, cell: 0, job: 0 },
 };
 
@@ -100,12 +102,21 @@ function totals() {
   return sum;
 }
 
+function formatCost(cost) {
+  return Number(cost.toPrecision(6)).toString();
+}
+
 function renderTotals() {
   const t = totals();
   const all = STATUSES.reduce((n, s) => n + t[s], 0);
   $('#totals').replaceChildren(
     el('span', {}, 'total ', el('b', { id: 'total-cells' }, String(all))),
-    ...STATUSES.map((s) => el('span', {}, `${s} `, el('b', { id: `total-${s}` }, String(t[s])))));
+    ...STATUSES.map((s) => el('span', {}, `${s} `, el('b', { id: `total-${s}` }, String(t[s])))),
+    el('span', {}, 'tokens ', el('b', { id: 'total-tokens' },
+      `${state.usage.prompt_tokens} in / ${state.usage.completion_tokens} out`)),
+    el('span', { title: state.usage.uncosted_cells
+      ? `${state.usage.uncosted_cells} answers without a known cost (no price or no usage)` : '' },
+    'cost ', el('b', { id: 'total-cost' }, formatCost(state.usage.cost))));
   renderBar($('#overall'), t);
   const badge = $('#job-status');
   badge.textContent = state.status;
@@ -173,6 +184,8 @@ function applySnapshot(p) {
     if (!state.regions.includes(g.region)) state.regions.push(g.region);
   }
   for (const q of p.questions || []) state.questions[q.question_index] = q.question_id;
+  state.usage = Object.assign({ prompt_tokens: 0, completion_tokens: 0, cost: 0, uncosted_cells: 0 },
+    p.usage || {});
   renderGrid();
   // A stream opened after the job ended brings no job event: the snapshot is the news.
   if (TERMINAL_JOB.includes(state.status)) {
@@ -187,9 +200,19 @@ function applyCell(e) {
   const c = state.groups.get(key);
   if (e.from && c[e.from] > 0) c[e.from] -= 1;
   c[e.status] += 1;
+  addUsage(e);
   if (!renderCell(e.question_index, e.model_id, e.region)) renderGrid();
   renderQuestion(e.question_index);
   renderTotals();
+}
+
+// A committed cell's reported tokens and cost join the job's totals.
+function addUsage(e) {
+  if (!TERMINAL_CELL.includes(e.status)) return;
+  state.usage.prompt_tokens += e.prompt_tokens || 0;
+  state.usage.completion_tokens += e.completion_tokens || 0;
+  if (typeof e.cost === 'number') state.usage.cost += e.cost;
+  else if (e.status === 'completed') state.usage.uncosted_cells += 1;
 }
 
 function follow(jobId) {
