@@ -9,12 +9,15 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include "app/progress_view.hpp"
+#include "app/report.hpp"
+#include "common/clock.hpp"
 #include "domain/status.hpp"
 #include "http/sse.hpp"
 
@@ -341,53 +344,99 @@ int run_jobs(const client_options& o, int limit) {
   });
 }
 
+int stream_export(const client_options& o, const std::string& job_id, const std::string& format,
+                  const std::function<void(const char*, size_t)>& sink) {
+  auto ep = parse_node(o.node_url);
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  bhttp::response_parser<bhttp::buffer_body> parser;
+  beast::flat_buffer buf;
+  try {
+    stream.connect(tcp::resolver{io}.resolve(ep.host, ep.port));
+    bhttp::request<bhttp::empty_body> req{
+        bhttp::verb::get, "/api/v1/jobs/" + job_id + "/export?format=" + format, 11};
+    req.set(bhttp::field::host, ep.host);
+    bhttp::write(stream, req);
+    bhttp::read_header(stream, buf, parser);
+  } catch (const beast::system_error& e) {
+    throw unreachable("cannot reach the node at " + o.node_url + ": " + e.code().message());
+  }
+  if (parser.get().result_int() != 200) {
+    bhttp::response_parser<bhttp::string_body> rest{std::move(parser)};
+    bhttp::read(stream, buf, rest);
+    json::error_code ec;
+    auto parsed = json::parse(rest.get().body(), ec);
+    return refused({rest.get().result_int(), ec ? json::value(rest.get().body()) : parsed});
+  }
+  parser.body_limit(boost::none);
+  char chunk[65536];
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    beast::error_code ec;
+    bhttp::read(stream, buf, parser, ec);
+    if (ec && ec != bhttp::error::need_buffer) {
+      std::fprintf(stderr, "beacon: the export of %s broke off: %s\n", job_id.c_str(),
+                   ec.message().c_str());
+      return 1;
+    }
+    sink(chunk, sizeof chunk - parser.get().body().size);
+  }
+  return 0;
+}
+
 int run_export(const client_options& o, const std::string& job_id, const std::string& format,
                const std::string& output) {
   return reachable([&]() -> int {
-    auto ep = parse_node(o.node_url);
-    asio::io_context io;
-    beast::tcp_stream stream{io};
-    bhttp::response_parser<bhttp::buffer_body> parser;
-    beast::flat_buffer buf;
-    try {
-      stream.connect(tcp::resolver{io}.resolve(ep.host, ep.port));
-      bhttp::request<bhttp::empty_body> req{
-          bhttp::verb::get, "/api/v1/jobs/" + job_id + "/export?format=" + format, 11};
-      req.set(bhttp::field::host, ep.host);
-      bhttp::write(stream, req);
-      bhttp::read_header(stream, buf, parser);
-    } catch (const beast::system_error& e) {
-      throw unreachable("cannot reach the node at " + o.node_url + ": " + e.code().message());
-    }
-    if (parser.get().result_int() != 200) {
-      bhttp::response_parser<bhttp::string_body> rest{std::move(parser)};
-      bhttp::read(stream, buf, rest);
-      json::error_code ec;
-      auto parsed = json::parse(rest.get().body(), ec);
-      return refused({rest.get().result_int(), ec ? json::value(rest.get().body()) : parsed});
-    }
     std::ofstream file;
     if (!output.empty()) {
       file.open(output, std::ios::binary | std::ios::trunc);
       if (!file) throw std::runtime_error("cannot write " + output);
     }
     std::ostream& out = output.empty() ? std::cout : file;
-    parser.body_limit(boost::none);
-    char chunk[65536];
-    while (!parser.is_done()) {
-      parser.get().body().data = chunk;
-      parser.get().body().size = sizeof chunk;
-      beast::error_code ec;
-      bhttp::read(stream, buf, parser, ec);
-      if (ec && ec != bhttp::error::need_buffer) {
-        std::fprintf(stderr, "beacon: the export of %s broke off: %s\n", job_id.c_str(),
-                     ec.message().c_str());
-        return 1;
-      }
-      out.write(chunk, static_cast<std::streamsize>(sizeof chunk - parser.get().body().size));
-    }
+    auto code = stream_export(o, job_id, format, [&](const char* data, size_t n) {
+      out.write(data, static_cast<std::streamsize>(n));
+    });
     out.flush();
-    return 0;
+    return code;
+  });
+}
+
+int run_report(const client_options& o, const std::string& job_id, const std::string& output) {
+  return reachable([&]() -> int {
+    report_data data;
+    for (auto [target, into] :
+         {std::pair{"/api/v1/jobs/" + job_id, &data.job},
+          std::pair{"/api/v1/jobs/" + job_id + "/progress", &data.progress},
+          std::pair{"/api/v2/jobs/" + job_id + "/bias-analysis", &data.analysis}}) {
+      auto r = call(o, bhttp::verb::get, target);
+      if (r.status == 200 && r.body.is_object())
+        *into = r.body.as_object();
+      else if (into != &data.analysis)  // a job without an analysis yet still has a report
+        return refused(r);
+    }
+    std::string pending;
+    auto code = stream_export(o, job_id, "jsonl", [&](const char* chunk, size_t n) {
+      pending.append(chunk, n);
+      size_t start = 0;
+      for (auto end = pending.find('\n'); end != std::string::npos;
+           start = end + 1, end = pending.find('\n', start)) {
+        json::error_code ec;
+        auto row = json::parse(std::string_view(pending).substr(start, end - start), ec);
+        if (!ec && row.is_object()) add_export_row(data, row.as_object());
+      }
+      pending.erase(0, start);
+    });
+    if (code != 0) return code;
+    std::ofstream file(output, std::ios::binary | std::ios::trunc);
+    if (!file) throw std::runtime_error("cannot write " + output);
+    file << report_html(data, format_rfc3339(now_us()));
+    std::string capped =
+        data.groups_capped ? " (side by side: the first " + std::to_string(report_max_groups) + ")"
+                           : "";
+    std::printf("wrote %s: %lld cells, %zu question x model groups%s\n", output.c_str(),
+                static_cast<long long>(data.rows), data.groups.size(), capped.c_str());
+    return file ? 0 : 1;
   });
 }
 

@@ -68,12 +68,12 @@ int run_migrate(const beacon::node_config& cfg) {
 // given on the command line.
 struct client_commands {
   beacon::client_options client;
-  std::string spec_path, job_id, export_format = "jsonl", export_output;
+  std::string spec_path, job_id, export_format = "jsonl", export_output, report_output;
   beacon::verify_options verify;
   bool follow = false;
   int list_limit = 20;
   CLI::App *submit = nullptr, *follow_cmd = nullptr, *status_cmd = nullptr, *cancel_cmd = nullptr,
-           *jobs_cmd = nullptr, *export_cmd = nullptr, *verify_cmd = nullptr;
+           *jobs_cmd = nullptr, *export_cmd = nullptr, *verify_cmd = nullptr, *report_cmd = nullptr;
 
   void add_to(CLI::App& app) {
     if (const char* env = std::getenv("BEACON_NODE")) client.node_url = env;
@@ -94,7 +94,13 @@ struct client_commands {
         ->check(CLI::IsMember({"csv", "jsonl"}))
         ->capture_default_str();
     export_cmd->add_option("--output,-o", export_output, "file to write (default: stdout)");
-    for (auto* c : {submit, follow_cmd, status_cmd, cancel_cmd, jobs_cmd, export_cmd}) {
+    report_cmd = app.add_subcommand(
+        "report",
+        "write a job's self-contained HTML report (grid, answers side by side, analysis, "
+        "tokens and cost, charts)");
+    report_cmd->add_option("id", job_id, "job id")->required();
+    report_cmd->add_option("--output,-o", report_output, "the HTML file to write")->required();
+    for (auto* c : {submit, follow_cmd, status_cmd, cancel_cmd, jobs_cmd, export_cmd, report_cmd}) {
       c->add_option("--node", client.node_url, "URL of the node (env BEACON_NODE)")
           ->capture_default_str();
       c->add_option("--token", client.token,
@@ -126,6 +132,7 @@ struct client_commands {
     if (export_cmd->parsed())
       return beacon::run_export(client, job_id, export_format, export_output);
     if (verify_cmd->parsed()) return beacon::run_verify(verify, std::cout);
+    if (report_cmd->parsed()) return beacon::run_report(client, job_id, report_output);
     return std::nullopt;
   }
 };

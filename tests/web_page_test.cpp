@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "app/client.hpp"
 #include "app/node.hpp"
 #include "caf/test/dsl.hpp"
 #include "http/embedded_files.hpp"
@@ -213,4 +214,88 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   CAF_CHECK_EQUAL(blocked.as_string(), "blocked TypeError");
   auto cells = browser.execute("return document.querySelectorAll('td.cell').length;");
   CAF_CHECK_EQUAL(cells.as_int64(), 0);
+}
+
+CAF_TEST(a job report is one self contained file that renders the grid answers and charts) {
+  node_config cfg;
+  cfg.database_url = fresh_database();
+  cfg.http_port = 0;
+  cfg.threads = 2;
+  cfg.sim_latency_ms = 1;
+  cfg.sim_models = "llama3.2-1b,mistral-7b";
+  cfg.sim_price_input = 1e6;
+  cfg.sim_price_output = 1e6;
+  node n{cfg};
+  n.start(true);
+  auto port = n.http_port();
+  auto spec = R"({"id": "report-1", "questions": ["tiananmen_neutral", "math_basic"], "runs": 2,
+      "models": ["llama3.2-1b", "mistral-7b"], "generation": {"max_tokens": 40},
+      "constraints": {"regions": ["US", "EU", "ASIA"]}})";
+  CAF_REQUIRE_EQUAL(http_call(port, "POST", "/api/v1/jobs", spec).status, 202u);
+  // The analysis is stored once the job has ended: the report shows it.
+  for (int i = 0; i < 600; ++i) {
+    if (http_call(port, "GET", "/api/v2/jobs/report-1/bias-analysis").status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::filesystem::create_directories(BEACON_TEST_OUTPUT_DIR);
+  auto file = std::string(BEACON_TEST_OUTPUT_DIR) + "/report.html";
+  client_options client;
+  client.node_url = "http://127.0.0.1:" + std::to_string(port);
+  CAF_REQUIRE_EQUAL(run_report(client, "report-1", file), 0);
+  std::ifstream in(file);
+  std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Self-contained: no script, nothing to fetch.
+  for (auto needle : {"<script", "src=", "href=", "@import", "url("})
+    CAF_CHECK(html.find(needle) == std::string::npos);
+  webdriver browser;
+  browser.navigate("file://" + file);
+  auto page = browser.execute(R"(
+    const text = (s) => (document.querySelector(s) || {}).textContent || '';
+    const bars = (s) => [...document.querySelectorAll(s + ' rect.bar')];
+    return {
+      status: text('#status'), cost: text('#cost'), tokens: text('#tokens'),
+      groups: document.querySelectorAll('article.group').length,
+      cards: document.querySelectorAll('article.group .answer').length,
+      asiaRefused: document.querySelectorAll(
+        'article.group[data-question="tiananmen_neutral"][data-model="llama3.2-1b"]' +
+        ' .answer.content_refusal[data-region="ASIA"]').length,
+      truncated: [...document.querySelectorAll('.answer .tag')]
+        .filter((t) => t.textContent === 'truncated').length,
+      divergenceBars: bars('#divergence-chart').length,
+      refusalBars: bars('#refusal-chart').map((b) => b.dataset.value).join(','),
+      gridRows: document.querySelectorAll('#grid tr').length,
+      scores: document.querySelectorAll('#region-scores tr').length,
+      fetched: performance.getEntriesByType('resource').length,
+    };)");
+  auto o = page.as_object();
+  CAF_CHECK_EQUAL(o["status"].as_string(), "completed");
+  CAF_CHECK_EQUAL(o["groups"].as_int64(), 4);  // 2 questions x 2 models
+  CAF_CHECK_EQUAL(o["cards"].as_int64(), 24);  // every cell, runs side by side
+  CAF_CHECK_EQUAL(o["asiaRefused"].as_int64(), 2);
+  CAF_CHECK_EQUAL(o["divergenceBars"].as_int64(), 2);  // one per question
+  CAF_CHECK_EQUAL(o["gridRows"].as_int64(), 5);        // a header and 4 groups
+  CAF_CHECK_EQUAL(o["scores"].as_int64(), 4);          // a header and 3 regions
+  CAF_CHECK_EQUAL(o["fetched"].as_int64(), 0);
+  // The numbers are the node's: cost and tokens as stored, truncated answers as the rows say.
+  auto stored = query_column(cfg.database_url,
+                             "SELECT sum(cost)::bigint || ' | ' || sum(prompt_tokens) || ' / ' ||"
+                             " sum(completion_tokens) || ' | ' ||"
+                             " count(*) FILTER (WHERE finish_reason = 'length') FROM executions");
+  CAF_CHECK_EQUAL(std::string(o["cost"].as_string()) + " | " +
+                      std::string(o["tokens"].as_string()) + " | " +
+                      std::to_string(o["truncated"].as_int64()),
+                  stored.at(0));
+  // Refusals per region: ASIA refused or deflected some answers, US and EU none.
+  auto refusal = std::string(o["refusalBars"].as_string());
+  auto shares = query_column(cfg.database_url,
+                             "SELECT string_agg(round(avoided::numeric / answers, 6)::float8::text,"
+                             " ',' ORDER BY region) FROM (SELECT region, count(*) AS answers,"
+                             " count(*) FILTER (WHERE response_classification IN"
+                             " ('content_refusal', 'deflection')) AS avoided FROM executions"
+                             " WHERE status = 'completed' GROUP BY region) r");
+  CAF_CHECK_EQUAL(refusal, shares.at(0));
+  auto png = browser.screenshot();
+  std::ofstream(std::string(BEACON_TEST_OUTPUT_DIR) + "/report.png", std::ios::binary) << png;
+  CAF_CHECK_EQUAL(png.substr(1, 3), "PNG");
+  n.stop();
 }
