@@ -9,6 +9,7 @@
 #include "common/hash.hpp"
 #include "common/logging.hpp"
 #include "common/receipt.hpp"
+#include "common/text.hpp"
 #include "domain/error_class.hpp"
 #include "domain/status.hpp"
 #include "messages/errors.hpp"
@@ -123,6 +124,15 @@ void succeed(self_ptr self, const provider_reply& r) {
     in.classification = o.classification;
     in.language = p.language;
     in.output = &out;
+    in.prompt_tokens = o.prompt_tokens;
+    in.completion_tokens = o.completion_tokens;
+    in.finish_reason = o.finish_reason;
+    in.temperature = text::decimal_text(o.generation.temperature);
+    in.top_p = o.generation.top_p > 0 ? text::decimal_text(o.generation.top_p) : "";
+    in.max_tokens = o.generation.max_tokens;
+    in.has_seed = o.generation.has_seed;
+    in.seed = o.generation.seed;
+    in.settings_unsent = o.settings_unsent;
     // The receipt is a view of the row it is stored with: its leaf data is hashed here, beside
     // the call, so the single writer only appends it to the log.
     auto logged = receipt_for_log(in, s.settings.signer->key_id);

@@ -56,6 +56,27 @@ std::string tagged(const std::string& digest) {
   return "sha256:" + to_hex(digest);
 }
 
+boost::json::value count_or_null(int64_t n) {
+  return n >= 0 ? boost::json::value(n) : boost::json::value(nullptr);
+}
+
+boost::json::value text_or_null(const std::string& s) {
+  return s.empty() ? boost::json::value(nullptr) : boost::json::value(s);
+}
+
+// v1.2's output.usage and provenance.generation.
+void add_usage_and_settings(boost::json::object& r, const receipt_input& in) {
+  r["output"].as_object()["usage"] = {{"prompt_tokens", count_or_null(in.prompt_tokens)},
+                                      {"completion_tokens", count_or_null(in.completion_tokens)},
+                                      {"finish_reason", text_or_null(in.finish_reason)}};
+  r["provenance"].as_object()["generation"] = {
+      {"temperature", in.temperature},
+      {"max_tokens", in.max_tokens},
+      {"top_p", text_or_null(in.top_p)},
+      {"seed", in.has_seed ? boost::json::value(in.seed) : boost::json::value(nullptr)},
+      {"settings_unsent", text_or_null(in.settings_unsent)}};
+}
+
 // The receipt's fields, without signature or log position, given the output's and the
 // benchmark's SHA-256. A v1.1 receipt is a view of its row: created_at is its completed_at
 // (v0 receipts said when they were signed).
@@ -100,13 +121,14 @@ boost::json::object receipt_body(const receipt_input& in, const std::string& key
                           {"execution_env", {{"runner", "beacon-runner"}, {"key_id", key_id}}}}},
                         {"created_at", v0 ? format_rfc3339(now_us()) : completed},
                         {"completed_at", completed}};
+  if (std::string_view(version) == "v1.2.0") add_usage_and_settings(r, in);
   return r;
 }
 
 // canonical_json(receipt_body(in, key_id, receipt_version, ...)) written straight out, its keys
 // in their sorted order: the leaf of every new receipt, so it is built without a JSON tree
 // (tested against the general form).
-std::string canonical_v1_1(const receipt_input& in, const std::string& key_id,
+std::string canonical_v1_2(const receipt_input& in, const std::string& key_id,
                            const std::string& output_digest, const std::string& benchmark) {
   auto id = std::to_string(in.execution_id);
   auto duration_us = std::max<int64_t>(0, in.completed_us - in.started_us);
@@ -126,6 +148,19 @@ std::string canonical_v1_1(const receipt_input& in, const std::string& key_id,
   auto number = [&](const char* k, int64_t v, char next = ',') {
     key(k);
     out += std::to_string(v);
+    if (next) out += next;
+  };
+  auto text_or_null = [&](const char* k, const std::string& v, char next = ',') {
+    key(k);
+    if (v.empty())
+      out += "null";
+    else
+      append_canonical_string(out, v);
+    if (next) out += next;
+  };
+  auto count_or_null = [&](const char* k, int64_t v, bool known, char next = ',') {
+    key(k);
+    out += known ? std::to_string(v) : "null";
     if (next) out += next;
   };
   out += '{';
@@ -158,6 +193,12 @@ std::string canonical_v1_1(const receipt_input& in, const std::string& key_id,
   text("hash_of", "canonical JSON (sorted keys, compact) of output.data");
   text("response_classification", in.classification);
   text("response_language", in.language, '}');
+  out += ',';
+  key("usage");
+  out += '{';
+  count_or_null("completion_tokens", in.completion_tokens, in.completion_tokens >= 0);
+  text_or_null("finish_reason", in.finish_reason);
+  count_or_null("prompt_tokens", in.prompt_tokens, in.prompt_tokens >= 0, '}');
   out += "},";
   key("provenance");
   out += '{';
@@ -166,6 +207,14 @@ std::string canonical_v1_1(const receipt_input& in, const std::string& key_id,
   out += '{';
   text("key_id", key_id);
   text("runner", "beacon-runner", '}');
+  out += ',';
+  key("generation");
+  out += '{';
+  number("max_tokens", in.max_tokens);
+  count_or_null("seed", in.seed, in.has_seed);
+  text_or_null("settings_unsent", in.settings_unsent);
+  text("temperature", in.temperature);
+  text_or_null("top_p", in.top_p, '}');
   out += ',';
   key("provider_info");
   out += '{';
@@ -209,12 +258,12 @@ logged_receipt receipt_for_log(const receipt_input& in, const std::string& key_i
   logged_receipt out;
   out.output_hash = output_digest(*in.output);
   out.benchmark_hash = benchmark_digest(in);
-  out.leaf_data = crypto::sha256(canonical_v1_1(in, key_id, out.output_hash, out.benchmark_hash));
+  out.leaf_data = crypto::sha256(canonical_v1_2(in, key_id, out.output_hash, out.benchmark_hash));
   return out;
 }
 
 std::string canonical_receipt_for_log(const receipt_input& in, const std::string& key_id) {
-  return canonical_v1_1(in, key_id, output_digest(*in.output), benchmark_digest(in));
+  return canonical_v1_2(in, key_id, output_digest(*in.output), benchmark_digest(in));
 }
 
 std::string receipt_leaf_data(const boost::json::value& receipt) {

@@ -7,6 +7,10 @@
 // audit_path, tree_head}, it verifies offline: leaf, inclusion proof, signed head. A v1.1
 // receipt holds only values its executions row stores (created_at is its completed_at), so the
 // node stores its place in the log and builds it from the row when it is read (migration 0011).
+// v1.2 (schema_version v1.2.0, migration 0013) adds output.usage {prompt_tokens,
+// completion_tokens, finish_reason} and provenance.generation {temperature, max_tokens, top_p,
+// seed, settings_unsent} (temperature and top_p as decimal strings, so every verifier reads the
+// same text; null where not reported or not set).
 // v0 (schema_version v0.1.0, rows stored before the log): signed one by one with the node's
 // Ed25519 key over the same canonical form; still verified.
 //
@@ -36,12 +40,22 @@ struct receipt_input {
   std::string prompt, system_prompt;
   std::string classification, language;
   const boost::json::value* output = nullptr;  // the stored output object
+  // v1.2: the answer's usage as its provider reported it (-1, empty: not reported) and the
+  // settings it was generated with (temperature and top_p as decimal text, text::decimal_text;
+  // empty top_p or no seed: not set; settings_unsent: what the protocol could not carry).
+  int64_t prompt_tokens = -1, completion_tokens = -1;
+  std::string finish_reason;
+  std::string temperature = "0.1", top_p;
+  int32_t max_tokens = 500;
+  bool has_seed = false;
+  int64_t seed = 0;
+  std::string settings_unsent;
 };
 
 std::string output_hash(const boost::json::value& output);
 
 // The version of the receipts nodes make now.
-inline constexpr const char* receipt_version = "v1.1.0";
+inline constexpr const char* receipt_version = "v1.2.0";
 
 // A v1 receipt of the log of `key_id`; `with_data` adds output.data (as served), without it as
 // the node stores it.

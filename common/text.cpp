@@ -3,6 +3,8 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 
 namespace beacon::text {
 
@@ -50,6 +52,15 @@ bool valid_utf8(std::string_view s) {
     i += len;
   }
   return true;
+}
+
+std::string decimal_text(double x) {
+  char buf[400];
+  for (int decimals = 0; decimals <= 30; ++decimals) {
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, x);
+    if (std::strtod(buf, nullptr) == x) break;
+  }
+  return buf;
 }
 
 }  // namespace beacon::text

@@ -14,6 +14,7 @@
 
 #include "common/assert.hpp"
 #include "common/hex.hpp"
+#include "common/text.hpp"
 #include "domain/status.hpp"
 #include "storage/pg_arrays.hpp"
 #include "storage/status_words.hpp"
@@ -76,7 +77,7 @@ UPDATE executions e
        prompt_tokens = NULLIF(v.prompt_tokens, -1), completion_tokens = NULLIF(v.completion_tokens, -1),
        finish_reason = v.finish_reason,
        temperature = v.temperature, max_tokens = v.max_tokens,
-       top_p = NULLIF(v.top_p, -1), seed = NULLIF(v.seed, -1),
+       top_p = v.top_p, seed = NULLIF(v.seed, -1),
        settings_unsent = v.settings_unsent, cost = NULLIF(v.cost, -1),
        charged = CASE WHEN v.charged < 0 THEN e.charged ELSE coalesce(e.charged, 0) + v.charged END,
        updated_at = now()
@@ -84,7 +85,7 @@ UPDATE executions e
               $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
               $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[],
               $18::int[], $19::int[], $20::bigint[], $21::text[], $22::text[], $23::bigint[],
-              $24::bigint[], $25::text[], $26::float8[], $27::int[], $28::float8[], $29::bigint[],
+              $24::bigint[], $25::text[], $26::numeric[], $27::int[], $28::numeric[], $29::bigint[],
               $30::text[], $31::float8[], $32::float8[])
     AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
          completed_us, duration_ms, output_data, error_code, error_message, classification,
@@ -219,8 +220,8 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
   std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status, log, index,
       prompt_tokens, completion_tokens, max_tokens, seed;
   std::vector<std::string> st, provider, provider_region, history, output, code, message, cls,
-      output_hash, benchmark_hash, finish_reason, unsent;
-  std::vector<double> temperature, top_p, cost, charged;
+      output_hash, benchmark_hash, finish_reason, unsent, temperature, top_p;
+  std::vector<double> cost, charged;
   std::vector<bool> substantive, refusal, technical;
   auto next_leaf = placement.first;
   for (auto& o : outcomes) {
@@ -231,9 +232,10 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     prompt_tokens.push_back(o.prompt_tokens);
     completion_tokens.push_back(o.completion_tokens);
     finish_reason.push_back(o.finish_reason);
-    temperature.push_back(o.generation.temperature);
+    // As decimal text: the row reads back the very text the receipt covers.
+    temperature.push_back(text::decimal_text(o.generation.temperature));
     max_tokens.push_back(o.generation.max_tokens);
-    top_p.push_back(o.generation.top_p > 0 ? o.generation.top_p : -1);
+    top_p.push_back(o.generation.top_p > 0 ? text::decimal_text(o.generation.top_p) : "");
     seed.push_back(o.generation.has_seed ? o.generation.seed : -1);
     unsent.push_back(o.settings_unsent);
     cost.push_back(o.cost >= 0 ? o.cost : -1);
@@ -266,9 +268,9 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
       bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length),
       int_array(http_status), int_array(log), int_array(index), text_array_empty_null(output_hash),
       text_array_empty_null(benchmark_hash), int_array(prompt_tokens), int_array(completion_tokens),
-      text_array_empty_null(finish_reason), float_array(temperature), int_array(max_tokens),
-      float_array(top_p), int_array(seed), text_array_empty_null(unsent), float_array(cost),
-      float_array(charged), fence.on, text_array(fence.jobs));
+      text_array_empty_null(finish_reason), text_array(temperature), int_array(max_tokens),
+      text_array_empty_null(top_p), int_array(seed), text_array_empty_null(unsent),
+      float_array(cost), float_array(charged), fence.on, text_array(fence.jobs));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
     auto t = transition_from(row, stored_cell_status(row[5].as<std::string>()));

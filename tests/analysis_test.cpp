@@ -21,6 +21,7 @@
 #include "common/hex.hpp"
 #include "common/merkle.hpp"
 #include "common/receipt.hpp"
+#include "common/text.hpp"
 #include "common/tree_head.hpp"
 #include "providers/sim_model.hpp"
 
@@ -535,12 +536,33 @@ CAF_TEST(the leaf of a new receipt is the hash of the receipt as served) {
     in.classification = pick();
     in.language = pick();
     in.output = &output;
+    // v1.2's usage and settings, reported or not, set or not.
+    in.prompt_tokens = i % 3 == 0 ? -1 : i * 1000;
+    in.completion_tokens = i % 5 == 0 ? -1 : i;
+    in.finish_reason = pick();
+    in.temperature = text::decimal_text(0.01 * (i % 200));
+    in.top_p = i % 2 ? text::decimal_text(1.0 / (1 + i % 9)) : "";
+    in.max_tokens = 1 + i * 7;
+    in.has_seed = i % 4 == 1;
+    in.seed = int64_t{1} << (i % 53);
+    in.settings_unsent = pick();
     auto key = "key-" + pick();
     CAF_CHECK_EQUAL(canonical_receipt_for_log(in, key),
                     canonical_json(make_receipt(in, key, false)));
     CAF_CHECK_EQUAL(to_hex(receipt_for_log(in, key).leaf_data),
                     to_hex(receipt_leaf_data(make_receipt(in, key, true))));
   }
+}
+
+CAF_TEST(decimal text is the shortest plain decimal that reads back as the value) {
+  CAF_CHECK_EQUAL(text::decimal_text(0.1), "0.1");
+  CAF_CHECK_EQUAL(text::decimal_text(0), "0");
+  CAF_CHECK_EQUAL(text::decimal_text(2), "2");
+  CAF_CHECK_EQUAL(text::decimal_text(1e-05), "0.00001");
+  CAF_CHECK_EQUAL(text::decimal_text(0.7), "0.7");
+  CAF_CHECK_EQUAL(text::decimal_text(1.0 / 3), "0.3333333333333333");
+  for (double x : {0.1, 0.25, 1.0 / 3, 1.9999999, 1e-7})
+    CAF_CHECK_EQUAL(std::strtod(text::decimal_text(x).c_str(), nullptr), x);
 }
 
 CAF_TEST(every kind of tampering with the log fails with its reason) {

@@ -171,13 +171,24 @@ CAF_TEST(per answer fields and the side by side scoring come from the rows) {
     pqxx::read_transaction tx{conn};
     int served = 0;
     for (auto row :
-         tx.exec("SELECT beacon_receipt(beacon_row_receipt(e), e.output_data)::text, l.leaf_data"
+         tx.exec("SELECT beacon_receipt(beacon_row_receipt(e), e.output_data)::text, l.leaf_data,"
+                 " e.prompt_tokens, e.completion_tokens, e.max_tokens, e.temperature::text"
                  "  FROM executions e JOIN log_leaf_list l"
                  "    ON l.log_id = e.receipt_log AND l.leaf_index = e.receipt_index"
                  " WHERE e.job_id = 'ana-2'")) {
       auto receipt = boost::json::parse(row[0].as<std::string>());
       CAF_CHECK_EQUAL(to_hex(receipt_leaf_data(receipt)), to_hex(pqxx::binarystring(row[1]).str()));
       CAF_CHECK_EQUAL(receipt.at("schema_version").as_string(), receipt_version);
+      // v1.2 covers the reported usage and the settings the answer was generated with.
+      auto& usage = receipt.at("output").at("usage").as_object();
+      CAF_CHECK_EQUAL(usage.at("prompt_tokens").as_int64(), row[2].as<int64_t>());
+      CAF_CHECK_EQUAL(usage.at("completion_tokens").as_int64(), row[3].as<int64_t>());
+      CAF_CHECK_EQUAL(usage.at("finish_reason").as_string(), "stop");
+      auto& generation = receipt.at("provenance").at("generation").as_object();
+      CAF_CHECK_EQUAL(generation.at("max_tokens").as_int64(), row[4].as<int64_t>());
+      CAF_CHECK_EQUAL(generation.at("temperature").as_string(), row[5].as<std::string>());
+      CAF_CHECK(generation.at("top_p").is_null());
+      CAF_CHECK(generation.at("seed").is_null());
       ++served;
     }
     CAF_CHECK_EQUAL(served, 27);
