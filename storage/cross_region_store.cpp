@@ -28,7 +28,9 @@ std::string cross_region_rows_json(pqxx::transaction_base& tx, const std::string
       " 'response_classification', e.response_classification,"
       " 'is_substantive', e.is_substantive, 'is_content_refusal', e.is_content_refusal,"
       " 'response_length', e.response_length, 'error_code', e.error_code,"
-      " 'error_message', e.error_message, 'attempts', e.attempts) AS j"
+      " 'error_message', e.error_message, 'attempts', e.attempts,"
+      " 'prompt_tokens', e.prompt_tokens, 'completion_tokens', e.completion_tokens,"
+      " 'finish_reason', e.finish_reason, 'cost', e.cost) AS j"
       " FROM executions e WHERE e.job_id = $1 AND e.model_id = $2 AND e.question_id = $3"
       " ORDER BY e.region, e.run DESC) x";
   return tx.exec_params1(sql, job_id, model_id, question_id)[0].as<std::string>();

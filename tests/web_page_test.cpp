@@ -135,6 +135,11 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
   }
   CAF_CHECK_EQUAL(cards, 3);
   CAF_CHECK_EQUAL(flagged, "ASIA");
+  // Each answer side by side shows its tokens, finish reason and cost.
+  auto usage_fields = browser.execute(
+      "return [...document.querySelectorAll('#detail .region-answer dt')]"
+      ".filter((d) => ['tokens', 'finish reason', 'cost'].includes(d.textContent)).length;");
+  CAF_CHECK_EQUAL(usage_fields.as_int64(), 9);
   // Each answer checked in the browser against the node's transparency log (WebCrypto SHA-256
   // and Ed25519), and the job's tree head under the analysis.
   std::string verified, job_log;

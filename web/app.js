@@ -483,6 +483,10 @@ async function openDetail(qi, model, region) {
       field(dl, 'duration', r.duration_ms === null ? null : `${r.duration_ms} ms`);
       field(dl, 'attempts', r.attempts);
       field(dl, 'length', r.response_length);
+      field(dl, 'tokens', r.prompt_tokens === null && r.completion_tokens === null ? null
+        : `${r.prompt_tokens ?? '?'} in / ${r.completion_tokens ?? '?'} out`);
+      field(dl, 'finish reason', r.finish_reason);
+      field(dl, 'cost', r.cost === null || r.cost === undefined ? null : formatCost(r.cost));
       field(dl, 'error', r.error_code ? `${r.error_code}: ${r.error_message}` : null);
       const answer = r.execution_output && r.execution_output.response;
       const card = el('article', { class: `region-answer${kind}${r.region === region ? ' selected' : ''}`, dataset: { region: r.region } },
