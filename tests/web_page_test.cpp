@@ -116,6 +116,16 @@ CAF_TEST(the live page follows a job to the end and shows a cell side by side) {
                              "SELECT sum(prompt_tokens) || ' in / ' || sum(completion_tokens) ||"
                              " ' out | ' || sum(cost)::bigint FROM executions");
   CAF_CHECK_EQUAL(std::string(usage.as_string()), stored.at(0));
+  // And per region and model, each as its rows say.
+  auto by = browser.execute(
+      "return ['region-ASIA', 'region-EU', 'region-US', 'model-llama3.2-1b', 'model-mistral-7b']"
+      ".map((k) => document.getElementById('usage-' + k).textContent).join(' ');");
+  auto stored_by = query_column(
+      cfg.database_url,
+      "SELECT string_agg(c::bigint::text, ' ' ORDER BY k) FROM (SELECT 'a' || region AS k,"
+      " sum(cost) AS c FROM executions GROUP BY region UNION ALL SELECT 'b' || model_id,"
+      " sum(cost) FROM executions GROUP BY model_id) x");
+  CAF_CHECK_EQUAL(std::string(by.as_string()), stored_by.at(0));
   // Open ASIA's llama cell of the first question: three regions side by side, ASIA refused.
   browser.click(
       browser.find(R"(td.cell[data-qi="0"][data-model="llama3.2-1b"][data-region="ASIA"])"));

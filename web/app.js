@@ -16,7 +16,8 @@ const state = {
   models: [],
   regions: [],
   groups: new Map(),  // "qi|model|region" -> {pending, running, ...}
-  usage: { prompt_tokens: 0, completion_tokens: 0, cost: 0, uncosted_cells: 0 },
+  usage: noUsage(),
+  usageBy: { region: new Map(), model: new Map() },  // name -> usage, as the job's
   events: { snapshot: 0, cell: 0, job: 0 },
 };
 
@@ -36,6 +37,10 @@ function el(tag, attrs = {}, ...children) {
   }
   for (const c of children) if (c !== null && c !== undefined) node.append(c);
   return node;
+}
+
+function noUsage() {
+  return { prompt_tokens: 0, completion_tokens: 0, cost: 0, uncosted_cells: 0 };
 }
 
 function zero() {
@@ -118,6 +123,7 @@ function renderTotals() {
       ? `${state.usage.uncosted_cells} answers without a known cost (no price or no usage)` : '' },
     'cost ', el('b', { id: 'total-cost' }, formatCost(state.usage.cost))));
   renderBar($('#overall'), t);
+  renderUsageBy();
   const badge = $('#job-status');
   badge.textContent = state.status;
   badge.className = `badge ${state.status}`;
@@ -184,8 +190,10 @@ function applySnapshot(p) {
     if (!state.regions.includes(g.region)) state.regions.push(g.region);
   }
   for (const q of p.questions || []) state.questions[q.question_index] = q.question_id;
-  state.usage = Object.assign({ prompt_tokens: 0, completion_tokens: 0, cost: 0, uncosted_cells: 0 },
-    p.usage || {});
+  state.usage = Object.assign(noUsage(), p.usage || {});
+  state.usageBy = { region: new Map(), model: new Map() };
+  for (const r of p.regions || []) state.usageBy.region.set(r.region, Object.assign(noUsage(), r.usage));
+  for (const m of p.models || []) state.usageBy.model.set(m.model_id, Object.assign(noUsage(), m.usage));
   renderGrid();
   // A stream opened after the job ended brings no job event: the snapshot is the news.
   if (TERMINAL_JOB.includes(state.status)) {
@@ -209,10 +217,25 @@ function applyCell(e) {
 // A committed cell's reported tokens and cost join the job's totals.
 function addUsage(e) {
   if (!TERMINAL_CELL.includes(e.status)) return;
-  state.usage.prompt_tokens += e.prompt_tokens || 0;
-  state.usage.completion_tokens += e.completion_tokens || 0;
-  if (typeof e.cost === 'number') state.usage.cost += e.cost;
-  else if (e.status === 'completed') state.usage.uncosted_cells += 1;
+  const region = state.usageBy.region, model = state.usageBy.model;
+  if (!region.has(e.region)) region.set(e.region, noUsage());
+  if (!model.has(e.model_id)) model.set(e.model_id, noUsage());
+  for (const u of [state.usage, region.get(e.region), model.get(e.model_id)]) {
+    u.prompt_tokens += e.prompt_tokens || 0;
+    u.completion_tokens += e.completion_tokens || 0;
+    if (typeof e.cost === 'number') u.cost += e.cost;
+    else if (e.status === 'completed') u.uncosted_cells += 1;
+  }
+}
+
+// Tokens and cost per region and per model, under the totals.
+function renderUsageBy() {
+  const part = (kind, label) => el('span', {}, `${label}: `,
+    ...[...state.usageBy[kind]].sort(([a], [b]) => a.localeCompare(b)).map(([name, u]) =>
+      el('span', { class: 'usage-part' }, `${name} `,
+        el('b', { id: `usage-${kind}-${name}` }, formatCost(u.cost)),
+        ` (${u.prompt_tokens} in / ${u.completion_tokens} out) `)));
+  $('#usage-by').replaceChildren(part('region', 'cost by region'), part('model', 'by model'));
 }
 
 function follow(jobId) {
