@@ -130,6 +130,87 @@ void print(const char* what, const std::vector<sample>& runs) {
                 what, s.seconds, s.cells_per_s, s.node_cpu_ms_per_cell, s.total_cpu_ms_per_cell);
 }
 
+// A job shape of the matrix: its matrix and how many questions run at once.
+struct shape {
+  const char* name;
+  int questions, models, regions, runs, pipeline, in_flight;
+};
+
+const std::vector<shape>& shapes() {
+  static const std::vector<shape> all = {
+      {"big", 20, 10, 10, 50, 1, 4096},      // the README's: 5,000 cells per question
+      {"many", 5000, 3, 1, 1, 512, 1024},    // many small questions, one region
+      {"beacon", 1000, 3, 3, 1, 512, 1024},  // a Beacon study: 9 cells per question
+      {"demo", 8, 3, 3, 1, 1, 64},           // the portal's default job
+  };
+  return all;
+}
+
+std::string quoted(const std::string& arg) {
+  std::string out = "'";
+  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Runs each shape in a process of its own (so its peak RSS is its own) and prints one table.
+int run_matrix(const std::string& self, const std::vector<std::string>& wanted,
+               const std::vector<std::string>& passed_on) {
+  struct row {
+    const shape* s;
+    boost::json::object result;
+  };
+  std::vector<row> rows;
+  for (auto& name : wanted) {
+    auto it = std::find_if(shapes().begin(), shapes().end(),
+                           [&](const shape& s) { return name == s.name; });
+    if (it == shapes().end()) {
+      std::fprintf(stderr, "beacon-bench: no shape %s (big, many, beacon, demo)\n", name.c_str());
+      return 2;
+    }
+    std::string cmd = quoted(self);
+    for (auto& [flag, value] :
+         std::vector<std::pair<const char*, int>>{{"--questions", it->questions},
+                                                  {"--models", it->models},
+                                                  {"--regions", it->regions},
+                                                  {"--runs", it->runs},
+                                                  {"--pipeline", it->pipeline},
+                                                  {"--in-flight", it->in_flight}})
+      cmd += std::string(" ") + flag + " " + std::to_string(value);
+    for (auto& a : passed_on) cmd += " " + quoted(a);
+    cmd += " --result-line";
+    std::fprintf(stderr, "== shape %s: %s\n", it->name, cmd.c_str());
+    auto* pipe = popen(cmd.c_str(), "r");
+    if (!pipe) return 1;
+    char line[4096];
+    boost::json::object result;
+    while (std::fgets(line, sizeof line, pipe)) {
+      std::string text(line);
+      if (text.rfind("RESULT ", 0) == 0)
+        result = boost::json::parse(text.substr(7)).as_object();
+      else
+        std::fputs(line, stdout);
+    }
+    if (pclose(pipe) != 0 || result.empty()) {
+      std::fprintf(stderr, "beacon-bench: shape %s failed\n", it->name);
+      return 1;
+    }
+    rows.push_back({&*it, std::move(result)});
+  }
+  std::printf(
+      "\n| shape (questions x models x regions x runs) | cells/s | x baseline | node CPU / cell "
+      "| peak RSS |\n| --- | ---: | ---: | ---: | ---: |\n");
+  for (auto& r : rows) {
+    auto num = [&](const char* k) { return r.result.at(k).to_number<double>(); };
+    char ratio[32] = "-";
+    if (num("baseline_cells_per_s") > 0)
+      std::snprintf(ratio, sizeof ratio, "%.1fx", num("cells_per_s") / num("baseline_cells_per_s"));
+    std::printf("| %s %d x %d x %d x %d | %.0f | %s | %.3f ms | %.0f MiB |\n", r.s->name,
+                r.s->questions, r.s->models, r.s->regions, r.s->runs, num("cells_per_s"), ratio,
+                num("node_cpu_ms_per_cell"), num("peak_rss_mib"));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,7 +247,34 @@ int main(int argc, char** argv) {
   app.add_option("--database-url", database_url, "use this PostgreSQL instead of the embedded one");
   app.add_option("--state-dir", state_dir, "state directory of the embedded PostgreSQL")
       ->capture_default_str();
+  std::string shape_list;
+  bool result_line = false;
+  app.add_option("--shape", shape_list,
+                 "measure these job shapes, each in a process of its own, and print one table: "
+                 "big (20x10x10x50), many (5000x3x1x1, pipeline 512, in-flight 1024), beacon "
+                 "(1000x3x3x1, same), demo (8x3x3x1); a comma-separated list, or all");
+  app.add_flag("--result-line", result_line, "end with one JSON line of the results (RESULT ...)");
   CLI11_PARSE(app, argc, argv);
+  if (!shape_list.empty()) {
+    std::vector<std::string> wanted, passed_on;
+    for (auto& s : shapes())
+      if (shape_list == "all") wanted.push_back(s.name);
+    if (shape_list != "all") {
+      std::stringstream list(shape_list);
+      for (std::string item; std::getline(list, item, ',');) wanted.push_back(item);
+    }
+    // Everything else given is passed on to every shape's run.
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--shape") {
+        ++i;
+        continue;
+      }
+      if (a.rfind("--shape=", 0) == 0) continue;
+      passed_on.push_back(a);
+    }
+    return run_matrix(std::filesystem::read_symlink("/proc/self/exe").string(), wanted, passed_on);
+  }
   logging::init(logging::format::human, spdlog::level::warn);
   if (std::getenv("BEACON_BENCH_INFO")) logging::init(logging::format::human, spdlog::level::info);
 
@@ -258,6 +366,15 @@ int main(int argc, char** argv) {
                   100.0 * m.cells_per_s / ideal);
     }
     std::printf("peak RSS of the node process: %ld MiB\n", peak_rss_mib());
+    if (result_line) {
+      boost::json::object r{
+          {"cells_per_s", m.cells_per_s},
+          {"node_cpu_ms_per_cell", m.node_cpu_ms_per_cell},
+          {"machine_cpu_ms_per_cell", m.total_cpu_ms_per_cell},
+          {"peak_rss_mib", peak_rss_mib()},
+          {"baseline_cells_per_s", baselines.empty() ? 0.0 : median(baselines).cells_per_s}};
+      std::printf("RESULT %s\n", boost::json::serialize(r).c_str());
+    }
     n.stop();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "beacon-bench: %s\n", e.what());
