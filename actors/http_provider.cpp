@@ -241,8 +241,7 @@ provider_reply reply_for(const http_provider_config& cfg, const provider_request
   }
   out.ok = true;
   out.text = std::move(parsed.text);
-  if (auto price = cfg.prices.for_model(req.model_id))
-    out.cost = answer_cost(*price, out.prompt_tokens, out.completion_tokens);
+  out.cost = cfg.prices.answer_cost(req.model_id, out.prompt_tokens, out.completion_tokens);
   return out;
 }
 

@@ -21,8 +21,8 @@ int32_t page_size(self_ptr self) {
 
 cell_task task_for(self_ptr self, const cell_row& c) {
   auto& s = self->state;
-  auto it = s.settings.model_generation.find(c.model_id);
-  auto& generation = it != s.settings.model_generation.end() ? it->second : s.settings.generation;
+  auto& generation =
+      settings_for_model(s.settings.generation, s.settings.model_generation, c.model_id);
   double bound = -1;
   if (s.settings.execution.budget) {
     auto worst = s.settings.prices
@@ -54,15 +54,17 @@ bool reserve(self_ptr self, const cell_task& t) {
   auto& s = self->state;
   auto& budget = s.settings.execution.budget;
   if (!budget) return true;
-  if (!s.budget_closed && budget->try_reserve(t.cell_id, t.attempt_bound * (1 + t.max_retries)))
-    return true;
-  if (!s.budget_closed)
+  auto worst_case = t.attempt_bound * (1 + t.max_retries);  // every attempt it may make
+  if (!s.budget_closed && budget->try_reserve(t.cell_id, worst_case)) return true;
+  if (!s.budget_closed) {
+    auto totals = budget->read();
     logging::info("budget_closed")
         .cell({s.job_id, s.q.id, t.model_id, t.region})
-        .field("spent", budget->read().spent)
-        .field("reserved", budget->read().reserved)
-        .field("limit", budget->read().limit)
-        .field("cell_worst_case", t.attempt_bound * (1 + t.max_retries));
+        .field("spent", totals.spent)
+        .field("reserved", totals.reserved)
+        .field("limit", totals.limit)
+        .field("cell_worst_case", worst_case);
+  }
   s.budget_closed = true;
   return false;
 }

@@ -92,8 +92,8 @@ sim_provider_actor::behavior_type sim_provider(
           reply.prompt_tokens = d.prompt_tokens;
           reply.completion_tokens = d.completion_tokens;
           reply.finish_reason = d.finish_reason;
-          if (auto price = st.settings.prices.for_model(req.model_id))
-            reply.cost = answer_cost(*price, reply.prompt_tokens, reply.completion_tokens);
+          reply.cost = st.settings.prices.answer_cost(req.model_id, reply.prompt_tokens,
+                                                      reply.completion_tokens);
         } else {
           reply.failure = d.failure;
           reply.error_message = d.error_message;

@@ -78,7 +78,7 @@ void add_usage_and_settings(boost::json::object& r, const receipt_input& in) {
 }
 
 // The receipt's fields, without signature or log position, given the output's and the
-// benchmark's SHA-256. A v1.1 receipt is a view of its row: created_at is its completed_at
+// benchmark's SHA-256. A v1.1 or later receipt is a view of its row: created_at is its completed_at
 // (v0 receipts said when they were signed).
 boost::json::object receipt_body(const receipt_input& in, const std::string& key_id,
                                  const char* version, const std::string& output_digest,

@@ -26,6 +26,14 @@ struct generation_settings {
   int64_t seed = 0;
 };
 
+// The settings of `model`: its own entry of `per_model`, else `all`.
+inline const generation_settings& settings_for_model(
+    const generation_settings& all, const std::map<std::string, generation_settings>& per_model,
+    const std::string& model) {
+  auto it = per_model.find(model);
+  return it != per_model.end() ? it->second : all;
+}
+
 struct job_spec {
   std::string id;
   std::vector<question> questions;
@@ -43,8 +51,7 @@ struct job_spec {
 
   // The settings the cells of `model` are generated with.
   const generation_settings& generation_for(const std::string& model) const {
-    auto it = model_generation.find(model);
-    return it != model_generation.end() ? it->second : generation;
+    return settings_for_model(generation, model_generation, model);
   }
 
   int64_t total_cells() const {

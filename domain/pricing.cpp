@@ -11,6 +11,12 @@ std::optional<model_price> price_list::for_model(const std::string& model) const
   return it != models.end() ? it->second : all;
 }
 
+double price_list::answer_cost(const std::string& model, int64_t prompt_tokens,
+                               int64_t completion_tokens) const {
+  auto price = for_model(model);
+  return price ? beacon::answer_cost(*price, prompt_tokens, completion_tokens) : -1;
+}
+
 double answer_cost(const model_price& price, int64_t prompt_tokens, int64_t completion_tokens) {
   if (prompt_tokens < 0 || completion_tokens < 0) return -1;
   return (static_cast<double>(prompt_tokens) * price.input_per_million +

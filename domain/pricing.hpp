@@ -26,6 +26,9 @@ struct price_list {
   std::map<std::string, model_price> models;
 
   std::optional<model_price> for_model(const std::string& model) const;
+  // The cost of an answer of `model` from its reported usage; -1 when unpriced or not reported.
+  double answer_cost(const std::string& model, int64_t prompt_tokens,
+                     int64_t completion_tokens) const;
 };
 
 // The cost of an answer from its reported usage; -1 when a count is unknown (never estimated).
