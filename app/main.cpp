@@ -1,11 +1,13 @@
 // beacon: the command line of the runner (serve, demo, migrate, config).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "app/client.hpp"
 #include "app/config.hpp"
@@ -31,8 +33,10 @@ int run_serve(const beacon::node_config& cfg) {
   return 0;
 }
 
-int run_sim_provider(const beacon::node_config& cfg, uint16_t port, const std::string& region) {
+int run_sim_provider(const beacon::node_config& cfg, uint16_t port, const std::string& region,
+                     size_t threads) {
   beacon::providers::sim_http_options opts;
+  opts.io_threads = std::max<size_t>(threads, 1);
   opts.sim = beacon::runtime_options_from(cfg).sim;
   opts.region = beacon::canonical_region(region);
   uint16_t bound = 0;
@@ -142,6 +146,7 @@ struct node_commands {
   bool keep_serving = false;
   uint16_t sim_port = 8788;
   std::string sim_region = "US";
+  size_t sim_threads = 1;
   CLI::App *serve = nullptr, *demo = nullptr, *migrate = nullptr, *config = nullptr, *sim = nullptr;
 
   void add_to(CLI::App& app) {
@@ -158,13 +163,16 @@ struct node_commands {
     sim->add_option("--port", sim_port, "port to listen on (0 picks one)")->capture_default_str();
     sim->add_option("--region", sim_region, "region of the OpenAI/Ollama paths")
         ->capture_default_str();
+    sim->add_option("--threads", sim_threads,
+                    "I/O threads (on two cores one beats two: its client needs the other)")
+        ->capture_default_str();
   }
 
   int run(const beacon::node_config& cfg) const {
     if (serve->parsed()) return run_serve(cfg);
     if (demo->parsed()) return beacon::run_demo(cfg, keep_serving);
     if (migrate->parsed()) return run_migrate(cfg);
-    if (sim->parsed()) return run_sim_provider(cfg, sim_port, sim_region);
+    if (sim->parsed()) return run_sim_provider(cfg, sim_port, sim_region, sim_threads);
     if (config->parsed()) std::printf("%s\n", beacon::config_json(cfg).c_str());
     return 0;
   }

@@ -1,5 +1,6 @@
 // beacon-bench: end-to-end throughput of one large job on the sim provider (zero latency, or a
-// fixed --latency-ms; in process, or over loopback HTTP with --http) and persistence on (a durable
+// fixed --latency-ms; in process, or over loopback HTTP with --http: to nginx answering a fixed
+// completion, or with --http-server sim to the sim's own HTTP server) and persistence on (a durable
 // embedded PostgreSQL, or --database-url), against a baseline measured in the same run: the same
 // cell writes done the naive way (one autocommit UPDATE per claim and per outcome, no actors, no
 // batching). Prints cells/s, CPU ms per cell and peak RSS; with a latency, also the ideal
@@ -20,6 +21,7 @@
 
 #include "app/node.hpp"
 #include "bench/bench_support.hpp"
+#include "bench/fixed_reply_server.hpp"
 #include "common/logging.hpp"
 #include "http/sim_http.hpp"
 #include "storage/embedded_postgres.hpp"
@@ -219,6 +221,7 @@ int main(int argc, char** argv) {
       pipeline = 1, baseline_cells = 4000, threads = 0, leases = 1;
   std::string database_url, state_dir = "bench/out/state", policy = "stealing";
   bool over_http = false;
+  std::string http_server = "nginx";
   int http_concurrency = 16;
   double latency_ms = 0;
   app.add_option("--questions", questions, "questions per job")->capture_default_str();
@@ -231,8 +234,14 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "actor scheduler threads (0: one per core)")
       ->capture_default_str();
   app.add_option("--scheduler-policy", policy, "stealing or sharing")->capture_default_str();
-  app.add_flag("--http", over_http,
-               "call the sim over loopback HTTP (Beacon router protocol, one provider per region)");
+  app.add_flag(
+      "--http", over_http,
+      "call the providers over loopback HTTP (one provider per region; see --http-server)");
+  app.add_option("--http-server", http_server,
+                 "with --http: nginx (a fixed OpenAI completion, so only the transport is "
+                 "measured) or sim (the sim's HTTP server, Beacon router protocol)")
+      ->check(CLI::IsMember({"nginx", "sim"}))
+      ->capture_default_str();
   app.add_option("--http-concurrency", http_concurrency,
                  "max_concurrency of each provider (HTTP, or the in-process sim)")
       ->capture_default_str();
@@ -294,22 +303,35 @@ int main(int argc, char** argv) {
   cfg.log_level = "warn";
   cfg.leases = leases;
   const int64_t cells = static_cast<int64_t>(questions) * models * regions * runs;
-  // With --http the sim runs as an HTTP server in this process and the node reaches it through
-  // the libcurl transport and the router adapter, one provider per region.
+  // With --http the node reaches its providers through the libcurl transport, one provider per
+  // region: nginx answering a fixed OpenAI completion (the transport alone), or the sim's HTTP
+  // server in this process (Beacon router protocol, the sim's answers and latency).
   std::unique_ptr<http::server> sim_server;
+  std::unique_ptr<bench::fixed_reply_server> fixed_server;
   if (over_http) {
-    providers::sim_http_options sim;
-    sim.sim.latency_ms = latency_ms;
-    sim.sim.latency_sigma = 0;
-    sim.sim.max_concurrency = 1 << 20;  // the provider's max_concurrency is the limit under test
     uint16_t port = 0;
-    sim_server = providers::start_sim_http(sim, "127.0.0.1", 0, port);
+    const char* kind = "openai";
+    if (http_server == "nginx") {
+      if (latency_ms > 0) {
+        std::fprintf(stderr, "beacon-bench: nginx answers at once; --latency-ms needs sim\n");
+        return 2;
+      }
+      fixed_server = std::make_unique<bench::fixed_reply_server>("bench/out/nginx");
+      port = fixed_server->port();
+    } else {
+      providers::sim_http_options sim;
+      sim.sim.latency_ms = latency_ms;
+      sim.sim.latency_sigma = 0;
+      sim.sim.max_concurrency = 1 << 20;  // the provider's max_concurrency is the limit under test
+      sim_server = providers::start_sim_http(sim, "127.0.0.1", 0, port);
+      kind = "beacon_router";
+    }
     boost::json::array list;
     boost::json::array model_list;
     for (auto& m : names("m", models)) model_list.push_back(boost::json::value(m));
     for (auto& r : names("R", regions))
-      list.push_back(boost::json::object{{"name", "router-" + r},
-                                         {"kind", "beacon_router"},
+      list.push_back(boost::json::object{{"name", http_server + "-" + r},
+                                         {"kind", kind},
                                          {"base_url", "http://127.0.0.1:" + std::to_string(port)},
                                          {"region", r},
                                          {"models", model_list},
@@ -324,9 +346,10 @@ int main(int argc, char** argv) {
       "in-flight %d, pipeline %d, %u cores, sim %s, latency %.0f ms\n",
       questions, models, regions, runs, static_cast<long long>(cells), in_flight, pipeline,
       std::thread::hardware_concurrency(),
-      over_http
-          ? ("over HTTP, " + std::to_string(http_concurrency) + " connections per provider").c_str()
-          : "in-process",
+      over_http ? ("over HTTP to " + http_server + ", " + std::to_string(http_concurrency) +
+                   " connections per provider")
+                      .c_str()
+                : "in-process",
       latency_ms);
   try {
     node n{cfg};

@@ -3,6 +3,7 @@
 #include "http/server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -46,12 +47,12 @@ struct server::impl {
   async_handler async_handle;
   decorator decorate;
   server_options opt;
-  asio::io_context ioc{1};
+  asio::io_context ioc;
   asio::thread_pool workers;
   asio::thread_pool producers;  // download pieces: a flood of exports never delays a handler
   std::optional<tcp::acceptor> acceptor;
   asio::steady_timer accept_retry{ioc};
-  std::thread io_thread;
+  std::vector<std::thread> io_threads;
   bool stopped = false;
   std::mutex channels_mutex;
   std::vector<std::weak_ptr<stream_channel>> channels;  // closed by stop()
@@ -64,6 +65,7 @@ struct server::impl {
       : handle(std::move(h)),
         async_handle(std::move(ah)),
         opt(o),
+        ioc(static_cast<int>(std::max<size_t>(o.io_threads, 1))),
         workers(std::max<size_t>(o.workers, 1)),
         producers(std::max<size_t>(o.download_workers, 1)) {}
 
@@ -335,13 +337,33 @@ response over_capacity_response(size_t max_connections) {
   return r;
 }
 
+// The status line and headers of a whole response, as Beast would write them (the same order:
+// Server, Content-Type, the extra headers, Connection: close when it closes, Content-Length but
+// not on a 1xx, 204 or 304), formatted once into one buffer instead of serialized field by field.
+std::string response_head(unsigned status, const std::string& content_type,
+                          const std::vector<std::pair<std::string, std::string>>& headers,
+                          bool keep_alive, size_t body_bytes) {
+  auto reason = bhttp::obsolete_reason(bhttp::int_to_status(status));
+  std::string head;
+  head.reserve(160 + content_type.size());
+  head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
+  head.append(reason.data(), reason.size()).append("\r\nServer: beacon-runner\r\n");
+  if (!content_type.empty()) head.append("Content-Type: ").append(content_type).append("\r\n");
+  for (auto& [name, value] : headers) head.append(name).append(": ").append(value).append("\r\n");
+  if (!keep_alive) head.append("Connection: close\r\n");
+  if (status >= 200 && status != 204 && status != 304)
+    head.append("Content-Length: ").append(std::to_string(body_bytes)).append("\r\n");
+  return head.append("\r\n");
+}
+
 class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket socket, server::impl* srv, bool over_capacity)
       : stream_(std::move(socket)),
         srv_(srv),
         slot_(std::make_shared<connection_slot>(srv->connections)),
-        over_capacity_(over_capacity) {}
+        over_capacity_(over_capacity),
+        remote_(peer_address(stream_.socket())) {}
 
   void read() {
     parser_.emplace();
@@ -421,11 +443,12 @@ class session : public std::enable_shared_from_this<session> {
         });
   }
 
-  std::string remote() {
+  static std::string peer_address(const tcp::socket& socket) {
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = socket.remote_endpoint(ec);
     return ec ? std::string("unknown") : ep.address().to_string();
   }
+  const std::string& remote() const { return remote_; }
 
   // The connection becomes a stream: headers now, then what the channel gets. An event stream
   // (text/event-stream) is fed by `stream` on this thread; a download pulls `next_piece`.
@@ -457,21 +480,16 @@ class session : public std::enable_shared_from_this<session> {
     if (srv_->decorate) srv_->decorate(origin_, host_, r);
     if (head_) return write_head_only(r, keep_alive);
     if (r.stream || r.next_piece) return start_stream(r);
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->result(r.status);
-    res->version(11);
-    res->set(bhttp::field::server, "beacon-runner");
-    if (!r.content_type.empty()) res->set(bhttp::field::content_type, r.content_type);
-    for (auto& [name, value] : r.headers) res->set(name, value);
-    res->keep_alive(keep_alive);
-    res->body() = r.body;
-    res->prepare_payload();
+    auto out = std::make_shared<std::pair<std::string, std::string>>(
+        response_head(r.status, r.content_type, r.headers, keep_alive, r.body.size()),
+        std::move(r.body));
     stream_.expires_after(srv_->opt.write_timeout);  // a client that does not read is dropped
-    bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-                         if (ec || !keep_alive) return self->close();
-                         self->read();
-                       });
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(out->first), asio::buffer(out->second)};
+    asio::async_write(stream_, buffers,
+                      [self = shared_from_this(), out, keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) return self->close();
+                        self->read();
+                      });
   }
 
   // The answer to HEAD: the GET's status and headers, its Content-Length, no body; a stream's
@@ -513,6 +531,7 @@ class session : public std::enable_shared_from_this<session> {
   server::impl* srv_;  // outlives every session: stop() joins the I/O thread
   std::shared_ptr<connection_slot> slot_;
   bool over_capacity_;
+  std::string remote_;  // the peer's address, read once per connection
 };
 
 bool descriptors_exhausted(const beast::error_code& ec) {
@@ -587,14 +606,6 @@ server::server(handler h, size_t workers, size_t max_body_bytes)
 server::server(async_handler h, server_options options)
     : impl_(std::make_unique<impl>(handler{}, std::move(h), options)) {}
 
-server::server(async_handler h, size_t max_body_bytes)
-    : server(std::move(h), [&] {
-        server_options o;
-        o.workers = 1;
-        o.max_body_bytes = max_body_bytes;
-        return o;
-      }()) {}
-
 void server::decorate(decorator d) {
   impl_->decorate = std::move(d);
 }
@@ -616,7 +627,8 @@ uint16_t server::listen(const std::string& host, uint16_t port) {
   impl_->acceptor->listen(asio::socket_base::max_listen_connections);
   auto bound = impl_->acceptor->local_endpoint().port();
   impl_->accept();
-  impl_->io_thread = std::thread([i = impl_.get()] { i->ioc.run(); });
+  for (size_t t = 0; t < std::max<size_t>(impl_->opt.io_threads, 1); ++t)
+    impl_->io_threads.emplace_back([i = impl_.get()] { i->ioc.run(); });
   return bound;
 }
 
@@ -636,7 +648,8 @@ void server::stop() {
   impl_->workers.join();
   impl_->producers.join();
   impl_->ioc.stop();
-  if (impl_->io_thread.joinable()) impl_->io_thread.join();
+  for (auto& t : impl_->io_threads)
+    if (t.joinable()) t.join();
   std::lock_guard<std::mutex> guard{impl_->channels_mutex};
   for (auto& w : impl_->channels)
     if (auto c = w.lock()) c->release_socket();

@@ -104,6 +104,7 @@ struct server_options {
   size_t max_connections = 4096;                   // above: 503 + Retry-After (not /health/live)
   size_t stream_queue_bytes = 1 << 20;             // unwritten bytes an event stream may hold
   size_t download_low_water = 256 << 10;           // a download's next piece is pulled below it
+  size_t io_threads = 1;  // threads running the I/O (each connection stays on its own strand)
 };
 
 class server {
@@ -112,7 +113,6 @@ class server {
   server(handler h, server_options options);
   server(handler h, size_t workers, size_t max_body_bytes);
   // Handlers run on the I/O thread and answer through the responder.
-  server(async_handler h, size_t max_body_bytes);
   server(async_handler h, server_options options);
   ~server();
   server(const server&) = delete;

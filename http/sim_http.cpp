@@ -168,7 +168,11 @@ http::async_handler sim_http_handler(sim_http_options opts) {
 
 std::unique_ptr<http::server> start_sim_http(const sim_http_options& opts, const std::string& host,
                                              uint16_t port, uint16_t& bound) {
-  auto srv = std::make_unique<http::server>(sim_http_handler(opts), opts.max_body);
+  http::server_options o;
+  o.workers = 1;  // its handler answers on the I/O threads
+  o.max_body_bytes = opts.max_body;
+  o.io_threads = opts.io_threads;
+  auto srv = std::make_unique<http::server>(sim_http_handler(opts), o);
   bound = srv->listen(host, port);
   return srv;
 }

@@ -21,6 +21,7 @@ struct sim_http_options {
   sim::settings sim;
   std::string region = "US";  // of the OpenAI/Ollama paths
   size_t max_body = 1 << 20;
+  size_t io_threads = 1;  // threads parsing, answering and writing
 };
 
 // Builds the request handler (exposed for tests).

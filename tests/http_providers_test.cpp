@@ -140,7 +140,7 @@ CAF_TEST(generation settings reach the provider exactly and its prices cost each
         }
         sim_handler(req, std::move(reply));
       },
-      size_t{1} << 20);
+      http::server_options{});
   auto b = "http://127.0.0.1:" + std::to_string(recorder.listen("127.0.0.1", 0));
   run_job(
       R"({"providers": [
