@@ -229,6 +229,20 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
   finish(self, st, word(r.failure), message, &r);
 }
 
+// A provider's answer (or failure) to the current attempt; one that came before the claim was
+// acknowledged waits for it, so no outcome or retry is stored before the claim.
+void on_reply(self_ptr self, provider_reply r) {
+  auto& s = self->state;
+  if (s.claim_pending) {
+    s.held_reply = std::move(r);
+    return;
+  }
+  if (r.ok)
+    succeed(self, r);
+  else
+    failed_attempt(self, r);
+}
+
 // One provider call of the attempt, within what is left of the cell's budget.
 void call_provider(self_ptr self, const provider_actor& provider, const std::string& provider_id,
                    const std::string& provider_region) {
@@ -250,11 +264,7 @@ void call_provider(self_ptr self, const provider_actor& provider, const std::str
       .then(
           [=](provider_reply& r) {
             if (r.sent) self->state.charged += attempt_charge(r, self->state.task.attempt_bound);
-            if (r.ok) {
-              succeed(self, r);
-            } else {
-              failed_attempt(self, r);
-            }
+            on_reply(self, std::move(r));
           },
           [=](caf::error& err) {
             provider_reply r;
@@ -272,7 +282,7 @@ void call_provider(self_ptr self, const provider_actor& provider, const std::str
               r.error_message = "provider unavailable: " + self->system().render(err);
             }
             self->state.charged += attempt_charge(r, self->state.task.attempt_bound);
-            failed_attempt(self, r);
+            on_reply(self, std::move(r));
           });
 }
 
@@ -347,10 +357,37 @@ void retry(self_ptr self) {
   attempt(self);
 }
 
+// The claim's acknowledgement when the first call already went out: the stored attempt numbers
+// replace the predicted ones, and a reply that came meanwhile is handled now.
+void claim_acknowledged(self_ptr self, const claim_result& r) {
+  auto& s = self->state;
+  s.claim_pending = false;
+  if (s.persist_after_claim) return persist(self);  // the outcome is already decided
+  s.attempts = s.recorded = r.attempts;
+  s.interrupted = r.interrupted;
+  if (!s.held_reply) return;
+  auto reply = std::move(*s.held_reply);
+  s.held_reply.reset();
+  on_reply(self, std::move(reply));
+}
+
+// Whether the first call goes out now, before the claim commits: not with a budget (every call's
+// attempt must be stored before it), and only once (a re-sent claim does not call again).
+bool call_before_claim(self_ptr self) {
+  auto& s = self->state;
+  return s.settings.call_during_claim && s.task.attempt_bound < 0 && !s.called_early;
+}
+
 void claim(self_ptr self) {
   auto& s = self->state;
   auto store = current_persistence(self->system());
-  s.started_us = now_us();
+  if (s.started_us == 0 || !s.called_early) s.started_us = now_us();
+  if (call_before_claim(self)) {
+    s.called_early = s.claim_pending = true;
+    s.budget_start = self->clock().now();
+    s.attempts = s.recorded = s.task.loaded_attempts + 1;  // what the claim will open
+    attempt(self);
+  }
   // No timer: a dead persistence answers with an error at once, and re-sending to a slow one
   // would not make it faster (the backlog is bounded by the in-flight limit).
   self->request(store, caf::infinite, atom::claim::value, cell_claim{s.task.cell_id, s.started_us})
@@ -363,6 +400,7 @@ void claim(self_ptr self) {
               return;
             }
             s.storage_failures = 0;
+            if (s.called_early) return claim_acknowledged(self, r);
             s.budget_start = self->clock().now();
             s.attempts = s.recorded = r.attempts;  // the claim opened this attempt
             s.interrupted = r.interrupted;
@@ -375,6 +413,10 @@ void claim(self_ptr self) {
 
 void persist(self_ptr self) {
   auto& s = self->state;
+  if (s.claim_pending) {  // e.g. no provider serves the cell: stored once the claim is
+    s.persist_after_claim = true;
+    return;
+  }
   auto store = current_persistence(self->system());
   self->request(store, caf::infinite, atom::record::value, s.outcome)
       .then(

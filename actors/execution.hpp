@@ -1,5 +1,7 @@
 // The EXECUTION actor: runs one cell. Claims the cell (marks it running and opens its first
-// attempt; a terminal cell is never run again), routes it to a provider of its own region, calls
+// attempt; a terminal cell is never run again) while its first call goes out (the reply waits
+// for the claim's acknowledgement; without call_during_claim, or with a budget, the call waits
+// for it instead), routes it to a provider of its own region, calls
 // it with a per-attempt timeout, retries transient failures with exponential backoff and full
 // jitter (at least a provider's Retry-After) within max_retries AND within the cell's time
 // budget, recording each retry before its call so the budget survives a crash. A call refused
@@ -39,6 +41,9 @@ struct execution_settings {
   bool analyze_answers = true;
   // The job's budget (null: none): a cell's charge replaces its reservation once it is durable.
   std::shared_ptr<budget_ledger> budget;
+  // The first call goes out while its claim commits (off: after it). Never with a budget: a
+  // budget needs every call's attempt stored before the call.
+  bool call_during_claim = true;
 };
 
 struct execution_state {
@@ -58,7 +63,11 @@ struct execution_state {
   // recorded (stored with the next attempt, or with the outcome).
   boost::json::array unrecorded;
   cell_outcome outcome;
-  double charged = 0;  // what the job's budget counts for this round's attempts so far
+  double charged = 0;          // what the job's budget counts for this round's attempts so far
+  bool called_early = false;   // the first call went out before the claim was acknowledged
+  bool claim_pending = false;  // ... and the claim is not acknowledged yet
+  std::optional<provider_reply> held_reply;  // a reply that came before the claim's ack
+  bool persist_after_claim = false;          // an outcome decided before the claim's ack
   static inline const char* name = "execution";
 };
 

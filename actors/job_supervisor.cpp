@@ -65,22 +65,31 @@ void finalize(self_ptr self, bool cancelled) {
           });
 }
 
-void launch_batch(self_ptr self, int32_t qi) {
+// The questions of a span, e.g. "q7" or "q7..q9", for log lines and error messages.
+std::string span_name(self_ptr self, int32_t span) {
   auto& s = self->state;
-  BEACON_ASSERT(qi >= 0 && static_cast<size_t>(qi) < s.spec.questions.size(),
-                "a batch runs one of the job's questions");
+  auto [first, end] = s.plan.questions_of(span);
+  auto& q = s.spec.questions;
+  return end - first == 1 ? q[first].id : q[first].id + ".." + q[end - 1].id;
+}
+
+void launch_batch(self_ptr self, int32_t span) {
+  auto& s = self->state;
+  BEACON_ASSERT(span >= 0 && span < s.plan.spans(), "a batch runs a span of the job's questions");
+  auto [first, end] = s.plan.questions_of(span);
+  question_span questions{first,
+                          {s.spec.questions.begin() + first, s.spec.questions.begin() + end}};
   auto settings = s.settings.batch;
-  settings.max_in_flight =
-      std::max(1, s.settings.max_in_flight_per_job / std::max(1, s.settings.pipeline));
+  settings.max_in_flight = s.plan.in_flight;
+  settings.window = s.plan.window;
   settings.attempt_timeout = std::chrono::duration_cast<caf::timespan>(s.spec.provider_timeout);
   settings.generation = s.spec.generation;
   settings.model_generation = s.spec.model_generation;
   settings.prices = s.settings.prices;
   settings.execution.budget = s.budget;
-  auto b =
-      self->spawn<caf::monitored>(question_batch, s.job_id, s.spec.questions[qi], qi, settings);
-  s.batches.emplace(b.address(), std::make_pair(b, qi));
-  s.started_order.push_back(qi);
+  auto b = self->spawn<caf::monitored>(question_batch, s.job_id, std::move(questions), settings);
+  s.batches.emplace(b.address(), std::make_pair(b, span));
+  s.started_order.push_back(span);
   self->send(b, atom::run::value);
 }
 
@@ -109,26 +118,27 @@ void advance(self_ptr self) {
     if (s.batches.empty() && s.restarting.empty()) end_at_budget(self);
     return;
   }
-  while (static_cast<int32_t>(s.batches.size()) < s.settings.pipeline && !s.todo.empty()) {
-    auto qi = s.todo.front();
+  while (static_cast<int32_t>(s.batches.size()) < s.plan.batches_at_once && !s.todo.empty()) {
+    auto span = s.todo.front();
     s.todo.pop_front();
-    launch_batch(self, qi);
+    launch_batch(self, span);
   }
   if (s.batches.empty() && s.todo.empty() && s.restarting.empty() && s.reopening == 0 &&
       !s.loading && !s.finalizing)
     finalize(self, false);
 }
 
-// Runs question `qi` again: queued now, or after its running batch ends.
+// Runs the span of question `qi` again: queued now, or after its running batch ends.
 void requeue(self_ptr self, int32_t qi) {
   auto& s = self->state;
-  if (s.restarting.count(qi)) return;  // the restarted batch loads every open cell
+  auto span = s.plan.span_of(qi);
+  if (s.restarting.count(span)) return;  // the restarted batch loads every open cell
   for (auto& kv : s.batches)
-    if (kv.second.second == qi) {
-      s.rerun.insert(qi);
+    if (kv.second.second == span) {
+      s.rerun.insert(span);
       return;
     }
-  if (std::find(s.todo.begin(), s.todo.end(), qi) == s.todo.end()) s.todo.push_back(qi);
+  if (std::find(s.todo.begin(), s.todo.end(), span) == s.todo.end()) s.todo.push_back(span);
 }
 
 // A person's retry while the job runs: persistence reopens the cells, then they run again.
@@ -242,32 +252,32 @@ void on_batch_down(self_ptr self, caf::down_msg& dm) {
   auto& s = self->state;
   auto it = s.batches.find(dm.source);
   if (it == s.batches.end()) return;
-  auto qi = it->second.second;
+  auto span = it->second.second;
   s.batches.erase(it);
-  bool again = s.rerun.erase(qi) > 0;  // a crashed batch's restart reloads its cells anyway
+  bool again = s.rerun.erase(span) > 0;  // a crashed batch's restart reloads its cells anyway
   if (is_budget_exhausted(dm.reason)) {
     s.budget_stopped = true;
     return advance(self);
   }
   if (dm.reason) {
-    auto n = ++s.batch_crashes[qi];
+    auto n = ++s.batch_crashes[span];
     auto reason = self->system().render(dm.reason);
     logging::warn("batch_crashed")
         .job(s.job_id)
-        .field("question_id", s.spec.questions[qi].id)
+        .field("questions", span_name(self, span))
         .field("reason", reason)
         .field("crashes", n);
     if (n > s.settings.batch_restarts) {
       end_job(self, false, cell_status::failed, "actor_crashed",
-              "the batch of question " + s.spec.questions[qi].id + " crashed " + std::to_string(n) +
+              "the batch of question " + span_name(self, span) + " crashed " + std::to_string(n) +
                   " times; last reason: " + reason);
       return;
     }
-    s.restarting.insert(qi);
-    self->delayed_send(self, s.settings.restart_backoff * n, atom::restart::value, qi);
+    s.restarting.insert(span);
+    self->delayed_send(self, s.settings.restart_backoff * n, atom::restart::value, span);
     return;
   }
-  if (again && !s.ending) requeue(self, qi);
+  if (again && !s.ending) requeue(self, s.plan.questions_of(span).first);
   advance(self);
 }
 
@@ -338,6 +348,9 @@ void begin(self_ptr self, const job_snapshot& snap) {
     return;
   }
   s.spec = std::get<job_spec>(std::move(parsed));
+  auto questions = static_cast<int32_t>(s.spec.questions.size());
+  s.plan = plan_batches(questions, s.spec.total_cells() / std::max(1, questions),
+                        s.settings.pipeline, s.settings.max_in_flight_per_job);
   if (s.spec.max_cost >= 0)
     s.budget = std::make_shared<budget_ledger>(
         s.spec.max_cost,
@@ -391,9 +404,9 @@ caf::behavior job_supervisor(caf::stateful_actor<job_supervisor_state>* self, st
       [=](atom::abort) { end_next_page(self); },
       [=](atom::finish, bool cancelled) { finalize(self, cancelled); },
       [=](atom::reopen, int64_t execution_id) { return reopen_cells(self, execution_id); },
-      [=](atom::restart, int32_t qi) {
-        self->state.restarting.erase(qi);
-        if (!self->state.ending) launch_batch(self, qi);
+      [=](atom::restart, int32_t span) {
+        self->state.restarting.erase(span);
+        if (!self->state.ending) launch_batch(self, span);
       },
       [=](atom::cancel) {
         auto& s = self->state;

@@ -1,7 +1,8 @@
 // The JOB SUPERVISOR actor: runs one job. Marks it running, reads what is left from storage,
-// runs its questions in order as question batches (one at a time by default, or `pipeline` at
-// once), restarts a crashed batch (which resumes from storage), enforces the job's timeout
-// (counted from its start, not from its admission), handles cancellation, and finally asks
+// runs its questions in order as question batches, each a span of consecutive questions, at
+// most `pipeline` questions with cells in flight (one at a time by default; the rule is
+// domain/batch_plan.hpp), restarts a crashed batch (which resumes from storage), enforces the job's
+// timeout (counted from its start, not from its admission), handles cancellation, and finally asks
 // persistence for the verdict: completed or failed by min_success_rate / min_regions, or
 // cancelled. It exits normally only after the verdict is committed.
 //
@@ -11,7 +12,7 @@
 // ends it `cancelled` whatever it is doing, in pages, and is recorded, so a resume finishes it.
 //
 // Messages: (run) start or resume; (cancel) cancel the job; (deadline) the timeout fired;
-// (restart, int32 question index) respawn a crashed batch; (finish, bool cancelled) retry the
+// (restart, int32 span) respawn a crashed batch; (finish, bool cancelled) retry the
 // verdict after a storage failure; (reopen, int64 execution id or 0) a person's retry of failed
 // cells while the job runs: reopened in storage, their questions run again (after the batch of
 // the same question, if one runs); replies `deferred` once the job is ending; internal:
@@ -51,13 +52,14 @@ struct job_supervisor_state {
   std::string job_id;
   supervisor_settings settings;
   job_spec spec;
-  std::deque<int32_t> todo;  // question indexes with open cells, in order
-  std::unordered_map<caf::actor_addr, std::pair<caf::actor, int32_t>> batches;
-  std::unordered_map<int32_t, int32_t> batch_crashes;
-  std::vector<int32_t> started_order;  // question indexes in the order their batches started
-  std::set<int32_t> rerun;       // questions reopened while their batch ran: run again after it
-  std::set<int32_t> restarting;  // questions whose crashed batch waits for its restart
-  int32_t reopening = 0;         // reopen requests in flight (the verdict waits for them)
+  batch_plan plan;           // how its questions are grouped into batches and scheduled
+  std::deque<int32_t> todo;  // spans (of plan) with open cells, in order
+  std::unordered_map<caf::actor_addr, std::pair<caf::actor, int32_t>> batches;  // -> span
+  std::unordered_map<int32_t, int32_t> batch_crashes;                           // by span
+  std::vector<int32_t> started_order;  // spans in the order their batches started
+  std::set<int32_t> rerun;             // spans reopened while their batch ran: run again after it
+  std::set<int32_t> restarting;        // spans whose crashed batch waits for its restart
+  int32_t reopening = 0;               // reopen requests in flight (the verdict waits for them)
   bool started = false;
   bool loading = false;                           // pages of the job's counts are still being read
   int32_t next_question = 0;                      // the first question of the next page of counts

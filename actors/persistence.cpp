@@ -338,10 +338,11 @@ persistence_actor::behavior_type persistence(
         self->state.flush_queued = false;
         flush(self);
       },
-      [=](atom::load, const std::string& job_id, int32_t question_index, int64_t after_id,
-          int32_t limit) -> caf::result<std::vector<cell_row>> {
+      [=](atom::load, const std::string& job_id, int32_t first_question, int32_t end_question,
+          int64_t after_id, int32_t limit) -> caf::result<std::vector<cell_row>> {
         return job_operation(self, [&](pqxx::work& tx) {
-          return storage::load_open_cells(tx, job_id, question_index, after_id, limit);
+          return storage::load_open_cells(tx, job_id, first_question, end_question, after_id,
+                                          limit);
         });
       },
       [=](atom::start, const std::string& job_id) -> caf::result<job_snapshot> {

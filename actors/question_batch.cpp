@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "actors/persistence.hpp"
+#include "common/assert.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "domain/error_class.hpp"
@@ -21,22 +22,23 @@ int32_t page_size(self_ptr self) {
 
 cell_task task_for(self_ptr self, const cell_row& c) {
   auto& s = self->state;
+  auto& q = s.span.at(c.question_index);
   auto& generation =
       settings_for_model(s.settings.generation, s.settings.model_generation, c.model_id);
   double bound = -1;
   if (s.settings.execution.budget) {
     auto worst = s.settings.prices
                      ? s.settings.prices->attempt_bound(c.model_id, c.region,
-                                                        c.system_prompt.size() + s.q.prompt.size(),
+                                                        c.system_prompt.size() + q.prompt.size(),
                                                         generation.max_tokens)
                      : std::nullopt;
     bound = worst ? *worst : std::numeric_limits<double>::infinity();  // unpriced: never fits
   }
   return {c.id,
           s.job_id,
-          s.q.id,
-          s.question_index,
-          s.q.prompt,
+          q.id,
+          c.question_index,
+          q.prompt,
           c.model_id,
           c.region,
           c.run,
@@ -45,7 +47,8 @@ cell_task task_for(self_ptr self, const cell_row& c) {
           s.settings.attempt_timeout,
           c.attempt_base,
           generation,
-          bound};
+          bound,
+          c.attempts};
 }
 
 // Reserves the most the cell may cost against the job's budget (true without a budget); the
@@ -59,7 +62,7 @@ bool reserve(self_ptr self, const cell_task& t) {
   if (!s.budget_closed) {
     auto totals = budget->read();
     logging::info("budget_closed")
-        .cell({s.job_id, s.q.id, t.model_id, t.region})
+        .cell({s.job_id, t.question_id, t.model_id, t.region})
         .field("spent", totals.spent)
         .field("reserved", totals.reserved)
         .field("limit", totals.limit)
@@ -76,6 +79,7 @@ bool launch(self_ptr self, cell_row c, std::optional<cell_outcome> preset = std:
   if (!preset && !reserve(self, task)) return false;
   auto child = self->spawn<caf::monitored>(execution, std::move(task), s.settings.execution,
                                            std::move(preset));
+  s.window.start(c.question_index);
   s.in_flight.emplace(child.address(), std::make_pair(child, std::move(c)));
   s.peak_in_flight = std::max(s.peak_in_flight, s.in_flight.size());
   self->send(child, atom::run::value);
@@ -84,13 +88,13 @@ bool launch(self_ptr self, cell_row c, std::optional<cell_outcome> preset = std:
 
 void load_page(self_ptr self);
 
-// Starts cells until the in-flight bound is reached, keeps a page ahead, and exits when every
-// cell is done.
+// Starts cells in id order (question after question) until the in-flight bound or the question
+// window is reached, keeps a page ahead, and exits when every cell is done.
 void fill(self_ptr self) {
   auto& s = self->state;
   while (!s.budget_closed && s.in_flight.size() < static_cast<size_t>(s.settings.max_in_flight)) {
     auto& from = !s.rerun.empty() ? s.rerun : s.ready;
-    if (from.empty()) break;
+    if (from.empty() || !s.window.admits(from.front().question_index)) break;
     if (!launch(self, from.front())) break;
     from.pop_front();
   }
@@ -101,9 +105,10 @@ void fill(self_ptr self) {
   if (!s.exhausted && !s.loading && s.ready.size() < static_cast<size_t>(page_size(self) / 2))
     load_page(self);
   if (s.exhausted && !s.loading && s.ready.empty() && s.rerun.empty() && s.in_flight.empty()) {
-    logging::debug("question_done")
+    logging::debug("questions_done")
         .job(s.job_id)
-        .field("question_id", s.q.id)
+        .field("first_question_id", s.span.questions.front().id)
+        .field("questions", s.span.questions.size())
         .field("cells", s.done);
     self->quit();
   }
@@ -115,15 +120,16 @@ void load_page(self_ptr self) {
   auto store = current_persistence(self->system());
   auto limit = page_size(self);
   self->request(store, s.settings.execution.storage_timeout, atom::load::value, s.job_id,
-                s.question_index, s.cursor, limit)
+                s.span.first, s.span.end(), s.cursor, limit)
       .then(
           [=](std::vector<cell_row>& rows) {
             auto& s = self->state;
             s.loading = false;
             if (s.cursor == 0)
-              logging::info("question_started")
+              logging::info("questions_started")
                   .job(s.job_id)
-                  .field("question_id", s.q.id)
+                  .field("first_question_id", s.span.questions.front().id)
+                  .field("questions", s.span.questions.size())
                   .field("first_page", rows.size());
             s.exhausted = rows.size() < static_cast<size_t>(limit);
             for (auto& r : rows) {
@@ -135,9 +141,9 @@ void load_page(self_ptr self) {
           [=](caf::error& err) {
             auto& s = self->state;
             s.loading = false;
-            logging::warn("question_load_failed")
+            logging::warn("questions_load_failed")
                 .job(s.job_id)
-                .field("question_id", s.q.id)
+                .field("first_question_id", s.span.questions.front().id)
                 .field("error", self->system().render(err));
             self->delayed_send(self, s.settings.execution.retry_base, atom::run::value);
           });
@@ -149,6 +155,7 @@ void on_child_down(self_ptr self, caf::down_msg& dm) {
   if (it == s.in_flight.end()) return;
   auto c = std::move(it->second.second);
   s.in_flight.erase(it);
+  s.window.finish(c.question_index);
   auto& budget = s.settings.execution.budget;
   if (!dm.reason) {
     if (budget) budget->settle(c.id, 0);  // releases a hold its actor did not settle
@@ -160,7 +167,7 @@ void on_child_down(self_ptr self, caf::down_msg& dm) {
   auto n = ++s.crashes[c.id];
   auto reason = self->system().render(dm.reason);
   logging::warn("execution_crashed")
-      .cell({s.job_id, s.q.id, c.model_id, c.region})
+      .cell({s.job_id, s.span.at(c.question_index).id, c.model_id, c.region})
       .field("error_code", to_string(error_class::actor_crashed))
       .field("reason", reason)
       .field("crashes", n);
@@ -189,12 +196,13 @@ question_batch_state::~question_batch_state() {
 }
 
 caf::behavior question_batch(caf::stateful_actor<question_batch_state>* self, std::string job_id,
-                             question q, int32_t question_index, batch_settings settings) {
+                             question_span span, batch_settings settings) {
   auto& s = self->state;
+  BEACON_ASSERT(!span.questions.empty(), "a batch runs at least one question");
   s.job_id = std::move(job_id);
-  s.q = std::move(q);
-  s.question_index = question_index;
+  s.span = std::move(span);
   s.settings = std::move(settings);
+  s.window = question_window(s.settings.window);
   self->set_down_handler([=](caf::down_msg& dm) { on_child_down(self, dm); });
   return {
       [=](atom::run) {

@@ -1,10 +1,12 @@
-// The QUESTION BATCH actor: runs the open cells of one question of a job with at most
-// max_in_flight execution actors alive at once. It pages through the question's open cells in
-// storage (keyset by id, so memory stays bounded by the in-flight limit whatever the job size,
-// and a restarted batch never re-runs a terminal cell), monitors each execution actor, re-runs a
-// cell whose actor crashed (within crash_retries) or records it failed with error_code
-// actor_crashed, and exits normally once every cell is terminal and durable. Its children die
-// with it.
+// The QUESTION BATCH actor: runs the open cells of a span of consecutive questions of a job
+// (domain/batch_plan.hpp: one question when questions are large, many when they are small) with
+// at most max_in_flight execution actors alive at once and at most `window` questions with cells
+// in flight, question after question. It pages through the span's open cells in storage (keyset
+// by id, one query per page whatever the number of questions, so memory stays bounded by the
+// in-flight limit whatever the job size, and a restarted batch never re-runs a terminal cell),
+// monitors each execution actor, re-runs a cell whose actor crashed (within crash_retries) or
+// records it failed with error_code actor_crashed, and exits normally once every cell is
+// terminal and durable. Its children die with it.
 //
 // With a job budget (settings.execution.budget) each cell reserves its worst case (every attempt
 // it may make) before it starts; once one does not fit, no cell starts again: the batch waits for
@@ -18,12 +20,14 @@
 #include <unordered_map>
 
 #include "actors/execution.hpp"
+#include "domain/batch_plan.hpp"
 #include "domain/job_spec.hpp"
 
 namespace beacon {
 
 struct batch_settings {
   int32_t max_in_flight = 64;
+  int32_t window = 1;  // questions with cells in flight at once
   int32_t crash_retries = 2;
   caf::timespan attempt_timeout = std::chrono::minutes(5);
   execution_settings execution;  // its budget, when set, is the job's
@@ -33,11 +37,19 @@ struct batch_settings {
   std::shared_ptr<const price_book> prices;  // the worst case of a budgeted cell
 };
 
+// The questions [first, end) of a job that one batch runs.
+struct question_span {
+  int32_t first = 0;
+  std::vector<question> questions;
+  int32_t end() const { return first + static_cast<int32_t>(questions.size()); }
+  const question& at(int32_t question_index) const { return questions.at(question_index - first); }
+};
+
 struct question_batch_state {
   std::string job_id;
-  question q;
-  int32_t question_index = 0;
+  question_span span;
   batch_settings settings;
+  question_window window{1};
   std::deque<cell_row> ready;  // loaded, not started yet
   std::deque<cell_row> rerun;  // their actor crashed: start again first
   int64_t cursor = 0;          // highest cell id loaded so far
@@ -53,6 +65,6 @@ struct question_batch_state {
 };
 
 caf::behavior question_batch(caf::stateful_actor<question_batch_state>* self, std::string job_id,
-                             question q, int32_t question_index, batch_settings settings);
+                             question_span span, batch_settings settings);
 
 }  // namespace beacon

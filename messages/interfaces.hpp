@@ -22,9 +22,9 @@ using persistence_actor = caf::typed_actor<
     caf::replies_to<atom::attempt, attempt_record>::with<bool>,
     // Write a terminal outcome; true when applied, false when the cell was already terminal.
     caf::replies_to<atom::record, cell_outcome>::with<bool>,
-    // A page of the open cells of one question: (job id, question index, after cell id, limit),
-    // in id order.
-    caf::replies_to<atom::load, std::string, int32_t, int64_t,
+    // A page of the open cells of the questions [first, end): (job id, first, end, after cell
+    // id, limit), in id order (question by question: cells are numbered in question order).
+    caf::replies_to<atom::load, std::string, int32_t, int32_t, int64_t,
                     int32_t>::with<std::vector<cell_row>>,
     // Mark a job running (idempotent) and return its spec and state (the same cost for every
     // job size; its counts come in pages).

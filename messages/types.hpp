@@ -34,12 +34,13 @@ struct cell_row {
   int32_t max_retries = 0;
   std::string system_prompt;
   int32_t attempt_base = 0;  // provider calls of the cell's earlier (manually retried) rounds
+  int32_t question_index = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cell_row& x) {
   return f(caf::meta::type_name("cell_row"), x.id, x.model_id, x.region, x.run, x.status,
-           x.attempts, x.max_retries, x.system_prompt, x.attempt_base);
+           x.attempts, x.max_retries, x.system_prompt, x.attempt_base, x.question_index);
 }
 
 // Everything an execution actor needs to run one cell.
@@ -62,13 +63,16 @@ struct cell_task {
   // The most one attempt of the cell can cost (the budget charges it for an attempt whose cost
   // is unknown); < 0: the job has no budget.
   double attempt_bound = -1;
+  // The attempts stored when the cell was loaded: its claim will open attempt loaded_attempts+1
+  // (the number a call sent before the claim commits carries).
+  int32_t loaded_attempts = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cell_task& x) {
   return f(caf::meta::type_name("cell_task"), x.cell_id, x.job_id, x.question_id, x.question_index,
            x.prompt, x.model_id, x.region, x.run, x.system_prompt, x.max_retries, x.attempt_timeout,
-           x.attempt_base, x.generation, x.attempt_bound);
+           x.attempt_base, x.generation, x.attempt_bound, x.loaded_attempts);
 }
 
 // A request to mark a cell running; granted only while the cell is not terminal.

@@ -1,6 +1,7 @@
 // Job-level SQL.
 #include "storage/job_store.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <pqxx/pqxx>
@@ -250,17 +251,20 @@ std::vector<std::string> resumable_jobs(pqxx::work& tx) {
 }
 
 std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
-                                      int32_t question_index, int64_t after_id, int32_t limit) {
+                                      int32_t first_question, int32_t end_question,
+                                      int64_t after_id, int32_t limit) {
   std::vector<cell_row> out;
-  for (auto row : tx.exec_params("SELECT id, model_id, region, run, status, attempts, max_retries,"
-                                 " coalesce(system_prompt, ''), attempt_base FROM executions"
-                                 " WHERE job_id = $1 AND question_index = $2 AND id > $3"
-                                 " AND status IN ('pending', 'running') ORDER BY id LIMIT $4",
-                                 job_id, question_index, after_id, limit)) {
+  out.reserve(static_cast<size_t>(std::max(0, limit)));
+  for (auto row : tx.exec_params(
+           "SELECT id, model_id, region, run, status, attempts, max_retries,"
+           " coalesce(system_prompt, ''), attempt_base, question_index FROM executions"
+           " WHERE job_id = $1 AND question_index >= $2 AND question_index < $3 AND id > $4"
+           " AND status IN ('pending', 'running') ORDER BY id LIMIT $5",
+           job_id, first_question, end_question, after_id, limit)) {
     out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
                    row[3].as<int32_t>(), stored_cell_status(row[4].as<std::string>()),
                    row[5].as<int32_t>(), row[6].as<int32_t>(), row[7].as<std::string>(),
-                   row[8].as<int32_t>()});
+                   row[8].as<int32_t>(), row[9].as<int32_t>()});
   }
   return out;
 }

@@ -76,9 +76,11 @@ job_verdict finish_job(pqxx::work& tx, const std::string& job_id, bool cancelled
 
 std::vector<std::string> resumable_jobs(pqxx::work& tx);
 
-// Up to `limit` open (pending or running) cells of one question with an id above `after_id`.
+// Up to `limit` open (pending or running) cells of the questions [first, end) with an id above
+// `after_id`, in id order.
 std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
-                                      int32_t question_index, int64_t after_id, int32_t limit);
+                                      int32_t first_question, int32_t end_question,
+                                      int64_t after_id, int32_t limit);
 
 // REST reads. JSON is built by PostgreSQL in the original's field names.
 struct job_view {

@@ -126,4 +126,46 @@ CAF_TEST(a batch pages through its cells and holds at most a page and a half) {
   CAF_CHECK_EQUAL(log->total(), 180);  // every cell called once: no page overlap
 }
 
+// Runs a 6-cell job on a scripted provider that reads, at each call, whether the called cell's
+// claim is already committed; returns how many calls found it still pending. The persistence
+// actor is killed as the cells' executions start (its guard restarts it), so every claim waits.
+int calls_before_claim(runtime_fixture& f, bool call_during_claim, const std::string& id) {
+  auto o = f.options();
+  o.supervisor.batch.execution.call_during_claim = call_during_claim;
+  auto url = f.url;
+  auto early = std::make_shared<int>(0);
+  f.add_scripted(o, "script-x", "XR", {"m1", "m2"}, [=](const provider_request& r) {
+    auto status = query_column(url, "SELECT status FROM executions WHERE job_id = '" + id +
+                                        "' AND model_id = '" + r.model_id +
+                                        "' AND run = " + std::to_string(r.run));
+    if (!status.empty() && status[0] == "pending") ++*early;
+    return "ok";
+  });
+  f.boot(o);
+  admit_spec(f.url, job_json(id, {"q1"}, {"m1", "m2"}, {"XR"}, 3));
+  caf::anon_send(f.rt.manager, atom::start::value, id);
+  for (int i = 0; i < 10000 && f.executions_of(id).empty(); ++i) f.sched.run_once();
+  CAF_REQUIRE(!f.executions_of(id).empty());
+  auto store = caf::actor_cast<caf::strong_actor_ptr>(current_persistence(f.sys));
+  store->enqueue(nullptr, caf::make_message_id(caf::message_priority::high),
+                 caf::make_message(caf::exit_msg{store->address(), caf::exit_reason::kill}),
+                 nullptr);
+  CAF_REQUIRE(f.run_until([&] { return f.job_terminal(id); }));
+  CAF_CHECK_EQUAL(f.scripted(f.doubles.back()).calls.size(), 6u);  // one call per cell
+  CAF_CHECK_EQUAL(f.job_status(id), "completed");
+  CAF_CHECK_EQUAL(f.cells(id, "status = 'completed' AND attempts = 1"), 6);
+  CAF_CHECK_EQUAL(counter_mismatch(f.url, id), "");
+  return *early;
+}
+
+CAF_TEST(the first call goes out while its claim commits and the outcome waits for the claim) {
+  auto early = calls_before_claim(*this, true, "overlap-1");
+  CAF_CHECK_GREATER(early, 0);  // the claim is off the call's path
+}
+
+CAF_TEST(without call during claim no cell is called before its claim commits) {
+  auto early = calls_before_claim(*this, false, "overlap-2");
+  CAF_CHECK_EQUAL(early, 0);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

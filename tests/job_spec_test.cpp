@@ -6,6 +6,7 @@
 
 #include "caf/test/dsl.hpp"
 #include "common/text.hpp"
+#include "domain/batch_plan.hpp"
 #include "tests/harness.hpp"
 
 using namespace beacon;
@@ -196,4 +197,81 @@ CAF_TEST(a nul anywhere in a spec is refused naming where it is) {
                   "benchmark.na\\u0000me");
   CAF_CHECK_EQUAL(refused(R"({"id":"n\u0000","questions":["q"]})").field, "id");
   accepted(spec(R"(,"metadata":{"note":"\\u0000 is only text here"})"));
+}
+
+CAF_TEST(the batch plan never runs more questions or cells at once than the job allows) {
+  for (int32_t questions : {1, 2, 3, 8, 20, 1000, 5000})
+    for (int64_t cells : {1, 3, 9, 72, 5000})
+      for (int32_t pipeline : {1, 2, 3, 16, 512})
+        for (int32_t in_flight : {1, 4, 64, 1024, 4096}) {
+          auto p = plan_batches(questions, cells, pipeline, in_flight);
+          int32_t questions_at_once = p.window * p.batches_at_once;
+          int32_t cells_at_once = p.in_flight * p.batches_at_once;
+          int32_t spans = p.spans();
+          CAF_CHECK_LESS_OR_EQUAL(questions_at_once, pipeline);
+          CAF_CHECK_LESS_OR_EQUAL(cells_at_once, in_flight);
+          CAF_CHECK_LESS_OR_EQUAL(p.batches_at_once, spans);
+          CAF_CHECK_GREATER_OR_EQUAL(p.window, 1);
+          // The spans cover every question once, in order.
+          int32_t next = 0;
+          for (int32_t span = 0; span < spans; ++span) {
+            auto [first, end] = p.questions_of(span);
+            CAF_CHECK_EQUAL(first, next);
+            CAF_CHECK_LESS(first, end);
+            for (auto qi = first; qi < end; ++qi) {
+              auto of = p.span_of(qi);
+              CAF_CHECK_EQUAL(of, span);
+            }
+            next = end;
+          }
+          CAF_CHECK_EQUAL(next, questions);
+        }
+}
+
+CAF_TEST(small questions share a batch and large ones keep one each) {
+  auto many = plan_batches(5000, 3, 512, 1024);  // 5,000 questions of 3 cells
+  CAF_CHECK_EQUAL(many.span_questions, 1365);    // two pages of 2,048 cells
+  int32_t many_spans = many.spans();
+  CAF_CHECK_EQUAL(many_spans, 4);
+  CAF_CHECK_EQUAL(many.batches_at_once, 2);
+  CAF_CHECK_EQUAL(many.window, 256);
+  CAF_CHECK_EQUAL(many.in_flight, 512);
+  auto big = plan_batches(20, 5000, 1, 4096);  // the README's job: sequential questions
+  CAF_CHECK_EQUAL(big.span_questions, 3);
+  CAF_CHECK_EQUAL(big.batches_at_once, 1);
+  CAF_CHECK_EQUAL(big.window, 1);
+  CAF_CHECK_EQUAL(big.in_flight, 4096);
+  auto demo = plan_batches(8, 9, 1, 64);  // the portal's job: one batch, one question at a time
+  int32_t demo_spans = demo.spans();
+  CAF_CHECK_EQUAL(demo_spans, 1);
+  CAF_CHECK_EQUAL(demo.window, 1);
+  auto pair = plan_batches(4, 8, 2, 8);  // one span takes the whole pipeline
+  int32_t pair_spans = pair.spans();
+  CAF_CHECK_EQUAL(pair_spans, 1);
+  CAF_CHECK_EQUAL(pair.window, 2);
+  auto wide = plan_batches(100, 5000, 16, 64);  // large questions: one batch each, 16 at once
+  CAF_CHECK_EQUAL(wide.span_questions, 1);
+  CAF_CHECK_EQUAL(wide.batches_at_once, 16);
+  CAF_CHECK_EQUAL(wide.in_flight, 4);
+}
+
+CAF_TEST(the question window admits a new question only when one has room) {
+  question_window w{2};
+  CAF_CHECK(w.admits(0));
+  w.start(0);
+  w.start(0);
+  w.start(1);
+  CAF_CHECK(w.admits(0));  // its question already runs
+  CAF_CHECK(w.admits(1));
+  CAF_CHECK(!w.admits(2));  // two questions run
+  w.finish(0);
+  CAF_CHECK(!w.admits(2));  // question 0 still has a cell in flight
+  w.finish(0);
+  CAF_CHECK(w.admits(2));
+  auto open = w.open_questions();
+  CAF_CHECK_EQUAL(open, 1u);
+  question_window sequential{0};  // at least one
+  CAF_CHECK(sequential.admits(5));
+  sequential.start(5);
+  CAF_CHECK(!sequential.admits(6));
 }
