@@ -167,18 +167,35 @@ void sweep_queue(self_ptr self, caf::actor_clock::time_point now) {
     return true;
   };
   std::deque<http_provider_state::call> kept;
+  st.earliest_queue_deadline = caf::actor_clock::time_point::max();
   for (auto& c : st.queued)
-    if (!ends(c)) kept.push_back(std::move(c));
+    if (!ends(c)) {
+      st.earliest_queue_deadline = std::min(st.earliest_queue_deadline, c.queue_deadline);
+      kept.push_back(std::move(c));
+    }
   st.queued.swap(kept);
   for (auto& who : done) unwatch(self, who);
+}
+
+// Whether a queued call may have to be answered unsent now: the circuit refuses calls, or the
+// earliest queue deadline has passed. Otherwise the queue is left as it is (a sweep is linear in
+// its length; pump runs at every call's end).
+bool sweep_due(http_provider_state& st, caf::actor_clock::time_point now) {
+  return !st.queued.empty() && (refusing(st, now) || now >= st.earliest_queue_deadline);
 }
 
 // Starts queued calls while the limit and the circuit allow.
 void pump(self_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
-  sweep_queue(self, now);
+  if (sweep_due(st, now)) sweep_queue(self, now);
   while (!st.queued.empty() && st.in_flight.size() < st.limit.current()) {
+    if (!st.queued.front().rp.pending()) {  // its caller gave up meanwhile: nothing to send
+      auto gone = st.queued.front().requester;
+      st.queued.pop_front();
+      unwatch(self, gone);
+      continue;
+    }
     bool half_open = st.breaker.current(now) == providers::circuit_breaker::state::half_open;
     if (!st.breaker.try_acquire(now)) break;
     auto next = std::move(st.queued.front());
@@ -409,6 +426,7 @@ http_provider_actor::behavior_type http_provider(
           return rp;
         }
         if (requester && st.watched[requester]++ == 0) self->monitor(requester);
+        st.earliest_queue_deadline = std::min(st.earliest_queue_deadline, c.queue_deadline);
         st.queued.push_back(std::move(c));
         pump(self);
         // A call still queued at its deadline is answered then, unsent (no attempt spent),

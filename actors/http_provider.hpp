@@ -51,6 +51,7 @@ struct http_provider_state {
   uint64_t next_token = 0;
   std::unordered_map<uint64_t, call> in_flight;
   std::deque<call> queued;
+  caf::actor_clock::time_point earliest_queue_deadline = caf::actor_clock::time_point::max();
   std::unordered_map<caf::actor_addr, size_t> watched;  // monitored requesters -> open calls
   bool probing = false;                                 // a health check is in flight
   bool probe_trial = false;                             // ... and it is the half-open trial

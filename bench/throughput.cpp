@@ -313,7 +313,8 @@ int main(int argc, char** argv) {
     const char* kind = "openai";
     if (http_server == "nginx") {
       if (latency_ms > 0) {
-        std::fprintf(stderr, "beacon-bench: nginx answers at once; --latency-ms needs sim\n");
+        std::fprintf(stderr,
+                     "beacon-bench: nginx answers at once; --latency-ms needs --http-server sim\n");
         return 2;
       }
       fixed_server = std::make_unique<bench::fixed_reply_server>("bench/out/nginx");

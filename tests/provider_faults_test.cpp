@@ -267,10 +267,11 @@ CAF_TEST(a persistent fault ends the cell with its class and reason in the row a
 
 CAF_TEST(a dead provider fails over to another of its region and never to another region) {
   fake_provider good_us{"US"}, good_eu{"EU"};
-  node n{
-      config({entry("dead-us", "openai", "http://127.0.0.1:1", "US", R"("failure_threshold": 2)"),
-              entry("good-us", "openai", good_us.url(), "US"),
-              entry("good-eu", "beacon_router", good_eu.url(), "EU")})};
+  node n{// The circuit stays open past the job (a slow machine must not see it half-open yet).
+         config({entry("dead-us", "openai", "http://127.0.0.1:1", "US",
+                       R"("failure_threshold": 2, "circuit_open_ms": 60000)"),
+                 entry("good-us", "openai", good_us.url(), "US"),
+                 entry("good-eu", "beacon_router", good_eu.url(), "EU")})};
   n.start(false);
   run(n, "failover",
       job_json("failover", {"math_basic", "greatest_invention", "taiwan_status"}, {"m"},
