@@ -147,6 +147,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--state-dir", state_dir, "state directory of the embedded PostgreSQL")
       ->capture_default_str();
+  int64_t batch_max = node_config{}.persistence_batch_max;
+  app.add_option("--persistence-batch-max", batch_max, "largest number of cell writes per commit")
+      ->capture_default_str();
   int niceness = node_config{}.background_niceness;
   app.add_option("--background-niceness", niceness,
                  "niceness of the actor threads and the persistence backend (0: off)")
@@ -164,6 +167,7 @@ int main(int argc, char** argv) {
   cfg.max_in_flight_per_job = 4096;
   cfg.log_level = "warn";
   cfg.background_niceness = niceness;
+  cfg.persistence_batch_max = batch_max;
   cfg.rate_limit_per_minute = 0;  // one client asking as fast as it can
   try {
     node n{cfg};
