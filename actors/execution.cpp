@@ -381,7 +381,7 @@ bool call_before_claim(self_ptr self) {
 void claim(self_ptr self) {
   auto& s = self->state;
   auto store = current_persistence(self->system());
-  if (s.started_us == 0 || !s.called_early) s.started_us = now_us();
+  if (!s.called_early) s.started_us = now_us();  // a re-sent claim keeps its first call's start
   if (call_before_claim(self)) {
     s.called_early = s.claim_pending = true;
     s.budget_start = self->clock().now();

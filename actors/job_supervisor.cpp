@@ -89,7 +89,6 @@ void launch_batch(self_ptr self, int32_t span) {
   settings.execution.budget = s.budget;
   auto b = self->spawn<caf::monitored>(question_batch, s.job_id, std::move(questions), settings);
   s.batches.emplace(b.address(), std::make_pair(b, span));
-  s.started_order.push_back(span);
   self->send(b, atom::run::value);
 }
 
@@ -128,10 +127,9 @@ void advance(self_ptr self) {
     finalize(self, false);
 }
 
-// Runs the span of question `qi` again: queued now, or after its running batch ends.
-void requeue(self_ptr self, int32_t qi) {
+// Runs a span again: queued now, or after its running batch ends.
+void requeue_span(self_ptr self, int32_t span) {
   auto& s = self->state;
-  auto span = s.plan.span_of(qi);
   if (s.restarting.count(span)) return;  // the restarted batch loads every open cell
   for (auto& kv : s.batches)
     if (kv.second.second == span) {
@@ -139,6 +137,11 @@ void requeue(self_ptr self, int32_t qi) {
       return;
     }
   if (std::find(s.todo.begin(), s.todo.end(), span) == s.todo.end()) s.todo.push_back(span);
+}
+
+// Runs the span of question `qi` again.
+void requeue(self_ptr self, int32_t qi) {
+  requeue_span(self, self->state.plan.span_of(qi));
 }
 
 // A person's retry while the job runs: persistence reopens the cells, then they run again.
@@ -277,7 +280,7 @@ void on_batch_down(self_ptr self, caf::down_msg& dm) {
     self->delayed_send(self, s.settings.restart_backoff * n, atom::restart::value, span);
     return;
   }
-  if (again && !s.ending) requeue(self, s.plan.questions_of(span).first);
+  if (again && !s.ending) requeue_span(self, span);
   advance(self);
 }
 

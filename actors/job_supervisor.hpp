@@ -56,10 +56,9 @@ struct job_supervisor_state {
   std::deque<int32_t> todo;  // spans (of plan) with open cells, in order
   std::unordered_map<caf::actor_addr, std::pair<caf::actor, int32_t>> batches;  // -> span
   std::unordered_map<int32_t, int32_t> batch_crashes;                           // by span
-  std::vector<int32_t> started_order;  // spans in the order their batches started
-  std::set<int32_t> rerun;             // spans reopened while their batch ran: run again after it
-  std::set<int32_t> restarting;        // spans whose crashed batch waits for its restart
-  int32_t reopening = 0;               // reopen requests in flight (the verdict waits for them)
+  std::set<int32_t> rerun;       // spans reopened while their batch ran: run again after it
+  std::set<int32_t> restarting;  // spans whose crashed batch waits for its restart
+  int32_t reopening = 0;         // reopen requests in flight (the verdict waits for them)
   bool started = false;
   bool loading = false;                           // pages of the job's counts are still being read
   int32_t next_question = 0;                      // the first question of the next page of counts

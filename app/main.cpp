@@ -7,7 +7,6 @@
 #include <memory>
 #include <optional>
 #include <pqxx/pqxx>
-#include <thread>
 
 #include "app/client.hpp"
 #include "app/config.hpp"

@@ -81,7 +81,7 @@ class fixed_reply_server {
                           "error.log", "-c", conf_path.c_str(), nullptr};
     const char* binary = std::filesystem::exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
     if (posix_spawnp(&pid_, binary, nullptr, nullptr, const_cast<char**>(argv), environ) != 0)
-      throw std::runtime_error("cannot start nginx (Debian package nginx)");
+      throw std::runtime_error("cannot start nginx (scripts/install-deps.sh --bench installs it)");
     for (int i = 0; i < 200 && !listening(port_); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     if (!listening(port_)) {

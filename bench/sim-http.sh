@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The sim provider's HTTP server side by side with nginx answering a fixed completion: wrk
 # POSTs the same OpenAI chat body (bench/post.lua) to each in turn, RUNS times, and prints every
-# run, both medians and the sim's share of nginx. Needs build/release/beacon, nginx and wrk
-# (Debian packages). Usage: [RUNS=5] [SECONDS_PER_RUN=5] [CONNECTIONS=64] [SIM_THREADS=1] bench/sim-http.sh
+# run, both medians and the sim's share of nginx. Needs build/release/beacon; nginx and wrk
+# (Debian packages) are installed by scripts/install-deps.sh --bench, which it runs first.
+# Usage: [RUNS=5] [SECONDS_PER_RUN=5] [CONNECTIONS=64] [SIM_THREADS=1] bench/sim-http.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install-deps.sh --bench
 runs=${RUNS:-5}
 seconds=${SECONDS_PER_RUN:-5}
 connections=${CONNECTIONS:-64}

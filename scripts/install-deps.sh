@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs exactly what the build, the node and the tests need, from Debian 12 packages. Idempotent.
+# With --bench, also what the benchmarks use: nginx (the fixed-reply server of beacon-bench --http
+# and bench/sim-http.sh), wrk (the HTTP load of bench/sim-http.sh) and curl.
 set -euo pipefail
 packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config ccache clang-format
@@ -9,6 +11,7 @@ packages=(
   chromium chromium-driver
   nodejs
 )
+if [ "${1:-}" = "--bench" ]; then packages+=(nginx wrk curl); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
