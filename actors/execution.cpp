@@ -183,6 +183,7 @@ void wait_for_provider(self_ptr self, const provider_reply& r) {
   auto delay = std::chrono::milliseconds(r.retry_after_ms) + s.settings.retry_base + jitter;
   if (delay < budget_left(self)) {
     if (s.waits++ == 0) log_retry(self, "cell_waiting", r, delay);
+    s.outside += delay;
     self->delayed_send(self, delay, atom::retry::value);
     return;
   }
@@ -214,6 +215,7 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
     if (delay < budget_left(self)) {
       log_retry(self, "attempt_failed", r, delay);
       ++s.attempts;  // recorded when the backoff ends, before its call
+      s.outside += delay;
       self->delayed_send(self, delay, atom::retry::value);
       return;
     }
@@ -234,7 +236,13 @@ void failed_attempt(self_ptr self, const provider_reply& r) {
 void on_reply(self_ptr self, provider_reply r) {
   auto& s = self->state;
   if (s.claim_pending) {
-    s.held_reply = std::move(r);
+    s.held_reply = r;
+    // An answer goes to storage at once, to commit with its claim (or after it) at the
+    // predicted attempt number; a failure waits, since its retry depends on the claimed numbers.
+    if (r.ok) {
+      s.outcome.with_claim = true;
+      succeed(self, r);
+    }
     return;
   }
   if (r.ok)
@@ -260,13 +268,16 @@ void call_provider(self_ptr self, const provider_actor& provider, const std::str
                        s.task.system_prompt,
                        std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(),
                        s.task.generation};
+  auto sent = self->clock().now();
   self->request(provider, timeout, atom::complete::value, std::move(req))
       .then(
           [=](provider_reply& r) {
+            self->state.outside += self->clock().now() - sent;
             if (r.sent) self->state.charged += attempt_charge(r, self->state.task.attempt_bound);
             on_reply(self, std::move(r));
           },
           [=](caf::error& err) {
+            self->state.outside += self->clock().now() - sent;
             provider_reply r;
             r.provider_id = provider_id;
             r.provider_region = provider_region;
@@ -365,9 +376,25 @@ void claim_acknowledged(self_ptr self, const claim_result& r) {
   if (s.persist_after_claim) return persist(self);  // the outcome is already decided
   s.attempts = s.recorded = r.attempts;
   s.interrupted = r.interrupted;
+  // An answer sent with the claim: its acknowledgement decides, unless it was already refused.
+  if (s.outcome.with_claim && !s.outcome_refused) return;
   if (!s.held_reply) return;
   auto reply = std::move(*s.held_reply);
   s.held_reply.reset();
+  s.outcome.with_claim = s.outcome_refused = false;
+  on_reply(self, std::move(reply));
+}
+
+// An answer sent with its claim was not written: the claim opened another attempt number than
+// the predicted one (the row changed since it was loaded), or did not grant the cell. Once the
+// claim is acknowledged, the answer is stored at the claimed number (or the cell is left alone).
+void outcome_refused_with_claim(self_ptr self) {
+  auto& s = self->state;
+  s.outcome_refused = true;
+  if (s.claim_pending) return;  // claim_acknowledged continues
+  auto reply = std::move(*s.held_reply);
+  s.held_reply.reset();
+  s.outcome.with_claim = s.outcome_refused = false;
   on_reply(self, std::move(reply));
 }
 
@@ -411,18 +438,28 @@ void claim(self_ptr self) {
           });
 }
 
+// The cell's own time in the node, now that its outcome is committed.
+void record_overhead(self_ptr self) {
+  auto& s = self->state;
+  if (!s.settings.overhead) return;
+  auto own = self->clock().now() - s.dispatched - s.outside;
+  s.settings.overhead->add(std::chrono::duration<double, std::milli>(own).count());
+}
+
 void persist(self_ptr self) {
   auto& s = self->state;
-  if (s.claim_pending) {  // e.g. no provider serves the cell: stored once the claim is
+  if (s.claim_pending && !s.outcome.with_claim) {  // e.g. no provider: stored once the claim is
     s.persist_after_claim = true;
     return;
   }
   auto store = current_persistence(self->system());
   self->request(store, caf::infinite, atom::record::value, s.outcome)
       .then(
-          [=](bool) {
+          [=](bool written) {
             auto& s = self->state;
+            if (!written && s.outcome.with_claim) return outcome_refused_with_claim(self);
             if (s.settings.budget) s.settings.budget->settle(s.task.cell_id, s.outcome.charged);
+            record_overhead(self);
             self->quit();
           },
           [=](caf::error& err) {
@@ -492,6 +529,7 @@ caf::behavior execution(caf::stateful_actor<execution_state>* self, cell_task ta
   return {
       [=](atom::run) {
         auto& s = self->state;
+        if (s.dispatched == caf::actor_clock::time_point{}) s.dispatched = self->clock().now();
         if (s.preset) {
           s.outcome = *s.preset;
           persist(self);

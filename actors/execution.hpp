@@ -1,16 +1,16 @@
 // The EXECUTION actor: runs one cell. Claims the cell (marks it running and opens its first
-// attempt; a terminal cell is never run again) while its first call goes out (the reply waits
-// for the claim's acknowledgement; without call_during_claim, or with a budget, the call waits
-// for it instead), routes it to a provider of its own region, calls
-// it with a per-attempt timeout, retries transient failures with exponential backoff and full
-// jitter (at least a provider's Retry-After) within max_retries AND within the cell's time
-// budget, recording each retry before its call so the budget survives a crash. A call refused
-// before it was sent (the region's circuit is open) is no attempt: the cell waits for the
-// circuit's half-open trial, within its budget, and calls again with the same attempt number;
-// profiles the answer (analysis/answer_profile.hpp), signs its receipt and persists the terminal
-// outcome. It exits normally only once the
-// outcome is committed (or the claim was denied because the cell is already terminal), so its
-// parent may count a normal exit as "cell terminal and durable".
+// attempt; a terminal cell is never run again) while its first call goes out (a failed reply
+// waits for the claim's acknowledgement, an answer is stored with the claim; without
+// call_during_claim, or with a budget, the call waits for it instead), routes it to a provider
+// of its own region, calls it with a per-attempt timeout, retries transient failures with
+// exponential backoff and full jitter (at least a provider's Retry-After) within max_retries AND
+// within the cell's time budget, recording each retry before its call so the budget survives a
+// crash. A call refused before it was sent (the region's circuit is open) is no attempt: the cell
+// waits for the circuit's half-open trial, within its budget, and calls again with the same attempt
+// number; profiles the answer (analysis/answer_profile.hpp), signs its receipt and persists the
+// terminal outcome. It exits normally only once the outcome is committed (or the claim was denied
+// because the cell is already terminal), so its parent may count a normal exit as "cell terminal
+// and durable".
 //
 // Messages: (run) start or re-claim; (retry) a backoff or a wait elapsed; (persist) re-send the
 // outcome.
@@ -20,6 +20,7 @@
 #include <optional>
 
 #include "caf/all.hpp"
+#include "common/latency_histogram.hpp"
 #include "common/node_key.hpp"
 #include "domain/pricing.hpp"
 #include "messages/interfaces.hpp"
@@ -44,6 +45,9 @@ struct execution_settings {
   // The first call goes out while its claim commits (off: after it). Never with a budget: a
   // budget needs every call's attempt stored before the call.
   bool call_during_claim = true;
+  // Receives each cell's own time in the node: from its first run to its committed outcome,
+  // minus its provider calls and deliberate waits (backoffs, an open circuit). Null: not kept.
+  std::shared_ptr<latency_histogram> overhead;
 };
 
 struct execution_state {
@@ -68,6 +72,9 @@ struct execution_state {
   bool claim_pending = false;  // ... and the claim is not acknowledged yet
   std::optional<provider_reply> held_reply;  // a reply that came before the claim's ack
   bool persist_after_claim = false;          // an outcome decided before the claim's ack
+  bool outcome_refused = false;  // an answer sent with its claim was not written (see .cpp)
+  caf::actor_clock::time_point dispatched{};  // the first run (the cell left its batch's queue)
+  caf::timespan outside{};  // time in provider calls and deliberate waits (not the node's own)
   static inline const char* name = "execution";
 };
 

@@ -16,6 +16,7 @@
 #include "storage/failures.hpp"
 #include "storage/job_store.hpp"
 #include "storage/lease_store.hpp"
+#include "storage/prepared.hpp"
 #include "storage/retry_store.hpp"
 #include "storage/transparency_store.hpp"
 
@@ -139,22 +140,43 @@ void fail_all(batch& b, const caf::error& err) {
   persistence_state::attempt_writes::fail(b.attempts, err);
 }
 
-// The leaf data of the outcomes this transaction wrote, in batch order; when some outcomes with a
-// leaf were not written (fenced, or already terminal), the written ones move up to close the gap
-// their placement left.
+// A batch's outcomes in the order they are written: those written before its claims, then those
+// sent with their claim (written after the claims, so one may commit with its own).
+struct ordered_outcomes {
+  std::vector<cell_outcome> before, after;
+  size_t size() const { return before.size() + after.size(); }
+};
+
+ordered_outcomes outcomes_in_order(const outcome_entries& entries) {
+  ordered_outcomes out;
+  for (auto& e : entries) (e.item.with_claim ? out.after : out.before).push_back(e.item);
+  return out;
+}
+
+// How many of the outcomes carry a receipt leaf (each takes the next place in the log).
+uint64_t leaves_in(const std::vector<cell_outcome>& outcomes) {
+  return static_cast<uint64_t>(
+      std::count_if(outcomes.begin(), outcomes.end(),
+                    [](const cell_outcome& o) { return !o.receipt_leaf.empty(); }));
+}
+
+// The leaf data of the outcomes this transaction wrote, in the order written; when some outcomes
+// with a leaf were not written (fenced, or already terminal), the written ones move up to close the
+// gap their placement left.
 std::vector<std::string> written_leaves(pqxx::work& tx, const storage::log_info& log,
-                                        const std::vector<cell_outcome>& outcomes,
+                                        const ordered_outcomes& outcomes,
                                         const std::unordered_set<int64_t>& written) {
   std::vector<std::string> leaves;
   std::vector<std::pair<int64_t, uint64_t>> places;
   size_t placed = 0;
-  for (auto& o : outcomes) {
-    if (o.receipt_leaf.empty()) continue;
-    ++placed;
-    if (!written.count(o.cell_id)) continue;
-    places.emplace_back(o.cell_id, log.size + leaves.size());
-    leaves.push_back(o.receipt_leaf);
-  }
+  for (auto* part : {&outcomes.before, &outcomes.after})
+    for (auto& o : *part) {
+      if (o.receipt_leaf.empty()) continue;
+      ++placed;
+      if (!written.count(o.cell_id)) continue;
+      places.emplace_back(o.cell_id, log.size + leaves.size());
+      leaves.push_back(o.receipt_leaf);
+    }
   if (leaves.size() != placed) storage::move_receipts(tx, log.log_id, places);
   return leaves;
 }
@@ -183,11 +205,9 @@ log_writer append_to_log(self_ptr self, pqxx::work& tx, const storage::log_info&
 
 // This node's log, locked for the transaction, when the batch completes cells with receipts.
 std::optional<storage::log_info> log_for(self_ptr self, pqxx::work& tx,
-                                         const std::vector<cell_outcome>& outcomes) {
+                                         const ordered_outcomes& outcomes) {
   auto& key = self->state.opts.log_key;
-  if (!key || std::none_of(outcomes.begin(), outcomes.end(),
-                           [](const cell_outcome& o) { return !o.receipt_leaf.empty(); }))
-    return std::nullopt;
+  if (!key || leaves_in(outcomes.before) + leaves_in(outcomes.after) == 0) return std::nullopt;
   auto& known = self->state.log;
   return storage::lock_log(tx, key->key_id, key->public_key, known ? known->log_id : 0);
 }
@@ -195,7 +215,7 @@ std::optional<storage::log_info> log_for(self_ptr self, pqxx::work& tx,
 // Writes the given items in one transaction and answers their requesters.
 void write_batch(self_ptr self, batch& b) {
   auto claim_rows = persistence_state::claim_writes::items(b.claims);
-  auto outcome_rows = persistence_state::outcome_writes::items(b.outcomes);
+  auto outcome_rows = outcomes_in_order(b.outcomes);
   auto attempt_rows = persistence_state::attempt_writes::items(b.attempts);
   std::vector<storage::cell_transition> transitions;
   std::unordered_set<int64_t> written, open;
@@ -204,14 +224,19 @@ void write_batch(self_ptr self, batch& b) {
   with_tx(self, [&](pqxx::work& tx) {
     transitions.clear();
     log.reset();
+    storage::use_generic_plans(tx);
     auto allowed = fence(self, tx);
     // The log is locked first: the receipts' places in it are written with their rows.
     auto held = log_for(self, tx, outcome_rows);
     storage::receipt_placement place;
     if (held) place = {held->log_id, held->size};
-    // Outcomes before claims: a claim must see the latest terminal state.
-    written = storage::record_outcomes(tx, outcome_rows, transitions, allowed, place);
+    // Outcomes before claims (a claim must see the latest terminal state), except those sent
+    // with their claim: after the claims, so one may commit with its own.
+    written = storage::record_outcomes(tx, outcome_rows.before, transitions, allowed, place);
     granted = storage::claim_cells(tx, claim_rows, transitions, allowed);
+    place.first += leaves_in(outcome_rows.before);
+    for (auto id : storage::record_outcomes(tx, outcome_rows.after, transitions, allowed, place))
+      written.insert(id);
     open = storage::record_attempts(tx, attempt_rows, allowed);
     storage::apply_counters(tx, transitions);
     if (held)

@@ -6,7 +6,9 @@
 // leases, each transaction first locks the lease rows of the jobs it writes (FOR SHARE) and
 // writes only the jobs whose stored fencing token is the one this node holds. With a log key,
 // the receipts of the cells a batch completes become leaves of the node's transparency log in
-// the same transaction, under one signed tree head per batch.
+// the same transaction, under one signed tree head per batch. Outcomes are written before the
+// claims of their batch, except those sent with their claim (cell_outcome::with_claim): after
+// them, so an answer that came before its claim's commit commits with it.
 #pragma once
 
 #include <memory>

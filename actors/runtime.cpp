@@ -46,6 +46,9 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   rt.registry = sys.spawn(provider_registry, entries, opts.http_providers, rt.http);
   auto settings = opts.supervisor;
   settings.batch.execution.registry = rt.registry;
+  if (!settings.batch.execution.overhead)
+    settings.batch.execution.overhead = std::make_shared<latency_histogram>();
+  rt.cell_overhead = settings.batch.execution.overhead;
   settings.prices = rt.prices;
   if (!opts.database_url.empty())
     rt.admitter = sys.spawn<caf::detached>(admitter, opts.database_url);

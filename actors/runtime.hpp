@@ -15,6 +15,7 @@
 #include "actors/progress_board.hpp"
 #include "actors/provider_registry.hpp"
 #include "actors/sim_provider.hpp"
+#include "common/latency_histogram.hpp"
 
 namespace beacon {
 
@@ -60,6 +61,8 @@ struct runtime {
   admitter_actor admitter;    // stores submitted jobs; null without a database URL
   lease_keeper_actor keeper;  // null without leases
   std::shared_ptr<const price_book> prices;  // every provider's prices (budgets, /metrics)
+  // Each committed cell's own time in the node (see execution_settings::overhead).
+  std::shared_ptr<latency_histogram> cell_overhead;
 
   // Asks every actor to stop (user_shutdown); the caller then awaits the system.
   void shutdown();

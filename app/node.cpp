@@ -211,6 +211,7 @@ void node::serve_rest() {
   ctx.api_token = cfg_.api_token;
   if (pg_) ctx.database_watch = db_watch_;
   ctx.node_id = node_id_;
+  ctx.cell_overhead = rt_.cell_overhead;
   if (cfg_.rate_limit_per_minute > 0)
     ctx.limiter = std::make_shared<http::rate_limiter>(cfg_.rate_limit_per_minute);
   http_ = std::make_unique<http::server>(http::make_routes(ctx), server_options());

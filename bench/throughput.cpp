@@ -3,8 +3,9 @@
 // completion, or with --http-server sim to the sim's own HTTP server) and persistence on (a durable
 // embedded PostgreSQL, or --database-url), against a baseline measured in the same run: the same
 // cell writes done the naive way (one autocommit UPDATE per claim and per outcome, no actors, no
-// batching). Prints cells/s, CPU ms per cell and peak RSS; with a latency, also the ideal
-// (concurrency / latency) and the fraction of it reached.
+// batching). Prints cells/s, CPU ms per cell, peak RSS and the node's own time per cell (p50, p99
+// of the runtime's histogram: dispatch to committed outcome, minus provider calls); with a
+// latency, also the ideal (concurrency / latency) and the fraction of it reached.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -42,6 +43,9 @@ struct sample {
   double cells_per_s = 0;
   double node_cpu_ms_per_cell = 0;   // this process (actors, libpq, JSON)
   double total_cpu_ms_per_cell = 0;  // the whole machine, PostgreSQL included
+  // The node's own time per cell (dispatch to committed outcome, minus provider calls and
+  // waits), from the runtime's histogram: quantiles of the job's cells (-1: not kept).
+  double own_p50_ms = -1, own_p99_ms = -1;
 };
 
 long peak_rss_mib() {
@@ -55,6 +59,7 @@ sample run_job(node& n, const std::string& id, const std::string& spec, int64_t 
   if (admitted.status != 202) throw std::runtime_error("refused: " + admitted.body);
   auto cpu0 = process_cpu_seconds();
   auto mcpu0 = machine_cpu_seconds();
+  auto own0 = n.actors().cell_overhead->snapshot();
   auto t0 = clock_type::now();
   std::string st;
   auto last_print = t0;
@@ -76,6 +81,9 @@ sample run_job(node& n, const std::string& id, const std::string& spec, int64_t 
   s.cells_per_s = cells / s.seconds;
   s.node_cpu_ms_per_cell = (process_cpu_seconds() - cpu0) * 1000 / cells;
   s.total_cpu_ms_per_cell = (machine_cpu_seconds() - mcpu0) * 1000 / cells;
+  auto own = n.actors().cell_overhead->snapshot().since(own0);
+  s.own_p50_ms = own.quantile(0.5);
+  s.own_p99_ms = own.quantile(0.99);
   auto conn = n.pool().acquire();
   pqxx::nontransaction tx{*conn};
   auto done =
@@ -127,9 +135,21 @@ sample median(std::vector<sample> v) {
 }
 
 void print(const char* what, const std::vector<sample>& runs) {
-  for (auto& s : runs)
-    std::printf("  %-10s %8.2f s  %9.0f cells/s  node CPU %.4f ms/cell  machine CPU %.4f ms/cell\n",
+  for (auto& s : runs) {
+    std::printf("  %-10s %8.2f s  %9.0f cells/s  node CPU %.4f ms/cell  machine CPU %.4f ms/cell",
                 what, s.seconds, s.cells_per_s, s.node_cpu_ms_per_cell, s.total_cpu_ms_per_cell);
+    if (s.own_p50_ms >= 0)
+      std::printf("  own time per cell p50 %.2f ms p99 %.2f ms", s.own_p50_ms, s.own_p99_ms);
+    std::printf("\n");
+  }
+}
+
+// The median of one field over the runs.
+double median_of(const std::vector<sample>& runs, double sample::*field) {
+  std::vector<double> v;
+  for (auto& s : runs) v.push_back(s.*field);
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 // A job shape of the matrix: its matrix and how many questions run at once.
@@ -200,15 +220,16 @@ int run_matrix(const std::string& self, const std::vector<std::string>& wanted,
   }
   std::printf(
       "\n| shape (questions x models x regions x runs) | cells/s | x baseline | node CPU / cell "
-      "| peak RSS |\n| --- | ---: | ---: | ---: | ---: |\n");
+      "| peak RSS | own time per cell p50 / p99 |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
   for (auto& r : rows) {
     auto num = [&](const char* k) { return r.result.at(k).to_number<double>(); };
     char ratio[32] = "-";
     if (num("baseline_cells_per_s") > 0)
       std::snprintf(ratio, sizeof ratio, "%.1fx", num("cells_per_s") / num("baseline_cells_per_s"));
-    std::printf("| %s %d x %d x %d x %d | %.0f | %s | %.3f ms | %.0f MiB |\n", r.s->name,
-                r.s->questions, r.s->models, r.s->regions, r.s->runs, num("cells_per_s"), ratio,
-                num("node_cpu_ms_per_cell"), num("peak_rss_mib"));
+    std::printf("| %s %d x %d x %d x %d | %.0f | %s | %.3f ms | %.0f MiB | %.1f / %.1f ms |\n",
+                r.s->name, r.s->questions, r.s->models, r.s->regions, r.s->runs, num("cells_per_s"),
+                ratio, num("node_cpu_ms_per_cell"), num("peak_rss_mib"), num("own_p50_ms"),
+                num("own_p99_ms"));
   }
   return 0;
 }
@@ -376,6 +397,10 @@ int main(int argc, char** argv) {
         "\nmedian of %d jobs: %.0f cells/s, node CPU %.4f ms/cell, machine CPU %.4f ms/cell, "
         "%.2f s per job\n",
         repeat, m.cells_per_s, m.node_cpu_ms_per_cell, m.total_cpu_ms_per_cell, m.seconds);
+    std::printf(
+        "the node's own time per cell (dispatch to committed outcome, minus provider calls and "
+        "waits), medians over the jobs: p50 %.2f ms, p99 %.2f ms\n",
+        median_of(jobs, &sample::own_p50_ms), median_of(jobs, &sample::own_p99_ms));
     if (!baselines.empty()) {
       auto b = median(baselines);
       std::printf(
@@ -396,6 +421,8 @@ int main(int argc, char** argv) {
           {"node_cpu_ms_per_cell", m.node_cpu_ms_per_cell},
           {"machine_cpu_ms_per_cell", m.total_cpu_ms_per_cell},
           {"peak_rss_mib", peak_rss_mib()},
+          {"own_p50_ms", median_of(jobs, &sample::own_p50_ms)},
+          {"own_p99_ms", median_of(jobs, &sample::own_p99_ms)},
           {"baseline_cells_per_s", baselines.empty() ? 0.0 : median(baselines).cells_per_s}};
       std::printf("RESULT %s\n", boost::json::serialize(r).c_str());
     }

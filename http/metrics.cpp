@@ -37,6 +37,20 @@ std::string provider_labels(const provider_status& p) {
   return "provider=\"" + escape(p.provider_id) + "\",region=\"" + escape(p.region) + "\"";
 }
 
+// The bucket, sum and count samples of one histogram (counts per bucket, the last unbounded).
+void histogram(std::string& out, const std::string& name, const std::string& labels,
+               const std::vector<double>& bounds, const std::vector<int64_t>& counts, double sum) {
+  auto with = [&](const std::string& more) { return labels.empty() ? more : labels + "," + more; };
+  double cumulative = 0;
+  for (size_t b = 0; b <= bounds.size() && b < counts.size(); ++b) {
+    cumulative += static_cast<double>(counts[b]);
+    auto le = b < bounds.size() ? number(bounds[b]) : "+Inf";
+    sample(out, name + "_bucket", with("le=\"" + le + "\""), cumulative);
+  }
+  sample(out, name + "_sum", labels, sum);
+  sample(out, name + "_count", labels, cumulative);
+}
+
 // Token and cost counters of committed answers by provider and model.
 void usage_families(std::string& out, const metrics_input& in) {
   family(out, "beacon_tokens_total", "counter",
@@ -108,18 +122,16 @@ std::string prometheus_text(const metrics_input& in) {
            static_cast<double>(p.rate_limit_cuts));
   family(out, "beacon_provider_latency_ms", "histogram",
          "Latency of provider calls that got an HTTP response, in milliseconds.");
-  auto& bounds = latency_bounds_ms();
-  for (auto& p : in.providers) {
-    if (p.latency_buckets.size() != bounds.size() + 1) continue;
-    double cumulative = 0;
-    for (size_t b = 0; b <= bounds.size(); ++b) {
-      cumulative += static_cast<double>(p.latency_buckets[b]);
-      auto le = b < bounds.size() ? number(bounds[b]) : "+Inf";
-      sample(out, "beacon_provider_latency_ms_bucket", provider_labels(p) + ",le=\"" + le + "\"",
-             cumulative);
-    }
-    sample(out, "beacon_provider_latency_ms_sum", provider_labels(p), p.latency_sum_ms);
-    sample(out, "beacon_provider_latency_ms_count", provider_labels(p), cumulative);
+  for (auto& p : in.providers)
+    if (p.latency_buckets.size() == latency_bounds_ms().size() + 1)
+      histogram(out, "beacon_provider_latency_ms", provider_labels(p), latency_bounds_ms(),
+                p.latency_buckets, p.latency_sum_ms);
+  if (in.cell_overhead) {
+    family(out, "beacon_cell_overhead_ms", "histogram",
+           "Each committed cell's own time in the node, in milliseconds: from its dispatch to "
+           "its committed outcome, minus its provider calls, backoffs and circuit waits.");
+    histogram(out, "beacon_cell_overhead_ms", "", in.cell_overhead->bounds_ms,
+              in.cell_overhead->counts, in.cell_overhead->sum_ms);
   }
   return out;
 }

@@ -3,7 +3,8 @@
 // flight or queued), concurrency limit, circuit state, calls, retry calls, failures by class,
 // 429 cuts and a latency histogram; restarts of the embedded PostgreSQL server; tokens and cost
 // of the answers committed since start by provider and model (beacon_tokens_total{kind=prompt|
-// completion}, beacon_cost_total{currency}).
+// completion}, beacon_cost_total{currency}); each committed cell's own time in the node
+// (beacon_cell_overhead_ms, a histogram).
 #pragma once
 
 #include <map>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/latency_histogram.hpp"
 #include "messages/types.hpp"
 
 namespace beacon::http {
@@ -24,6 +26,8 @@ struct metrics_input {
   // Usage of the answers committed since the node started, by (provider, model).
   std::map<std::pair<std::string, std::string>, usage_totals> usage;
   std::string currency;  // of the costs ("" when no provider has a price)
+  // Committed cells' own time in the node since it started (none: not kept).
+  std::optional<latency_snapshot> cell_overhead;
 };
 
 std::string prometheus_text(const metrics_input& in);

@@ -10,6 +10,7 @@
 
 #include "actors/progress_board.hpp"
 #include "caf/actor_system.hpp"
+#include "common/latency_histogram.hpp"
 #include "common/node_key.hpp"
 #include "http/admission.hpp"
 #include "http/cors.hpp"
@@ -37,6 +38,7 @@ struct route_context {
   // The embedded PostgreSQL server's state (null with a database URL).
   std::shared_ptr<const storage::database_watch> database_watch;
   std::string node_id;  // this node's name among the nodes sharing the database
+  std::shared_ptr<const latency_histogram> cell_overhead;  // the runtime's (null: not kept)
 };
 
 // The {placeholders} of a route's path, in order.

@@ -139,6 +139,7 @@ response metrics(const route_context& ctx, const request&, const path_params&) {
   if (ctx.database_watch) in.database_restarts = ctx.database_watch->restarts();
   if (ctx.board) in.usage = ctx.board->usage();
   if (ctx.admission.prices) in.currency = ctx.admission.prices->currency();
+  if (ctx.cell_overhead) in.cell_overhead = ctx.cell_overhead->snapshot();
   return {200, prometheus_text(in), "text/plain; version=0.0.4"};
 }
 

@@ -148,6 +148,10 @@ struct cell_outcome {
   std::string receipt_leaf;
   std::string output_hash;
   std::string benchmark_hash;
+  // Sent before the cell's claim was acknowledged (its answer came first): written only if the
+  // cell is running at exactly `attempts` by then, after the claims of its own write, so it
+  // commits in its claim's transaction or after it, never without it.
+  bool with_claim = false;
 };
 
 template <class Inspector>
@@ -157,7 +161,8 @@ typename Inspector::result_type inspect(Inspector& f, cell_outcome& x) {
            x.duration_ms, x.output_json, x.error_code, x.error_message, x.classification,
            x.is_substantive, x.is_content_refusal, x.is_technical_error, x.response_length,
            x.http_status, x.prompt_tokens, x.completion_tokens, x.finish_reason, x.generation,
-           x.settings_unsent, x.cost, x.charged, x.receipt_leaf, x.output_hash, x.benchmark_hash);
+           x.settings_unsent, x.cost, x.charged, x.receipt_leaf, x.output_hash, x.benchmark_hash,
+           x.with_claim);
 }
 
 // A provider call for one attempt of one cell.

@@ -17,6 +17,7 @@
 #include "common/text.hpp"
 #include "domain/status.hpp"
 #include "storage/pg_arrays.hpp"
+#include "storage/prepared.hpp"
 #include "storage/status_words.hpp"
 
 namespace beacon::storage {
@@ -25,7 +26,7 @@ namespace {
 // A claim opens the cell's next attempt. An attempt still open (its node or actor stopped
 // before its outcome was recorded) is recorded as interrupted first: it may have reached the
 // provider, so it stays counted, but outside the retry budget.
-constexpr const char* claim_sql = R"sql(
+constexpr prepared_statement claim_sql = {"beacon_claim", R"sql(
 UPDATE executions e
    SET previous_status = e.status, status = 'running',
        started_at = beacon_from_epoch_us(v.started_us), updated_at = now(),
@@ -43,11 +44,11 @@ UPDATE executions e
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
    AND (NOT $3::bool OR (e.job_id = ANY ($4::text[])) IS TRUE)
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.attempts,
-          e.model_id, e.interrupted_attempts)sql";
+          e.model_id, e.interrupted_attempts)sql"};
 
 // A retry's attempt, before its call, with the failures before it. Repeating a record (a
 // re-send after a lost connection) changes nothing.
-constexpr const char* attempt_sql = R"sql(
+constexpr prepared_statement attempt_sql = {"beacon_attempt", R"sql(
 UPDATE executions e
    SET retry_history = CASE WHEN e.attempts < v.attempt THEN e.retry_history || v.failures::jsonb
                             ELSE e.retry_history END,
@@ -55,9 +56,9 @@ UPDATE executions e
   FROM unnest($1::bigint[], $2::int[], $3::text[]) AS v(id, attempt, failures)
  WHERE e.id = v.id AND e.status = 'running'
    AND (NOT $4::bool OR (e.job_id = ANY ($5::text[])) IS TRUE)
-RETURNING e.id)sql";
+RETURNING e.id)sql"};
 
-constexpr const char* outcome_sql = R"sql(
+constexpr prepared_statement outcome_sql = {"beacon_outcome", R"sql(
 UPDATE executions e
    SET previous_status = e.status, status = v.status, provider_id = v.provider_id, provider_region = v.provider_region,
        attempts = CASE WHEN v.attempts < 0 THEN e.attempts ELSE v.attempts END,
@@ -86,18 +87,20 @@ UPDATE executions e
               $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[],
               $18::int[], $19::int[], $20::bigint[], $21::text[], $22::text[], $23::bigint[],
               $24::bigint[], $25::text[], $26::numeric[], $27::int[], $28::numeric[], $29::bigint[],
-              $30::text[], $31::float8[], $32::float8[])
+              $30::text[], $31::float8[], $32::float8[], $33::bool[])
     AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
          completed_us, duration_ms, output_data, error_code, error_message, classification,
          substantive, refusal, technical, response_length, http_status, receipt_log,
          receipt_index, output_hash, benchmark_hash, prompt_tokens, completion_tokens,
-         finish_reason, temperature, max_tokens, top_p, seed, settings_unsent, cost, charged)
+         finish_reason, temperature, max_tokens, top_p, seed, settings_unsent, cost, charged,
+         with_claim)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
-   AND (NOT $33::bool OR (e.job_id = ANY ($34::text[])) IS TRUE)
+   AND (NOT v.with_claim OR (e.status = 'running' AND e.attempts = v.attempts))
+   AND (NOT $34::bool OR (e.job_id = ANY ($35::text[])) IS TRUE)
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
           e.model_id, coalesce(e.prompt_tokens, -1), coalesce(e.completion_tokens, -1),
-          coalesce(e.cost, -1))sql";
+          coalesce(e.cost, -1))sql"};
 
 // One page of open cells, in id order after a cursor. The ids are gathered first (ARRAY of an
 // index-ordered scan), so the update reads only them: an IN over the subquery let the planner
@@ -115,7 +118,7 @@ UPDATE executions e
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           e.model_id)sql";
 
-constexpr const char* region_counter_sql = R"sql(
+constexpr prepared_statement region_counter_sql = {"beacon_region_counter", R"sql(
 UPDATE region_results
    SET pending_cells = pending_cells + $3, running_cells = running_cells + $4,
        completed_cells = completed_cells + $5, failed_cells = failed_cells + $6,
@@ -130,9 +133,9 @@ UPDATE region_results
        duration_ms = CASE WHEN pending_cells + $3 + running_cells + $4 = 0 THEN
                        greatest(0, (extract(epoch FROM now() - coalesce(started_at, now())) * 1000)::bigint) END,
        updated_at = now()
- WHERE job_id = $1 AND region = $2)sql";
+ WHERE job_id = $1 AND region = $2)sql"};
 
-constexpr const char* cross_region_counter_sql = R"sql(
+constexpr prepared_statement cross_region_counter_sql = {"beacon_cross_region_counter", R"sql(
 UPDATE cross_region_executions
    SET pending_cells = pending_cells + $2, running_cells = running_cells + $3,
        completed_cells = completed_cells + $4, failed_cells = failed_cells + $5,
@@ -141,15 +144,15 @@ UPDATE cross_region_executions
                       ELSE ARRAY(SELECT DISTINCT x FROM unnest(provider_ids || $8::text[]) x ORDER BY x) END,
        latest_error = coalesce(NULLIF($9, ''), latest_error),
        updated_at = now()
- WHERE job_id = $1)sql";
+ WHERE job_id = $1)sql"};
 
-constexpr const char* job_counter_sql = R"sql(
+constexpr prepared_statement job_counter_sql = {"beacon_job_counter", R"sql(
 UPDATE jobs
    SET pending_cells = pending_cells + $2, running_cells = running_cells + $3,
        completed_cells = completed_cells + $4, failed_cells = failed_cells + $5,
        timeout_cells = timeout_cells + $6, cancelled_cells = cancelled_cells + $7,
        updated_at = now()
- WHERE id = $1)sql";
+ WHERE id = $1)sql"};
 
 cell_transition transition_from(const pqxx::row& row, cell_status to) {
   return {row[1].as<std::string>(),
@@ -183,8 +186,8 @@ std::unordered_map<int64_t, claim_result> claim_cells(pqxx::work& tx,
     ids.push_back(c.cell_id);
     started.push_back(c.started_us);
   }
-  for (auto row : tx.exec_params(claim_sql, int_array(ids), int_array(started), fence.on,
-                                 text_array(fence.jobs))) {
+  for (auto row : exec_prepared(tx, claim_sql, int_array(ids), int_array(started), fence.on,
+                                text_array(fence.jobs))) {
     granted.emplace(row[0].as<int64_t>(),
                     claim_result{true, row[5].as<int32_t>(), row[7].as<int32_t>()});
     out.push_back(transition_from(row, cell_status::running));
@@ -204,8 +207,8 @@ std::unordered_set<int64_t> record_attempts(pqxx::work& tx,
     numbers.push_back(r.attempt);
     failures.push_back(r.failures.empty() ? "[]" : r.failures);
   }
-  for (auto row : tx.exec_params(attempt_sql, int_array(ids), int_array(numbers),
-                                 text_array(failures), fence.on, text_array(fence.jobs)))
+  for (auto row : exec_prepared(tx, attempt_sql, int_array(ids), int_array(numbers),
+                                text_array(failures), fence.on, text_array(fence.jobs)))
     open.insert(row[0].as<int64_t>());
   return open;
 }
@@ -222,7 +225,7 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
   std::vector<std::string> st, provider, provider_region, history, output, code, message, cls,
       output_hash, benchmark_hash, finish_reason, unsent, temperature, top_p;
   std::vector<double> cost, charged;
-  std::vector<bool> substantive, refusal, technical;
+  std::vector<bool> substantive, refusal, technical, with_claim;
   auto next_leaf = placement.first;
   for (auto& o : outcomes) {
     bool placed = placement.log_id != 0 && !o.receipt_leaf.empty();
@@ -259,9 +262,10 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     technical.push_back(o.is_technical_error);
     length.push_back(o.response_length);
     http_status.push_back(o.http_status);
+    with_claim.push_back(o.with_claim);
   }
-  auto rows = tx.exec_params(
-      outcome_sql, int_array(ids), text_array(st), text_array_empty_null(provider),
+  auto rows = exec_prepared(
+      tx, outcome_sql, int_array(ids), text_array(st), text_array_empty_null(provider),
       text_array_empty_null(provider_region), int_array(attempts), text_array(history),
       int_array(started), int_array(completed), int_array(duration), text_array_empty_null(output),
       text_array_empty_null(code), text_array_empty_null(message), text_array(cls),
@@ -270,7 +274,8 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
       text_array_empty_null(benchmark_hash), int_array(prompt_tokens), int_array(completion_tokens),
       text_array_empty_null(finish_reason), text_array(temperature), int_array(max_tokens),
       text_array_empty_null(top_p), int_array(seed), text_array_empty_null(unsent),
-      float_array(cost), float_array(charged), fence.on, text_array(fence.jobs));
+      float_array(cost), float_array(charged), bool_array(with_claim), fence.on,
+      text_array(fence.jobs));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
     auto t = transition_from(row, stored_cell_status(row[5].as<std::string>()));
@@ -336,12 +341,12 @@ void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transiti
     return text_array(std::vector<std::string>(g.providers.begin(), g.providers.end()));
   };
   for (auto& [key, g] : regions)
-    tx.exec_params(region_counter_sql, key.first, key.second, g.d[0], g.d[1], g.d[2], g.d[3],
-                   g.d[4], g.d[5], providers(g), g.latest_error);
+    exec_prepared(tx, region_counter_sql, key.first, key.second, g.d[0], g.d[1], g.d[2], g.d[3],
+                  g.d[4], g.d[5], providers(g), g.latest_error);
   for (auto& [job, g] : jobs) {
-    tx.exec_params(cross_region_counter_sql, job, g.d[0], g.d[1], g.d[2], g.d[3], g.d[4], g.d[5],
-                   providers(g), g.latest_error);
-    tx.exec_params(job_counter_sql, job, g.d[0], g.d[1], g.d[2], g.d[3], g.d[4], g.d[5]);
+    exec_prepared(tx, cross_region_counter_sql, job, g.d[0], g.d[1], g.d[2], g.d[3], g.d[4], g.d[5],
+                  providers(g), g.latest_error);
+    exec_prepared(tx, job_counter_sql, job, g.d[0], g.d[1], g.d[2], g.d[3], g.d[4], g.d[5]);
   }
 }
 

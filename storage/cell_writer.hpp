@@ -42,8 +42,9 @@ struct receipt_placement {
 };
 
 // Writes terminal outcomes of cells that are not terminal yet, appending their retry_history
-// entries to those recorded with the attempts, and each receipt's place in the log; returns the
-// ids written.
+// entries to those recorded with the attempts, and each receipt's place in the log (an outcome
+// sent with its claim only if the cell is running at its attempt number); returns the ids
+// written.
 std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
                                             const std::vector<cell_outcome>& outcomes,
                                             std::vector<cell_transition>& out,

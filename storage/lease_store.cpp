@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "storage/pg_arrays.hpp"
+#include "storage/prepared.hpp"
 
 namespace beacon::storage {
 namespace {
@@ -51,10 +52,10 @@ SELECT j.id, $1, nextval('job_lease_tokens'), now() + $2 * interval '1 milliseco
 ON CONFLICT (job_id) DO NOTHING
 RETURNING job_id, token)sql";
 
-constexpr const char* fence_sql = R"sql(
+constexpr prepared_statement fence_sql = {"beacon_fence", R"sql(
 SELECT l.job_id FROM job_leases l, unnest($1::text[], $2::bigint[]) AS h(job_id, token)
  WHERE l.job_id = h.job_id AND l.token = h.token
-   FOR SHARE OF l)sql";
+   FOR SHARE OF l)sql"};
 
 held_lease lease_from(const pqxx::row& row) {
   return {row[0].as<std::string>(), row[1].as<int64_t>(), row.size() > 2 && row[2].as<bool>(),
@@ -108,7 +109,7 @@ std::vector<std::string> fenced_jobs(pqxx::work& tx,
     tokens.push_back(token);
   }
   if (jobs.empty()) return valid;
-  for (auto row : tx.exec_params(fence_sql, text_array(jobs), int_array(tokens)))
+  for (auto row : exec_prepared(tx, fence_sql, text_array(jobs), int_array(tokens)))
     valid.push_back(row[0].as<std::string>());
   return valid;
 }

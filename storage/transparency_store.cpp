@@ -7,6 +7,7 @@
 
 #include "common/hex.hpp"
 #include "storage/pg_arrays.hpp"
+#include "storage/prepared.hpp"
 
 namespace beacon::storage {
 namespace {
@@ -14,6 +15,25 @@ namespace {
 constexpr const char* log_columns = "log_id, key_id, public_key, tree_size";
 constexpr const char* head_columns = "tree_size, root_hash, signed_at, signature";
 constexpr size_t leaf_tiles_kept = 64;
+
+// The log's row by id, locked for the batch's append.
+constexpr prepared_statement lock_log_sql = {
+    "beacon_lock_log",
+    "SELECT log_id, key_id, public_key, tree_size FROM transparency_logs WHERE log_id = $1"
+    " FOR UPDATE"};
+
+// One batch's append: its run of leaves, the tiles it closed, its signed head and the log's size.
+constexpr prepared_statement append_sql = {
+    "beacon_append",
+    "WITH run AS (INSERT INTO log_leaf_runs (log_id, first_leaf, leaf_data)"
+    "             VALUES ($1, $2, decode($3, 'hex'))),"
+    "     tiles AS (INSERT INTO log_tiles (log_id, level, tile_index, hash)"
+    "               SELECT $1, l, i, decode(h, 'hex')"
+    "                 FROM unnest($4::int[], $5::bigint[], $6::text[]) AS t(l, i, h)"
+    "               ON CONFLICT DO NOTHING),"
+    "     head AS (INSERT INTO log_heads (log_id, tree_size, root_hash, signed_at, signature)"
+    "              VALUES ($1, $7, decode($8, 'hex'), $9, decode($10, 'hex')))"
+    " UPDATE transparency_logs SET tree_size = $7 WHERE log_id = $1"};
 
 std::string bytes(const pqxx::field& f) {
   return pqxx::binarystring(f).str();
@@ -47,9 +67,7 @@ uint64_t largest_power_of_two_below(uint64_t n) {
 log_info lock_log(pqxx::work& tx, const std::string& key_id, const std::string& public_key,
                   int32_t known_log_id) {
   if (known_log_id != 0) {
-    auto rows = tx.exec_params(std::string("SELECT ") + log_columns +
-                                   " FROM transparency_logs WHERE log_id = $1 FOR UPDATE",
-                               known_log_id);
+    auto rows = exec_prepared(tx, lock_log_sql, known_log_id);
     if (!rows.empty() && rows[0][1].as<std::string>() == key_id) return log_from(rows[0]);
   }
   tx.exec_params(
@@ -80,19 +98,9 @@ void append_batch(pqxx::work& tx, int32_t log_id, uint64_t first,
     indexes.push_back(static_cast<int64_t>(t.index));
     hashes.push_back(to_hex(t.hash));
   }
-  tx.exec_params(
-      "WITH run AS (INSERT INTO log_leaf_runs (log_id, first_leaf, leaf_data)"
-      "             VALUES ($1, $2, decode($3, 'hex'))),"
-      "     tiles AS (INSERT INTO log_tiles (log_id, level, tile_index, hash)"
-      "               SELECT $1, l, i, decode(h, 'hex')"
-      "                 FROM unnest($4::int[], $5::bigint[], $6::text[]) AS t(l, i, h)"
-      "               ON CONFLICT DO NOTHING),"
-      "     head AS (INSERT INTO log_heads (log_id, tree_size, root_hash, signed_at, signature)"
-      "              VALUES ($1, $7, decode($8, 'hex'), $9, decode($10, 'hex')))"
-      " UPDATE transparency_logs SET tree_size = $7 WHERE log_id = $1",
-      log_id, static_cast<int64_t>(first), to_hex(run), int_array(levels), int_array(indexes),
-      text_array(hashes), static_cast<int64_t>(head.tree_size), to_hex(head.root_hash),
-      head.timestamp, to_hex(head.signature));
+  exec_prepared(tx, append_sql, log_id, static_cast<int64_t>(first), to_hex(run), int_array(levels),
+                int_array(indexes), text_array(hashes), static_cast<int64_t>(head.tree_size),
+                to_hex(head.root_hash), head.timestamp, to_hex(head.signature));
 }
 
 std::optional<log_info> find_log(pqxx::transaction_base& tx, const std::string& key_id) {

@@ -1,7 +1,14 @@
 // Batch order and in-flight bounds, on the deterministic scheduler with a real database.
 #define CAF_SUITE batch_order
 #define FAIL CAF_FAIL
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "actors/persistence.hpp"
 #include "caf/test/dsl.hpp"
+#include "common/crypto.hpp"
+#include "common/hex.hpp"
+#include "common/receipt.hpp"
 #include "tests/runtime_fixture.hpp"
 
 using namespace beacon;
@@ -166,6 +173,86 @@ CAF_TEST(the first call goes out while its claim commits and the outcome waits f
 CAF_TEST(without call during claim no cell is called before its claim commits) {
   auto early = calls_before_claim(*this, false, "overlap-2");
   CAF_CHECK_EQUAL(early, 0);
+}
+
+persistence_state& persistence_of(runtime_fixture& f) {
+  return f.deref<persistence_actor::stateful_base<persistence_state>>(current_persistence(f.sys))
+      .state;
+}
+
+// Runs every job of the scheduler but the persistence actor's until only it has work: answers
+// reach it before it commits the claims it was sent.
+void run_all_but_persistence(runtime_fixture& f) {
+  auto* store = dynamic_cast<caf::resumable*>(
+      caf::actor_cast<caf::abstract_actor*>(current_persistence(f.sys)));
+  for (int i = 0; i < 100000; ++i) {
+    auto& jobs = f.sched.jobs;
+    auto it = std::find_if(jobs.begin(), jobs.end(), [&](caf::resumable* r) { return r != store; });
+    if (it == jobs.end()) return;
+    std::rotate(jobs.begin(), it, std::next(it));
+    f.sched.run_once();
+  }
+}
+
+// Runs a 2-cell job (receipts on) whose answers reach persistence before their claims are
+// committed; `before_commit` runs at that moment. Returns the group commits that stored them.
+uint64_t answers_before_claims(runtime_fixture& f, const std::string& id,
+                               const std::function<void()>& before_commit) {
+  auto o = f.options();
+  o.supervisor.batch.execution.signer =
+      std::make_shared<node_key>(node_key_from_secret(crypto::ed25519_generate().secret_key));
+  f.add_scripted(o, "fast-x", "XR", {"m1"}, [](const provider_request&) { return "ok"; });
+  f.boot(o);
+  admit_spec(f.url, job_json(id, {"q1"}, {"m1"}, {"XR"}, 2));
+  caf::anon_send(f.rt.manager, atom::start::value, id);
+  for (int i = 0; i < 10000 && f.executions_of(id).empty(); ++i) f.sched.run_once();
+  CAF_REQUIRE(!f.executions_of(id).empty());
+  run_all_but_persistence(f);
+  CAF_CHECK_EQUAL(f.scripted(f.doubles.back()).calls.size(), 2u);  // answered, nothing stored
+  CAF_CHECK_EQUAL(f.cells(id, "status = 'pending'"), 2);
+  before_commit();
+  auto flushes = persistence_of(f).flushes;
+  CAF_REQUIRE(f.run_until([&] { return f.job_terminal(id); }));
+  CAF_CHECK_EQUAL(f.job_status(id), "completed");
+  CAF_CHECK_EQUAL(f.scripted(f.doubles.back()).calls.size(), 2u);  // never called again
+  CAF_CHECK_EQUAL(counter_mismatch(f.url, id), "");
+  // Each receipt, built from its row, hashes to the leaf at its place in the log.
+  pqxx::connection conn{f.url};
+  pqxx::read_transaction tx{conn};
+  int verified = 0;
+  for (auto row :
+       tx.exec_params("SELECT beacon_receipt(beacon_row_receipt(e), e.output_data)::text,"
+                      " l.leaf_data FROM executions e JOIN log_leaf_list l"
+                      " ON l.log_id = e.receipt_log AND l.leaf_index = e.receipt_index"
+                      " WHERE e.job_id = $1",
+                      id)) {
+    auto leaf = receipt_leaf_data(boost::json::parse(row[0].as<std::string>()));
+    CAF_CHECK_EQUAL(to_hex(leaf), to_hex(pqxx::binarystring(row[1]).str()));
+    ++verified;
+  }
+  CAF_CHECK_EQUAL(verified, 2);
+  return persistence_of(f).flushes - flushes;
+}
+
+CAF_TEST(an answer that comes before its claim commits is stored in the claim transaction) {
+  auto commits = answers_before_claims(*this, "with-claim-1", [] {});
+  CAF_CHECK_EQUAL(commits, 1u);  // claims and answers together
+  CAF_CHECK_EQUAL(cells("with-claim-1", "status = 'completed' AND attempts = 1"), 2);
+}
+
+CAF_TEST(an answer sent with a claim that opened another attempt is stored at that attempt) {
+  // One row changed after its cell was loaded: its claim opens attempt 3, not the predicted 1.
+  auto commits = answers_before_claims(*this, "with-claim-2", [&] {
+    query_int(url,
+              "WITH one AS (SELECT min(id) AS id FROM executions WHERE job_id = 'with-claim-2')"
+              " UPDATE executions SET attempts = 2 FROM one WHERE executions.id = one.id"
+              " RETURNING 1");
+  });
+  CAF_CHECK_EQUAL(commits, 2u);  // the refused answer is stored once the claim is known
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT status || '/' || attempts FROM executions"
+                               " WHERE job_id = 'with-claim-2' ORDER BY id"),
+                  (std::vector<std::string>{"completed/3", "completed/1"}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -212,6 +212,8 @@ CAF_TEST(the batch plan never runs more questions or cells at once than the job 
           CAF_CHECK_LESS_OR_EQUAL(cells_at_once, in_flight);
           CAF_CHECK_LESS_OR_EQUAL(p.batches_at_once, spans);
           CAF_CHECK_GREATER_OR_EQUAL(p.window, 1);
+          // Overlapping batches are not cut to fewer than 4 cells in flight each.
+          if (p.batches_at_once > 1) CAF_CHECK_GREATER_OR_EQUAL(p.in_flight, 4);
           // The spans cover every question once, in order.
           int32_t next = 0;
           for (int32_t span = 0; span < spans; ++span) {
@@ -253,6 +255,12 @@ CAF_TEST(small questions share a batch and large ones keep one each) {
   CAF_CHECK_EQUAL(wide.span_questions, 1);
   CAF_CHECK_EQUAL(wide.batches_at_once, 16);
   CAF_CHECK_EQUAL(wide.in_flight, 4);
+  // Few cells in flight over many small questions: no batch is left a cell or two at a time.
+  auto narrow = plan_batches(1000, 3, 512, 16);
+  CAF_CHECK_EQUAL(narrow.span_questions, 42);
+  CAF_CHECK_EQUAL(narrow.batches_at_once, 4);
+  CAF_CHECK_EQUAL(narrow.in_flight, 4);
+  CAF_CHECK_EQUAL(narrow.window, 128);
 }
 
 CAF_TEST(the question window admits a new question only when one has room) {

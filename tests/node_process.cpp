@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -131,6 +132,13 @@ bool node_process::running() {
   return true;
 }
 
+void node_process::print_log_tail(int code) const {
+  auto text = log();
+  constexpr size_t tail = 4000;
+  std::fprintf(stderr, "node %s stopped with %d; the end of its log:\n%s\n", log_path_.c_str(),
+               code, text.substr(text.size() > tail ? text.size() - tail : 0).c_str());
+}
+
 int node_process::stop() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
@@ -138,7 +146,9 @@ int node_process::stop() {
   for (int i = 0; i < 300; ++i) {  // 30 s, then SIGKILL
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (code != 0) print_log_tail(code);
+      return code;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -31,6 +31,7 @@ class node_process {
   void kill_hard();            // SIGKILL (no clean-up at all), and reaped
 
  private:
+  void print_log_tail(int code) const;  // to stderr, when it exited with an error
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string log_path_;

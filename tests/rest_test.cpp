@@ -295,11 +295,13 @@ CAF_TEST(metrics are prometheus text with jobs cells providers tokens and cost) 
                         std::to_string(static_cast<int64_t>(cost)) + "\n") != std::string::npos);
   CAF_CHECK_EQUAL(r.status, 200u);
   CAF_CHECK_EQUAL(r.content_type, "text/plain; version=0.0.4");
-  for (auto line : {"# TYPE beacon_cells gauge", "beacon_cells{status=\"pending\"}",
-                    "beacon_jobs_running_here ",
-                    "beacon_provider_queue_depth{provider=\"sim-us\","
-                    "region=\"US\"}",
-                    "# TYPE beacon_provider_latency_ms histogram"})
+  for (auto line :
+       {"# TYPE beacon_cells gauge", "beacon_cells{status=\"pending\"}",
+        "beacon_jobs_running_here ",
+        "beacon_provider_queue_depth{provider=\"sim-us\","
+        "region=\"US\"}",
+        "# TYPE beacon_provider_latency_ms histogram", "# TYPE beacon_cell_overhead_ms histogram",
+        "beacon_cell_overhead_ms_count 1\n", "beacon_cell_overhead_ms_bucket{le=\"+Inf\"} 1\n"})
     CAF_CHECK(r.body.find(line) != std::string::npos);
   CAF_CHECK_EQUAL(http_call(port, "GET", "/api/v1/metrics").status, 200u);
 }

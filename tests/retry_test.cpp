@@ -21,6 +21,25 @@ CAF_TEST(backoff is full jitter under a doubling ceiling with a cap) {
   CAF_CHECK_NOT_EQUAL(backoff_delay(100ms, 1s, 3, 7), backoff_delay(100ms, 1s, 3, 8));
 }
 
+CAF_TEST(latency quantiles interpolate within their bucket) {
+  latency_histogram h;
+  auto empty = h.snapshot();
+  CAF_CHECK_EQUAL(empty.quantile(0.5), 0.0);
+  for (int i = 0; i < 90; ++i) h.add(1.5);  // bucket (1, 2]
+  for (int i = 0; i < 9; ++i) h.add(7);     // bucket (6, 8]
+  h.add(20000);                             // the unbounded bucket
+  auto s = h.snapshot();
+  CAF_CHECK_EQUAL(s.total(), 100);
+  CAF_CHECK_EQUAL(s.quantile(0.45), 1.5);  // rank 45 of 90 in (1, 2]
+  CAF_CHECK_EQUAL(s.quantile(0.99), 8.0);  // rank 99: the last of (6, 8]
+  CAF_CHECK_EQUAL(s.quantile(1.0), 10000.0);
+  CAF_CHECK_EQUAL(s.sum_ms, 90 * 1.5 + 9 * 7 + 20000);
+  h.add(0.1);
+  auto later = h.snapshot().since(s);
+  CAF_CHECK_EQUAL(later.total(), 1);
+  CAF_CHECK_EQUAL(later.quantile(0.5), 0.25);  // bucket [0, 0.25]
+}
+
 CAF_TEST_FIXTURE_SCOPE(retry_tests, runtime_fixture)
 
 CAF_TEST(transient failures are retried only after their backoff) {
@@ -53,6 +72,11 @@ CAF_TEST(transient failures are retried only after their backoff) {
                   std::vector<std::string>{"http_5xx"});
   CAF_CHECK_EQUAL(query_column(url, "SELECT provider_id || '/' || provider_region FROM executions"),
                   std::vector<std::string>{"flaky-x/XR"});
+  // The backoffs are the cell's only elapsed time (the clock moves only when the test moves it),
+  // and they are not the node's own time.
+  auto overhead = rt.cell_overhead->snapshot();
+  CAF_CHECK_EQUAL(overhead.total(), 1);
+  CAF_CHECK_EQUAL(overhead.sum_ms, 0.0);
 }
 
 CAF_TEST(a provider that never answers times out each attempt and the cell ends timeout) {

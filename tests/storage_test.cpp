@@ -135,6 +135,40 @@ CAF_TEST(a terminal cell is never overwritten and counters follow committed tran
   BEACON_CHECK_THROWS(tx.exec("UPDATE executions SET status = 'bogus'"), pqxx::check_violation);
 }
 
+CAF_TEST(an answer sent with its claim is written only at the claimed attempt) {
+  auto url = fresh_database();
+  auto id = admit_spec(url, job_json("wc-1", {"q"}, {"m"}, {"US", "EU", "ASIA"}, 1));
+  pqxx::connection conn{url};
+  auto ids = query_column(url, "SELECT id FROM executions ORDER BY id");
+  int64_t a = std::stoll(ids[0]), b = std::stoll(ids[1]), c = std::stoll(ids[2]);
+  auto answer = [](int64_t cell, int32_t attempts) {
+    cell_outcome o;
+    o.cell_id = cell;
+    o.status = cell_status::completed;
+    o.provider_id = "p";
+    o.provider_region = "US";
+    o.output_json = R"({"response":"hi"})";
+    o.attempts = attempts;
+    o.completed_us = 2;
+    o.with_claim = true;
+    return o;
+  };
+  std::vector<storage::cell_transition> t;
+  pqxx::work tx{conn};
+  // a: claimed in the same transaction at the predicted attempt 1: written.
+  // b: never claimed: not written (no outcome without its claim).
+  // c: claimed, but at attempt 2 (the row changed since the answer's attempt was predicted).
+  tx.exec_params("UPDATE executions SET attempts = 1 WHERE id = $1", c);
+  CAF_CHECK_EQUAL(storage::claim_cells(tx, {{a, 1}, {c, 1}}, t).size(), 2u);
+  auto written = storage::record_outcomes(tx, {answer(a, 1), answer(b, 1), answer(c, 1)}, t);
+  CAF_CHECK_EQUAL(written, (std::unordered_set<int64_t>{a}));
+  storage::apply_counters(tx, t);
+  tx.commit();
+  CAF_CHECK_EQUAL(query_column(url, "SELECT status || '/' || attempts FROM executions ORDER BY id"),
+                  (std::vector<std::string>{"completed/1", "pending/0", "running/2"}));
+  CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
+}
+
 CAF_TEST(the verdict follows min_success_rate and min_regions) {
   auto url = fresh_database();
   auto id = admit_spec(url, job_json("v-1", {"q"}, {"m"}, {"US", "EU", "ASIA"}, 1, 0.6));
