@@ -239,7 +239,7 @@ void on_reply(self_ptr self, provider_reply r) {
     s.held_reply = r;
     // An answer goes to storage at once, to commit with its claim (or after it) at the
     // predicted attempt number; a failure waits, since its retry depends on the claimed numbers.
-    if (r.ok) {
+    if (r.ok && s.settings.answer_with_claim) {
       s.outcome.with_claim = true;
       succeed(self, r);
     }

@@ -45,6 +45,9 @@ struct execution_settings {
   // The first call goes out while its claim commits (off: after it). Never with a budget: a
   // budget needs every call's attempt stored before the call.
   bool call_during_claim = true;
+  // ... and an answer that comes before the claim's acknowledgement is stored with the claim
+  // (off: it waits for the acknowledgement; only to measure what this saves).
+  bool answer_with_claim = true;
   // Receives each cell's own time in the node: from its first run to its committed outcome,
   // minus its provider calls and deliberate waits (backoffs, an open circuit). Null: not kept.
   std::shared_ptr<latency_histogram> overhead;

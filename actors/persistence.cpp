@@ -141,15 +141,19 @@ void fail_all(batch& b, const caf::error& err) {
 }
 
 // A batch's outcomes in the order they are written: those written before its claims, then those
-// sent with their claim (written after the claims, so one may commit with its own).
+// sent with a claim of the same batch (written after the claims, so they commit together). An
+// outcome sent with its claim whose claim was committed (or refused) earlier is written before.
 struct ordered_outcomes {
   std::vector<cell_outcome> before, after;
   size_t size() const { return before.size() + after.size(); }
 };
 
-ordered_outcomes outcomes_in_order(const outcome_entries& entries) {
+ordered_outcomes outcomes_in_order(const outcome_entries& entries, const claim_entries& claims) {
+  std::unordered_set<int64_t> claimed;
+  for (auto& c : claims) claimed.insert(c.item.cell_id);
   ordered_outcomes out;
-  for (auto& e : entries) (e.item.with_claim ? out.after : out.before).push_back(e.item);
+  for (auto& e : entries)
+    (e.item.with_claim && claimed.count(e.item.cell_id) ? out.after : out.before).push_back(e.item);
   return out;
 }
 
@@ -215,7 +219,7 @@ std::optional<storage::log_info> log_for(self_ptr self, pqxx::work& tx,
 // Writes the given items in one transaction and answers their requesters.
 void write_batch(self_ptr self, batch& b) {
   auto claim_rows = persistence_state::claim_writes::items(b.claims);
-  auto outcome_rows = outcomes_in_order(b.outcomes);
+  auto outcome_rows = outcomes_in_order(b.outcomes, b.claims);
   auto attempt_rows = persistence_state::attempt_writes::items(b.attempts);
   std::vector<storage::cell_transition> transitions;
   std::unordered_set<int64_t> written, open;

@@ -272,6 +272,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--baseline-cells", baseline_cells, "cells of the naive baseline (0 skips it)")
       ->capture_default_str();
+  int answer_with_claim = 1;
+  app.add_option("--answer-with-claim", answer_with_claim,
+                 "an answer that comes before its claim commits is stored with it (1) or waits "
+                 "for the claim (0)")
+      ->capture_default_str();
   app.add_option("--leases", leases, "job leases and fenced writes (1) or none (0)")
       ->capture_default_str();
   app.add_option("--database-url", database_url, "use this PostgreSQL instead of the embedded one");
@@ -375,6 +380,9 @@ int main(int argc, char** argv) {
       latency_ms);
   try {
     node n{cfg};
+    n.set_runtime_hook([answer_with_claim](runtime_options& o) {
+      o.supervisor.batch.execution.answer_with_claim = answer_with_claim != 0;
+    });
     n.start(false);
     auto stamp = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
     std::vector<sample> jobs, baselines;
