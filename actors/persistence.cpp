@@ -33,6 +33,11 @@ pqxx::connection& connection(self_ptr self) {
   if (!st.conn || !st.conn->is_open()) {
     st.conn.reset();
     st.conn = std::make_unique<pqxx::connection>(st.opts.database_url);
+    pqxx::nontransaction{*st.conn}.exec(
+        "SET idle_in_transaction_session_timeout = " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.stuck_transaction_timeout)
+                .count()));
     if (st.opts.backend_niceness > 0 &&
         !set_process_niceness(st.conn->backendpid(), st.opts.backend_niceness))
       logging::info("storage_niceness_not_set")

@@ -30,6 +30,11 @@ struct persistence_options {
   int32_t backend_niceness = 0;  // > 0: its PostgreSQL backend yields to interactive reads
   size_t batch_max = 4096;
   caf::timespan reconnect_delay = std::chrono::milliseconds(250);
+  // PostgreSQL ends this connection's transaction when it idles this long between statements
+  // (the node was paused mid-write: SIGSTOP, a frozen VM): its locks on lease rows would
+  // otherwise keep every other node from taking its jobs over until it resumed. The writer never
+  // idles in a transaction by itself; a node that resumes reconnects and is fenced.
+  caf::timespan stuck_transaction_timeout = std::chrono::seconds(5);
   progress_hub_actor hub;
   // The leases this node holds. Set: every write of a job is fenced by the job's token (a job
   // whose token is stale or not held is not written); none: every job is written (actor tests).

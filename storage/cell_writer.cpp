@@ -118,41 +118,53 @@ UPDATE executions e
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           e.model_id)sql";
 
-constexpr prepared_statement region_counter_sql = {"beacon_region_counter", R"sql(
-UPDATE region_results
-   SET pending_cells = pending_cells + $3, running_cells = running_cells + $4,
-       completed_cells = completed_cells + $5, failed_cells = failed_cells + $6,
-       timeout_cells = timeout_cells + $7, cancelled_cells = cancelled_cells + $8,
-       status = beacon_rollup_status(pending_cells + $3, running_cells + $4, completed_cells + $5,
-                                     failed_cells + $6, timeout_cells + $7, cancelled_cells + $8),
-       provider_ids = CASE WHEN $9::text[] <@ provider_ids THEN provider_ids
-                      ELSE ARRAY(SELECT DISTINCT x FROM unnest(provider_ids || $9::text[]) x ORDER BY x) END,
-       latest_error = coalesce(NULLIF($10, ''), latest_error),
-       started_at = coalesce(started_at, now()),
-       completed_at = CASE WHEN pending_cells + $3 + running_cells + $4 = 0 THEN now() END,
-       duration_ms = CASE WHEN pending_cells + $3 + running_cells + $4 = 0 THEN
-                       greatest(0, (extract(epoch FROM now() - coalesce(started_at, now())) * 1000)::bigint) END,
+// Every counter a batch moves, in one statement: the region rows, then per job its cross-region
+// row and its job row. Each group's provider ids come as the text of a text[] literal.
+constexpr prepared_statement counters_sql = {"beacon_counters", R"sql(
+WITH regions AS (
+UPDATE region_results r
+   SET pending_cells = r.pending_cells + v.p, running_cells = r.running_cells + v.ru,
+       completed_cells = r.completed_cells + v.c, failed_cells = r.failed_cells + v.f,
+       timeout_cells = r.timeout_cells + v.t, cancelled_cells = r.cancelled_cells + v.x,
+       status = beacon_rollup_status(r.pending_cells + v.p, r.running_cells + v.ru,
+                                     r.completed_cells + v.c, r.failed_cells + v.f,
+                                     r.timeout_cells + v.t, r.cancelled_cells + v.x),
+       provider_ids = CASE WHEN v.providers::text[] <@ r.provider_ids THEN r.provider_ids
+                      ELSE ARRAY(SELECT DISTINCT x FROM unnest(r.provider_ids || v.providers::text[]) x ORDER BY x) END,
+       latest_error = coalesce(NULLIF(v.latest_error, ''), r.latest_error),
+       started_at = coalesce(r.started_at, now()),
+       completed_at = CASE WHEN r.pending_cells + v.p + r.running_cells + v.ru = 0 THEN now() END,
+       duration_ms = CASE WHEN r.pending_cells + v.p + r.running_cells + v.ru = 0 THEN
+                       greatest(0, (extract(epoch FROM now() - coalesce(r.started_at, now())) * 1000)::bigint) END,
        updated_at = now()
- WHERE job_id = $1 AND region = $2)sql"};
-
-constexpr prepared_statement cross_region_counter_sql = {"beacon_cross_region_counter", R"sql(
-UPDATE cross_region_executions
-   SET pending_cells = pending_cells + $2, running_cells = running_cells + $3,
-       completed_cells = completed_cells + $4, failed_cells = failed_cells + $5,
-       timeout_cells = timeout_cells + $6, cancelled_cells = cancelled_cells + $7,
-       provider_ids = CASE WHEN $8::text[] <@ provider_ids THEN provider_ids
-                      ELSE ARRAY(SELECT DISTINCT x FROM unnest(provider_ids || $8::text[]) x ORDER BY x) END,
-       latest_error = coalesce(NULLIF($9, ''), latest_error),
+  FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[],
+              $8::int[], $9::text[], $10::text[])
+    AS v(job_id, region, p, ru, c, f, t, x, providers, latest_error)
+ WHERE r.job_id = v.job_id AND r.region = v.region
+RETURNING 1),
+job_deltas AS (
+SELECT * FROM unnest($11::text[], $12::int[], $13::int[], $14::int[], $15::int[], $16::int[],
+                     $17::int[], $18::text[], $19::text[])
+    AS v(job_id, p, ru, c, f, t, x, providers, latest_error)),
+cross_region AS (
+UPDATE cross_region_executions cr
+   SET pending_cells = cr.pending_cells + v.p, running_cells = cr.running_cells + v.ru,
+       completed_cells = cr.completed_cells + v.c, failed_cells = cr.failed_cells + v.f,
+       timeout_cells = cr.timeout_cells + v.t, cancelled_cells = cr.cancelled_cells + v.x,
+       provider_ids = CASE WHEN v.providers::text[] <@ cr.provider_ids THEN cr.provider_ids
+                      ELSE ARRAY(SELECT DISTINCT x FROM unnest(cr.provider_ids || v.providers::text[]) x ORDER BY x) END,
+       latest_error = coalesce(NULLIF(v.latest_error, ''), cr.latest_error),
        updated_at = now()
- WHERE job_id = $1)sql"};
-
-constexpr prepared_statement job_counter_sql = {"beacon_job_counter", R"sql(
-UPDATE jobs
-   SET pending_cells = pending_cells + $2, running_cells = running_cells + $3,
-       completed_cells = completed_cells + $4, failed_cells = failed_cells + $5,
-       timeout_cells = timeout_cells + $6, cancelled_cells = cancelled_cells + $7,
+  FROM job_deltas v
+ WHERE cr.job_id = v.job_id
+RETURNING 1)
+UPDATE jobs j
+   SET pending_cells = j.pending_cells + v.p, running_cells = j.running_cells + v.ru,
+       completed_cells = j.completed_cells + v.c, failed_cells = j.failed_cells + v.f,
+       timeout_cells = j.timeout_cells + v.t, cancelled_cells = j.cancelled_cells + v.x,
        updated_at = now()
- WHERE id = $1)sql"};
+  FROM job_deltas v
+ WHERE j.id = v.job_id)sql"};
 
 cell_transition transition_from(const pqxx::row& row, cell_status to) {
   return {row[1].as<std::string>(),
@@ -337,17 +349,35 @@ void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transiti
       if (!t.error.empty()) g->latest_error = t.error;
     }
   }
+  if (jobs.empty()) return;
   auto providers = [](const group_delta& g) {
     return text_array(std::vector<std::string>(g.providers.begin(), g.providers.end()));
   };
-  for (auto& [key, g] : regions)
-    exec_prepared(tx, region_counter_sql, key.first, key.second, g.d[0], g.d[1], g.d[2], g.d[3],
-                  g.d[4], g.d[5], providers(g), g.latest_error);
-  for (auto& [job, g] : jobs) {
-    exec_prepared(tx, cross_region_counter_sql, job, g.d[0], g.d[1], g.d[2], g.d[3], g.d[4], g.d[5],
-                  providers(g), g.latest_error);
-    exec_prepared(tx, job_counter_sql, job, g.d[0], g.d[1], g.d[2], g.d[3], g.d[4], g.d[5]);
+  // The groups' columns, region groups first (their counts, provider ids and latest error).
+  std::vector<std::string> region_jobs, region_names, region_providers, region_errors;
+  std::vector<int64_t> region_d[cell_status_count];
+  for (auto& [key, g] : regions) {
+    region_jobs.push_back(key.first);
+    region_names.push_back(key.second);
+    for (size_t i = 0; i < cell_status_count; ++i) region_d[i].push_back(g.d[i]);
+    region_providers.push_back(providers(g));
+    region_errors.push_back(g.latest_error);
   }
+  std::vector<std::string> job_ids, job_providers, job_errors;
+  std::vector<int64_t> job_d[cell_status_count];
+  for (auto& [job, g] : jobs) {
+    job_ids.push_back(job);
+    for (size_t i = 0; i < cell_status_count; ++i) job_d[i].push_back(g.d[i]);
+    job_providers.push_back(providers(g));
+    job_errors.push_back(g.latest_error);
+  }
+  exec_prepared(tx, counters_sql, text_array(region_jobs), text_array(region_names),
+                int_array(region_d[0]), int_array(region_d[1]), int_array(region_d[2]),
+                int_array(region_d[3]), int_array(region_d[4]), int_array(region_d[5]),
+                text_array(region_providers), text_array(region_errors), text_array(job_ids),
+                int_array(job_d[0]), int_array(job_d[1]), int_array(job_d[2]), int_array(job_d[3]),
+                int_array(job_d[4]), int_array(job_d[5]), text_array(job_providers),
+                text_array(job_errors));
 }
 
 }  // namespace beacon::storage
