@@ -73,12 +73,17 @@ int main(int argc, char** argv) {
   CLI::App app{"beacon-bench-analysis: per-answer analysis cost and job analysis time"};
   int runs = 250, repeat = 5;
   std::string state_dir = "bench/out/analysis-state";
+  std::vector<std::string> only;
   app.add_option("--runs", runs, "runs per cell (8 questions x 5 models x 10 regions x runs)")
       ->capture_default_str();
   app.add_option("--repeat", repeat, "runs of each measurement; medians are reported")
       ->capture_default_str();
   app.add_option("--state-dir", state_dir, "state directory of the embedded PostgreSQL")
       ->capture_default_str();
+  app.add_option("--settings", only,
+                 "measure only these settings (bare, profile, full); all by default")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"bare", "profile", "full"}));
   CLI11_PARSE(app, argc, argv);
   logging::init(logging::format::human, spdlog::level::warn);
   const int64_t cells =
@@ -88,8 +93,15 @@ int main(int argc, char** argv) {
       "cells per job, %u cores\n",
       questions.size(), models.size(), regions.size(), runs, static_cast<long long>(cells),
       std::thread::hardware_concurrency());
-  const std::vector<setting> settings = {
+  std::vector<setting> settings = {
       {"bare", false, false}, {"profile", true, false}, {"full", true, true}};
+  if (!only.empty())
+    settings.erase(std::remove_if(settings.begin(), settings.end(),
+                                  [&](const setting& s) {
+                                    return std::find(only.begin(), only.end(), s.name) ==
+                                           only.end();
+                                  }),
+                   settings.end());
   std::vector<std::vector<sample>> samples(settings.size());
   std::string finished_job;
   auto stamp = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
@@ -134,12 +146,13 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < settings.size(); ++k) {
       double m = med(k, &sample::cells_per_s), cpu = med(k, &sample::machine_cpu_us);
       std::printf(
-          "  %-8s %9.0f cells/s (%+.1f%% vs bare)  node CPU %5.1f us/cell  machine CPU "
-          "%5.1f us/cell (%+.1f%% vs bare)\n",
-          settings[k].name, m, 100.0 * (m - bare) / bare, med(k, &sample::node_cpu_us), cpu,
-          100.0 * (cpu - bare_cpu) / bare_cpu);
+          "  %-8s %9.0f cells/s (%+.1f%% vs %s)  node CPU %5.1f us/cell  machine CPU "
+          "%5.1f us/cell (%+.1f%% vs %s)\n",
+          settings[k].name, m, 100.0 * (m - bare) / bare, settings[0].name,
+          med(k, &sample::node_cpu_us), cpu, 100.0 * (cpu - bare_cpu) / bare_cpu, settings[0].name);
     }
 
+    if (finished_job.empty()) return 0;  // the analysis reads a full job's rows
     node_config cfg;
     cfg.state_dir = state_dir;
     cfg.log_level = "warn";

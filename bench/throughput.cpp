@@ -277,6 +277,11 @@ int main(int argc, char** argv) {
                  "an answer that comes before its claim commits is stored with it (1) or waits "
                  "for the claim (0)")
       ->capture_default_str();
+  int receipts = 1;
+  app.add_option("--receipts", receipts,
+                 "each answer's receipt made and appended to the node's transparency log (1), or "
+                 "no receipts (0)")
+      ->capture_default_str();
   app.add_option("--leases", leases, "job leases and fenced writes (1) or none (0)")
       ->capture_default_str();
   app.add_option("--database-url", database_url, "use this PostgreSQL instead of the embedded one");
@@ -380,8 +385,9 @@ int main(int argc, char** argv) {
       latency_ms);
   try {
     node n{cfg};
-    n.set_runtime_hook([answer_with_claim](runtime_options& o) {
+    n.set_runtime_hook([answer_with_claim, receipts](runtime_options& o) {
       o.supervisor.batch.execution.answer_with_claim = answer_with_claim != 0;
+      if (receipts == 0) o.supervisor.batch.execution.signer.reset();
     });
     n.start(false);
     auto stamp = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());

@@ -13,7 +13,6 @@
 #include <tuple>
 
 #include "common/assert.hpp"
-#include "common/hex.hpp"
 #include "common/text.hpp"
 #include "domain/status.hpp"
 #include "storage/pg_arrays.hpp"
@@ -74,7 +73,10 @@ UPDATE executions e
        http_status = NULLIF(v.http_status, 0),
        receipt_leaf = NULL, receipt_log = NULLIF(v.receipt_log, 0),
        receipt_index = NULLIF(v.receipt_index, -1),
-       output_hash = decode(v.output_hash, 'hex'), benchmark_hash = decode(v.benchmark_hash, 'hex'),
+       output_hash = CASE WHEN v.hash_slot >= 0
+                          THEN substring($35::bytea FROM v.hash_slot * 32 + 1 FOR 32) END,
+       benchmark_hash = CASE WHEN v.hash_slot >= 0
+                             THEN substring($36::bytea FROM v.hash_slot * 32 + 1 FOR 32) END,
        prompt_tokens = NULLIF(v.prompt_tokens, -1), completion_tokens = NULLIF(v.completion_tokens, -1),
        finish_reason = v.finish_reason,
        temperature = v.temperature, max_tokens = v.max_tokens,
@@ -85,18 +87,18 @@ UPDATE executions e
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
               $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
               $12::text[], $13::text[], $14::bool[], $15::bool[], $16::bool[], $17::int[],
-              $18::int[], $19::int[], $20::bigint[], $21::text[], $22::text[], $23::bigint[],
-              $24::bigint[], $25::text[], $26::numeric[], $27::int[], $28::numeric[], $29::bigint[],
-              $30::text[], $31::float8[], $32::float8[], $33::bool[])
+              $18::int[], $19::int[], $20::bigint[], $21::int[], $22::bigint[],
+              $23::bigint[], $24::text[], $25::numeric[], $26::int[], $27::numeric[], $28::bigint[],
+              $29::text[], $30::float8[], $31::float8[], $32::bool[])
     AS v(id, status, provider_id, provider_region, attempts, retry_history, started_us,
          completed_us, duration_ms, output_data, error_code, error_message, classification,
          substantive, refusal, technical, response_length, http_status, receipt_log,
-         receipt_index, output_hash, benchmark_hash, prompt_tokens, completion_tokens,
+         receipt_index, hash_slot, prompt_tokens, completion_tokens,
          finish_reason, temperature, max_tokens, top_p, seed, settings_unsent, cost, charged,
          with_claim)
  WHERE e.id = v.id AND e.status IN ('pending', 'running')
    AND (NOT v.with_claim OR (e.status = 'running' AND e.attempts = v.attempts))
-   AND (NOT $34::bool OR (e.job_id = ANY ($35::text[])) IS TRUE)
+   AND (NOT $33::bool OR (e.job_id = ANY ($34::text[])) IS TRUE)
 RETURNING e.id, e.job_id, e.region, e.question_index, e.previous_status, e.status,
           coalesce(e.provider_id, ''), coalesce(e.error_code || ': ' || e.error_message, ''),
           e.model_id, coalesce(e.prompt_tokens, -1), coalesce(e.completion_tokens, -1),
@@ -233,9 +235,12 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
   std::unordered_set<int64_t> written;
   if (outcomes.empty()) return written;
   std::vector<int64_t> ids, attempts, started, completed, duration, length, http_status, log, index,
-      prompt_tokens, completion_tokens, max_tokens, seed;
+      hash_slot, prompt_tokens, completion_tokens, max_tokens, seed;
   std::vector<std::string> st, provider, provider_region, history, output, code, message, cls,
-      output_hash, benchmark_hash, finish_reason, unsent, temperature, top_p;
+      finish_reason, unsent, temperature, top_p;
+  // The receipts' two hashes, 32 raw bytes each, one after another (a row's slot says where its
+  // own are): one binary parameter each, no hex text to write and parse per row.
+  std::string output_hashes, benchmark_hashes;
   std::vector<double> cost, charged;
   std::vector<bool> substantive, refusal, technical, with_claim;
   auto next_leaf = placement.first;
@@ -243,7 +248,14 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     bool placed = placement.log_id != 0 && !o.receipt_leaf.empty();
     log.push_back(placed ? placement.log_id : 0);
     index.push_back(placed ? static_cast<int64_t>(next_leaf++) : -1);
-    output_hash.push_back(to_hex(o.output_hash));
+    bool hashed = o.output_hash.size() == 32 && o.benchmark_hash.size() == 32;
+    BEACON_ASSERT(hashed || (o.output_hash.empty() && o.benchmark_hash.empty()),
+                  "a receipt's hashes are 32 bytes each, or absent together");
+    hash_slot.push_back(hashed ? static_cast<int64_t>(output_hashes.size() / 32) : -1);
+    if (hashed) {
+      output_hashes += o.output_hash;
+      benchmark_hashes += o.benchmark_hash;
+    }
     prompt_tokens.push_back(o.prompt_tokens);
     completion_tokens.push_back(o.completion_tokens);
     finish_reason.push_back(o.finish_reason);
@@ -255,7 +267,6 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
     unsent.push_back(o.settings_unsent);
     cost.push_back(o.cost >= 0 ? o.cost : -1);
     charged.push_back(o.charged >= 0 ? o.charged : -1);
-    benchmark_hash.push_back(to_hex(o.benchmark_hash));
     ids.push_back(o.cell_id);
     st.push_back(word(o.status));
     provider.push_back(o.provider_id);
@@ -282,12 +293,12 @@ std::unordered_set<int64_t> record_outcomes(pqxx::work& tx,
       int_array(started), int_array(completed), int_array(duration), text_array_empty_null(output),
       text_array_empty_null(code), text_array_empty_null(message), text_array(cls),
       bool_array(substantive), bool_array(refusal), bool_array(technical), int_array(length),
-      int_array(http_status), int_array(log), int_array(index), text_array_empty_null(output_hash),
-      text_array_empty_null(benchmark_hash), int_array(prompt_tokens), int_array(completion_tokens),
-      text_array_empty_null(finish_reason), text_array(temperature), int_array(max_tokens),
-      text_array_empty_null(top_p), int_array(seed), text_array_empty_null(unsent),
-      float_array(cost), float_array(charged), bool_array(with_claim), fence.on,
-      text_array(fence.jobs));
+      int_array(http_status), int_array(log), int_array(index), int_array(hash_slot),
+      int_array(prompt_tokens), int_array(completion_tokens), text_array_empty_null(finish_reason),
+      text_array(temperature), int_array(max_tokens), text_array_empty_null(top_p), int_array(seed),
+      text_array_empty_null(unsent), float_array(cost), float_array(charged),
+      bool_array(with_claim), fence.on, text_array(fence.jobs), pqxx::binarystring(output_hashes),
+      pqxx::binarystring(benchmark_hashes));
   for (auto row : rows) {
     written.insert(row[0].as<int64_t>());
     auto t = transition_from(row, stored_cell_status(row[5].as<std::string>()));

@@ -169,6 +169,62 @@ CAF_TEST(an answer sent with its claim is written only at the claimed attempt) {
   CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
 }
 
+// The page each row is on (its ctid's block).
+std::vector<std::string> row_pages(const std::string& url) {
+  return query_column(url, "SELECT (ctid::text::point)[0]::bigint FROM executions ORDER BY id");
+}
+
+CAF_TEST(claims and answers stay on the page of their row so no index grows) {
+  auto url = fresh_database();
+  // Rows as the node writes them: regional system prompts at admission, an answer of the sim's
+  // size (a paragraph and its analysis) with a receipt's two hashes.
+  admit_spec(url, job_json("hot-1", {"q"}, {"m1", "m2", "m3"}, {"US", "EU", "ASIA"}, 20));
+  auto ids = query_column(url, "SELECT id FROM executions ORDER BY id");
+  auto before = row_pages(url);
+  pqxx::connection conn{url};
+  std::vector<storage::cell_transition> t;
+  {
+    pqxx::work tx{conn};
+    std::vector<cell_claim> claims;
+    for (auto& id : ids) claims.push_back({std::stoll(id), 1});
+    CAF_CHECK_EQUAL(storage::claim_cells(tx, claims, t).size(), ids.size());
+    tx.commit();
+  }
+  std::vector<cell_outcome> answers;
+  for (auto& id : ids) {
+    cell_outcome o;
+    o.cell_id = std::stoll(id);
+    o.status = cell_status::completed;
+    o.provider_id = "sim-us";
+    o.provider_region = "US";
+    o.output_json =
+        R"({"metadata":{"model":"m1","region":"US","language":"en","key_terms":["protest",)"
+        R"("students","military","troops","crackdown","killed","1989","democracy"],)"
+        R"("latency_ms":0,"classification_reason":"answers the question"},"provider":"sim-us",)"
+        R"("response":")" +
+        std::string(411, 'a') + R"("})";
+    o.attempts = 1;
+    o.completed_us = 2;
+    o.classification = "substantive";
+    o.output_hash = std::string(32, '\x01');
+    o.benchmark_hash = std::string(32, '\x02');
+    answers.push_back(o);
+  }
+  {
+    pqxx::work tx{conn};
+    CAF_CHECK_EQUAL(storage::record_outcomes(tx, answers, t).size(), ids.size());
+    tx.commit();
+  }
+  // Every row is still on the page it was inserted on: both updates were HOT (PostgreSQL adds
+  // index entries for an update only when the new version has to move to another page).
+  CAF_CHECK_EQUAL(row_pages(url), before);
+  CAF_CHECK_EQUAL(query_column(url,
+                               "SELECT count(*) FROM executions WHERE output_hash = "
+                               "decode(repeat('01', 32), 'hex') AND benchmark_hash = "
+                               "decode(repeat('02', 32), 'hex')"),
+                  std::vector<std::string>{std::to_string(ids.size())});
+}
+
 CAF_TEST(the verdict follows min_success_rate and min_regions) {
   auto url = fresh_database();
   auto id = admit_spec(url, job_json("v-1", {"q"}, {"m"}, {"US", "EU", "ASIA"}, 1, 0.6));
