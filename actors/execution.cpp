@@ -5,6 +5,7 @@
 
 #include "actors/persistence.hpp"
 #include "analysis/answer_profile.hpp"
+#include "common/canonical_json.hpp"
 #include "common/clock.hpp"
 #include "common/hash.hpp"
 #include "common/logging.hpp"
@@ -97,7 +98,8 @@ void succeed(self_ptr self, const provider_reply& r) {
   boost::json::value out = boost::json::object{
       {"response", r.text}, {"provider", r.provider_id}, {"metadata", std::move(metadata)}};
   auto& o = s.outcome;
-  o.output_json = boost::json::serialize(out);
+  // With a receipt the stored text is the output's canonical form, which its hash covers.
+  o.output_json = s.settings.signer ? canonical_json(out) : boost::json::serialize(out);
   o.classification = p.cls.label;
   o.is_substantive = p.cls.substantive();
   o.is_content_refusal = p.cls.refusal();
@@ -124,6 +126,7 @@ void succeed(self_ptr self, const provider_reply& r) {
     in.classification = o.classification;
     in.language = p.language;
     in.output = &out;
+    in.output_canonical = o.output_json;
     in.prompt_tokens = o.prompt_tokens;
     in.completion_tokens = o.completion_tokens;
     in.finish_reason = o.finish_reason;

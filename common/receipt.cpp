@@ -36,14 +36,16 @@ const boost::json::value* path(const boost::json::value& v,
 // every cell of a question in a region, so each thread keeps the last ones it computed.
 std::string benchmark_digest(const receipt_input& in) {
   thread_local std::unordered_map<std::string, std::string> memo;
-  auto key = in.question_id + '\0' + in.prompt + '\0' + in.system_prompt;
+  thread_local std::string key;  // reused: a lookup allocates nothing
+  key.assign(in.question_id).append(1, '\0').append(in.prompt).append(1, '\0');
+  key.append(in.system_prompt);
   if (auto it = memo.find(key); it != memo.end()) return it->second;
   if (memo.size() >= 256) memo.clear();
   auto digest =
       crypto::sha256(canonical_json(boost::json::object{{"question_id", in.question_id},
                                                         {"prompt", in.prompt},
                                                         {"system_prompt", in.system_prompt}}));
-  memo.emplace(std::move(key), digest);
+  memo.emplace(key, digest);
   return digest;
 }
 
@@ -256,7 +258,8 @@ boost::json::object make_receipt_v0(const receipt_input& in, const node_key& key
 
 logged_receipt receipt_for_log(const receipt_input& in, const std::string& key_id) {
   logged_receipt out;
-  out.output_hash = output_digest(*in.output);
+  out.output_hash =
+      in.output_canonical.empty() ? output_digest(*in.output) : crypto::sha256(in.output_canonical);
   out.benchmark_hash = benchmark_digest(in);
   out.leaf_data = crypto::sha256(canonical_v1_2(in, key_id, out.output_hash, out.benchmark_hash));
   return out;
@@ -337,7 +340,7 @@ void check_inclusion(const boost::json::value& receipt, const std::string& trust
       problems.push_back("the audit path holds something that is not a base64 SHA-256");
       return;
     }
-    hashes.push_back(std::move(*raw));
+    hashes.emplace_back(raw->data(), raw->size());
   }
   auto leaf = merkle::leaf_hash(receipt_leaf_data(receipt));
   auto leaf_index = index->to_number<uint64_t>();

@@ -23,6 +23,7 @@
 
 #include <boost/json/object.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/node_key.hpp"
@@ -40,6 +41,8 @@ struct receipt_input {
   std::string prompt, system_prompt;
   std::string classification, language;
   const boost::json::value* output = nullptr;  // the stored output object
+  // canonical_json(*output) when the caller has it already (receipt_for_log hashes it as is).
+  std::string_view output_canonical;
   // v1.2: the answer's usage as its provider reported it (-1, empty: not reported) and the
   // settings it was generated with (temperature and top_p as decimal text, text::decimal_text;
   // empty top_p or no seed: not set; settings_unsent: what the protocol could not carry).

@@ -551,6 +551,13 @@ CAF_TEST(the leaf of a new receipt is the hash of the receipt as served) {
                     canonical_json(make_receipt(in, key, false)));
     CAF_CHECK_EQUAL(to_hex(receipt_for_log(in, key).leaf_data),
                     to_hex(receipt_leaf_data(make_receipt(in, key, true))));
+    // The output's canonical text given by the caller (as the execution stores it) hashes alike.
+    auto logged = receipt_for_log(in, key);
+    auto canonical = canonical_json(output);
+    in.output_canonical = canonical;
+    auto given = receipt_for_log(in, key);
+    CAF_CHECK_EQUAL(to_hex(given.leaf_data), to_hex(logged.leaf_data));
+    CAF_CHECK_EQUAL(to_hex(given.output_hash), to_hex(logged.output_hash));
   }
 }
 
