@@ -1,16 +1,26 @@
 // Array literal encoding: {"a","b\"c",NULL}.
 #include "storage/pg_arrays.hpp"
 
-#include <cstdio>
+#include <charconv>
+#include <cstring>
 
 namespace beacon::storage {
 
 void append_array_element(std::string& out, std::string_view value) {
   out += '"';
-  for (char c : value) {
-    if (c == '\0') continue;
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+  // Runs of plain characters are copied whole; a quote or backslash is escaped, a NUL dropped.
+  const char* p = value.data();
+  const char* end = p + value.size();
+  while (p < end) {
+    const char* run = p;
+    while (p < end && *p != '"' && *p != '\\' && *p != '\0') ++p;
+    out.append(run, static_cast<size_t>(p - run));
+    if (p == end) break;
+    if (*p != '\0') {
+      out += '\\';
+      out += *p;
+    }
+    ++p;
   }
   out += '"';
 }
@@ -18,8 +28,10 @@ void append_array_element(std::string& out, std::string_view value) {
 namespace {
 
 template <class Range, class Fn>
-std::string join(const Range& values, Fn&& element) {
-  std::string out = "{";
+std::string join(const Range& values, Fn&& element, size_t expected_size = 0) {
+  std::string out;
+  out.reserve(expected_size + 2);
+  out += '{';
   bool first = true;
   for (auto& v : values) {
     if (!first) out += ',';
@@ -32,17 +44,29 @@ std::string join(const Range& values, Fn&& element) {
 
 }  // namespace
 
+// The literal's size without escapes: each element, its quotes and its comma.
+size_t unescaped_size(const std::vector<std::string>& values) {
+  size_t n = 0;
+  for (auto& v : values) n += v.size() + 3;
+  return n;
+}
+
 std::string text_array(const std::vector<std::string>& values) {
-  return join(values, [](std::string& out, const std::string& v) { append_array_element(out, v); });
+  return join(
+      values, [](std::string& out, const std::string& v) { append_array_element(out, v); },
+      unescaped_size(values));
 }
 
 std::string text_array_empty_null(const std::vector<std::string>& values) {
-  return join(values, [](std::string& out, const std::string& v) {
-    if (v.empty())
-      out += "NULL";
-    else
-      append_array_element(out, v);
-  });
+  return join(
+      values,
+      [](std::string& out, const std::string& v) {
+        if (v.empty())
+          out += "NULL";
+        else
+          append_array_element(out, v);
+      },
+      unescaped_size(values));
 }
 
 std::string int_array(const std::vector<int64_t>& values) {
@@ -52,8 +76,8 @@ std::string int_array(const std::vector<int64_t>& values) {
 std::string float_array(const std::vector<double>& values) {
   return join(values, [](std::string& out, double v) {
     char text[32];
-    std::snprintf(text, sizeof text, "%.17g", v);  // round-trips exactly
-    out += text;
+    auto r = std::to_chars(text, text + sizeof text, v);  // the shortest text that reads back exact
+    out.append(text, r.ptr);
   });
 }
 

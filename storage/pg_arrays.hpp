@@ -16,7 +16,7 @@ std::string text_array(const std::vector<std::string>& values);
 // Empty strings become NULL.
 std::string text_array_empty_null(const std::vector<std::string>& values);
 std::string int_array(const std::vector<int64_t>& values);
-// Doubles written to round-trip exactly (17 significant digits); finite values only.
+// Doubles as the shortest text that reads back exactly; finite values only.
 std::string float_array(const std::vector<double>& values);
 std::string bool_array(const std::vector<bool>& values);
 

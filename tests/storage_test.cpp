@@ -21,6 +21,7 @@
 #include "storage/cell_writer.hpp"
 #include "storage/job_store.hpp"
 #include "storage/migrations.hpp"
+#include "storage/pg_arrays.hpp"
 #include "storage/status_words.hpp"
 #include "storage/transparency_store.hpp"
 #include "tests/harness.hpp"
@@ -223,6 +224,31 @@ CAF_TEST(claims and answers stay on the page of their row so no index grows) {
                                "decode(repeat('01', 32), 'hex') AND benchmark_hash = "
                                "decode(repeat('02', 32), 'hex')"),
                   std::vector<std::string>{std::to_string(ids.size())});
+}
+
+CAF_TEST(array parameters read back in PostgreSQL as the values written) {
+  auto url = fresh_database();
+  pqxx::connection conn{url};
+  pqxx::work tx{conn};
+  std::vector<std::string> texts = {"plain",
+                                    "a \"quoted\" word",
+                                    "back\\slash\\",
+                                    "",
+                                    std::string("nul\0dropped", 12),
+                                    "{braces}, commas",
+                                    "\xc3\xa9t\xc3\xa9 \xe4\xb8\xad",
+                                    std::string(3000, 'x')};
+  auto back = tx.exec_params("SELECT unnest($1::text[])", storage::text_array(texts));
+  CAF_REQUIRE_EQUAL(back.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto expected = texts[i];
+    expected.erase(std::remove(expected.begin(), expected.end(), '\0'), expected.end());
+    CAF_CHECK_EQUAL(back[i][0].as<std::string>(), expected);
+  }
+  std::vector<double> numbers = {0.1, -0.0, 1e-300, 123456789.123456789, 1.0 / 3, 5e22, -7};
+  auto read = tx.exec_params("SELECT unnest($1::float8[])", storage::float_array(numbers));
+  CAF_REQUIRE_EQUAL(read.size(), numbers.size());
+  for (size_t i = 0; i < numbers.size(); ++i) CAF_CHECK_EQUAL(read[i][0].as<double>(), numbers[i]);
 }
 
 CAF_TEST(the verdict follows min_success_rate and min_regions) {
