@@ -240,7 +240,7 @@ int main(int argc, char** argv) {
   CLI::App app{"beacon-bench: throughput of a large job on sim (zero latency, persistence on)"};
   int questions = 20, models = 10, regions = 10, runs = 50, repeat = 3, in_flight = 4096,
       pipeline = 1, baseline_cells = 4000, threads = 0, leases = 1;
-  std::string database_url, state_dir = "bench/out/state", policy = "stealing";
+  std::string database_url, state_dir = "bench/out/state", policy = "sharing";
   bool over_http = false;
   std::string http_server = "nginx";
   int http_concurrency = 16;
