@@ -8,6 +8,7 @@
 #include "storage/failures.hpp"
 #include "storage/lease_store.hpp"
 #include "storage/retry_store.hpp"
+#include "storage/writer_connection.hpp"
 
 namespace beacon {
 namespace {
@@ -23,8 +24,12 @@ template <class Fn>
 auto with_tx(self_ptr self, Fn&& fn) {
   auto& st = self->state;
   try {
+    // A heartbeat locks this node's lease rows until it commits: paused in between, the node
+    // must not keep them (another node's takeover skips locked rows), so PostgreSQL ends a
+    // transaction that idles a lease's time to live.
     if (!st.conn || !st.conn->is_open())
-      st.conn = std::make_unique<pqxx::connection>(st.opts.database_url);
+      st.conn = storage::open_writer_connection(
+          st.opts.database_url, std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.ttl));
     pqxx::work tx{*st.conn};
     auto result = fn(tx);
     tx.commit();

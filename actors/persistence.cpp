@@ -19,6 +19,7 @@
 #include "storage/prepared.hpp"
 #include "storage/retry_store.hpp"
 #include "storage/transparency_store.hpp"
+#include "storage/writer_connection.hpp"
 
 namespace beacon {
 namespace {
@@ -32,12 +33,9 @@ pqxx::connection& connection(self_ptr self) {
   auto& st = self->state;
   if (!st.conn || !st.conn->is_open()) {
     st.conn.reset();
-    st.conn = std::make_unique<pqxx::connection>(st.opts.database_url);
-    pqxx::nontransaction{*st.conn}.exec(
-        "SET idle_in_transaction_session_timeout = " +
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.stuck_transaction_timeout)
-                .count()));
+    st.conn = storage::open_writer_connection(
+        st.opts.database_url,
+        std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.stuck_transaction_timeout));
     if (st.opts.backend_niceness > 0 &&
         !set_process_niceness(st.conn->backendpid(), st.opts.backend_niceness))
       logging::info("storage_niceness_not_set")

@@ -11,6 +11,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "caf/test/dsl.hpp"
 #include "common/clock.hpp"
@@ -24,6 +25,7 @@
 #include "storage/pg_arrays.hpp"
 #include "storage/status_words.hpp"
 #include "storage/transparency_store.hpp"
+#include "storage/writer_connection.hpp"
 #include "tests/harness.hpp"
 
 using namespace beacon;
@@ -249,6 +251,27 @@ CAF_TEST(array parameters read back in PostgreSQL as the values written) {
   auto read = tx.exec_params("SELECT unnest($1::float8[])", storage::float_array(numbers));
   CAF_REQUIRE_EQUAL(read.size(), numbers.size());
   for (size_t i = 0; i < numbers.size(); ++i) CAF_CHECK_EQUAL(read[i][0].as<double>(), numbers[i]);
+}
+
+CAF_TEST(a writer paused inside its transaction loses its row locks) {
+  auto url = fresh_database();
+  auto id = admit_spec(url, job_json("paused-1", {"q"}, {"m"}, {"US"}, 1));
+  auto writer = storage::open_writer_connection(url, std::chrono::milliseconds(300));
+  pqxx::work held{*writer};
+  held.exec_params("SELECT id FROM jobs WHERE id = $1 FOR SHARE", id);
+  // The writer now idles inside its transaction, as a node stopped between two statements.
+  pqxx::connection other{url};
+  auto lockable = [&] {
+    pqxx::work tx{other};
+    return tx.exec_params("SELECT id FROM jobs WHERE id = $1 FOR UPDATE SKIP LOCKED", id).size();
+  };
+  CAF_CHECK_EQUAL(lockable(), 0u);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (lockable() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CAF_CHECK_EQUAL(lockable(), 1u);
+  // The paused writer finds its transaction ended when it resumes.
+  BEACON_CHECK_THROWS(held.exec("SELECT 1"), pqxx::broken_connection);
 }
 
 CAF_TEST(the verdict follows min_success_rate and min_regions) {
