@@ -2,7 +2,6 @@
 #include "storage/pg_arrays.hpp"
 
 #include <charconv>
-#include <cstring>
 
 namespace beacon::storage {
 
@@ -42,14 +41,14 @@ std::string join(const Range& values, Fn&& element, size_t expected_size = 0) {
   return out;
 }
 
-}  // namespace
-
 // The literal's size without escapes: each element, its quotes and its comma.
 size_t unescaped_size(const std::vector<std::string>& values) {
   size_t n = 0;
   for (auto& v : values) n += v.size() + 3;
   return n;
 }
+
+}  // namespace
 
 std::string text_array(const std::vector<std::string>& values) {
   return join(

@@ -172,10 +172,14 @@ CAF_TEST(an answer sent with its claim is written only at the claimed attempt) {
   CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
 }
 
+namespace {
+
 // The page each row is on (its ctid's block).
 std::vector<std::string> row_pages(const std::string& url) {
   return query_column(url, "SELECT (ctid::text::point)[0]::bigint FROM executions ORDER BY id");
 }
+
+}  // namespace
 
 CAF_TEST(claims and answers stay on the page of their row so no index grows) {
   auto url = fresh_database();
