@@ -90,9 +90,9 @@ int main(int argc, char** argv) {
       static_cast<int64_t>(questions.size() * models.size() * regions.size()) * runs;
   std::printf(
       "beacon-bench-analysis: %zu questions x %zu models x %zu regions x %d runs = %lld "
-      "cells per job, %u cores\n",
+      "cells per job, %u cores, %s malloc\n",
       questions.size(), models.size(), regions.size(), runs, static_cast<long long>(cells),
-      std::thread::hardware_concurrency());
+      std::thread::hardware_concurrency(), BEACON_ALLOCATOR);
   std::vector<setting> settings = {
       {"bare", false, false}, {"profile", true, false}, {"full", true, true}};
   if (!only.empty())

@@ -174,8 +174,8 @@ int main(int argc, char** argv) {
     n.start(true);
     auto port = n.http_port();
     auto stamp = std::to_string(now_us());
-    std::printf("beacon-bench-api: %u cores, REST on 127.0.0.1:%u\n",
-                std::thread::hardware_concurrency(), port);
+    std::printf("beacon-bench-api: %u cores, %s malloc, REST on 127.0.0.1:%u\n",
+                std::thread::hardware_concurrency(), BEACON_ALLOCATOR, port);
     auto sid = "stream-" + stamp;
     auto s = event_latency(n, port, sid, spec(sid, 4, 10, 5, stream_runs));
     std::printf("event stream (%d cells, sim latency %.0f ms):\n", 4 * 10 * 5 * stream_runs,

@@ -375,9 +375,9 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "beacon-bench: %d questions x %d models x %d regions x %d runs = %lld cells per job, "
-      "in-flight %d, pipeline %d, %u cores, sim %s, latency %.0f ms\n",
+      "in-flight %d, pipeline %d, %u cores, %s malloc, sim %s, latency %.0f ms\n",
       questions, models, regions, runs, static_cast<long long>(cells), in_flight, pipeline,
-      std::thread::hardware_concurrency(),
+      std::thread::hardware_concurrency(), BEACON_ALLOCATOR,
       over_http ? ("over HTTP to " + http_server + ", " + std::to_string(http_concurrency) +
                    " connections per provider")
                       .c_str()

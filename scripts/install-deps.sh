@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config ccache clang-format
   libcaf-dev libpqxx-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libspdlog-dev libcurl4-openssl-dev libssl-dev openssl libsodium-dev libcli11-dev
+  libspdlog-dev libcurl4-openssl-dev libssl-dev openssl libsodium-dev libcli11-dev libjemalloc-dev
   postgresql
   chromium chromium-driver
   nodejs
