@@ -254,50 +254,67 @@ void on_reply(self_ptr self, provider_reply r) {
     failed_attempt(self, r);
 }
 
-// One provider call of the attempt, within what is left of the cell's budget.
+// The open call's reply, unless the call was already timed out (then it is too late).
+void on_call_reply(self_ptr self, uint32_t serial, provider_reply r) {
+  auto& s = self->state;
+  auto& call = s.call;
+  if (!call.open || call.serial != serial) return;
+  call.open = false;
+  s.outside += self->clock().now() - call.sent;
+  if (r.sent) s.charged += attempt_charge(r, s.task.attempt_bound);  // failures here: sent
+  on_reply(self, std::move(r));
+}
+
+// The open call failed without a reply from its provider: a timeout or a provider gone.
+provider_reply call_failure(const execution_state::open_call& call, error_class failure,
+                            std::string message) {
+  provider_reply r;
+  r.provider_id = call.provider_id;
+  r.provider_region = call.provider_region;
+  r.failure = failure;
+  r.error_message = std::move(message);
+  return r;
+}
+
+// One provider call of the attempt, within what is left of the cell's budget. It waits without
+// a CAF request timeout (a timer event per call on the clock thread): the providers answer within
+// the request's timeout_ms, and the batch's deadline sweep (atom::deadline) times out a call whose
+// provider did not.
 void call_provider(self_ptr self, const provider_actor& provider, const std::string& provider_id,
                    const std::string& provider_region) {
   auto& s = self->state;
   // The last attempt may not run past the cell's budget.
   auto timeout = std::min(s.task.attempt_timeout,
                           std::max<caf::timespan>(budget_left(self), std::chrono::milliseconds(1)));
-  provider_request req{s.task.job_id,
-                       s.task.question_id,
-                       s.task.model_id,
-                       s.task.region,
-                       s.task.run,
-                       s.task.attempt_base + s.attempts,
-                       s.task.prompt,
-                       s.task.system_prompt,
-                       std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(),
+  provider_request req{s.task.job_id,    s.task.question_id,   s.task.model_id,
+                       s.task.region,    s.task.run,           s.task.attempt_base + s.attempts,
+                       s.task.prompt,    s.task.system_prompt, ms(timeout),
                        s.task.generation};
-  auto sent = self->clock().now();
-  self->request(provider, timeout, atom::complete::value, std::move(req))
-      .then(
-          [=](provider_reply& r) {
-            self->state.outside += self->clock().now() - sent;
-            if (r.sent) self->state.charged += attempt_charge(r, self->state.task.attempt_bound);
-            on_reply(self, std::move(r));
-          },
-          [=](caf::error& err) {
-            self->state.outside += self->clock().now() - sent;
-            provider_reply r;
-            r.provider_id = provider_id;
-            r.provider_region = provider_region;
-            if (err == caf::sec::request_timeout) {
-              r.failure = error_class::timeout;
-              r.error_message =
-                  "no answer within " +
-                  std::to_string(
-                      std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) +
-                  " ms";
-            } else {
-              r.failure = error_class::provider_error;
-              r.error_message = "provider unavailable: " + self->system().render(err);
-            }
-            self->state.charged += attempt_charge(r, self->state.task.attempt_bound);
-            on_reply(self, std::move(r));
-          });
+  auto& call = s.call;
+  auto serial = ++call.serial;
+  call.open = true;
+  call.sent = self->clock().now();
+  call.deadline = call.sent + timeout;
+  call.provider_id = provider_id;
+  call.provider_region = provider_region;
+  self->request(provider, caf::infinite, atom::complete::value, std::move(req))
+      .then([=](provider_reply& r) { on_call_reply(self, serial, std::move(r)); },
+            [=](caf::error& err) {
+              auto r = call_failure(self->state.call, error_class::provider_error,
+                                    "provider unavailable: " + self->system().render(err));
+              on_call_reply(self, serial, std::move(r));
+            });
+}
+
+// The batch's deadline sweep: an open call past its deadline fails as a timeout (its late
+// reply, if any, is dropped).
+void time_out_overdue_call(self_ptr self) {
+  auto& call = self->state.call;
+  if (!call.open || self->clock().now() < call.deadline) return;
+  auto r =
+      call_failure(call, error_class::timeout,
+                   "no answer within " + std::to_string(ms(call.deadline - call.sent)) + " ms");
+  on_call_reply(self, call.serial, std::move(r));
 }
 
 // Calls the current attempt: routes it, then calls the provider the registry chose.
@@ -542,6 +559,7 @@ caf::behavior execution(caf::stateful_actor<execution_state>* self, cell_task ta
       },
       [=](atom::retry) { retry(self); },
       [=](atom::persist) { persist(self); },
+      [=](atom::deadline) { time_out_overdue_call(self); },
   };
 }
 

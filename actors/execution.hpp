@@ -13,7 +13,7 @@
 // and durable".
 //
 // Messages: (run) start or re-claim; (retry) a backoff or a wait elapsed; (persist) re-send the
-// outcome.
+// outcome; (deadline) the batch's sweep: time out the open call if it is past its deadline.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -54,6 +54,15 @@ struct execution_settings {
 };
 
 struct execution_state {
+  // The provider call in flight, if any.
+  struct open_call {
+    uint32_t serial = 0;  // of the latest call: a reply to an earlier one is dropped
+    bool open = false;
+    caf::actor_clock::time_point sent{};
+    caf::actor_clock::time_point deadline{};
+    std::string provider_id;
+    std::string provider_region;
+  };
   cell_task task;
   execution_settings settings;
   std::optional<cell_outcome> preset;  // report-only mode: persist this outcome
@@ -78,6 +87,7 @@ struct execution_state {
   bool outcome_refused = false;  // an answer sent with its claim was not written (see .cpp)
   caf::actor_clock::time_point dispatched{};  // the first run (the cell left its batch's queue)
   caf::timespan outside{};  // time in provider calls and deliberate waits (not the node's own)
+  open_call call;
   static inline const char* name = "execution";
 };
 

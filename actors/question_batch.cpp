@@ -1,6 +1,7 @@
 // The question batch actor.
 #include "actors/question_batch.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "actors/persistence.hpp"
@@ -72,6 +73,30 @@ bool reserve(self_ptr self, const cell_task& t) {
   return false;
 }
 
+caf::timespan shortest_call(self_ptr self) {
+  auto& s = self->state;
+  return shortest_call_timeout(s.settings.attempt_timeout, s.settings.execution.cell_budget);
+}
+
+// Schedules the next deadline sweep, unless one is on its way.
+void arm_sweep(self_ptr self) {
+  auto& s = self->state;
+  if (s.sweep_armed) return;
+  s.sweep_armed = true;
+  self->delayed_send(self, deadline_sweep_interval(shortest_call(self)), atom::deadline::value);
+}
+
+// Asks each execution that may have an overdue call to time it out; sweeps again while cells run.
+void sweep(self_ptr self) {
+  auto& s = self->state;
+  s.sweep_armed = false;
+  auto now = self->clock().now();
+  auto shortest = shortest_call(self);
+  for (auto& kv : s.in_flight)
+    if (now - kv.second.launched >= shortest) self->send(kv.second.actor, atom::deadline::value);
+  if (!s.in_flight.empty()) arm_sweep(self);
+}
+
 // Starts the cell's execution actor; false (nothing started) when the budget cannot hold it.
 bool launch(self_ptr self, cell_row c, std::optional<cell_outcome> preset = std::nullopt) {
   auto& s = self->state;
@@ -80,9 +105,11 @@ bool launch(self_ptr self, cell_row c, std::optional<cell_outcome> preset = std:
   auto child = self->spawn<caf::monitored>(execution, std::move(task), s.settings.execution,
                                            std::move(preset));
   s.window.start(c.question_index);
-  s.in_flight.emplace(child.address(), std::make_pair(child, std::move(c)));
+  s.in_flight.emplace(child.address(),
+                      question_batch_state::running_cell{child, std::move(c), self->clock().now()});
   s.peak_in_flight = std::max(s.peak_in_flight, s.in_flight.size());
   self->send(child, atom::run::value);
+  arm_sweep(self);
   return true;
 }
 
@@ -153,7 +180,7 @@ void on_child_down(self_ptr self, caf::down_msg& dm) {
   auto& s = self->state;
   auto it = s.in_flight.find(dm.source);
   if (it == s.in_flight.end()) return;
-  auto c = std::move(it->second.second);
+  auto c = std::move(it->second.row);
   s.in_flight.erase(it);
   s.window.finish(c.question_index);
   auto& budget = s.settings.execution.budget;
@@ -191,8 +218,17 @@ void on_child_down(self_ptr self, caf::down_msg& dm) {
 
 }  // namespace
 
+caf::timespan shortest_call_timeout(caf::timespan attempt_timeout, caf::timespan cell_budget) {
+  return cell_budget.count() > 0 ? std::min(attempt_timeout, cell_budget) : attempt_timeout;
+}
+
+caf::timespan deadline_sweep_interval(caf::timespan shortest_call) {
+  return std::clamp<caf::timespan>(shortest_call / 20, std::chrono::milliseconds(5),
+                                   std::chrono::seconds(1));
+}
+
 question_batch_state::~question_batch_state() {
-  for (auto& kv : in_flight) caf::anon_send_exit(kv.second.first, caf::exit_reason::kill);
+  for (auto& kv : in_flight) caf::anon_send_exit(kv.second.actor, caf::exit_reason::kill);
 }
 
 caf::behavior question_batch(caf::stateful_actor<question_batch_state>* self, std::string job_id,
@@ -209,9 +245,10 @@ caf::behavior question_batch(caf::stateful_actor<question_batch_state>* self, st
         auto& s = self->state;
         if (!s.loading && !s.exhausted) load_page(self);
       },
+      [=](atom::deadline) { sweep(self); },
       [=](atom::cancel) {
         for (auto& kv : self->state.in_flight)
-          self->send_exit(kv.second.first, caf::exit_reason::user_shutdown);
+          self->send_exit(kv.second.actor, caf::exit_reason::user_shutdown);
         self->state.in_flight.clear();
         self->quit(caf::exit_reason::user_shutdown);
       },

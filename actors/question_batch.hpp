@@ -12,7 +12,12 @@
 // it may make) before it starts; once one does not fit, no cell starts again: the batch waits for
 // its cells in flight and exits with job_errc::budget_exhausted (messages/errors.hpp).
 //
-// Messages: (run) start, or load the next page; (cancel) stop all cells now and exit.
+// It also keeps its cells' provider calls to their deadlines: every sweep interval it sends
+// (deadline) to each execution old enough to have a call past its deadline, which times that call
+// out; a CAF request timeout per call would cost a timer event on the clock thread per call.
+//
+// Messages: (run) start, or load the next page; (cancel) stop all cells now and exit;
+// (deadline) sweep the cells in flight.
 #pragma once
 
 #include <deque>
@@ -37,6 +42,14 @@ struct batch_settings {
   std::shared_ptr<const price_book> prices;  // the worst case of a budgeted cell
 };
 
+// The shortest timeout a cell's call may get (the last attempt is cut to the cell's budget), so
+// no call is overdue sooner after its execution started.
+caf::timespan shortest_call_timeout(caf::timespan attempt_timeout, caf::timespan cell_budget);
+
+// How often a batch sweeps its cells for calls past their deadline: a twentieth of the shortest
+// call timeout (a timeout fires at most ~5% late), between 5 ms and 1 s.
+caf::timespan deadline_sweep_interval(caf::timespan shortest_call);
+
 // The questions [first, end) of a job that one batch runs.
 struct question_span {
   int32_t first = 0;
@@ -56,7 +69,15 @@ struct question_batch_state {
   bool loading = false;
   bool exhausted = false;  // every open cell has been loaded
   size_t done = 0;         // cells terminal and durable
-  std::unordered_map<caf::actor_addr, std::pair<caf::actor, cell_row>> in_flight;
+  // An execution actor alive, its cell, and when it started (a call of it cannot be overdue
+  // before the shortest call timeout has passed since).
+  struct running_cell {
+    caf::actor actor;
+    cell_row row;
+    caf::actor_clock::time_point launched;
+  };
+  std::unordered_map<caf::actor_addr, running_cell> in_flight;
+  bool sweep_armed = false;                      // a (deadline) to ourselves is on its way
   std::unordered_map<int64_t, int32_t> crashes;  // by cell id
   size_t peak_in_flight = 0;
   bool budget_closed = false;  // a cell did not fit the job's budget: nothing more starts

@@ -1,6 +1,7 @@
 // Retries, backoff timing, attempt timeouts and non-retryable failures.
 #define CAF_SUITE retry
 #define FAIL CAF_FAIL
+#include "actors/question_batch.hpp"
 #include "caf/test/dsl.hpp"
 #include "tests/runtime_fixture.hpp"
 
@@ -38,6 +39,15 @@ CAF_TEST(latency quantiles interpolate within their bucket) {
   auto later = h.snapshot().since(s);
   CAF_CHECK_EQUAL(later.total(), 1);
   CAF_CHECK_EQUAL(later.quantile(0.5), 0.25);  // bucket [0, 0.25]
+}
+
+CAF_TEST(calls are swept for their deadline often enough to time out at most 5 % late) {
+  CAF_CHECK_EQUAL(shortest_call_timeout(30s, 15min), 30s);
+  CAF_CHECK_EQUAL(shortest_call_timeout(30s, 10s), 10s);  // the budget cuts the only attempt
+  CAF_CHECK_EQUAL(shortest_call_timeout(30s, 0s), 30s);   // no budget
+  CAF_CHECK_EQUAL(deadline_sweep_interval(10s), 500ms);
+  CAF_CHECK_EQUAL(deadline_sweep_interval(5min), 1s);   // at most a second late
+  CAF_CHECK_EQUAL(deadline_sweep_interval(20ms), 5ms);  // not a busy loop
 }
 
 CAF_TEST_FIXTURE_SCOPE(retry_tests, runtime_fixture)
@@ -96,6 +106,34 @@ CAF_TEST(a provider that never answers times out each attempt and the cell ends 
   CAF_CHECK_EQUAL(query_column(url, "SELECT error_message FROM executions"),
                   std::vector<std::string>{"no answer within 1000 ms (after 3 attempts)"});
   CAF_CHECK_EQUAL(job_status(id), "failed");
+  CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
+}
+
+CAF_TEST(calls in flight share one batch timer and an answer after its deadline is dropped) {
+  auto o = options();
+  auto p = add_scripted(o, "slow-x", "XR", {"m"}, [](const provider_request& r) {
+    return r.attempt == 1 ? "hold" : "ok";  // the first attempts answer only on release
+  });
+  boot(o);
+  auto timers_before = sched.clock().schedule().size();
+  auto id = admit_spec(
+      url, job_json("sweep-1", {"math_basic"}, {"m"}, {"XR"}, 20, 0.0, 1'000'000'000 /* 1 s */), 1);
+  start(id);
+  CAF_REQUIRE_EQUAL(scripted(p).calls.size(), 20u);
+  // Twenty calls wait on one sweep of their batch: the timers pending are that and the job's own
+  // (its deadline, flushes), a handful; a CAF request timeout per call would add twenty.
+  CAF_CHECK_LESS(sched.clock().schedule().size() - timers_before, 10u);
+  advance_time(999ms);
+  sched.run();
+  CAF_CHECK_EQUAL(scripted(p).calls.size(), 20u);  // no timeout yet
+  CAF_REQUIRE(run_until([&] { return scripted(p).calls.size() == 40u; }));
+  release(p);  // the first attempts' answers, too late
+  CAF_REQUIRE(run_until([&] { return job_terminal(id); }));
+  CAF_CHECK_EQUAL(cells(id, "status = 'completed' AND attempts = 2"), 20);
+  CAF_CHECK_EQUAL(cells(id,
+                        "retry_history->0->>'class' = 'timeout' AND "
+                        "retry_history->0->>'message' = 'no answer within 1000 ms'"),
+                  20);
   CAF_CHECK_EQUAL(counter_mismatch(url, id), "");
 }
 

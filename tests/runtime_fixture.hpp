@@ -190,7 +190,7 @@ struct runtime_fixture : test_coordinator_fixture<> {
     std::vector<caf::actor> out;
     for (auto& b : batches_of(job_id))
       for (auto& kv : deref<caf::stateful_actor<question_batch_state>>(b).state.in_flight)
-        out.push_back(kv.second.first);
+        out.push_back(kv.second.actor);
     return out;
   }
 };

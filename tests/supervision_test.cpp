@@ -38,8 +38,8 @@ struct fixture : runtime_fixture {
   caf::actor execution_for(const std::string& model, int run) {
     for (auto& b : batches_of(id))
       for (auto& kv : deref<caf::stateful_actor<question_batch_state>>(b).state.in_flight) {
-        auto& task = deref<caf::stateful_actor<execution_state>>(kv.second.first).state.task;
-        if (task.model_id == model && task.run == run) return kv.second.first;
+        auto& task = deref<caf::stateful_actor<execution_state>>(kv.second.actor).state.task;
+        if (task.model_id == model && task.run == run) return kv.second.actor;
       }
     return caf::actor{};
   }
