@@ -261,7 +261,8 @@ void on_call_reply(self_ptr self, uint32_t serial, provider_reply r) {
   if (!call.open || call.serial != serial) return;
   call.open = false;
   s.outside += self->clock().now() - call.sent;
-  if (r.sent) s.charged += attempt_charge(r, s.task.attempt_bound);  // failures here: sent
+  // A call that reached no provider costs nothing; a timeout or a lost provider may have.
+  if (r.sent) s.charged += attempt_charge(r, s.task.attempt_bound);
   on_reply(self, std::move(r));
 }
 

@@ -73,6 +73,7 @@ bool reserve(self_ptr self, const cell_task& t) {
   return false;
 }
 
+// The shortest timeout a call of this batch's cells may get.
 caf::timespan shortest_call(self_ptr self) {
   auto& s = self->state;
   return shortest_call_timeout(s.settings.attempt_timeout, s.settings.execution.cell_budget);

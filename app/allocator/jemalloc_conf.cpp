@@ -1,6 +1,6 @@
 // jemalloc's settings for the node and the benchmarks (compiled into them only when they link
 // jemalloc, CMakeLists.txt). Freed pages go back to the system after a second instead of ten, so
-// the peak RSS stays that of glibc's malloc (bench/README.md "The allocator").
+// the peak RSS stays that of glibc's malloc (bench/README.md "Job shapes, fourth part").
 extern "C" {
 // Read by jemalloc at its first allocation; the name is jemalloc's, not ours.
 extern const char* malloc_conf;
