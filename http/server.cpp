@@ -456,6 +456,14 @@ class session : public std::enable_shared_from_this<session> {
     stream_.expires_never();
     auto sock = std::make_shared<beast::tcp_stream>(std::move(stream_));
     bool download = static_cast<bool>(r.next_piece);
+    // A stream nobody reads holds its queue and this much kernel memory, not the megabytes
+    // the kernel's send-buffer autotuning would give it (200 of them took 560 MB and the I/O
+    // thread's time copying into them).
+    if (!download) {
+      beast::error_code ignored;
+      sock->socket().set_option(
+          asio::socket_base::send_buffer_size(srv_->opt.stream_send_buffer_bytes), ignored);
+    }
     auto channel = std::make_shared<stream_channel>(sock, *srv_, r.next_piece, slot_);
     {
       std::lock_guard<std::mutex> guard{srv_->channels_mutex};

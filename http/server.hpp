@@ -103,7 +103,8 @@ struct server_options {
   std::chrono::milliseconds write_timeout{30000};  // no write progress this long: closed
   size_t max_connections = 4096;                   // above: 503 + Retry-After (not /health/live)
   size_t stream_queue_bytes = 1 << 20;             // unwritten bytes an event stream may hold
-  size_t download_low_water = 256 << 10;           // a download's next piece is pulled below it
+  int stream_send_buffer_bytes = 128 << 10;  // an event stream's SO_SNDBUF (the kernel doubles it)
+  size_t download_low_water = 256 << 10;     // a download's next piece is pulled below it
   size_t io_threads = 1;  // threads running the I/O (each connection stays on its own strand)
 };
 

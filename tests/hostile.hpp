@@ -6,7 +6,10 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdint>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -98,6 +101,27 @@ inline std::string stored_status(uint16_t port, const std::string& id) {
   } catch (const std::exception&) {
     return "";
   }
+}
+
+// Bytes the kernel holds unsent or unacknowledged on the connections whose local port is `port`
+// (/proc/net/tcp and tcp6: the tx_queue column), in every state.
+inline int64_t kernel_send_queue_bytes(uint16_t port) {
+  int64_t total = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues;
+      fields >> slot >> local >> remote >> state >> queues;
+      auto colon = local.rfind(':');
+      if (colon == std::string::npos || std::stoul(local.substr(colon + 1), nullptr, 16) != port)
+        continue;
+      total += static_cast<int64_t>(std::stoull(queues.substr(0, queues.find(':')), nullptr, 16));
+    }
+  }
+  return total;
 }
 
 // Waits until the job has ended (any terminal status) or `limit` passed; returns its status.
