@@ -44,6 +44,10 @@ boost::json::object usage_json(const usage_totals& u) {
 }  // namespace
 
 std::string progress_json(const job_progress& p, bool with_groups) {
+  return json_text(progress_object(p, with_groups));
+}
+
+boost::json::object progress_object(const job_progress& p, bool with_groups) {
   counts total;
   boost::json::array questions, models, regions;
   for (size_t qi = 0; qi < p.questions.size(); ++qi) {
@@ -107,7 +111,7 @@ std::string progress_json(const job_progress& p, bool with_groups) {
     }
     out["groups"] = std::move(groups);
   }
-  return json_text(out);
+  return out;
 }
 
 }  // namespace beacon::http

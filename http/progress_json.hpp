@@ -3,6 +3,7 @@
 // hub no longer holds the job).
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <string>
 
 #include "messages/types.hpp"
@@ -22,5 +23,7 @@ inline constexpr size_t progress_max_groups = 5000;
 // `with_groups` adds "groups": [{question_index, model_id, region, counts...}], one per cell of the
 // Question -> Model -> Region grid (the live page and ?groups=1).
 std::string progress_json(const job_progress& p, bool with_groups = false);
+// The same as an object, for answers that add members to it (an event stream's snapshot).
+boost::json::object progress_object(const job_progress& p, bool with_groups = false);
 
 }  // namespace beacon::http

@@ -104,7 +104,7 @@ std::shared_ptr<const std::string> shared_sse_items(const std::string& job_id,
 }
 
 std::string sse_snapshot(const job_progress& p, int64_t seq) {
-  auto o = boost::json::parse(progress_json(p, true)).as_object();
+  auto o = progress_object(p, true);
   o["seq"] = seq;
   std::string out;
   event(out, seq, "snapshot", json_text(o));
