@@ -76,7 +76,7 @@ void publish_soon(self_ptr self, const std::string& job_id) {
   s.dirty.insert(job_id);
   if (s.publish_scheduled) return;
   s.publish_scheduled = true;
-  self->delayed_send(self, progress_board::publish_interval, atom::flush::value);
+  self->delayed_send(self, s.publish_gap, atom::flush::value);
 }
 
 // The job's counts as one seed; a job the hub does not hold gets an unknown (found = false) one,
@@ -244,7 +244,9 @@ progress_hub_actor::behavior_type progress_hub(
         s.publish_scheduled = false;
         auto jobs = std::move(s.dirty);
         s.dirty.clear();
+        auto started = std::chrono::steady_clock::now();
         for (auto& id : jobs) publish_now(self, id);
+        s.publish_gap = progress_board::publish_gap(std::chrono::steady_clock::now() - started);
       },
       [=](atom::get, const std::string& job_id) -> job_progress {
         auto& jobs = self->state.jobs;

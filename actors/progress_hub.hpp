@@ -33,6 +33,8 @@ struct progress_hub_state {
   std::shared_ptr<progress_board> board;  // may be null (tests without REST)
   std::set<std::string> dirty;            // moved since the last publish
   bool publish_scheduled = false;
+  // How long the next coalescing waits: grows with what copying the counts to the board costs.
+  std::chrono::nanoseconds publish_gap = progress_board::publish_interval;
   static constexpr size_t stream_buffer = 4096;
   static inline const char* name = "progress_hub";
 };

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "actors/progress_board.hpp"
 #include "app/node.hpp"
 #include "caf/test/dsl.hpp"
 #include "common/receipt.hpp"
@@ -20,6 +21,14 @@
 
 using namespace beacon;
 using namespace beacon::test;
+
+CAF_TEST(progress is published every 10 ms unless its copy costs more than a twentieth of that) {
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  CAF_CHECK_EQUAL(progress_board::publish_gap(microseconds(20)), milliseconds(10));
+  CAF_CHECK_EQUAL(progress_board::publish_gap(microseconds(500)), milliseconds(10));
+  CAF_CHECK_EQUAL(progress_board::publish_gap(milliseconds(2)), milliseconds(40));
+}
 
 namespace {
 
