@@ -308,4 +308,10 @@ job_progress node::progress(const std::string& job_id) {
   return out;
 }
 
+std::shared_ptr<const job_progress> node::published_progress(const std::string& job_id) {
+  if (rt_.board) return rt_.board->read(job_id);
+  auto p = progress(job_id);
+  return p.found ? std::make_shared<const job_progress>(std::move(p)) : nullptr;
+}
+
 }  // namespace beacon

@@ -46,8 +46,8 @@ sample run_job(node& n, const std::string& id, int runs, int64_t cells) {
   std::string st;
   while (st != "completed" && st != "failed" && st != "cancelled") {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    auto p = n.progress(id);
-    st = p.found ? word(p.status) : std::string();
+    auto p = n.published_progress(id);
+    st = p ? word(p->status) : std::string();
   }
   double s = std::chrono::duration<double>(clock_type::now() - t0).count();
   if (st != "completed") throw std::runtime_error("job " + id + " ended " + st);

@@ -64,12 +64,12 @@ sample run_job(node& n, const std::string& id, const std::string& spec, int64_t 
   std::string st;
   auto last_print = t0;
   while (true) {
-    auto p = n.progress(id);
-    st = p.found ? word(p.status) : std::string();
+    auto p = n.published_progress(id);
+    st = p ? word(p->status) : std::string();
     if (st == "completed" || st == "failed" || st == "cancelled") break;
-    if (clock_type::now() - last_print > std::chrono::seconds(2)) {
+    if (p && clock_type::now() - last_print > std::chrono::seconds(2)) {
       int64_t done = 0;
-      for (auto& q : p.questions) done += q.total() - q.counts[0] - q.counts[1];
+      for (auto& q : p->questions) done += q.total() - q.counts[0] - q.counts[1];
       std::fprintf(stderr, "  ... %lld / %lld cells\n", static_cast<long long>(done),
                    static_cast<long long>(cells));
       last_print = clock_type::now();
