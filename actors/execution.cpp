@@ -538,6 +538,7 @@ caf::behavior execution(caf::stateful_actor<execution_state>* self, cell_task ta
   s.task = std::move(task);
   s.settings = std::move(settings);
   s.preset = std::move(preset);
+  s.alive = live_count::token{s.settings.live};
   self->set_exception_handler([](std::exception_ptr& ep) -> caf::error {
     try {
       std::rethrow_exception(ep);

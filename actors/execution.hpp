@@ -21,6 +21,7 @@
 
 #include "caf/all.hpp"
 #include "common/latency_histogram.hpp"
+#include "common/live_count.hpp"
 #include "common/node_key.hpp"
 #include "domain/pricing.hpp"
 #include "messages/interfaces.hpp"
@@ -51,6 +52,9 @@ struct execution_settings {
   // Receives each cell's own time in the node: from its first run to its committed outcome,
   // minus its provider calls and deliberate waits (backoffs, an open circuit). Null: not kept.
   std::shared_ptr<latency_histogram> overhead;
+  // Counts the live executions: a stop of the node waits for them to end before it stops the
+  // storage and the providers they send to (null: not counted).
+  std::shared_ptr<live_count> live;
 };
 
 struct execution_state {
@@ -88,6 +92,7 @@ struct execution_state {
   caf::actor_clock::time_point dispatched{};  // the first run (the cell left its batch's queue)
   caf::timespan outside{};  // time in provider calls and deliberate waits (not the node's own)
   open_call call;
+  live_count::token alive;  // counted in settings.live while the actor lives
   static inline const char* name = "execution";
 };
 

@@ -2,6 +2,7 @@
 #include "actors/runtime.hpp"
 
 #include "actors/progress_hub.hpp"
+#include "common/logging.hpp"
 
 namespace beacon {
 
@@ -49,6 +50,9 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   if (!settings.batch.execution.overhead)
     settings.batch.execution.overhead = std::make_shared<latency_histogram>();
   rt.cell_overhead = settings.batch.execution.overhead;
+  if (!settings.batch.execution.live)
+    settings.batch.execution.live = std::make_shared<live_count>();
+  rt.executions = settings.batch.execution.live;
   settings.prices = rt.prices;
   if (!opts.database_url.empty())
     rt.admitter = sys.spawn<caf::detached>(admitter, opts.database_url);
@@ -64,6 +68,13 @@ runtime spawn_runtime(caf::actor_system& sys, runtime_options opts) {
   rt.manager = sys.spawn(job_manager, settings, rt.keeper);
   if (rt.keeper) caf::anon_send(rt.keeper, atom::run::value, rt.manager);
   return rt;
+}
+
+void runtime::stop_jobs(std::chrono::milliseconds limit) {
+  // Its supervisors, batches and executions are killed in turn as each one's state goes.
+  if (manager) caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+  if (executions && !executions->wait_for_none(limit))
+    logging::warn("cells_still_running").field("executions", executions->now());
 }
 
 void runtime::shutdown() {

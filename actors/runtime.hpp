@@ -63,7 +63,12 @@ struct runtime {
   std::shared_ptr<const price_book> prices;  // every provider's prices (budgets, /metrics)
   // Each committed cell's own time in the node (see execution_settings::overhead).
   std::shared_ptr<latency_histogram> cell_overhead;
+  std::shared_ptr<live_count> executions;  // the live execution actors of every job
 
+  // Stops the jobs' actors and waits (at most `limit`) for every execution to end: the first
+  // step of a stop, so no cell sends to a stopped storage or provider, or writes after its
+  // node let its leases lapse, and no failure is recorded that only the stop caused.
+  void stop_jobs(std::chrono::milliseconds limit = std::chrono::seconds(10));
   // Asks every actor to stop (user_shutdown); the caller then awaits the system.
   void shutdown();
 };

@@ -1,9 +1,10 @@
 // Durable execution (issue 14, findings 1-3), against real parts: a provider outage shorter than
 // the cell budget costs time, not cells (a node in this process, a fault-injecting provider on
 // loopback with the node's default resilience settings); retry budgets survive `kill -9` of a
-// node process mid-retry; a node restarts its embedded PostgreSQL server after the postmaster is
-// killed, and the job carries on; the transparency log of a node killed mid-job goes on after its
-// restart with no gap and no rewrite.
+// node process mid-retry; a node stopped (SIGTERM) mid-job ends its cells before its storage and
+// providers, so the stop writes no failure and the job resumes; a node restarts its embedded
+// PostgreSQL server after the postmaster is killed, and the job carries on; the transparency log of
+// a node killed mid-job goes on after its restart with no gap and no rewrite.
 #define CAF_SUITE outages
 #include <signal.h>
 
@@ -211,6 +212,52 @@ CAF_TEST(retry budgets and histories survive kills of the node mid retry) {
   CAF_CHECK_GREATER(interrupted_total, 0);  // the kills did hit attempts in flight
   CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions"), 16);
   CAF_CHECK_EQUAL(counter_mismatch(url, "durable-1"), "");
+}
+
+CAF_TEST(a node stopped mid job stops its cells before its storage and the job resumes) {
+  auto url = fresh_database();
+  std::vector<std::string> args{"--sim-latency-ms",
+                                "2",
+                                "--sim-max-concurrency",
+                                "4096",
+                                "--max-in-flight-per-job",
+                                "4096",
+                                "--pipeline-questions",
+                                "8",
+                                "--node-id",
+                                "stopped-node"};
+  auto spec = job_json("stopped-1", builtin_question_ids(),
+                       {"llama3.2-1b", "mistral-7b", "qwen2.5-1.5b"}, {"US", "EU", "ASIA"}, 200);
+  auto completed = [&] {
+    return query_int(url, "SELECT count(*) FROM executions WHERE status = 'completed'");
+  };
+  std::string log;
+  {
+    node_process first{"stopped-1", url, args};
+    CAF_REQUIRE_EQUAL(http_call(first.port(), "POST", "/api/v1/jobs", spec).status, 202u);
+    CAF_REQUIRE(within(30s, [&] { return completed() >= 500; }));
+    CAF_CHECK_EQUAL(first.stop(), 0);  // SIGTERM while cells are claimed, called and written
+    log = first.log();
+  }
+  auto stopped_at = completed();
+  CAF_MESSAGE(stopped_at << " of 14400 cells completed when the node stopped");
+  CAF_CHECK_LESS(stopped_at, 14400);
+  // Every cell was stopped before the storage it writes to: no request of one failed.
+  for (auto event : {"claim_failed", "persist_failed", "attempt_record_failed"})
+    CAF_CHECK_EQUAL(log.find(std::string("\"") + event + "\"") == std::string::npos ? "" : event,
+                    std::string());
+  // ... nor did the stop write a failed attempt into any row.
+  CAF_CHECK_EQUAL(
+      query_int(url,
+                "SELECT count(*) FROM executions e WHERE strpos(e::text, 'receiver_down') > 0"),
+      0);
+  node_process second{"stopped-2", url, args};  // resumes the job
+  CAF_REQUIRE(within(60s, [&] {
+    return query_int(url, "SELECT count(*) FROM jobs WHERE status = 'completed'") == 1;
+  }));
+  CAF_CHECK_EQUAL(second.stop(), 0);
+  CAF_CHECK_EQUAL(completed(), 14400);
+  CAF_CHECK_EQUAL(counter_mismatch(url, "stopped-1"), "");
 }
 
 #undef CAF_SUITE
