@@ -22,6 +22,7 @@
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "http/sse.hpp"
+#include "storage/job_store.hpp"
 
 using namespace beacon;
 namespace asio = boost::asio;
@@ -68,6 +69,16 @@ std::string stored_job_status(node& n, const std::string& id) {
 
 bool terminal(const std::string& s) {
   return s == "completed" || s == "failed" || s == "cancelled";
+}
+
+// The page's statement (the job and its 50 newest cells) on a pooled connection, timed: the
+// page's time without HTTP and the node's worker.
+double page_sql(node& n, const std::string& id) {
+  auto t0 = clock_type::now();
+  auto conn = n.pool().acquire();
+  pqxx::nontransaction tx{*conn};
+  storage::find_job(tx, id, storage::cells_page{50, 0, false});
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
 }
 
 // Phase 1: cell event latency.
@@ -191,16 +202,18 @@ int main(int argc, char** argv) {
     if (n.submit(spec(b, 8, 10, 10, runs_big / 4)).status != 202)
       throw std::runtime_error("refused");
     rest_client c{port};
-    std::vector<double> progress_ms, page_ms;
+    std::vector<double> progress_ms, page_ms, page_sql_ms;
     while (!terminal(stored_job_status(n, a)) && progress_ms.size() < 5000) {
       progress_ms.push_back(c.get_ms("/api/v1/jobs/" + a + "/progress"));
       page_ms.push_back(c.get_ms("/api/v1/jobs/" + a + "?include=executions&exec_limit=50"));
+      page_sql_ms.push_back(page_sql(n, a));
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     std::printf("REST while the %d-cell job and another run (one keep-alive client):\n",
                 1000 * runs_big);
     print("GET /api/v1/jobs/{id}/progress", summarize(progress_ms));
     print("GET /api/v1/jobs/{id}?include=executions&exec_limit=50", summarize(page_ms));
+    print("  the same page's SQL, from this process", summarize(page_sql_ms));
     n.stop();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "beacon-bench-api: %s\n", e.what());

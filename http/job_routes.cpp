@@ -90,9 +90,12 @@ response get_job(const route_context& ctx, const request& req, const path_params
   auto limit = int_param(req, "exec_limit", 100, 200, problem);
   auto offset = int_param(req, "exec_offset", 0, INT64_MAX / 2, problem);
   if (!limit || !offset) return error(400, problem, "invalid_parameter");
+  std::optional<storage::cells_page> page;
+  if (include == "executions" || include == "all") page = {*limit, *offset, include == "all"};
+  if (include == "latest") page = {1, 0, false};
   auto conn = ctx.pool->acquire();
-  pqxx::read_transaction tx{*conn};
-  auto job = storage::find_job(tx, id);
+  pqxx::nontransaction tx{*conn};  // one statement: the job and its page from one snapshot
+  auto job = storage::find_job(tx, id, page);
   if (!job) return error(404, "job not found", "job_not_found");
   // The spec's numbers as JavaScript writes them (jsonb prints 1.5e-7 as 0.00000015).
   auto spec = parse_json_exact(job->spec_json);
@@ -101,11 +104,9 @@ response get_job(const route_context& ctx, const request& req, const path_params
                      ",\"stored_status\":" + json_text(boost::json::value(to_string(job->status))) +
                      ",\"cells\":" + job->counters_json;
   if (!job->error.empty()) body += ",\"error\":" + json_text(boost::json::value(job->error));
-  if (include == "executions" || include == "all")
-    body +=
-        ",\"executions\":" + storage::executions_json(tx, id, *limit, *offset, include == "all");
+  if (include == "executions" || include == "all") body += ",\"executions\":" + job->cells_json;
   if (include == "latest") {
-    auto latest = boost::json::parse(storage::executions_json(tx, id, 1, 0, false));
+    auto latest = boost::json::parse(job->cells_json);
     boost::json::array receipts;
     for (auto& e : latest.as_array()) receipts.push_back(e.as_object()["receipt"]);
     body += ",\"executions\":" + json_text(receipts);

@@ -12,6 +12,7 @@
 #include "domain/status.hpp"
 #include "domain/verdict.hpp"
 #include "storage/pg_arrays.hpp"
+#include "storage/prepared.hpp"
 #include "storage/sql_time.hpp"
 #include "storage/status_words.hpp"
 
@@ -269,20 +270,50 @@ std::vector<cell_row> load_open_cells(pqxx::work& tx, const std::string& job_id,
   return out;
 }
 
-std::optional<job_view> find_job(pqxx::transaction_base& tx, const std::string& job_id) {
-  auto rows = tx.exec_params(
-      "SELECT (spec || jsonb_build_object('created_at', " + rfc3339("created_at") +
-          "))::text, status, coalesce(error, ''),"
-          " jsonb_build_object('total', total_cells, 'pending', pending_cells,"
-          " 'running', running_cells, 'completed', completed_cells, 'failed', failed_cells,"
-          " 'timeout', timeout_cells, 'cancelled', cancelled_cells,"
-          " 'started_at', " +
-          rfc3339("started_at") + ", 'completed_at', " + rfc3339("completed_at") +
-          ", 'updated_at', " + rfc3339("updated_at") + ")::text FROM jobs WHERE id = $1",
-      job_id);
+namespace {
+
+// The job row's columns as job_view reads them, then (with a page) the page's JSON array.
+std::string job_select(const std::optional<bool>& page_full) {
+  std::string sql = "SELECT (spec || jsonb_build_object('created_at', " + rfc3339("created_at") +
+                    "))::text, status, coalesce(error, ''),"
+                    " jsonb_build_object('total', total_cells, 'pending', pending_cells,"
+                    " 'running', running_cells, 'completed', completed_cells, 'failed', "
+                    "failed_cells, 'timeout', timeout_cells, 'cancelled', cancelled_cells,"
+                    " 'started_at', " +
+                    rfc3339("started_at") + ", 'completed_at', " + rfc3339("completed_at") +
+                    ", 'updated_at', " + rfc3339("updated_at") + ")::text";
+  if (page_full)
+    sql +=
+        ", (SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]')::text FROM ("
+        " SELECT e.id, json_build_object(" +
+        execution_fields(*page_full) +
+        ") AS j FROM executions e WHERE e.job_id = $1"
+        " ORDER BY e.id DESC LIMIT $2 OFFSET $3) x)";
+  return sql + " FROM jobs WHERE id = $1";
+}
+
+}  // namespace
+
+std::optional<job_view> find_job(pqxx::transaction_base& tx, const std::string& job_id,
+                                 const std::optional<cells_page>& page) {
+  // Prepared: the portal polls the job and its page; planning the page cost ~0.45 ms a time.
+  static const std::string job_sql = job_select(std::nullopt), page_sql = job_select(false),
+                           full_page_sql = job_select(true);
+  static const prepared_statement job{"find_job", job_sql.c_str()},
+      with_page{"find_job_page", page_sql.c_str()},
+      with_full_page{"find_job_full_page", full_page_sql.c_str()};
+  auto rows = !page        ? exec_prepared(tx, job, job_id)
+              : page->full ? exec_prepared(tx, with_full_page, job_id, page->limit, page->offset)
+                           : exec_prepared(tx, with_page, job_id, page->limit, page->offset);
   if (rows.empty()) return std::nullopt;
-  return job_view{rows[0][0].as<std::string>(), stored_job_status(rows[0][1].as<std::string>()),
-                  rows[0][2].as<std::string>(), rows[0][3].as<std::string>()};
+  auto& r = rows[0];
+  job_view v{r[0].as<std::string>(),
+             stored_job_status(r[1].as<std::string>()),
+             r[2].as<std::string>(),
+             r[3].as<std::string>(),
+             {}};
+  if (page) v.cells_json = r[4].as<std::string>();
+  return v;
 }
 
 std::string list_jobs_json(pqxx::transaction_base& tx, int64_t limit) {
@@ -317,7 +348,9 @@ std::string execution_fields(bool full) {
       // retry_count: retries a person asked for (the portal's meaning, shown as "Retry n/limit"
       // and hidden at the limit); automatic retries show in attempts and retry_history.
       " 'retry_count', e.manual_retries, 'max_retries', e.manual_retry_limit,"
-      " 'receipt', beacon_receipt(beacon_row_receipt(e), e.output_data)";
+      // Only rows with a receipt call the receipt's SQL functions (not inlinable: ~14 us a row).
+      " 'receipt', CASE WHEN " +
+      std::string(has_receipt) + " THEN beacon_receipt(beacon_row_receipt(e), e.output_data) END";
   if (full)
     fields += ", 'created_at', coalesce(" + rfc3339("e.created_at") + ", ''), 'has_receipt', " +
               has_receipt +
@@ -341,18 +374,6 @@ std::string execution_fields(bool full) {
               " 'original_error', coalesce(e.manual_retry_history -> 0 -> 'error_message',"
               "                            e.retry_history -> 0 -> 'message')";
   return fields;
-}
-
-std::string executions_json(pqxx::transaction_base& tx, const std::string& job_id, int64_t limit,
-                            int64_t offset, bool full) {
-  auto fields = execution_fields(full);
-  auto sql =
-      "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]')::text FROM ("
-      " SELECT e.id, json_build_object(" +
-      fields +
-      ") AS j FROM executions e WHERE e.job_id = $1"
-      " ORDER BY e.id DESC LIMIT $2 OFFSET $3) x";
-  return tx.exec_params1(sql, job_id, limit, offset)[0].as<std::string>();
 }
 
 execution_rows executions_before(pqxx::transaction_base& tx, const std::string& job_id,

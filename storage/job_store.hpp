@@ -88,14 +88,21 @@ struct job_view {
   job_status status = job_status::queued;
   std::string error;
   std::string counters_json;
+  std::string cells_json;  // the page of cells asked for, as a JSON array
 };
-std::optional<job_view> find_job(pqxx::transaction_base& tx, const std::string& job_id);
+// A page of a job's cells, newest first; `full` adds the executions/all fields.
+struct cells_page {
+  int64_t limit = 0;
+  int64_t offset = 0;
+  bool full = false;
+};
+// The job and, with `page`, that page of its cells, in one statement (one round trip and one
+// snapshot: no transaction is needed around it).
+std::optional<job_view> find_job(pqxx::transaction_base& tx, const std::string& job_id,
+                                 const std::optional<cells_page>& page = std::nullopt);
 // The arguments of json_build_object for an execution row aliased `e` (the portal's names;
 // `full` adds output, retries and the rest of the executions/all fields).
 std::string execution_fields(bool full);
-// The job's executions newest first, as a JSON array; `full` adds the executions/all fields.
-std::string executions_json(pqxx::transaction_base& tx, const std::string& job_id, int64_t limit,
-                            int64_t offset, bool full);
 
 // Up to `limit` of the job's executions with an id below `before_id` (0: from the newest),
 // newest first, in full (the executions/all fields), one JSON object each.

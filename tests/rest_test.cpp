@@ -124,6 +124,15 @@ CAF_TEST(a submitted job runs and reads back in the portal shapes) {
   auto paged = json_of(
       http_call(port, "GET", "/api/v1/jobs/rest-1?include=executions&exec_limit=3&exec_offset=3"));
   CAF_CHECK_EQUAL(paged["executions"].as_array().size(), 1u);
+  // include=all: the executions/all fields, newest first; a job with no page asked has none.
+  auto full = json_of(http_call(port, "GET", "/api/v1/jobs/rest-1?include=all&exec_limit=2"));
+  auto& newest = full["executions"].as_array();
+  CAF_REQUIRE_EQUAL(newest.size(), 2u);
+  CAF_CHECK(newest[0].as_object().contains("output"));
+  CAF_CHECK(newest[0].as_object().contains("retry_history"));
+  CAF_CHECK_GREATER(newest[0].as_object().at("id").as_int64(),
+                    newest[1].as_object().at("id").as_int64());
+  CAF_CHECK(!json_of(http_call(port, "GET", "/api/v1/jobs/rest-1")).contains("executions"));
 }
 
 CAF_TEST(bad input gets a clear json error and nothing is stored) {
