@@ -76,8 +76,9 @@ bool terminal(const std::string& s) {
 double page_sql(node& n, const std::string& id) {
   auto t0 = clock_type::now();
   auto conn = n.pool().acquire();
-  pqxx::nontransaction tx{*conn};
+  pqxx::read_transaction tx{*conn};
   storage::find_job(tx, id, storage::cells_page{50, 0, false});
+  tx.commit();
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
 }
 

@@ -96,8 +96,8 @@ struct cells_page {
   int64_t offset = 0;
   bool full = false;
 };
-// The job and, with `page`, that page of its cells, in one statement (one round trip and one
-// snapshot: no transaction is needed around it).
+// The job and, with `page`, that page of its cells, in one statement (one round trip, one
+// snapshot).
 std::optional<job_view> find_job(pqxx::transaction_base& tx, const std::string& job_id,
                                  const std::optional<cells_page>& page = std::nullopt);
 // The arguments of json_build_object for an execution row aliased `e` (the portal's names;
