@@ -278,8 +278,8 @@ void node::stop() {
   if (sys_) {
     if (keeper_) caf::anon_send_exit(keeper_, caf::exit_reason::user_shutdown);
     keeper_ = nullptr;
-    rt_.stop_jobs();  // before the leases lapse: no cell of ours writes after another node takes
-                      // over
+    // The cells first, then the leases: no cell of ours writes after another node takes over.
+    rt_.stop_jobs();
     lapse_leases();
     rt_.shutdown();
     rt_ = runtime{};
