@@ -253,7 +253,8 @@ void node::start(bool serve_http) {
   choose_node_id();
   start_actors();
   admission_.prices = rt_.prices;
-  pool_ = std::make_unique<storage::connection_pool>(db_url_, cfg_.http_workers + 2);
+  // Read-only sessions: REST handlers and the CLI read; every write goes through the actors.
+  pool_ = std::make_unique<storage::connection_pool>(db_url_, cfg_.http_workers + 2, true);
   running_ = true;
   resume_jobs();
   if (serve_http) serve_rest();

@@ -98,7 +98,7 @@ sample run_job(node& n, const std::string& id, const std::string& spec, int64_t 
 
 // The naive baseline: every claim and every outcome its own autocommit UPDATE.
 sample run_baseline(node& n, const std::string& id, const std::string& spec, int64_t cells) {
-  auto conn = n.pool().acquire();
+  auto conn = std::make_unique<pqxx::connection>(n.pool().url());  // it writes: not the read pool
   admission_settings settings;
   settings.limits.max_cells = cells;
   settings.limits.max_runs = static_cast<int32_t>(cells);

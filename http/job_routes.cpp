@@ -94,7 +94,7 @@ response get_job(const route_context& ctx, const request& req, const path_params
   if (include == "executions" || include == "all") page = {*limit, *offset, include == "all"};
   if (include == "latest") page = {1, 0, false};
   auto conn = ctx.pool->acquire();
-  pqxx::read_transaction tx{*conn};
+  pqxx::nontransaction tx{*conn};  // one statement (one snapshot), on a read-only session
   auto job = storage::find_job(tx, id, page);
   if (!job) return error(404, "job not found", "job_not_found");
   // The spec's numbers as JavaScript writes them (jsonb prints 1.5e-7 as 0.00000015).

@@ -3,8 +3,15 @@
 
 namespace beacon::storage {
 
-connection_pool::connection_pool(std::string url, size_t max_size)
-    : url_(std::move(url)), max_size_(max_size) {}
+connection_pool::connection_pool(std::string url, size_t max_size, bool read_only)
+    : url_(std::move(url)), max_size_(max_size), read_only_(read_only) {}
+
+std::unique_ptr<pqxx::connection> connection_pool::open_connection() const {
+  auto conn = std::make_unique<pqxx::connection>(url_);
+  // Kept by libpqxx and set again when it reconnects.
+  if (read_only_) conn->set_variable("default_transaction_read_only", "on");
+  return conn;
+}
 
 connection_pool::lease::lease(connection_pool& pool, std::unique_ptr<pqxx::connection> conn)
     : pool_(&pool), conn_(std::move(conn)) {}
@@ -24,7 +31,7 @@ connection_pool::lease connection_pool::acquire() {
   ++open_;
   guard.unlock();
   try {
-    return lease{*this, std::make_unique<pqxx::connection>(url_)};
+    return lease{*this, open_connection()};
   } catch (...) {
     guard.lock();
     --open_;

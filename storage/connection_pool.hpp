@@ -1,5 +1,6 @@
 // A small pool of libpqxx connections for threads that may block (REST workers, the CLI):
-// lease one, use it, return it; a broken connection is dropped instead of returned.
+// lease one, use it, return it; a broken connection is dropped instead of returned. A read-only
+// pool's sessions refuse every write in PostgreSQL itself (default_transaction_read_only).
 #pragma once
 
 #include <condition_variable>
@@ -13,7 +14,7 @@ namespace beacon::storage {
 
 class connection_pool {
  public:
-  connection_pool(std::string url, size_t max_size);
+  connection_pool(std::string url, size_t max_size, bool read_only = false);
 
   class lease {
    public:
@@ -36,8 +37,11 @@ class connection_pool {
  private:
   void release(std::unique_ptr<pqxx::connection> conn);
 
+  std::unique_ptr<pqxx::connection> open_connection() const;
+
   std::string url_;
   size_t max_size_;
+  bool read_only_;
   size_t open_ = 0;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
   std::mutex mutex_;

@@ -20,6 +20,7 @@
 #include "common/node_key.hpp"
 #include "common/tree_head.hpp"
 #include "storage/cell_writer.hpp"
+#include "storage/connection_pool.hpp"
 #include "storage/job_store.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg_arrays.hpp"
@@ -366,6 +367,25 @@ CAF_TEST(the embedded cluster lets in only the node that holds its password) {
   struct stat sock {};
   CAF_REQUIRE_EQUAL(::stat((host + "/.s.PGSQL.5432").c_str(), &sock), 0);
   CAF_CHECK_EQUAL(sock.st_mode & 0777, 0700u);
+}
+
+CAF_TEST(the REST pool reads and PostgreSQL refuses its writes) {
+  auto url = fresh_database();
+  admit_spec(url, job_json("ro-1", {"q"}, {"m"}, {"US"}));
+  storage::connection_pool pool{url, 1, true};
+  {
+    auto conn = pool.acquire();
+    pqxx::nontransaction tx{*conn};
+    CAF_CHECK(storage::find_job(tx, "ro-1", storage::cells_page{10, 0, false}));
+    BEACON_CHECK_THROWS(tx.exec("UPDATE jobs SET error = 'x'"), pqxx::sql_error);
+  }
+  {
+    auto conn = pool.acquire();  // the same session, returned: still read-only
+    pqxx::work tx{*conn};
+    BEACON_CHECK_THROWS(tx.exec("DELETE FROM executions"), pqxx::sql_error);
+  }
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM executions WHERE job_id = 'ro-1'"), 1);
+  CAF_CHECK_EQUAL(query_int(url, "SELECT count(*) FROM jobs WHERE error IS NOT NULL"), 0);
 }
 
 CAF_TEST(a v1 .0 receipt stored as text before migration 0011 is still served and placed) {
