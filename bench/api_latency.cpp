@@ -71,8 +71,8 @@ bool terminal(const std::string& s) {
   return s == "completed" || s == "failed" || s == "cancelled";
 }
 
-// The page's statement (the job and its 50 newest cells) on a pooled connection, timed: the
-// page's time without HTTP and the node's worker.
+// The page's statement (the job and its 50 newest cells) on a pooled connection, timed, in a
+// read-only transaction (BEGIN and COMMIT: two round trips more than the node's page).
 double page_sql(node& n, const std::string& id) {
   auto t0 = clock_type::now();
   auto conn = n.pool().acquire();
