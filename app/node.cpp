@@ -253,7 +253,8 @@ void node::start(bool serve_http) {
   choose_node_id();
   start_actors();
   admission_.prices = rt_.prices;
-  // Read-only sessions: REST handlers and the CLI read; every write goes through the actors.
+  // Read-only sessions: REST handlers (and admission's checks, the demo's summary) only read;
+  // every write goes through the actors.
   pool_ = std::make_unique<storage::connection_pool>(db_url_, cfg_.http_workers + 2, true);
   running_ = true;
   resume_jobs();
@@ -312,9 +313,7 @@ job_progress node::progress(const std::string& job_id) {
 }
 
 std::shared_ptr<const job_progress> node::published_progress(const std::string& job_id) {
-  if (rt_.board) return rt_.board->read(job_id);
-  auto p = progress(job_id);
-  return p.found ? std::make_shared<const job_progress>(std::move(p)) : nullptr;
+  return rt_.board ? rt_.board->read(job_id) : nullptr;  // the runtime always has a board
 }
 
 }  // namespace beacon

@@ -39,8 +39,8 @@ class node {
   // Live progress of a job from the progress hub (empty status when unknown).
   job_progress progress(const std::string& job_id);
   // The job's counts as the hub last published them, shared, not copied (null while the hub
-  // does not hold the job): for pollers, whose copies of a large job's groups would be charged
-  // to the node.
+  // does not hold the job, or before start): for pollers, whose copies of a large job's groups
+  // would be charged to the node.
   std::shared_ptr<const job_progress> published_progress(const std::string& job_id);
 
   const node_config& config() const { return cfg_; }

@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
     std::vector<double> seconds;
     int64_t answers = 0, groups = 0;
     for (int i = 0; i < repeat; ++i) {
-      pqxx::connection conn{n.pool().url()};  // it stores the analysis: not the read pool
+      pqxx::connection conn{n.pool().url()};  // it stores the analysis: not the read-only pool
       auto t0 = clock_type::now();
       auto stored = storage::analyze_job(conn, finished_job);
       seconds.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());

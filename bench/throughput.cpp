@@ -98,13 +98,13 @@ sample run_job(node& n, const std::string& id, const std::string& spec, int64_t 
 
 // The naive baseline: every claim and every outcome its own autocommit UPDATE.
 sample run_baseline(node& n, const std::string& id, const std::string& spec, int64_t cells) {
-  auto conn = std::make_unique<pqxx::connection>(n.pool().url());  // it writes: not the read pool
+  pqxx::connection conn{n.pool().url()};  // it writes: not the read-only pool
   admission_settings settings;
   settings.limits.max_cells = cells;
   settings.limits.max_runs = static_cast<int32_t>(cells);
-  if (admit(*conn, spec, settings).status != 202)
+  if (admit(conn, spec, settings).status != 202)
     throw std::runtime_error("baseline admission failed");
-  pqxx::nontransaction tx{*conn};
+  pqxx::nontransaction tx{conn};
   std::vector<int64_t> ids;
   for (auto row : tx.exec_params("SELECT id FROM executions WHERE job_id = $1 ORDER BY id", id))
     ids.push_back(row[0].as<int64_t>());
