@@ -29,6 +29,16 @@ using self_ptr = persistence_actor::stateful_pointer<persistence_state>;
 using storage::is_connection_loss;
 using storage::storage_error;
 
+// Prepares and plans the writes on a new connection; a failure here only costs the first commit
+// its planning (the write itself reports real failures).
+void warm_up(self_ptr self) {
+  try {
+    storage::warm_up_writes(*self->state.conn, self->state.opts.leases != nullptr);
+  } catch (const std::exception& e) {
+    logging::info("storage_warm_up_failed").field("error", e.what());
+  }
+}
+
 pqxx::connection& connection(self_ptr self) {
   auto& st = self->state;
   if (!st.conn || !st.conn->is_open()) {
@@ -41,6 +51,7 @@ pqxx::connection& connection(self_ptr self) {
       logging::info("storage_niceness_not_set")
           .field("backend_pid", st.conn->backendpid())
           .field("why", "the PostgreSQL backend belongs to another user");
+    warm_up(self);
   }
   return *st.conn;
 }

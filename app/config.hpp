@@ -54,7 +54,7 @@ struct node_config {
   std::string node_key_file;         // receipts' signing key; empty: <state_dir>/node_ed25519.key
   int32_t require_signed_jobs = 0;   // 1: unsigned JobSpecs are refused
   int64_t signature_window_s = 300;  // allowed |now - metadata.timestamp| of signed specs
-  int32_t background_niceness = 5;   // actor threads and the persistence backend; 0: unchanged
+  int32_t background_niceness = 10;  // actor threads and the persistence backend; 0: unchanged
   // Origins whose pages may call the API (exact, https://*.domain, or *); the node's own origin
   // is always allowed. Default: the original runner's portal origins.
   std::string cors_origins;

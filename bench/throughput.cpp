@@ -284,6 +284,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--leases", leases, "job leases and fenced writes (1) or none (0)")
       ->capture_default_str();
+  int niceness = node_config{}.background_niceness;
+  app.add_option("--background-niceness", niceness,
+                 "niceness of the actor threads and the persistence backend (0: off)")
+      ->capture_default_str();
   app.add_option("--database-url", database_url, "use this PostgreSQL instead of the embedded one");
   app.add_option("--state-dir", state_dir, "state directory of the embedded PostgreSQL")
       ->capture_default_str();
@@ -333,6 +337,7 @@ int main(int argc, char** argv) {
   cfg.max_cells_per_job = 100'000'000;
   cfg.log_level = "warn";
   cfg.leases = leases;
+  cfg.background_niceness = niceness;
   const int64_t cells = static_cast<int64_t>(questions) * models * regions * runs;
   // With --http the node reaches its providers through the libcurl transport, one provider per
   // region: nginx answering a fixed OpenAI completion (the transport alone), or the sim's HTTP

@@ -596,7 +596,14 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
     logging::info("http_accept_resumed").field("open_connections", connections.load());
     out_of_descriptors = false;
   }
-  if (!ec) std::make_shared<session>(std::move(socket), this, over_capacity())->read();
+  if (!ec) {
+    // Each write goes out at once: an event stream writes small chunks, and with Nagle's
+    // algorithm a chunk waited for the ACK of the one before, which the client delays by up to
+    // 40 ms (the event stream's tail was that wait).
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<session>(std::move(socket), this, over_capacity())->read();
+  }
   accept();
 }
 

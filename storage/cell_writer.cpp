@@ -15,6 +15,7 @@
 #include "common/assert.hpp"
 #include "common/text.hpp"
 #include "domain/status.hpp"
+#include "storage/lease_store.hpp"
 #include "storage/pg_arrays.hpp"
 #include "storage/prepared.hpp"
 #include "storage/status_words.hpp"
@@ -389,6 +390,27 @@ void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transiti
                 int_array(job_d[0]), int_array(job_d[1]), int_array(job_d[2]), int_array(job_d[3]),
                 int_array(job_d[4]), int_array(job_d[5]), text_array(job_providers),
                 text_array(job_errors));
+}
+
+void warm_up_writes(pqxx::connection& conn, bool fenced) {
+  constexpr int64_t no_cell = -1;  // cell ids are positive
+  pqxx::work tx{conn};
+  // Planned for these values only: a generic plan made now would be kept for the connection's
+  // life, and on a new node's empty tables it scans them (a 100,000-cell job then crawled).
+  tx.exec("SET LOCAL plan_cache_mode = force_custom_plan");
+  write_fence fence{fenced, {}};
+  if (fenced) fence.jobs = fenced_jobs(tx, {{"", 0}});
+  std::vector<cell_transition> moved;
+  claim_cells(tx, {cell_claim{no_cell, 0}}, moved, fence);
+  record_attempts(tx, {attempt_record{no_cell, 1, "[]"}}, fence);
+  cell_outcome outcome;
+  outcome.cell_id = no_cell;
+  record_outcomes(tx, {outcome}, moved, fence);
+  cell_transition nothing;  // of no job: moves no counter
+  nothing.to = cell_status::running;
+  apply_counters(tx, {nothing});
+  BEACON_ASSERT(moved.empty(), "a warm-up writes nothing");
+  tx.abort();
 }
 
 }  // namespace beacon::storage

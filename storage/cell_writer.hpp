@@ -67,4 +67,10 @@ abort_page abort_open_cells(pqxx::work& tx, const std::string& job_id, cell_stat
 // Moves the jobs, cross_region_executions and region_results counters by the transitions.
 void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transitions);
 
+// Runs the group commit's statements once on a connection, on no row (a cell id and a job no
+// row has), and rolls back: its backend loads their tables and prepares them now, not in the
+// first commits of the first job, whose cells would wait for it. Their generic plans are left to
+// the first real commit, which sees the tables as they are. `fenced`: with the lease fence.
+void warm_up_writes(pqxx::connection& conn, bool fenced);
+
 }  // namespace beacon::storage

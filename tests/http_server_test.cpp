@@ -3,6 +3,9 @@
 // queue stays bounded, connections above the cap get 503 with Retry-After while /health/live
 // is still answered.
 #define CAF_SUITE http_server
+#include <dirent.h>
+#include <netinet/tcp.h>
+
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
@@ -31,6 +34,34 @@ bool eventually(Pred p, std::chrono::milliseconds limit = 10s) {
 
 http::response plain_ok(const http::request& req) {
   return {200, "{\"path\":\"" + req.path + "\"}"};
+}
+
+// The port a socket is bound to locally, or its peer's (0 when it is not an IPv4 socket).
+uint16_t port_of(int fd, bool peer) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  auto* addr = reinterpret_cast<sockaddr*>(&a);
+  int r = peer ? ::getpeername(fd, addr, &len) : ::getsockname(fd, addr, &len);
+  return r == 0 && a.sin_family == AF_INET ? ntohs(a.sin_port) : 0;
+}
+
+// TCP_NODELAY of the server's end of a client's connection (the server runs in this process, so
+// its accepted socket is one of this process's descriptors): -1 when no such socket is found.
+int server_end_nodelay(uint16_t server_port, int client_fd) {
+  auto client_port = port_of(client_fd, false);
+  int found = -1;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return -1;
+  while (auto* e = ::readdir(dir)) {
+    int fd = std::atoi(e->d_name);
+    if (fd == client_fd || port_of(fd, false) != server_port || port_of(fd, true) != client_port)
+      continue;
+    int on = 0;
+    socklen_t len = sizeof on;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0) found = on != 0;
+  }
+  ::closedir(dir);
+  return found;
 }
 
 }  // namespace
@@ -130,6 +161,18 @@ CAF_TEST(an event stream whose client never reads stays bounded and falls behind
       },
       5s));
   CAF_CHECK(eventually([&] { return srv.open_connections() == 0; }, 5s));
+  ::close(fd);
+}
+
+CAF_TEST(every accepted connection writes without waiting for the client ACKs) {
+  // Nagle's algorithm held each small write (an event) until the client acknowledged the one
+  // before, which a client delays by up to 40 ms: the event stream's tail.
+  http::server srv{plain_ok, http::server_options{}};
+  auto port = srv.listen("127.0.0.1", 0);
+  int fd = connect_raw(port);
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE(eventually([&] { return srv.open_connections() == 1; }));
+  CAF_CHECK_EQUAL(server_end_nodelay(port, fd), 1);
   ::close(fd);
 }
 

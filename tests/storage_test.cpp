@@ -233,6 +233,39 @@ CAF_TEST(claims and answers stay on the page of their row so no index grows) {
                   std::vector<std::string>{std::to_string(ids.size())});
 }
 
+// The persistence actor warms each new connection up so the first job's cells do not wait for
+// its backend to load tables and plan statements; the warm-up itself must change nothing.
+CAF_TEST(a new writer connection prepares the group commit writes and writes nothing) {
+  auto url = fresh_database();
+  admit_spec(url, job_json("warm-1", {"q"}, {"m1", "m2"}, {"US", "EU"}));
+  // Every row of the tables a group commit writes, as one digest per table.
+  auto stored = [&] {
+    std::vector<std::string> digests;
+    for (std::string table : {"executions", "region_results", "cross_region_executions", "jobs"}) {
+      auto sql = "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM " + table + " t";
+      digests.push_back(query_column(url, sql).at(0));
+    }
+    return digests;
+  };
+  auto before = stored();
+  for (bool fenced : {false, true}) {
+    pqxx::connection conn{url};
+    storage::warm_up_writes(conn, fenced);
+    pqxx::nontransaction tx{conn};
+    std::vector<std::string> planned;
+    // Prepared, and planned only for the warm-up's values: no generic plan is fixed while the
+    // tables may still be empty.
+    for (auto row : tx.exec("SELECT name FROM pg_prepared_statements WHERE generic_plans = 0 "
+                            "AND custom_plans = 1 ORDER BY name"))
+      planned.push_back(row[0].as<std::string>());
+    std::vector<std::string> expected = {"beacon_attempt", "beacon_claim", "beacon_counters",
+                                         "beacon_outcome"};
+    if (fenced) expected.insert(expected.begin() + 3, "beacon_fence");
+    CAF_CHECK_EQUAL(planned, expected);
+  }
+  CAF_CHECK_EQUAL(stored(), before);
+}
+
 CAF_TEST(array parameters read back in PostgreSQL as the values written) {
   auto url = fresh_database();
   pqxx::connection conn{url};
