@@ -29,8 +29,8 @@ using self_ptr = persistence_actor::stateful_pointer<persistence_state>;
 using storage::is_connection_loss;
 using storage::storage_error;
 
-// Prepares and plans the writes on a new connection; a failure here only costs the first commit
-// its planning (the write itself reports real failures).
+// Prepares the writes on a new connection; a failure here only costs the first commit that
+// preparation (the write itself reports real failures).
 void warm_up(self_ptr self) {
   try {
     storage::warm_up_writes(*self->state.conn, self->state.opts.leases != nullptr);
