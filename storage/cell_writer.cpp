@@ -395,9 +395,9 @@ void apply_counters(pqxx::work& tx, const std::vector<cell_transition>& transiti
 void warm_up_writes(pqxx::connection& conn, bool fenced) {
   constexpr int64_t no_cell = -1;  // cell ids are positive
   pqxx::work tx{conn};
-  // Planned for these values only: a generic plan made now would be kept for the connection's
-  // life, and on a new node's empty tables it scans them (a 100,000-cell job then crawled).
-  tx.exec("SET LOCAL plan_cache_mode = force_custom_plan");
+  // A generic plan made now would be kept for the connection's life, and on a new node's empty
+  // tables it scans them (a 100,000-cell job then crawled).
+  use_custom_plans(tx);
   write_fence fence{fenced, {}};
   if (fenced) fence.jobs = fenced_jobs(tx, {{"", 0}});
   std::vector<cell_transition> moved;

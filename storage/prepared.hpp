@@ -29,4 +29,10 @@ inline void use_generic_plans(pqxx::transaction_base& tx) {
   tx.exec("SET LOCAL plan_cache_mode = force_generic_plan");
 }
 
+// Makes the transaction's prepared statements plan for their arguments only, caching no plan:
+// for a first run on tables that may still be empty, whose generic plan would be kept.
+inline void use_custom_plans(pqxx::transaction_base& tx) {
+  tx.exec("SET LOCAL plan_cache_mode = force_custom_plan");
+}
+
 }  // namespace beacon::storage

@@ -234,7 +234,7 @@ CAF_TEST(claims and answers stay on the page of their row so no index grows) {
 }
 
 // The persistence actor warms each new connection up so the first job's cells do not wait for
-// its backend to load tables and plan statements; the warm-up itself must change nothing.
+// its backend to load tables and prepare statements; the warm-up itself must change nothing.
 CAF_TEST(a new writer connection prepares the group commit writes and writes nothing) {
   auto url = fresh_database();
   admit_spec(url, job_json("warm-1", {"q"}, {"m1", "m2"}, {"US", "EU"}));
