@@ -467,8 +467,18 @@ void record_overhead(self_ptr self) {
   s.settings.overhead->add(std::chrono::duration<double, std::milli>(own).count());
 }
 
+// Tells the cell's runner, once, that it makes no more provider calls (a crash before its outcome
+// commits still re-runs it).
+void tell_answered(self_ptr self) {
+  auto& s = self->state;
+  if (s.told_answered || !s.runner) return;
+  s.told_answered = true;
+  self->send(s.runner, atom::answered_v);
+}
+
 void persist(self_ptr self) {
   auto& s = self->state;
+  tell_answered(self);
   if (s.claim_pending && !s.outcome.with_claim) {  // e.g. no provider: stored once the claim is
     s.persist_after_claim = true;
     return;
@@ -552,6 +562,7 @@ caf::behavior execution(caf::stateful_actor<execution_state>* self, cell_task ta
       [=](atom::run) {
         auto& s = self->state;
         if (s.dispatched == caf::actor_clock::time_point{}) s.dispatched = self->clock().now();
+        if (!s.runner) s.runner = caf::actor_cast<caf::actor>(self->current_sender());
         if (s.preset) {
           s.outcome = *s.preset;
           persist(self);

@@ -8,9 +8,10 @@
 // crash. A call refused before it was sent (the region's circuit is open) is no attempt: the cell
 // waits for the circuit's half-open trial, within its budget, and calls again with the same attempt
 // number; profiles the answer (analysis/answer_profile.hpp), signs its receipt and persists the
-// terminal outcome. It exits normally only once the outcome is committed (or the claim was denied
-// because the cell is already terminal), so its parent may count a normal exit as "cell terminal
-// and durable".
+// terminal outcome. It tells the actor that sent its first (run) (answered) as soon as it makes
+// no more calls, so the next question's calls need not wait for this outcome's commit. It exits
+// normally only once the outcome is committed (or the claim was denied because the cell is
+// already terminal), so its parent may count a normal exit as "cell terminal and durable".
 //
 // Messages: (run) start or re-claim; (retry) a backoff or a wait elapsed; (persist) re-send the
 // outcome; (deadline) the batch's sweep: time out the open call if it is past its deadline.
@@ -92,6 +93,8 @@ struct execution_state {
   caf::actor_clock::time_point dispatched{};  // the first run (the cell left its batch's queue)
   caf::timespan outside{};  // time in provider calls and deliberate waits (not the node's own)
   open_call call;
+  caf::actor runner;  // sent the first (run): hears (answered) once the calls are over
+  bool told_answered = false;
   live_count::token alive;  // counted in settings.live while the actor lives
   static inline const char* name = "execution";
 };

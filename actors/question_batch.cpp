@@ -177,13 +177,25 @@ void load_page(self_ptr self) {
           });
 }
 
+// A cell made its last call: its question leaves the window (the next question's calls may start
+// while its outcome commits); it still counts against the in-flight bound until it exits.
+void on_answered(self_ptr self, const caf::actor_addr& who) {
+  auto& s = self->state;
+  auto it = s.in_flight.find(who);
+  if (it == s.in_flight.end() || it->second.answered) return;
+  it->second.answered = true;
+  s.window.finish(it->second.row.question_index);
+  fill(self);
+}
+
 void on_child_down(self_ptr self, caf::down_msg& dm) {
   auto& s = self->state;
   auto it = s.in_flight.find(dm.source);
   if (it == s.in_flight.end()) return;
   auto c = std::move(it->second.row);
+  bool answered = it->second.answered;
   s.in_flight.erase(it);
-  s.window.finish(c.question_index);
+  if (!answered) s.window.finish(c.question_index);
   auto& budget = s.settings.execution.budget;
   if (!dm.reason) {
     if (budget) budget->settle(c.id, 0);  // releases a hold its actor did not settle
@@ -247,6 +259,9 @@ caf::behavior question_batch(caf::stateful_actor<question_batch_state>* self, st
         if (!s.loading && !s.exhausted) load_page(self);
       },
       [=](atom::deadline) { sweep(self); },
+      [=](atom::answered) {
+        on_answered(self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      },
       [=](atom::cancel) {
         for (auto& kv : self->state.in_flight)
           self->send_exit(kv.second.actor, caf::exit_reason::user_shutdown);

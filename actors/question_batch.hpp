@@ -1,7 +1,8 @@
 // The QUESTION BATCH actor: runs the open cells of a span of consecutive questions of a job
 // (domain/batch_plan.hpp: one question when questions are large, many when they are small) with
-// at most max_in_flight execution actors alive at once and at most `window` questions with cells
-// in flight, question after question. It pages through the span's open cells in storage (keyset
+// at most max_in_flight execution actors alive at once and at most `window` questions with calls
+// still to make, question after question (a cell's question leaves the window at its last answer,
+// before its outcome commits). It pages through the span's open cells in storage (keyset
 // by id, one query per page whatever the number of questions, so memory stays bounded by the
 // in-flight limit whatever the job size, and a restarted batch never re-runs a terminal cell),
 // monitors each execution actor, re-runs a cell whose actor crashed (within crash_retries) or
@@ -17,7 +18,7 @@
 // out; a CAF request timeout per call would cost a timer event on the clock thread per call.
 //
 // Messages: (run) start, or load the next page; (cancel) stop all cells now and exit;
-// (deadline) sweep the cells in flight.
+// (deadline) sweep the cells in flight; (answered) from an execution: it makes no more calls.
 #pragma once
 
 #include <deque>
@@ -75,6 +76,7 @@ struct question_batch_state {
     caf::actor actor;
     cell_row row;
     caf::actor_clock::time_point launched;
+    bool answered = false;  // its calls are over: its question no longer holds the window
   };
   std::unordered_map<caf::actor_addr, running_cell> in_flight;
   bool sweep_armed = false;                      // a (deadline) to ourselves is on its way

@@ -10,6 +10,9 @@ std::string cell_key(const std::string& job, const std::string& q, const std::st
                      const std::string& r, int32_t run) {
   return job + '\x1f' + q + '\x1f' + m + '\x1f' + r + '\x1f' + std::to_string(run);
 }
+std::string question_key(const std::string& job, const std::string& q) {
+  return job + '\x1f' + q;
+}
 }  // namespace
 
 void sim_call_log::record(const provider_request& r) {
@@ -17,7 +20,24 @@ void sim_call_log::record(const provider_request& r) {
   ++total_;
   if (!per_cell_) return;
   ++calls_[cell_key(r.job_id, r.question_id, r.model_id, r.region, r.run)];
-  ++question_calls_[r.job_id + '\x1f' + r.question_id];
+  auto& q = questions_[question_key(r.job_id, r.question_id)];
+  ++q.calls;
+  if (q.first_call == 0) q.first_call = ++sequence_;
+  if (q.open++ == 0) peak_open_questions_ = std::max(peak_open_questions_, ++open_questions_);
+}
+
+void sim_call_log::answered(const provider_request& r) {
+  if (!per_cell_) return;
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto& q = questions_[question_key(r.job_id, r.question_id)];
+  q.last_answer = ++sequence_;
+  if (q.open > 0 && --q.open == 0) --open_questions_;
+}
+
+const sim_call_log::question_calls* sim_call_log::find_question(
+    const std::string& job_id, const std::string& question_id) const {
+  auto it = questions_.find(question_key(job_id, question_id));
+  return it == questions_.end() ? nullptr : &it->second;
 }
 
 int sim_call_log::calls_for(const std::string& job_id, const std::string& question_id,
@@ -31,8 +51,27 @@ int sim_call_log::calls_for(const std::string& job_id, const std::string& questi
 int sim_call_log::calls_for_question(const std::string& job_id,
                                      const std::string& question_id) const {
   std::lock_guard<std::mutex> guard{mutex_};
-  auto it = question_calls_.find(job_id + '\x1f' + question_id);
-  return it == question_calls_.end() ? 0 : it->second;
+  auto* q = find_question(job_id, question_id);
+  return q ? q->calls : 0;
+}
+
+int64_t sim_call_log::first_call_of(const std::string& job_id,
+                                    const std::string& question_id) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto* q = find_question(job_id, question_id);
+  return q ? q->first_call : 0;
+}
+
+int64_t sim_call_log::last_answer_of(const std::string& job_id,
+                                     const std::string& question_id) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto* q = find_question(job_id, question_id);
+  return q ? q->last_answer : 0;
+}
+
+size_t sim_call_log::peak_open_questions() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return peak_open_questions_;
 }
 
 int64_t sim_call_log::total() const {
@@ -99,10 +138,13 @@ sim_provider_actor::behavior_type sim_provider(
           reply.error_message = d.error_message;
         }
         // A promise takes over the reply, so only make one when answering later (or never).
-        if (d.what != sim::kind::hang && d.latency.count() == 0) return reply;
+        if (d.what != sim::kind::hang && d.latency.count() == 0) {
+          st.log->answered(req);
+          return reply;
+        }
         auto rp = self->make_response_promise<provider_reply>();
         if (d.what == sim::kind::hang) return rp;  // never answered: the caller's timeout fires
-        sim_provider_state::call c{rp, std::move(reply), d.latency};
+        sim_provider_state::call c{rp, std::move(reply), d.latency, req};
         if (st.in_service.size() < std::max<size_t>(1, st.settings.max_concurrency))
           serve(self, std::move(c));
         else
@@ -113,6 +155,7 @@ sim_provider_actor::behavior_type sim_provider(
         auto& st = self->state;
         auto it = st.in_service.find(token);
         if (it == st.in_service.end()) return;
+        st.log->answered(it->second.req);
         it->second.rp.deliver(std::move(it->second.reply));
         st.in_service.erase(it);
         if (!st.queued.empty()) {

@@ -3,8 +3,9 @@
 // query of its own) and keeps at most `window` of them with cells in flight; `batches_at_once`
 // batches run together. Whatever the shape, at most `pipeline` questions of a job have cells in
 // flight (window x batches_at_once <= pipeline) and at most max_in_flight_per_job cells: with
-// pipeline 1 (the default, the original's protection for serverless providers) a question starts
-// only when every cell of the one before it is terminal, as when each question had its batch.
+// pipeline 1 (the default, the original's protection for serverless providers) a question's
+// first call goes out only when every cell of the one before it has had its last answer (their
+// outcomes may still be committing: storage is not the providers' business).
 #pragma once
 
 #include <cstdint>

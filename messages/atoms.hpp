@@ -35,6 +35,8 @@ CAF_ADD_ATOM(beacon, beacon::atom, deadline, "deadline")
 CAF_ADD_ATOM(beacon, beacon::atom, retry, "retry")
 // (re)send an outcome to persistence.
 CAF_ADD_ATOM(beacon, beacon::atom, persist, "persist")
+// An execution made its last provider call: its outcome is on its way to storage.
+CAF_ADD_ATOM(beacon, beacon::atom, answered, "answered")
 // Respawn a crashed child.
 CAF_ADD_ATOM(beacon, beacon::atom, restart, "restart")
 // Ask a provider for a completion.
