@@ -90,8 +90,8 @@ const std::vector<config_key>& config_keys() {
                           "regions x runs)",
                           &node_config::max_cells_per_job, 1, 100'000'000),
       number_key<int32_t>("pipeline-questions",
-                          "questions of a job run at once (1: one batch at a time, as the "
-                          "original did to protect serverless providers)",
+                          "questions of a job with calls out at once (1: one at a time, as "
+                          "the original did to protect serverless providers)",
                           &node_config::pipeline_questions, 1, 10'000),
       number_key<int32_t>("max-in-flight-per-job", "cells of one job running at once",
                           &node_config::max_in_flight_per_job, 1, 1'000'000),
